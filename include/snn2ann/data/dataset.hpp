@@ -1,0 +1,76 @@
+// snn2ann/data: an in-memory labelled image set (N x C x H x W floats, NCHW), the
+// normalisation of its pixels, and the seeded shuffled order of its batches.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <numeric>
+#include <string>
+#include <vector>
+
+#include "../core/error.hpp"
+#include "../core/rng.hpp"
+#include "../core/shape.hpp"
+
+namespace snn2ann::inline v0::data {
+
+struct dataset {
+    std::vector<float> images;          ///< size() x channels x height x width
+    std::vector<std::int32_t> labels;   ///< one class index per image
+    int channels = 0, height = 0, width = 0, classes = 0;
+
+    std::size_t size() const { return labels.size(); }
+    std::size_t image_size() const { return static_cast<std::size_t>(channels) * height * width; }
+    const float* image(std::size_t i) const { return images.data() + i * image_size(); }
+    shape sample_shape() const { return image_shape(channels, height, width); }
+
+    /// The first n samples (or all when n == 0 or n >= size()).
+    dataset head(std::size_t n) const {
+        if (n == 0 || n >= size()) return *this;
+        dataset d = *this;
+        d.images.resize(n * image_size());
+        d.labels.resize(n);
+        return d;
+    }
+};
+
+struct split {
+    dataset train, test;
+};
+
+/// (x - mean[c]) / std[c] per channel, in place.
+inline void normalize(dataset& d, const std::vector<float>& mean, const std::vector<float>& std_dev) {
+    if (mean.size() != static_cast<std::size_t>(d.channels) || std_dev.size() != mean.size())
+        throw invalid_argument("data::normalize: " + std::to_string(mean.size()) + " means and " +
+                               std::to_string(std_dev.size()) + " deviations for " + std::to_string(d.channels) +
+                               " channels");
+    const std::size_t plane = static_cast<std::size_t>(d.height) * d.width;
+    for (std::size_t i = 0; i < d.size(); ++i)
+        for (int c = 0; c < d.channels; ++c) {
+            float* p = d.images.data() + i * d.image_size() + c * plane;
+            const float m = mean[c], inv = 1.0f / std_dev[c];
+            for (std::size_t k = 0; k < plane; ++k) p[k] = (p[k] - m) * inv;
+        }
+}
+
+/// The sample order of one epoch: a Fisher-Yates shuffle keyed by (seed, epoch), the
+/// same on every machine and thread count.
+inline void shuffled_order(std::vector<std::uint32_t>& order, std::size_t n, std::uint64_t seed,
+                           std::uint64_t epoch) {
+    order.resize(n);
+    std::iota(order.begin(), order.end(), 0u);
+    const detail::counter_rng rng(seed, 0x5eed0000ULL + epoch);
+    for (std::size_t i = n; i > 1; --i) std::swap(order[i - 1], order[rng.below(i, i)]);
+}
+
+/// Copies the samples order[first, first + count) into contiguous x and y.
+inline void gather(const dataset& d, const std::uint32_t* order, std::size_t count, float* x, std::int32_t* y) {
+    const std::size_t s = d.image_size();
+    for (std::size_t i = 0; i < count; ++i) {
+        const float* src = d.image(order[i]);
+        std::copy(src, src + s, x + i * s);
+        y[i] = d.labels[order[i]];
+    }
+}
+
+}  // namespace snn2ann::inline v0::data

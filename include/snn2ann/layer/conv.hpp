@@ -1,0 +1,51 @@
+// snn2ann/layer: 2-D convolution, square kernel, NCHW, weights (out, in, k, k) as PyTorch.
+#pragma once
+
+#include "../core/backend.hpp"
+#include "../core/shape.hpp"
+#include "../ops/cpu/conv.hpp"
+#include "context.hpp"
+
+namespace snn2ann::inline v0 {
+
+/// Convolution with OutChannels filters of Kernel x Kernel, stride and zero padding
+/// (default: "same" padding for odd kernels), with or without bias.
+template <int OutChannels, int Kernel, int Stride = 1, int Padding = Kernel / 2, bool Bias = true>
+struct conv {
+    static_assert(OutChannels > 0 && Kernel > 0 && Stride > 0 && Padding >= 0,
+                  "snn2ann::conv<OutChannels, Kernel, Stride, Padding>: channels, kernel and stride must "
+                  "be positive and padding non-negative");
+
+    template <class Backend, shape In>
+    struct impl {
+        static_assert(!In.flat,
+                      "snn2ann::conv: its input is flat (it follows flatten or linear); a convolution "
+                      "needs a C x H x W input");
+        static constexpr detail::conv_geometry geometry{
+            In.c, In.h, In.w, Kernel, Stride, Padding, OutChannels,
+            (In.h + 2 * Padding - Kernel) / Stride + 1, (In.w + 2 * Padding - Kernel) / Stride + 1};
+        static_assert(In.h + 2 * Padding >= Kernel && In.w + 2 * Padding >= Kernel,
+                      "snn2ann::conv: the kernel is larger than the padded input");
+        static constexpr shape out = image_shape(OutChannels, geometry.oh, geometry.ow);
+        static constexpr std::size_t weight_count = geometry.col_rows() * OutChannels;
+        static constexpr std::size_t param_count = weight_count + (Bias ? OutChannels : 0);
+        static constexpr std::size_t state_count = 0;
+
+        static void init(float* params, float*, const detail::counter_rng& rng) {
+            detail::init_uniform_fan_in(params, param_count, geometry.col_rows(), rng, 0);
+        }
+        void forward(const float* x, float* y, const detail::layer_context& c) {
+            detail::ops::conv_forward(Backend{}, geometry, c.batch, x, c.params,
+                                      Bias ? c.params + weight_count : nullptr, y, ws_);
+        }
+        void backward(const float* x, const float*, const float* dy, float* dx, const detail::layer_context& c) {
+            detail::ops::conv_backward(Backend{}, geometry, c.batch, x, c.params, dy, dx, c.grads,
+                                       Bias ? c.grads + weight_count : nullptr, ws_);
+        }
+
+    private:
+        detail::ops::conv_workspace<Backend> ws_;
+    };
+};
+
+}  // namespace snn2ann::inline v0

@@ -1,0 +1,67 @@
+// snn2ann/layer: a residual block, y = main(x) + shortcut(x). Both paths are ordinary
+// layer lists (layers<...>); an empty shortcut is the identity. A ReLU or spiking layer
+// after the sum is an ordinary layer after the block, so ResNets stay flat lists.
+#pragma once
+
+#include "../core/parallel.hpp"
+#include "../core/shape.hpp"
+#include "../core/type_list.hpp"
+#include "sequence.hpp"
+
+namespace snn2ann::inline v0 {
+
+template <class Main, class Shortcut = layers<>>
+struct residual;
+
+template <class... Main, class... Shortcut>
+struct residual<layers<Main...>, layers<Shortcut...>> {
+    template <class Backend, shape In>
+    struct impl {
+        using main_list = typename detail::flatten_layers<Main...>::type;
+        using shortcut_list = typename detail::flatten_layers<Shortcut...>::type;
+        using main_path = detail::sequence<Backend, In, main_list>;
+        using shortcut_path = detail::sequence<Backend, In, shortcut_list>;
+        static constexpr shape main_out = detail::chain<Backend, In, main_list>::out;
+        static constexpr shape shortcut_out = detail::chain<Backend, In, shortcut_list>::out;
+        static_assert(main_out == shortcut_out,
+                      "snn2ann::residual: the main path and the shortcut give different shapes (channels "
+                      "or size); give the shortcut a 1x1 conv (and batch_norm) with the main path's "
+                      "channels and stride");
+        static constexpr shape out = main_out;
+        static constexpr std::size_t param_count = main_path::param_count + shortcut_path::param_count;
+        static constexpr std::size_t state_count = main_path::state_count + shortcut_path::state_count;
+
+        static void init(float* params, float* state, const detail::counter_rng& rng) {
+            const std::uint64_t s = rng.bits(0);
+            main_path::init(params, state, s, 1);
+            shortcut_path::init(params + main_path::param_count, state + main_path::state_count, s, 2);
+        }
+        void forward(const float* x, float* y, const detail::layer_context& c) {
+            shortcut_.in_size_ = In.size();
+            main_.forward(x, c.at(0, 0, 0));
+            shortcut_.forward(x, c.at(main_path::param_count, main_path::state_count, 1));
+            const float* a = main_.output();
+            const float* b = shortcut_.output();
+            detail::for_range(c.batch * out.size(), 1 << 14, [&](std::size_t i0, std::size_t i1) {
+                for (std::size_t i = i0; i < i1; ++i) y[i] = a[i] + b[i];
+            });
+        }
+        void backward(const float* x, const float*, const float* dy, float* dx, const detail::layer_context& c) {
+            float* dmain = dx ? dx : nullptr;
+            main_.backward(x, dy, dmain, c.at(0, 0, 0));
+            float* dshort = dx ? dshort_.ensure(c.batch * In.size()) : nullptr;
+            shortcut_.backward(x, dy, dshort, c.at(main_path::param_count, main_path::state_count, 1));
+            if (dx)
+                detail::for_range(c.batch * In.size(), 1 << 14, [&](std::size_t i0, std::size_t i1) {
+                    for (std::size_t i = i0; i < i1; ++i) dx[i] += dshort[i];
+                });
+        }
+
+    private:
+        main_path main_;
+        shortcut_path shortcut_;
+        detail::buffer<float> dshort_;
+    };
+};
+
+}  // namespace snn2ann::inline v0

@@ -1,0 +1,141 @@
+// snn2ann/layer: a chain of layers run one after the other, with shapes inferred at
+// compile time and every layer's parameter and state offsets fixed at compile time.
+// The network and the two paths of a residual block are sequences.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <tuple>
+#include <utility>
+
+#include "../core/buffer.hpp"
+#include "../core/shape.hpp"
+#include "../core/type_list.hpp"
+#include "context.hpp"
+
+namespace snn2ann::inline v0::detail {
+
+/// chain<Backend, In, type_list<Specs...>>: the layer implementations of Specs applied in
+/// order from input shape In, and the resulting output shape.
+template <class Backend, shape In, class Specs>
+struct chain;
+template <class Backend, shape In>
+struct chain<Backend, In, type_list<>> {
+    using impls = type_list<>;
+    static constexpr shape out = In;
+};
+template <class Backend, shape In, class Spec, class... Rest>
+struct chain<Backend, In, type_list<Spec, Rest...>> {
+    using head = typename Spec::template impl<Backend, In>;
+    using rest = chain<Backend, head::out, type_list<Rest...>>;
+    using impls = typename concat<type_list<head>, typename rest::impls>::type;
+    static constexpr shape out = rest::out;
+};
+
+template <class Impls>
+struct sequence_of;
+
+template <class... Impls>
+class sequence_of<type_list<Impls...>> {
+public:
+    static constexpr std::size_t size = sizeof...(Impls);
+    static constexpr std::array<std::size_t, size + 1> param_offsets = [] {
+        std::array<std::size_t, size + 1> o{};
+        std::size_t i = 0, sum = 0;
+        ((o[i++] = sum, sum += Impls::param_count), ...);
+        o[size] = sum;
+        return o;
+    }();
+    static constexpr std::array<std::size_t, size + 1> state_offsets = [] {
+        std::array<std::size_t, size + 1> o{};
+        std::size_t i = 0, sum = 0;
+        ((o[i++] = sum, sum += Impls::state_count), ...);
+        o[size] = sum;
+        return o;
+    }();
+    static constexpr std::array<std::size_t, size> out_sizes{Impls::out.size()...};
+    static constexpr std::size_t param_count = param_offsets[size];
+    static constexpr std::size_t state_count = state_offsets[size];
+
+    /// Initialise every layer's parameters and state; layer i draws from stream (stream, i).
+    static void init(float* params, float* state, std::uint64_t seed, std::uint64_t stream) {
+        init_each(params, state, seed, stream, std::index_sequence_for<Impls...>{});
+    }
+
+    /// Runs every layer; output() then holds the last layer's output.
+    void forward(const float* x, const layer_context& c) {
+        forward_each(x, c, std::index_sequence_for<Impls...>{});
+    }
+    const float* output() const {
+        if constexpr (size == 0) return input_;
+        else return outputs_[size - 1].data();
+    }
+    float* output() {
+        if constexpr (size == 0) return const_cast<float*>(input_);
+        else return outputs_[size - 1].data();
+    }
+    /// Output of layer i of the last forward (the input for i == -1 is not kept here).
+    const float* output(std::size_t i) const { return outputs_[i].data(); }
+
+    /// Back-propagates dy (gradient of the last output) to dx (may be null), adding to the
+    /// parameter gradients. Needs the forward of the same batch just before.
+    void backward(const float* x, const float* dy, float* dx, const layer_context& c) {
+        if constexpr (size == 0) {
+            if (dx) std::copy(dy, dy + c.batch * in_size_, dx);
+        } else {
+            backward_each(x, dy, dx, c, std::make_index_sequence<size>{});
+        }
+    }
+
+    template <std::size_t I>
+    auto& layer() { return std::get<I>(layers_); }
+
+    std::size_t in_size_ = 0;  // only for the empty sequence (identity)
+
+private:
+    template <std::size_t... I>
+    static void init_each(float* params, float* state, std::uint64_t seed, std::uint64_t stream,
+                          std::index_sequence<I...>) {
+        (Impls::init(params + param_offsets[I], state + state_offsets[I], counter_rng(seed, stream * 131 + I + 1)),
+         ...);
+    }
+    template <std::size_t... I>
+    void forward_each(const float* x, const layer_context& c, std::index_sequence<I...>) {
+        input_ = x;
+        (forward_one<I>(c), ...);
+    }
+    template <std::size_t I>
+    void forward_one(const layer_context& c) {
+        const float* in = I == 0 ? input_ : outputs_[I == 0 ? 0 : I - 1].data();
+        float* out = outputs_[I].ensure(c.batch * out_sizes[I]);
+        std::get<I>(layers_).forward(in, out, c.at(param_offsets[I], state_offsets[I], I));
+    }
+    template <std::size_t... I>
+    void backward_each(const float* x, const float* dy, float* dx, const layer_context& c,
+                       std::index_sequence<I...>) {
+        const float* grad_out = dy;
+        // Layers run last to first; gradients ping-pong between two buffers.
+        (backward_one<size - 1 - I>(x, grad_out, dx, c), ...);
+    }
+    template <std::size_t I>
+    void backward_one(const float* x, const float*& grad_out, float* dx, const layer_context& c) {
+        const float* in = I == 0 ? x : outputs_[I == 0 ? 0 : I - 1].data();
+        float* grad_in = nullptr;
+        if constexpr (I == 0) grad_in = dx;
+        else grad_in = grads_[I % 2].ensure(c.batch * out_sizes[I - 1]);
+        std::get<I>(layers_).backward(in, outputs_[I].data(), grad_out, grad_in,
+                                      c.at(param_offsets[I], state_offsets[I], I));
+        grad_out = grad_in;
+    }
+
+    std::tuple<Impls...> layers_;
+    std::array<buffer<float>, size == 0 ? 1 : size> outputs_;
+    std::array<buffer<float>, 2> grads_;
+    const float* input_ = nullptr;
+};
+
+/// The executor of Specs on input shape In.
+template <class Backend, shape In, class Specs>
+using sequence = sequence_of<typename chain<Backend, In, Specs>::impls>;
+
+}  // namespace snn2ann::inline v0::detail

@@ -1,0 +1,107 @@
+// snn2ann/net: model<network, options...> owns the one parameter buffer, its gradient
+// buffer and the state buffer (DESIGN.md 2), and runs the network on a batch.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <span>
+#include <type_traits>
+
+#include "../core/backend.hpp"
+#include "../core/buffer.hpp"
+#include "../core/error.hpp"
+#include "../core/rng.hpp"
+#include "network.hpp"
+
+namespace snn2ann::inline v0 {
+
+/// Number of SNN time steps of a model (an option of model<>; 1 for a plain ANN).
+template <int T>
+struct timesteps {
+    static_assert(T > 0, "snn2ann::timesteps<T>: T must be positive");
+    static constexpr int value = T;
+};
+
+namespace detail {
+template <class T>
+struct is_timesteps : std::false_type {};
+template <int T>
+struct is_timesteps<timesteps<T>> : std::true_type {};
+
+template <class Default, template <class> class Pred, class... Options>
+struct pick_option {
+    using type = Default;
+};
+template <class Default, template <class> class Pred, class O, class... Rest>
+struct pick_option<Default, Pred, O, Rest...> {
+    using type = std::conditional_t<Pred<O>::value, O, typename pick_option<Default, Pred, Rest...>::type>;
+};
+template <class T>
+struct is_backend : std::bool_constant<std::is_same_v<T, cpu>> {};
+}  // namespace detail
+
+/// A network's weights and state, with options timesteps<T> (default 1) and a backend
+/// tag (default cpu), in any order.
+template <class Net, class... Options>
+class model {
+public:
+    using network_type = Net;
+    using backend = typename detail::pick_option<cpu, detail::is_backend, Options...>::type;
+    static constexpr int T = detail::pick_option<timesteps<1>, detail::is_timesteps, Options...>::type::value;
+    using executor = typename Net::template executor<backend>;
+    static constexpr shape input_shape = Net::input_shape;
+    static constexpr shape output_shape = Net::output_shape;
+    static constexpr std::size_t param_count = executor::param_count;
+    static constexpr std::size_t state_count = executor::state_count;
+
+    explicit model(seed s = seed{0}) : seed_(s.value) {
+        params_.zeros(param_count);
+        grads_.zeros(param_count);
+        state_.zeros(state_count);
+        executor::init(params_.data(), state_.data(), seed_, 0);
+    }
+
+    std::span<float> parameters() { return {params_.data(), param_count}; }
+    std::span<const float> parameters() const { return {params_.data(), param_count}; }
+    std::span<float> gradients() { return {grads_.data(), param_count}; }
+    std::span<float> state() { return {state_.data(), state_count}; }
+    std::span<const float> state() const { return {state_.data(), state_count}; }
+    std::uint64_t seed_value() const { return seed_; }
+
+    void zero_grad() { std::fill(grads_.begin(), grads_.end(), 0.0f); }
+
+    /// Runs the network on `batch` samples; returns the outputs (batch x output size),
+    /// valid until the next forward. `step` keys the randomness of stochastic layers.
+    const float* forward(const float* x, std::size_t batch, bool training, std::uint64_t step = 0) {
+        if (batch == 0) throw invalid_argument("model::forward: the batch is empty");
+        exec_.forward(x, context(batch, training, step));
+        return exec_.output();
+    }
+    /// Adds the gradients of the last forward (same x and batch) for output gradient dy.
+    void backward(const float* x, const float* dy, std::size_t batch) {
+        exec_.backward(x, dy, nullptr, context(batch, true, step_));
+    }
+
+    executor& layers() { return exec_; }
+
+private:
+    detail::layer_context context(std::size_t batch, bool training, std::uint64_t step) {
+        step_ = step;
+        detail::layer_context c;
+        c.params = params_.data();
+        c.grads = grads_.data();
+        c.state = state_.data();
+        c.batch = batch;
+        c.training = training;
+        c.seed = seed_;
+        c.step = step;
+        return c;
+    }
+
+    std::uint64_t seed_;
+    std::uint64_t step_ = 0;
+    detail::buffer<float> params_, grads_, state_;
+    executor exec_;
+};
+
+}  // namespace snn2ann::inline v0

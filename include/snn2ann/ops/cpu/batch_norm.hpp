@@ -1,0 +1,135 @@
+// snn2ann/ops/cpu: batch normalisation over N x H x W per channel of an NCHW batch (a
+// flat batch is the case H = W = 1). Channels are independent, so they run in parallel
+// and each channel's sums are taken in a fixed order: deterministic for any thread count.
+#pragma once
+
+#include <cmath>
+#include <cstddef>
+
+#include "../../core/backend.hpp"
+#include "../../core/parallel.hpp"
+
+namespace snn2ann::inline v0::detail::ops {
+
+struct bn_geometry {
+    std::size_t batch, channels, plane;
+    std::size_t at(std::size_t n, std::size_t c) const { return (n * channels + c) * plane; }
+    std::size_t count() const { return batch * plane; }
+};
+
+/// Training forward: normalise with the batch statistics, save mean and 1/std per channel
+/// for backward, and update the running statistics (unbiased variance, as PyTorch does).
+inline void bn_forward_train(cpu, const bn_geometry& g, const float* x, const float* gamma, const float* beta,
+                             float* running_mean, float* running_var, float momentum, float eps,
+                             float* y, float* saved_mean, float* saved_invstd) {
+    for_range(g.channels, 1, [&](std::size_t c0, std::size_t c1) {
+        for (std::size_t c = c0; c < c1; ++c) {
+            double sum = 0.0;
+            for (std::size_t n = 0; n < g.batch; ++n) {
+                const float* p = x + g.at(n, c);
+                float s = 0.0f;
+                for (std::size_t i = 0; i < g.plane; ++i) s += p[i];
+                sum += s;
+            }
+            const double m = g.count();
+            const double mean = sum / m;
+            double ss = 0.0;
+            for (std::size_t n = 0; n < g.batch; ++n) {
+                const float* p = x + g.at(n, c);
+                float s = 0.0f;
+                const float fm = static_cast<float>(mean);
+                for (std::size_t i = 0; i < g.plane; ++i) s += (p[i] - fm) * (p[i] - fm);
+                ss += s;
+            }
+            const double var = ss / m;
+            const float invstd = static_cast<float>(1.0 / std::sqrt(var + eps));
+            saved_mean[c] = static_cast<float>(mean);
+            saved_invstd[c] = invstd;
+            const float a = gamma[c] * invstd, b = beta[c] - static_cast<float>(mean) * a;
+            for (std::size_t n = 0; n < g.batch; ++n) {
+                const float* p = x + g.at(n, c);
+                float* q = y + g.at(n, c);
+                for (std::size_t i = 0; i < g.plane; ++i) q[i] = p[i] * a + b;
+            }
+            const double unbiased = m > 1 ? ss / (m - 1) : var;
+            running_mean[c] = (1 - momentum) * running_mean[c] + momentum * static_cast<float>(mean);
+            running_var[c] = (1 - momentum) * running_var[c] + momentum * static_cast<float>(unbiased);
+        }
+    });
+}
+
+/// Evaluation forward: y = gamma * (x - running_mean) / sqrt(running_var + eps) + beta.
+inline void bn_forward_eval(cpu, const bn_geometry& g, const float* x, const float* gamma, const float* beta,
+                            const float* running_mean, const float* running_var, float eps, float* y) {
+    for_range(g.channels, 1, [&](std::size_t c0, std::size_t c1) {
+        for (std::size_t c = c0; c < c1; ++c) {
+            const float a = gamma[c] / std::sqrt(running_var[c] + eps);
+            const float b = beta[c] - running_mean[c] * a;
+            for (std::size_t n = 0; n < g.batch; ++n) {
+                const float* p = x + g.at(n, c);
+                float* q = y + g.at(n, c);
+                for (std::size_t i = 0; i < g.plane; ++i) q[i] = p[i] * a + b;
+            }
+        }
+    });
+}
+
+/// Backward of the training forward. dgamma, dbeta accumulate; dx (if not null) is set.
+inline void bn_backward_train(cpu, const bn_geometry& g, const float* x, const float* dy, const float* gamma,
+                              const float* saved_mean, const float* saved_invstd, float* dx,
+                              float* dgamma, float* dbeta) {
+    for_range(g.channels, 1, [&](std::size_t c0, std::size_t c1) {
+        for (std::size_t c = c0; c < c1; ++c) {
+            const float mean = saved_mean[c], invstd = saved_invstd[c];
+            double sdy = 0.0, sdyx = 0.0;
+            for (std::size_t n = 0; n < g.batch; ++n) {
+                const float* p = x + g.at(n, c);
+                const float* d = dy + g.at(n, c);
+                float a = 0.0f, b = 0.0f;
+                for (std::size_t i = 0; i < g.plane; ++i) {
+                    a += d[i];
+                    b += d[i] * (p[i] - mean);
+                }
+                sdy += a;
+                sdyx += b;
+            }
+            const double sdyxhat = sdyx * invstd;
+            dgamma[c] += static_cast<float>(sdyxhat);
+            dbeta[c] += static_cast<float>(sdy);
+            if (!dx) continue;
+            const double m = g.count();
+            const float k = gamma[c] * invstd;
+            const float mdy = static_cast<float>(sdy / m);
+            const float mdyx = static_cast<float>(sdyxhat / m) * invstd;
+            for (std::size_t n = 0; n < g.batch; ++n) {
+                const float* p = x + g.at(n, c);
+                const float* d = dy + g.at(n, c);
+                float* q = dx + g.at(n, c);
+                for (std::size_t i = 0; i < g.plane; ++i) q[i] = k * (d[i] - mdy - (p[i] - mean) * mdyx);
+            }
+        }
+    });
+}
+
+/// Backward of the evaluation forward (statistics are constants).
+inline void bn_backward_eval(cpu, const bn_geometry& g, const float* x, const float* dy, const float* gamma,
+                             const float* running_mean, const float* running_var, float eps, float* dx,
+                             float* dgamma, float* dbeta) {
+    for_range(g.channels, 1, [&](std::size_t c0, std::size_t c1) {
+        for (std::size_t c = c0; c < c1; ++c) {
+            const float invstd = 1.0f / std::sqrt(running_var[c] + eps);
+            double sdy = 0.0, sdyx = 0.0;
+            for (std::size_t n = 0; n < g.batch; ++n)
+                for (std::size_t i = 0; i < g.plane; ++i) {
+                    const float d = dy[g.at(n, c) + i];
+                    sdy += d;
+                    sdyx += d * (x[g.at(n, c) + i] - running_mean[c]) * invstd;
+                    if (dx) dx[g.at(n, c) + i] = d * gamma[c] * invstd;
+                }
+            dgamma[c] += static_cast<float>(sdyx);
+            dbeta[c] += static_cast<float>(sdy);
+        }
+    });
+}
+
+}  // namespace snn2ann::inline v0::detail::ops

@@ -1,0 +1,84 @@
+// snn2ann/ops/cpu: batched 2-D convolution, forward and backward, as im2col + GEMM per
+// image, images split into chunks run by oneTBB. Weight gradients are summed per chunk
+// and the chunks are added in order, so the result does not depend on the thread count.
+#pragma once
+
+#include <array>
+#include <cstddef>
+
+#include "../../core/buffer.hpp"
+#include "../../core/backend.hpp"
+#include "../../core/parallel.hpp"
+#include "gemm.hpp"
+#include "im2col.hpp"
+
+namespace snn2ann::inline v0::detail::ops {
+
+template <class Backend>
+struct conv_workspace;
+
+/// Scratch memory of one convolution layer, reused across batches.
+template <>
+struct conv_workspace<cpu> {
+    std::array<buffer<float>, max_chunks> col, dcol, dw, db;
+};
+
+/// y[n] = W * im2col(x[n]) + b for n in [0, batch). W is (oc x c*k*k), b may be null.
+inline void conv_forward(cpu, const conv_geometry& g, std::size_t batch, const float* x, const float* w,
+                         const float* b, float* y, conv_workspace<cpu>& ws) {
+    const auto rows = static_cast<std::ptrdiff_t>(g.col_rows());
+    const auto cols = static_cast<std::ptrdiff_t>(g.out_plane());
+    for_chunks(batch, chunk_count(batch), [&](std::size_t k, std::size_t n0, std::size_t n1) {
+        float* col = g.is_pointwise() ? nullptr : ws.col[k].ensure(g.col_rows() * g.out_plane());
+        for (std::size_t n = n0; n < n1; ++n) {
+            const float* xn = x + n * g.in_size();
+            float* yn = y + n * g.out_size();
+            if (col) im2col(g, xn, col);
+            gemm_nn(g.oc, cols, rows, w, col ? col : xn, yn, false);
+            if (b)
+                mat(yn, g.oc, cols).colwise() += Eigen::Map<const Eigen::VectorXf>(b, g.oc);
+        }
+    });
+}
+
+/// dw += sum_n dy[n] * im2col(x[n])^T, db += sum_n rowsum(dy[n]), and, when dx is not
+/// null, dx[n] = col2im(W^T * dy[n]).
+inline void conv_backward(cpu, const conv_geometry& g, std::size_t batch, const float* x, const float* w,
+                          const float* dy, float* dx, float* dw, float* db, conv_workspace<cpu>& ws) {
+    const auto rows = static_cast<std::ptrdiff_t>(g.col_rows());
+    const auto cols = static_cast<std::ptrdiff_t>(g.out_plane());
+    const std::size_t chunks = chunk_count(batch);
+    const std::size_t wsize = g.col_rows() * static_cast<std::size_t>(g.oc);
+    for_chunks(batch, chunks, [&](std::size_t k, std::size_t n0, std::size_t n1) {
+        float* col = g.is_pointwise() ? nullptr : ws.col[k].ensure(g.col_rows() * g.out_plane());
+        float* dcol = (dx && !g.is_pointwise()) ? ws.dcol[k].ensure(g.col_rows() * g.out_plane()) : nullptr;
+        float* dwk = ws.dw[k].ensure(wsize);
+        float* dbk = db ? ws.db[k].zeros(static_cast<std::size_t>(g.oc)) : nullptr;
+        for (std::size_t n = n0; n < n1; ++n) {
+            const float* xn = x + n * g.in_size();
+            const float* dyn = dy + n * g.out_size();
+            if (col) im2col(g, xn, col);
+            gemm_nt(g.oc, rows, cols, dyn, col ? col : xn, dwk, n != n0);
+            if (dbk) Eigen::Map<Eigen::VectorXf>(dbk, g.oc) += cmat(dyn, g.oc, cols).rowwise().sum();
+            if (dx) {
+                float* dxn = dx + n * g.in_size();
+                if (dcol) {
+                    gemm_tn(rows, cols, g.oc, w, dyn, dcol, false);
+                    std::fill(dxn, dxn + g.in_size(), 0.0f);
+                    col2im_add(g, dcol, dxn);
+                } else {
+                    gemm_tn(rows, cols, g.oc, w, dyn, dxn, false);
+                }
+            }
+        }
+    });
+    // Fixed-order reduction of the per-chunk partial sums.
+    for (std::size_t k = 0; k < chunks; ++k) {
+        Eigen::Map<Eigen::VectorXf>(dw, static_cast<std::ptrdiff_t>(wsize)) +=
+            Eigen::Map<const Eigen::VectorXf>(ws.dw[k].data(), static_cast<std::ptrdiff_t>(wsize));
+        if (db)
+            Eigen::Map<Eigen::VectorXf>(db, g.oc) += Eigen::Map<const Eigen::VectorXf>(ws.db[k].data(), g.oc);
+    }
+}
+
+}  // namespace snn2ann::inline v0::detail::ops

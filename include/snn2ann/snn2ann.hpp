@@ -1,0 +1,40 @@
+// snn2ann: train spiking neural networks fast and in little memory.
+//
+// The one header users include. Networks are compile-time type lists:
+//   using net = snn2ann::network<snn2ann::input<1, 28, 28>, snn2ann::conv<32, 3>, ...>;
+//   snn2ann::model<net> model{snn2ann::seed{1}};
+// Internals live in snn2ann::detail and may change without notice.
+#pragma once
+
+#include "version.hpp"
+
+#include "core/backend.hpp"
+#include "core/buffer.hpp"
+#include "core/error.hpp"
+#include "core/parallel.hpp"
+#include "core/rng.hpp"
+#include "core/shape.hpp"
+#include "core/type_list.hpp"
+
+#include "layer/batch_norm.hpp"
+#include "layer/conv.hpp"
+#include "layer/elementwise.hpp"
+#include "layer/linear.hpp"
+#include "layer/pool.hpp"
+#include "layer/residual.hpp"
+
+#include "net/model.hpp"
+#include "net/network.hpp"
+
+#include "rules/ann.hpp"
+
+#include "train/loss.hpp"
+#include "train/optimizer.hpp"
+#include "train/schedule.hpp"
+#include "train/trainer.hpp"
+
+#include "metrics/accuracy.hpp"
+
+#include "data/dataset.hpp"
+#include "data/idx.hpp"
+#include "data/mnist.hpp"

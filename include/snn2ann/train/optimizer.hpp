@@ -1,0 +1,100 @@
+// snn2ann/train: optimisers over the model's one parameter buffer. An update is an
+// element-wise loop over that buffer, so it parallelises without changing the result.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+#include <span>
+
+#include "../core/buffer.hpp"
+#include "../core/parallel.hpp"
+
+namespace snn2ann::inline v0 {
+namespace detail {
+inline constexpr std::size_t optimizer_grain = 1 << 15;
+}
+
+/// Stochastic gradient descent with optional momentum, Nesterov momentum and L2 weight
+/// decay (added to the gradient, as torch.optim.SGD).
+class sgd {
+public:
+    double lr = 0.1, momentum = 0.0, weight_decay = 0.0;
+    bool nesterov = false;
+
+    explicit sgd(double learning_rate, double momentum_ = 0.0, bool nesterov_ = false, double decay = 0.0)
+        : lr(learning_rate), momentum(momentum_), weight_decay(decay), nesterov(nesterov_) {}
+
+    void step(std::span<float> params, std::span<const float> grads) {
+        const std::size_t n = params.size();
+        float* v = momentum != 0.0 ? velocity_.ensure(n) : nullptr;
+        if (v && !started_) std::fill(v, v + n, 0.0f);
+        const float lr_ = static_cast<float>(lr), mu = static_cast<float>(momentum),
+                    wd = static_cast<float>(weight_decay);
+        const bool first = !started_;
+        detail::for_range(n, detail::optimizer_grain, [&](std::size_t b, std::size_t e) {
+            for (std::size_t i = b; i < e; ++i) {
+                float g = grads[i] + wd * params[i];
+                if (v) {
+                    v[i] = first ? g : mu * v[i] + g;
+                    g = nesterov ? g + mu * v[i] : v[i];
+                }
+                params[i] -= lr_ * g;
+            }
+        });
+        started_ = true;
+    }
+
+private:
+    detail::buffer<float> velocity_;
+    bool started_ = false;
+};
+
+/// Adam (Kingma & Ba) with bias correction. weight_decay is L2 added to the gradient as
+/// in torch.optim.Adam; with decoupled = true it is AdamW's decay of the weights.
+class adam {
+public:
+    double lr = 1e-3, beta1 = 0.9, beta2 = 0.999, eps = 1e-8, weight_decay = 0.0;
+    bool decoupled = false;
+
+    explicit adam(double learning_rate = 1e-3, double decay = 0.0, bool decoupled_decay = false)
+        : lr(learning_rate), weight_decay(decay), decoupled(decoupled_decay) {}
+
+    void step(std::span<float> params, std::span<const float> grads) {
+        const std::size_t n = params.size();
+        if (t_ == 0) {
+            m_.zeros(n);
+            v_.zeros(n);
+        }
+        ++t_;
+        const double bc1 = 1.0 - std::pow(beta1, static_cast<double>(t_));
+        const double bc2 = 1.0 - std::pow(beta2, static_cast<double>(t_));
+        const float step_size = static_cast<float>(lr / bc1);
+        const float inv_sqrt_bc2 = static_cast<float>(1.0 / std::sqrt(bc2));
+        const float b1 = static_cast<float>(beta1), b2 = static_cast<float>(beta2), e = static_cast<float>(eps);
+        const float l2 = decoupled ? 0.0f : static_cast<float>(weight_decay);
+        const float shrink = decoupled ? static_cast<float>(1.0 - lr * weight_decay) : 1.0f;
+        float* m = m_.data();
+        float* v = v_.data();
+        detail::for_range(n, detail::optimizer_grain, [&](std::size_t i0, std::size_t i1) {
+            for (std::size_t i = i0; i < i1; ++i) {
+                const float g = grads[i] + l2 * params[i];
+                m[i] = b1 * m[i] + (1.0f - b1) * g;
+                v[i] = b2 * v[i] + (1.0f - b2) * g * g;
+                params[i] = params[i] * shrink - step_size * m[i] / (std::sqrt(v[i]) * inv_sqrt_bc2 + e);
+            }
+        });
+    }
+    std::uint64_t steps() const { return t_; }
+
+private:
+    detail::buffer<float> m_, v_;
+    std::uint64_t t_ = 0;
+};
+
+/// AdamW: Adam with decoupled weight decay (Loshchilov & Hutter), default decay 1e-2.
+class adamw : public adam {
+public:
+    explicit adamw(double learning_rate = 1e-3, double decay = 1e-2) : adam(learning_rate, decay, true) {}
+};
+
+}  // namespace snn2ann::inline v0
