@@ -1,5 +1,7 @@
 // The reference network of the paper's small experiments as a plain ANN (ReLU), trained
 // by back-propagation on Fashion-MNIST: the lower bound of what a spiking run costs.
+// Max pooling comes before the ReLU: the two commute, and pooling first gives the ReLU a
+// quarter of the work.
 //   ann_fashion_mnist [--epochs N] [--batch B] [--threads K] [--train-limit N] [--data DIR]
 #include <cstdio>
 #include <cstdlib>
@@ -11,8 +13,8 @@
 namespace s = snn2ann;
 
 using net = s::network<s::input<1, 28, 28>,
-    s::conv<32, 3>, s::batch_norm, s::relu, s::max_pool<2>,
-    s::conv<64, 3>, s::batch_norm, s::relu, s::max_pool<2>,
+    s::conv<32, 3>, s::batch_norm, s::max_pool<2>, s::relu,
+    s::conv<64, 3>, s::batch_norm, s::max_pool<2>, s::relu,
     s::flatten, s::linear<128>, s::relu, s::linear<10>>;
 
 int main(int argc, char** argv) {

@@ -8,7 +8,9 @@
 //   static void init(float* params, float* state, const detail::counter_rng&);
 //   void forward(const float* x, float* y, const layer_context&);
 //   void backward(const float* x, const float* y, const float* dy, float* dx, const layer_context&);
-// backward adds to the gradients and sets dx (dx may be null: the input needs none).
+// backward overwrites the gradients of the layer's parameters (each parameter belongs to
+// one layer, so a full backward sets every gradient and no zeroing pass is needed) and
+// sets dx (dx may be null: the input needs none).
 #pragma once
 
 #include <cstddef>

@@ -34,10 +34,11 @@ struct max_pool {
         static void init(float*, float*, const detail::counter_rng&) {}
         void forward(const float* x, float* y, const detail::layer_context& c) {
             detail::ops::max_pool_forward(Backend{}, geometry, c.batch, x, y,
-                                          argmax_.ensure(c.batch * out.size()));
+                                          detail::ops::is_pair_window(geometry) ? nullptr
+                                                                                : argmax_.ensure(c.batch * out.size()));
         }
-        void backward(const float*, const float*, const float* dy, float* dx, const detail::layer_context& c) {
-            if (dx) detail::ops::max_pool_backward(Backend{}, geometry, c.batch, dy, argmax_.data(), dx);
+        void backward(const float* x, const float* y, const float* dy, float* dx, const detail::layer_context& c) {
+            if (dx) detail::ops::max_pool_backward(Backend{}, geometry, c.batch, x, y, dy, argmax_.data(), dx);
         }
 
     private:

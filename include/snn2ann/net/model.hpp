@@ -77,7 +77,7 @@ public:
         exec_.forward(x, context(batch, training, step));
         return exec_.output();
     }
-    /// Adds the gradients of the last forward (same x and batch) for output gradient dy.
+    /// Sets the gradients of the last forward (same x and batch) for output gradient dy.
     void backward(const float* x, const float* dy, std::size_t batch) {
         exec_.backward(x, dy, nullptr, context(batch, true, step_));
     }

@@ -19,7 +19,6 @@ struct ann {
                       "snn2ann::rules::ann: the network's output must be flat class scores (end it with a "
                       "linear layer)");
         constexpr int classes = Model::output_shape.c;
-        m.zero_grad();
         const float* logits = m.forward(x, batch, true, step);
         float* dlogits = dlogits_.ensure(batch * classes);
         const loss_result r = softmax_cross_entropy(logits, y, batch, classes, dlogits);

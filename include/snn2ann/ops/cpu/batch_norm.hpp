@@ -6,12 +6,20 @@
 #include <cmath>
 #include <cstddef>
 
+#include <Eigen/Core>
+
 #include "../../core/backend.hpp"
 #include "../../core/parallel.hpp"
 
 namespace snn2ann::inline v0::detail::ops {
 
+// Sums over one channel plane go through Eigen, whose reductions are vectorised in a
+// fixed order (the compiler may not reorder a plain float loop).
+using plane_map = Eigen::Map<const Eigen::ArrayXf>;
+using plane_out = Eigen::Map<Eigen::ArrayXf>;
+
 struct bn_geometry {
+    Eigen::Index plane_size() const { return static_cast<Eigen::Index>(plane); }
     std::size_t batch, channels, plane;
     std::size_t at(std::size_t n, std::size_t c) const { return (n * channels + c) * plane; }
     std::size_t count() const { return batch * plane; }
@@ -26,20 +34,13 @@ inline void bn_forward_train(cpu, const bn_geometry& g, const float* x, const fl
         for (std::size_t c = c0; c < c1; ++c) {
             double sum = 0.0;
             for (std::size_t n = 0; n < g.batch; ++n) {
-                const float* p = x + g.at(n, c);
-                float s = 0.0f;
-                for (std::size_t i = 0; i < g.plane; ++i) s += p[i];
-                sum += s;
+                sum += plane_map(x + g.at(n, c), g.plane_size()).sum();
             }
             const double m = g.count();
             const double mean = sum / m;
             double ss = 0.0;
             for (std::size_t n = 0; n < g.batch; ++n) {
-                const float* p = x + g.at(n, c);
-                float s = 0.0f;
-                const float fm = static_cast<float>(mean);
-                for (std::size_t i = 0; i < g.plane; ++i) s += (p[i] - fm) * (p[i] - fm);
-                ss += s;
+                ss += (plane_map(x + g.at(n, c), g.plane_size()) - static_cast<float>(mean)).square().sum();
             }
             const double var = ss / m;
             const float invstd = static_cast<float>(1.0 / std::sqrt(var + eps));
@@ -74,7 +75,7 @@ inline void bn_forward_eval(cpu, const bn_geometry& g, const float* x, const flo
     });
 }
 
-/// Backward of the training forward. dgamma, dbeta accumulate; dx (if not null) is set.
+/// Backward of the training forward. dgamma, dbeta and dx (if not null) are overwritten.
 inline void bn_backward_train(cpu, const bn_geometry& g, const float* x, const float* dy, const float* gamma,
                               const float* saved_mean, const float* saved_invstd, float* dx,
                               float* dgamma, float* dbeta) {
@@ -83,19 +84,13 @@ inline void bn_backward_train(cpu, const bn_geometry& g, const float* x, const f
             const float mean = saved_mean[c], invstd = saved_invstd[c];
             double sdy = 0.0, sdyx = 0.0;
             for (std::size_t n = 0; n < g.batch; ++n) {
-                const float* p = x + g.at(n, c);
-                const float* d = dy + g.at(n, c);
-                float a = 0.0f, b = 0.0f;
-                for (std::size_t i = 0; i < g.plane; ++i) {
-                    a += d[i];
-                    b += d[i] * (p[i] - mean);
-                }
-                sdy += a;
-                sdyx += b;
+                const plane_map d(dy + g.at(n, c), g.plane_size());
+                sdy += d.sum();
+                sdyx += (d * (plane_map(x + g.at(n, c), g.plane_size()) - mean)).sum();
             }
             const double sdyxhat = sdyx * invstd;
-            dgamma[c] += static_cast<float>(sdyxhat);
-            dbeta[c] += static_cast<float>(sdy);
+            dgamma[c] = static_cast<float>(sdyxhat);
+            dbeta[c] = static_cast<float>(sdy);
             if (!dx) continue;
             const double m = g.count();
             const float k = gamma[c] * invstd;
@@ -126,8 +121,8 @@ inline void bn_backward_eval(cpu, const bn_geometry& g, const float* x, const fl
                     sdyx += d * (x[g.at(n, c) + i] - running_mean[c]) * invstd;
                     if (dx) dx[g.at(n, c) + i] = d * gamma[c] * invstd;
                 }
-            dgamma[c] += static_cast<float>(sdyx);
-            dbeta[c] += static_cast<float>(sdy);
+            dgamma[c] = static_cast<float>(sdyx);
+            dbeta[c] = static_cast<float>(sdy);
         }
     });
 }

@@ -41,7 +41,7 @@ inline void conv_forward(cpu, const conv_geometry& g, std::size_t batch, const f
     });
 }
 
-/// dw += sum_n dy[n] * im2col(x[n])^T, db += sum_n rowsum(dy[n]), and, when dx is not
+/// dw = sum_n dy[n] * im2col(x[n])^T, db = sum_n rowsum(dy[n]), and, when dx is not
 /// null, dx[n] = col2im(W^T * dy[n]).
 inline void conv_backward(cpu, const conv_geometry& g, std::size_t batch, const float* x, const float* w,
                           const float* dy, float* dx, float* dw, float* db, conv_workspace<cpu>& ws) {
@@ -73,9 +73,11 @@ inline void conv_backward(cpu, const conv_geometry& g, std::size_t batch, const 
         }
     });
     // Fixed-order reduction of the per-chunk partial sums.
-    for (std::size_t k = 0; k < chunks; ++k) {
-        Eigen::Map<Eigen::VectorXf>(dw, static_cast<std::ptrdiff_t>(wsize)) +=
-            Eigen::Map<const Eigen::VectorXf>(ws.dw[k].data(), static_cast<std::ptrdiff_t>(wsize));
+    Eigen::Map<Eigen::VectorXf> dw_all(dw, static_cast<std::ptrdiff_t>(wsize));
+    dw_all = Eigen::Map<const Eigen::VectorXf>(ws.dw[0].data(), static_cast<std::ptrdiff_t>(wsize));
+    if (db) Eigen::Map<Eigen::VectorXf>(db, g.oc) = Eigen::Map<const Eigen::VectorXf>(ws.db[0].data(), g.oc);
+    for (std::size_t k = 1; k < chunks; ++k) {
+        dw_all += Eigen::Map<const Eigen::VectorXf>(ws.dw[k].data(), static_cast<std::ptrdiff_t>(wsize));
         if (db)
             Eigen::Map<Eigen::VectorXf>(db, g.oc) += Eigen::Map<const Eigen::VectorXf>(ws.db[k].data(), g.oc);
     }

@@ -1,6 +1,6 @@
 // snn2ann/ops/cpu: fully connected layer over a batch, y (B x out) = x (B x in) W^T + b.
 // Forward and dx split the batch rows, dW splits the output rows: no partial sums, so
-// the result does not depend on the thread count.
+// the result does not depend on the thread count. dW and db are overwritten.
 #pragma once
 
 #include <cstddef>
@@ -11,9 +11,12 @@
 
 namespace snn2ann::inline v0::detail::ops {
 
+// GEMMs of fewer rows waste their time packing the weight matrix.
+inline constexpr std::size_t rows_per_chunk = 32;
+
 inline void linear_forward(cpu, std::size_t batch, int in, int out, const float* x, const float* w,
                            const float* b, float* y) {
-    for_chunks(batch, chunk_count(batch, 8), [&](std::size_t, std::size_t n0, std::size_t n1) {
+    for_chunks(batch, chunk_count(batch, rows_per_chunk), [&](std::size_t, std::size_t n0, std::size_t n1) {
         const auto rows = static_cast<std::ptrdiff_t>(n1 - n0);
         gemm_nt(rows, out, in, x + n0 * in, w, y + n0 * out, false);
         if (b) mat(y + n0 * out, rows, out).rowwise() += Eigen::Map<const Eigen::RowVectorXf>(b, out);
@@ -27,11 +30,11 @@ inline void linear_backward(cpu, std::size_t batch, int in, int out, const float
     for_chunks(outs, chunk_count(outs, 8), [&](std::size_t, std::size_t o0, std::size_t o1) {
         const auto n = static_cast<std::ptrdiff_t>(o1 - o0);
         auto dyo = cmat(dy, rows, out).middleCols(static_cast<std::ptrdiff_t>(o0), n);
-        mat(dw + o0 * in, n, in).noalias() += dyo.transpose() * cmat(x, rows, in);
-        if (db) Eigen::Map<Eigen::RowVectorXf>(db + o0, n) += dyo.colwise().sum();
+        mat(dw + o0 * in, n, in).noalias() = dyo.transpose() * cmat(x, rows, in);
+        if (db) Eigen::Map<Eigen::RowVectorXf>(db + o0, n) = dyo.colwise().sum();
     });
     if (!dx) return;
-    for_chunks(batch, chunk_count(batch, 8), [&](std::size_t, std::size_t n0, std::size_t n1) {
+    for_chunks(batch, chunk_count(batch, rows_per_chunk), [&](std::size_t, std::size_t n0, std::size_t n1) {
         gemm_nn(static_cast<std::ptrdiff_t>(n1 - n0), in, out, dy + n0 * out, w, dx + n0 * in, false);
     });
 }

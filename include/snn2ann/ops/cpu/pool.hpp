@@ -12,7 +12,12 @@
 
 namespace snn2ann::inline v0::detail::ops {
 
-/// y = max over each window; argmax[i] is the input index (within the channel plane) that won.
+/// 2x2 windows with stride 2 keep no argmax: backward finds the winner again by comparing
+/// the input with the output, which costs less than writing and reading the indices.
+constexpr bool is_pair_window(const conv_geometry& g) { return g.k == 2 && g.stride == 2; }
+
+/// y = max over each window; argmax[i] is the input index (within the channel plane) that
+/// won, except for 2x2/2 windows (argmax may then be null).
 inline void max_pool_forward(cpu, const conv_geometry& g, std::size_t batch, const float* x, float* y,
                              std::int32_t* argmax) {
     const std::size_t planes = batch * static_cast<std::size_t>(g.c);
@@ -21,6 +26,19 @@ inline void max_pool_forward(cpu, const conv_geometry& g, std::size_t batch, con
             const float* in = x + p * g.h * g.w;
             float* out = y + p * g.out_plane();
             std::int32_t* arg = argmax ? argmax + p * g.out_plane() : nullptr;
+            if (is_pair_window(g)) {  // the common case: no argmax, vectorisable row maxima
+                for (int oh = 0; oh < g.oh; ++oh) {
+                    const float* r0 = in + 2 * oh * g.w;
+                    const float* r1 = r0 + g.w;
+                    float* o = out + oh * g.ow;
+                    for (int ow = 0; ow < g.ow; ++ow) {
+                        const float a = std::max(r0[2 * ow], r1[2 * ow]);
+                        const float b = std::max(r0[2 * ow + 1], r1[2 * ow + 1]);
+                        o[ow] = std::max(a, b);
+                    }
+                }
+                continue;
+            }
             for (int oh = 0; oh < g.oh; ++oh)
                 for (int ow = 0; ow < g.ow; ++ow) {
                     float best = -std::numeric_limits<float>::infinity();
@@ -37,15 +55,34 @@ inline void max_pool_forward(cpu, const conv_geometry& g, std::size_t batch, con
     });
 }
 
-/// dx = scatter of dy to the argmax positions (dx is overwritten).
-inline void max_pool_backward(cpu, const conv_geometry& g, std::size_t batch, const float* dy,
-                              const std::int32_t* argmax, float* dx) {
+/// dx = dy routed to each window's maximum (the first one on ties); dx is overwritten.
+inline void max_pool_backward(cpu, const conv_geometry& g, std::size_t batch, const float* x, const float* y,
+                              const float* dy, const std::int32_t* argmax, float* dx) {
     const std::size_t planes = batch * static_cast<std::size_t>(g.c);
     for_range(planes, 16, [&](std::size_t p0, std::size_t p1) {
         for (std::size_t p = p0; p < p1; ++p) {
             float* out = dx + p * g.h * g.w;
-            std::fill(out, out + static_cast<std::size_t>(g.h) * g.w, 0.0f);
             const float* d = dy + p * g.out_plane();
+            if (is_pair_window(g)) {
+                const float* in = x + p * g.h * g.w;
+                const float* m = y + p * g.out_plane();
+                if (g.h % 2 || g.w % 2) std::fill(out, out + static_cast<std::size_t>(g.h) * g.w, 0.0f);
+                for (int oh = 0; oh < g.oh; ++oh)
+                    for (int ow = 0; ow < g.ow; ++ow) {
+                        const std::size_t i0 = static_cast<std::size_t>(2 * oh) * g.w + 2 * ow, o = oh * g.ow + ow;
+                        const float v = m[o], grad = d[o];
+                        const bool w0 = in[i0] == v;
+                        const bool w1 = !w0 & (in[i0 + 1] == v);
+                        const bool w2 = !(w0 | w1) & (in[i0 + g.w] == v);
+                        const bool w3 = !(w0 | w1 | w2);
+                        out[i0] = w0 ? grad : 0.0f;
+                        out[i0 + 1] = w1 ? grad : 0.0f;
+                        out[i0 + g.w] = w2 ? grad : 0.0f;
+                        out[i0 + g.w + 1] = w3 ? grad : 0.0f;
+                    }
+                continue;
+            }
+            std::fill(out, out + static_cast<std::size_t>(g.h) * g.w, 0.0f);
             const std::int32_t* arg = argmax + p * g.out_plane();
             for (std::size_t i = 0; i < g.out_plane(); ++i) out[arg[i]] += d[i];
         }
