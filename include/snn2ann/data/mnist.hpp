@@ -67,8 +67,13 @@ inline split fashion_mnist(std::string dir = {}) {
                            "package dataset-fashion-mnist, or pass the directory that holds the files)");
     };
     split s;
-    s.train = read_idx_pair(file("train-images-idx3-ubyte"), file("train-labels-idx1-ubyte"));
-    s.test = read_idx_pair(file("t10k-images-idx3-ubyte"), file("t10k-labels-idx1-ubyte"));
+    // One file at a time, so that the first missing one is the one reported.
+    const std::string train_images = file("train-images-idx3-ubyte");
+    const std::string train_labels = file("train-labels-idx1-ubyte");
+    const std::string test_images = file("t10k-images-idx3-ubyte");
+    const std::string test_labels = file("t10k-labels-idx1-ubyte");
+    s.train = read_idx_pair(train_images, train_labels);
+    s.test = read_idx_pair(test_images, test_labels);
     return s;
 }
 

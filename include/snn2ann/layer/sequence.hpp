@@ -94,7 +94,8 @@ public:
 
 private:
     template <std::size_t... I>
-    static void init_each(float* params, float* state, std::uint64_t seed, std::uint64_t stream,
+    static void init_each([[maybe_unused]] float* params, [[maybe_unused]] float* state,
+                          [[maybe_unused]] std::uint64_t seed, [[maybe_unused]] std::uint64_t stream,
                           std::index_sequence<I...>) {
         (Impls::init(params + param_offsets[I], state + state_offsets[I], counter_rng(seed, stream * 131 + I + 1)),
          ...);

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Installs the Debian packages snn2ann builds, tests and runs with, when missing.
+# Idempotent; as root it uses apt-get directly, otherwise sudo.
+set -euo pipefail
+packages=(cmake g++ make ccache libeigen3-dev libtbb-dev libxtensor-dev zlib1g-dev doctest-dev
+          libbenchmark-dev libstb-dev dataset-fashion-mnist)
+missing=()
+for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+echo "install_deps: installing ${missing[*]}"
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,5 @@
+// A convolution cannot follow a flatten.
+#include <snn2ann/snn2ann.hpp>
+namespace s = snn2ann;
+using net = s::network<s::input<1, 28, 28>, s::flatten, s::conv<8, 3>, s::linear<10>>;
+int main() { return static_cast<int>(net::param_count); }

@@ -1,0 +1,171 @@
+// The IDX reader on good, truncated and corrupt files (plain and gzip), batching order.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <zlib.h>
+
+#include <snn2ann/snn2ann.hpp>
+
+namespace s = snn2ann;
+namespace fs = std::filesystem;
+
+namespace {
+struct temp_dir {
+    fs::path path;
+    temp_dir() {
+        path = fs::temp_directory_path() / ("snn2ann_test_data_" + std::to_string(::getpid()));
+        fs::create_directories(path);
+    }
+    ~temp_dir() { fs::remove_all(path); }
+    std::string file(const std::string& name) const { return (path / name).string(); }
+};
+
+std::vector<unsigned char> idx_bytes(std::vector<std::uint32_t> dims, unsigned char type = 0x08) {
+    std::vector<unsigned char> b{0, 0, type, static_cast<unsigned char>(dims.size())};
+    std::size_t total = 1;
+    for (auto d : dims) {
+        for (int k = 3; k >= 0; --k) b.push_back(static_cast<unsigned char>(d >> (8 * k)));
+        total *= d;
+    }
+    for (std::size_t i = 0; i < total; ++i) b.push_back(static_cast<unsigned char>(i % 10));
+    return b;
+}
+
+void write(const std::string& path, const std::vector<unsigned char>& bytes, bool gz) {
+    if (gz) {
+        gzFile f = gzopen(path.c_str(), "wb");
+        REQUIRE(f);
+        gzwrite(f, bytes.data(), static_cast<unsigned>(bytes.size()));
+        gzclose(f);
+    } else {
+        std::FILE* f = std::fopen(path.c_str(), "wb");
+        REQUIRE(f);
+        std::fwrite(bytes.data(), 1, bytes.size(), f);
+        std::fclose(f);
+    }
+}
+}  // namespace
+
+TEST_CASE("IDX files read back, plain and gzip") {
+    temp_dir t;
+    for (bool gz : {false, true}) {
+        const std::string name = gz ? "a.gz" : "a";
+        write(t.file(name), idx_bytes({3, 2, 2}), gz);
+        const auto a = s::data::read_idx(t.file(name));
+        CHECK(a.dims == std::vector<std::uint32_t>{3, 2, 2});
+        REQUIRE(a.bytes.size() == 12);
+        CHECK(a.bytes[11] == 1);
+    }
+}
+
+TEST_CASE("an image/label pair becomes a data set scaled to [0, 1]") {
+    temp_dir t;
+    write(t.file("img.gz"), idx_bytes({5, 2, 3}), true);
+    write(t.file("lab"), idx_bytes({5}), false);
+    const auto d = s::data::read_idx_pair(t.file("img.gz"), t.file("lab"));
+    CHECK(d.size() == 5);
+    CHECK(d.height == 2);
+    CHECK(d.width == 3);
+    CHECK(d.labels[4] == 4);
+    CHECK(d.images[9] == doctest::Approx(9.0f / 255.0f));
+}
+
+TEST_CASE("defective IDX input raises an error that names the file and the problem") {
+    temp_dir t;
+    const std::string f = t.file("bad.gz");
+    SUBCASE("missing file") {
+        CHECK_THROWS_WITH_AS(s::data::read_idx(t.file("nope.gz")),
+                             doctest::Contains((t.file("nope.gz") + ": cannot open").c_str()), s::io_error);
+    }
+    SUBCASE("wrong magic number") {
+        auto b = idx_bytes({2, 2});
+        b[0] = 7;
+        write(f, b, true);
+        CHECK_THROWS_WITH_AS(s::data::read_idx(f), doctest::Contains((f + ": not an IDX file: wrong magic").c_str()),
+                             s::io_error);
+    }
+    SUBCASE("unsupported element type") {
+        write(f, idx_bytes({2, 2}, 0x0D), true);
+        CHECK_THROWS_WITH_AS(s::data::read_idx(f), doctest::Contains("is not supported"), s::io_error);
+    }
+    SUBCASE("truncated payload") {
+        auto b = idx_bytes({4, 28, 28});
+        b.resize(b.size() - 100);
+        write(f, b, true);
+        CHECK_THROWS_WITH_AS(s::data::read_idx(f), doctest::Contains((f + ": truncated: the payload").c_str()),
+                             s::io_error);
+    }
+    SUBCASE("truncated header") {
+        auto b = idx_bytes({4, 28, 28});
+        b.resize(9);
+        write(f, b, false);
+        CHECK_THROWS_WITH_AS(s::data::read_idx(f), doctest::Contains("truncated: the dimensions"), s::io_error);
+    }
+    SUBCASE("trailing data") {
+        auto b = idx_bytes({2, 2});
+        b.push_back(1);
+        write(f, b, true);
+        CHECK_THROWS_WITH_AS(s::data::read_idx(f), doctest::Contains("unexpected data after"), s::io_error);
+    }
+    SUBCASE("corrupt compressed stream") {
+        std::vector<unsigned char> b{0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+        write(f, b, false);
+        CHECK_THROWS_WITH_AS(s::data::read_idx(f), doctest::Contains(f.c_str()), s::io_error);
+    }
+    SUBCASE("image and label counts disagree") {
+        write(t.file("img"), idx_bytes({5, 2, 2}), false);
+        write(t.file("lab"), idx_bytes({4}), false);
+        CHECK_THROWS_WITH_AS(s::data::read_idx_pair(t.file("img"), t.file("lab")),
+                             doctest::Contains("holds 4 labels but"), s::io_error);
+    }
+    SUBCASE("a label outside the classes") {
+        write(t.file("img"), idx_bytes({12, 2, 2}), false);
+        write(t.file("lab"), idx_bytes({12}), false);
+        CHECK_THROWS_WITH_AS(s::data::read_idx_pair(t.file("img"), t.file("lab"), 5),
+                             doctest::Contains("label 5 of sample 5 is not below 5"), s::io_error);
+    }
+    SUBCASE("a data directory without the files") {
+        CHECK_THROWS_WITH_AS(s::data::fashion_mnist(t.path.string()),
+                             doctest::Contains("train-images-idx3-ubyte.gz: missing"), s::io_error);
+    }
+}
+
+TEST_CASE("Fashion-MNIST from its Debian package, when installed") {
+    if (!fs::exists(std::string(s::data::fashion_mnist_default_dir) + "/t10k-labels-idx1-ubyte.gz")) {
+        MESSAGE("dataset-fashion-mnist is not installed: skipped");
+        return;
+    }
+    const auto d = s::data::fashion_mnist();
+    CHECK(d.train.size() == 60000);
+    CHECK(d.test.size() == 10000);
+    CHECK(d.train.height == 28);
+    CHECK(*std::max_element(d.test.labels.begin(), d.test.labels.end()) == 9);
+}
+
+TEST_CASE("shuffled order is a seeded permutation") {
+    std::vector<std::uint32_t> a, b, c;
+    s::data::shuffled_order(a, 1000, 1, 1);
+    s::data::shuffled_order(b, 1000, 1, 1);
+    s::data::shuffled_order(c, 1000, 1, 2);
+    CHECK(a == b);
+    CHECK(a != c);
+    std::sort(c.begin(), c.end());
+    for (std::uint32_t i = 0; i < 1000; ++i) CHECK(c[i] == i);
+}
+
+TEST_CASE("normalize per channel") {
+    s::data::dataset d;
+    d.channels = 2;
+    d.height = d.width = 1;
+    d.images = {1.0f, 3.0f};
+    d.labels = {0};
+    s::data::normalize(d, {0.5f, 1.0f}, {0.5f, 2.0f});
+    CHECK(d.images[0] == 1.0f);
+    CHECK(d.images[1] == 1.0f);
+    CHECK_THROWS_AS(s::data::normalize(d, {0.5f}, {0.5f}), s::invalid_argument);
+}

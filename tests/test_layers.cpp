@@ -1,0 +1,98 @@
+// Every layer's backward against a central-difference numerical gradient.
+#include <doctest/doctest.h>
+
+#include "gradient_check.hpp"
+
+namespace s = snn2ann;
+
+namespace {
+constexpr double tolerance = 2e-2;
+
+// Float rounding of the loss limits the central difference to about 1e-7 / h; smooth
+// layers (batch norm, whole blocks) take the larger step, kinked ones (ReLU, max) the smaller.
+constexpr double kinked_step = 1e-3, smooth_step = 1e-2;
+
+template <class Spec, s::shape In, bool Training = true>
+void check(std::size_t batch, std::uint64_t seed, double h = kinked_step) {
+    const auto r = test::check_gradients<Spec, In, Training>(batch, seed, h);
+    INFO("worst input error " << r.worst_input << ", worst parameter error " << r.worst_param);
+    CHECK(r.checked_inputs > 0);
+    CHECK(r.worst_input < tolerance);
+    CHECK(r.worst_param < tolerance);
+}
+}  // namespace
+
+TEST_CASE("conv: 3x3 same padding, with bias") { check<s::conv<4, 3>, s::image_shape(3, 7, 6)>(3, 1); }
+TEST_CASE("conv: 3x3 stride 2, padding 1") { check<s::conv<5, 3, 2, 1>, s::image_shape(2, 9, 8)>(2, 2); }
+TEST_CASE("conv: 1x1 pointwise, no bias") { check<s::conv<6, 1, 1, 0, false>, s::image_shape(4, 5, 5)>(3, 3); }
+TEST_CASE("conv: 5x5 unpadded, one input channel") { check<s::conv<3, 5, 1, 0>, s::image_shape(1, 9, 9)>(2, 4); }
+TEST_CASE("conv: many images split into chunks") { check<s::conv<2, 3>, s::image_shape(2, 4, 4)>(19, 5); }
+TEST_CASE("linear") { check<s::linear<7>, s::flat_shape(13)>(5, 6); }
+TEST_CASE("linear without bias, batch over the chunk size") { check<s::linear<9, false>, s::flat_shape(6)>(70, 7); }
+TEST_CASE("batch_norm on images, training statistics") { check<s::batch_norm, s::image_shape(3, 4, 5)>(4, 8, smooth_step); }
+TEST_CASE("batch_norm on flat inputs, training statistics") { check<s::batch_norm, s::flat_shape(6)>(7, 9, smooth_step); }
+TEST_CASE("batch_norm, evaluation statistics") { check<s::batch_norm, s::image_shape(3, 4, 4), false>(3, 10); }
+TEST_CASE("max_pool 2x2") { check<s::max_pool<2>, s::image_shape(3, 6, 6)>(2, 11); }
+TEST_CASE("max_pool 2x2 on odd sizes") { check<s::max_pool<2>, s::image_shape(2, 7, 5)>(2, 12); }
+TEST_CASE("max_pool 3x3 stride 2") { check<s::max_pool<3, 2>, s::image_shape(2, 7, 7)>(2, 13); }
+TEST_CASE("avg_pool 2x2") { check<s::avg_pool<2>, s::image_shape(3, 6, 4)>(2, 14); }
+TEST_CASE("avg_pool 3x3 stride 1") { check<s::avg_pool<3, 1>, s::image_shape(2, 5, 5)>(2, 15); }
+TEST_CASE("relu") { check<s::relu, s::image_shape(2, 5, 5)>(3, 16); }
+TEST_CASE("flatten") { check<s::flatten, s::image_shape(2, 3, 4)>(3, 17); }
+TEST_CASE("dropout in training (fixed mask per step)") { check<s::dropout<1, 2>, s::image_shape(2, 4, 4)>(3, 18); }
+TEST_CASE("dropout in evaluation is the identity") { check<s::dropout<25>, s::flat_shape(10), false>(3, 19); }
+// Composite checks leave out ReLU: a parameter step moves every pre-activation, and some
+// would cross the kink; ReLU has its own check above.
+TEST_CASE("residual block with a projection shortcut") {
+    using block = s::residual<s::layers<s::conv<4, 3, 2, 1>, s::batch_norm, s::avg_pool<1>, s::conv<4, 3>>,
+                              s::layers<s::conv<4, 1, 2, 0>, s::batch_norm>>;
+    check<block, s::image_shape(2, 6, 6)>(3, 20, smooth_step);
+}
+TEST_CASE("residual block with an identity shortcut") {
+    using block = s::residual<s::layers<s::conv<3, 3>, s::batch_norm, s::conv<3, 3>>>;
+    check<block, s::image_shape(3, 5, 5)>(2, 21, smooth_step);
+}
+
+TEST_CASE("dropout drops about p and scales the rest by 1/(1-p)") {
+    using layer = s::dropout<1, 4>::impl<s::cpu, s::flat_shape(1000)>;
+    layer l;
+    std::vector<float> x(10000, 1.0f), y(10000);
+    s::detail::layer_context c;
+    c.batch = 10;
+    c.training = true;
+    l.forward(x.data(), y.data(), c);
+    std::size_t zeros = 0;
+    for (float v : y) {
+        if (v == 0.0f) ++zeros;
+        else CHECK(v == doctest::Approx(4.0f / 3.0f));
+    }
+    CHECK(zeros > 2300);
+    CHECK(zeros < 2700);
+}
+
+TEST_CASE("max_pool routes ties to the first maximum") {
+    using layer = s::max_pool<2>::impl<s::cpu, s::image_shape(1, 2, 2)>;
+    layer l;
+    std::vector<float> x{1.0f, 3.0f, 3.0f, 2.0f}, y(1), dy{5.0f}, dx(4);
+    s::detail::layer_context c;
+    c.batch = 1;
+    l.forward(x.data(), y.data(), c);
+    CHECK(y[0] == 3.0f);
+    l.backward(x.data(), y.data(), dy.data(), dx.data(), c);
+    CHECK(dx == std::vector<float>{0.0f, 5.0f, 0.0f, 0.0f});
+}
+
+TEST_CASE("batch_norm updates the running statistics like PyTorch (momentum 0.1, unbiased variance)") {
+    using layer = s::batch_norm::impl<s::cpu, s::flat_shape(1)>;
+    layer l;
+    std::vector<float> params{1.0f, 0.0f}, state{0.0f, 1.0f}, x{1.0f, 2.0f, 3.0f, 6.0f}, y(4);
+    s::detail::layer_context c;
+    c.params = params.data();
+    c.state = state.data();
+    c.batch = 4;
+    c.training = true;
+    l.forward(x.data(), y.data(), c);
+    CHECK(state[0] == doctest::Approx(0.1 * 3.0));
+    CHECK(state[1] == doctest::Approx(0.9 + 0.1 * (14.0 / 3.0)));  // var of {1,2,3,6}, n - 1
+    CHECK(y[3] == doctest::Approx(3.0 / std::sqrt(3.5 + 1e-5)).epsilon(1e-5));
+}

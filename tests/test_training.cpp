@@ -1,0 +1,176 @@
+// Loss, optimisers, schedules, the trainer, determinism and the allocation-free steady state.
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <cmath>
+#include <cstdlib>
+#include <new>
+#include <vector>
+
+#include <snn2ann/snn2ann.hpp>
+
+namespace s = snn2ann;
+
+// Count every allocation of the process, to prove that steady-state training makes none.
+namespace {
+std::atomic<std::size_t> allocations{0};
+}
+void* operator new(std::size_t n) {
+    allocations.fetch_add(1, std::memory_order_relaxed);
+    if (void* p = std::malloc(n ? n : 1)) return p;
+    throw std::bad_alloc();
+}
+void* operator new(std::size_t n, std::align_val_t a) {
+    allocations.fetch_add(1, std::memory_order_relaxed);
+    const std::size_t al = static_cast<std::size_t>(a);
+    if (void* p = std::aligned_alloc(al, (n + al - 1) / al * al)) return p;
+    throw std::bad_alloc();
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
+
+namespace {
+using small_net = s::network<s::input<1, 12, 12>, s::conv<6, 3>, s::batch_norm, s::max_pool<2>, s::relu,
+                             s::dropout<1, 4>, s::flatten, s::linear<16>, s::relu, s::linear<3>>;
+
+// Three classes of 12x12 images: a bright top, a bright left half, or noise only.
+s::data::dataset synthetic(std::size_t n, std::uint64_t seed) {
+    s::data::dataset d;
+    d.channels = 1;
+    d.height = d.width = 12;
+    d.classes = 3;
+    const s::detail::counter_rng rng(seed, 0);
+    for (std::size_t i = 0; i < n; ++i) {
+        const int label = static_cast<int>(i % 3);
+        d.labels.push_back(label);
+        for (int y = 0; y < 12; ++y)
+            for (int x = 0; x < 12; ++x) {
+                float v = 0.3f * rng.uniform(i * 144 + y * 12 + x);
+                if ((label == 0 && y < 4) || (label == 1 && x < 6)) v += 0.7f;
+                d.images.push_back(v);
+            }
+    }
+    return d;
+}
+}  // namespace
+
+TEST_CASE("softmax cross-entropy: value and gradient") {
+    const float logits[6] = {1.0f, 2.0f, 3.0f, 0.0f, 0.0f, 0.0f};
+    const std::int32_t labels[2] = {2, 0};
+    float d[6];
+    const auto r = s::softmax_cross_entropy(logits, labels, 2, 3, d);
+    const double l0 = std::log(std::exp(1.0) + std::exp(2.0) + std::exp(3.0)) - 3.0;
+    CHECK(r.loss == doctest::Approx((l0 + std::log(3.0)) / 2));
+    CHECK(r.correct == 2);  // sample 1 is a tie, resolved to the first class, its label
+    CHECK(d[2] == doctest::Approx((std::exp(3.0) / (std::exp(1.0) + std::exp(2.0) + std::exp(3.0)) - 1) / 2));
+    CHECK(d[3] == doctest::Approx((1.0 / 3 - 1) / 2));
+    const std::int32_t bad[2] = {3, 0};
+    CHECK_THROWS_WITH_AS(s::softmax_cross_entropy(logits, bad, 2, 3, d), doctest::Contains("label 3 of sample 0"),
+                         s::invalid_argument);
+}
+
+TEST_CASE("SGD with momentum and Nesterov follows torch.optim.SGD") {
+    std::vector<float> p{1.0f}, g{0.5f};
+    s::sgd plain(0.1, 0.9);
+    plain.step(p, g);  // buf = g
+    CHECK(p[0] == doctest::Approx(1.0 - 0.1 * 0.5));
+    plain.step(p, g);  // buf = 0.9 * 0.5 + 0.5
+    CHECK(p[0] == doctest::Approx(0.95 - 0.1 * 0.95));
+    std::vector<float> q{1.0f};
+    s::sgd nesterov(0.1, 0.9, true, 0.01);
+    nesterov.step(q, g);  // g' = 0.5 + 0.01; buf = g'; step g' + 0.9 buf
+    CHECK(q[0] == doctest::Approx(1.0 - 0.1 * (0.51 + 0.9 * 0.51)));
+}
+
+TEST_CASE("Adam and AdamW follow torch.optim") {
+    std::vector<float> p{1.0f}, g{0.5f};
+    s::adam a(0.1);
+    a.step(p, g);  // first step moves by lr (bias-corrected m / sqrt(v) = 1)
+    CHECK(p[0] == doctest::Approx(0.9).epsilon(1e-6));
+    std::vector<float> q{1.0f};
+    s::adamw w(0.1, 0.5);
+    w.step(q, g);  // decay first: 1 * (1 - 0.05), then the Adam step
+    CHECK(q[0] == doctest::Approx(0.95 - 0.1).epsilon(1e-6));
+    std::vector<float> r{1.0f};
+    s::adam l2(0.1, 0.5);
+    l2.step(r, g);  // L2 into the gradient: still a step of lr on the first step
+    CHECK(r[0] == doctest::Approx(0.9).epsilon(1e-6));
+}
+
+TEST_CASE("learning-rate schedules") {
+    CHECK(s::step_lr{10, 0.5}(9) == 1.0);
+    CHECK(s::step_lr{10, 0.5}(20) == 0.25);
+    const s::multi_step_lr m{{100, 150, 175}};
+    CHECK(m(99) == 1.0);
+    CHECK(m(150) == doctest::Approx(0.01));
+    CHECK(m(199) == doctest::Approx(0.001));
+    CHECK(s::cosine_lr{10, 0.0}(0) == 1.0);
+    CHECK(s::cosine_lr{10, 0.0}(5) == doctest::Approx(0.5));
+    CHECK(s::cosine_lr{10, 0.1}(10) == doctest::Approx(0.1));
+}
+
+TEST_CASE("the trainer learns a small synthetic problem") {
+    const auto train = synthetic(300, 1), test = synthetic(150, 2);
+    s::model<small_net> model{s::seed{3}};
+    s::trainer trainer{model, s::rules::ann{}, s::adam{3e-3}};
+    trainer.quiet().validate_on(test).schedule(s::cosine_lr{6, 0.1});
+    const auto reports = trainer.fit(train, s::epochs{6}, s::batch{32});
+    REQUIRE(reports.size() == 6);
+    CHECK(reports.back().loss < reports.front().loss);
+    CHECK(reports.back().test_accuracy > 0.9);
+    CHECK(reports.back().learning_rate < reports.front().learning_rate);
+    CHECK(s::evaluate(model, test).accuracy == doctest::Approx(reports.back().test_accuracy));
+}
+
+TEST_CASE("the trainer rejects a data set of the wrong shape") {
+    auto bad = synthetic(10, 1);
+    bad.width = 6;
+    s::model<small_net> model;
+    s::trainer trainer{model, s::rules::ann{}, s::adam{}};
+    CHECK_THROWS_WITH_AS(trainer.quiet().fit(bad, s::epochs{1}, s::batch{4}),
+                         doctest::Contains("the network's input 144"), s::invalid_argument);
+}
+
+namespace {
+std::vector<float> train_weights(int threads, std::uint64_t seed) {
+    s::threads limit(threads);
+    const auto data = synthetic(200, 4);
+    s::model<small_net> model{s::seed{seed}};
+    s::trainer trainer{model, s::rules::ann{}, s::adam{1e-3}};
+    trainer.quiet().fit(data, s::epochs{2}, s::batch{24});
+    return {model.parameters().begin(), model.parameters().end()};
+}
+}  // namespace
+
+TEST_CASE("same seed and thread count give bit-identical weights") {
+    const auto a = train_weights(2, 9), b = train_weights(2, 9);
+    CHECK(a == b);
+    CHECK(train_weights(2, 10) != a);
+}
+
+TEST_CASE("the result does not depend on the thread count") {
+    CHECK(train_weights(1, 9) == train_weights(2, 9));
+}
+
+TEST_CASE("steady-state training allocates nothing") {
+    const auto data = synthetic(64, 5);
+    s::model<small_net> model{s::seed{1}};
+    s::rules::ann rule;
+    s::adam opt{1e-3};
+    auto step = [&](std::uint64_t k) {
+        rule.train_step(model, data.images.data(), data.labels.data(), 32, k);
+        opt.step(model.parameters(), model.gradients());
+    };
+    step(0);  // the first batch sizes every workspace
+    step(1);
+    const std::size_t heap = allocations.load();
+    const std::size_t growths = s::workspace_stats().growths;
+    for (std::uint64_t k = 2; k < 12; ++k) step(k);
+    CHECK(allocations.load() == heap);
+    CHECK(s::workspace_stats().growths == growths);
+    // A smaller last batch reuses the same workspaces.
+    rule.train_step(model, data.images.data(), data.labels.data(), 7, 12);
+    CHECK(s::workspace_stats().growths == growths);
+}
