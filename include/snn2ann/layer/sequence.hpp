@@ -33,7 +33,7 @@ struct chain<Backend, In, type_list<Spec, Rest...>> {
 };
 
 template <class Impls>
-struct sequence_of;
+class sequence_of;
 
 template <class... Impls>
 class sequence_of<type_list<Impls...>> {

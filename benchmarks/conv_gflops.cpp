@@ -1,0 +1,82 @@
+// Google Benchmark: the reference network's convolutions, forward and backward (batch
+// 64, one thread), in GFLOP/s next to Eigen's own GEMM on the shapes they reduce to and
+// on a large square product. Counters: GFLOPs (2 * multiply-adds per second / 1e9).
+#include <benchmark/benchmark.h>
+
+#include <vector>
+
+#include <snn2ann/snn2ann.hpp>
+
+namespace s = snn2ann;
+
+namespace {
+constexpr std::size_t batch = 64;
+
+template <s::shape In, class Spec>
+struct conv_case {
+    using layer = typename Spec::template impl<s::cpu, In>;
+    static constexpr auto g = layer::geometry;
+    static constexpr double macs = double(batch) * g.oc * g.col_rows() * g.out_plane();
+    std::vector<float> x, y, dy, dx, params, grads;
+    layer l;
+    s::detail::layer_context c;
+    conv_case()
+        : x(batch * In.size(), 0.5f), y(batch * layer::out.size()), dy(y.size(), 0.1f), dx(x.size()),
+          params(layer::param_count), grads(layer::param_count) {
+        layer::init(params.data(), nullptr, s::detail::counter_rng(1, 1));
+        c.params = params.data();
+        c.grads = grads.data();
+        c.batch = batch;
+        c.training = true;
+    }
+};
+
+template <s::shape In, class Spec>
+void conv_forward(benchmark::State& st) {
+    s::threads one(1);
+    conv_case<In, Spec> k;
+    for (auto _ : st) {
+        k.l.forward(k.x.data(), k.y.data(), k.c);
+        benchmark::DoNotOptimize(k.y.data());
+    }
+    st.counters["GFLOPs"] = benchmark::Counter(2 * k.macs / 1e9, benchmark::Counter::kIsIterationInvariantRate);
+}
+
+// Backward: weight gradient and, when WithInput, the input gradient (two GEMMs).
+template <s::shape In, class Spec, bool WithInput>
+void conv_backward(benchmark::State& st) {
+    s::threads one(1);
+    conv_case<In, Spec> k;
+    k.l.forward(k.x.data(), k.y.data(), k.c);
+    for (auto _ : st) {
+        k.l.backward(k.x.data(), k.y.data(), k.dy.data(), WithInput ? k.dx.data() : nullptr, k.c);
+        benchmark::DoNotOptimize(k.grads.data());
+    }
+    st.counters["GFLOPs"] = benchmark::Counter((WithInput ? 4 : 2) * k.macs / 1e9,
+                                               benchmark::Counter::kIsIterationInvariantRate);
+}
+
+// Eigen's GEMM alone: C(MxN) = A(MxK) B(KxN), repeated `reps` times per iteration.
+void eigen_gemm(benchmark::State& st) {
+    const auto m = st.range(0), n = st.range(1), k = st.range(2), reps = st.range(3);
+    Eigen::MatrixXf a = Eigen::MatrixXf::Random(m, k), b = Eigen::MatrixXf::Random(k, n), c(m, n);
+    for (auto _ : st) {
+        for (int r = 0; r < reps; ++r) c.noalias() = a * b;
+        benchmark::DoNotOptimize(c.data());
+    }
+    st.counters["GFLOPs"] = benchmark::Counter(2.0 * double(m) * n * k * reps / 1e9,
+                                               benchmark::Counter::kIsIterationInvariantRate);
+}
+}  // namespace
+
+// conv1: 1->32 on 28x28; conv2: 32->64 on 14x14 (the reference network).
+BENCHMARK(conv_forward<s::image_shape(1, 28, 28), s::conv<32, 3>>)->Name("conv1_forward")->Unit(benchmark::kMillisecond);
+BENCHMARK(conv_backward<s::image_shape(1, 28, 28), s::conv<32, 3>, false>)->Name("conv1_backward_weights")->Unit(benchmark::kMillisecond);
+BENCHMARK(conv_forward<s::image_shape(32, 14, 14), s::conv<64, 3>>)->Name("conv2_forward")->Unit(benchmark::kMillisecond);
+BENCHMARK(conv_backward<s::image_shape(32, 14, 14), s::conv<64, 3>, true>)->Name("conv2_backward")->Unit(benchmark::kMillisecond);
+// The GEMMs conv2 reduces to, per image, 64 times; and a large square GEMM.
+BENCHMARK(eigen_gemm)->Name("eigen_gemm_conv2_shape")->Args({64, 196, 288, 64})->Unit(benchmark::kMillisecond);
+BENCHMARK(eigen_gemm)->Name("eigen_gemm_conv1_shape")->Args({32, 784, 9, 64})->Unit(benchmark::kMillisecond);
+BENCHMARK(eigen_gemm)->Name("eigen_gemm_512")->Args({512, 512, 512, 1})->Unit(benchmark::kMillisecond);
+
+BENCHMARK_MAIN();
