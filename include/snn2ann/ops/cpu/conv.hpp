@@ -34,9 +34,9 @@ inline void conv_forward(cpu, const conv_geometry& g, std::size_t batch, const f
             const float* xn = x + n * g.in_size();
             float* yn = y + n * g.out_size();
             if (col) im2col(g, xn, col);
-            gemm_nn(g.oc, cols, rows, w, col ? col : xn, yn, false);
-            if (b)
-                mat(yn, g.oc, cols).colwise() += Eigen::Map<const Eigen::VectorXf>(b, g.oc);
+            // Starting from the bias and accumulating spares Eigen's zeroing pass.
+            if (b) mat(yn, g.oc, cols).colwise() = Eigen::Map<const Eigen::VectorXf>(b, g.oc);
+            gemm_nn(g.oc, cols, rows, w, col ? col : xn, yn, b != nullptr);
         }
     });
 }
