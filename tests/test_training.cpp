@@ -1,6 +1,7 @@
 // Loss, optimisers, schedules, the trainer, determinism and the allocation-free steady state.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <cstdlib>
@@ -126,6 +127,20 @@ TEST_CASE("the trainer learns a small synthetic problem") {
     CHECK(reports.back().test_accuracy > 0.9);
     CHECK(reports.back().learning_rate < reports.front().learning_rate);
     CHECK(s::evaluate(model, test).accuracy == doctest::Approx(reports.back().test_accuracy));
+}
+
+TEST_CASE("denormals flush to zero inside the scope only, on every worker") {
+    volatile float tiny = 1e-39f;  // a denormal
+    {
+        const s::detail::flush_denormals_scope flush;
+        CHECK(tiny * 1.0f == 0.0f);
+        std::vector<float> v(1 << 16, 1e-39f);
+        s::detail::for_range(v.size(), 1024, [&](std::size_t b, std::size_t e) {
+            for (std::size_t i = b; i < e; ++i) v[i] = v[i] * 1.0f;
+        });
+        CHECK(std::count(v.begin(), v.end(), 0.0f) == static_cast<long>(v.size()));
+    }
+    CHECK(tiny * 1.0f != 0.0f);
 }
 
 TEST_CASE("the trainer rejects a data set of the wrong shape") {

@@ -10,6 +10,7 @@
 
 #include "core/backend.hpp"
 #include "core/buffer.hpp"
+#include "core/denormals.hpp"
 #include "core/error.hpp"
 #include "core/parallel.hpp"
 #include "core/rng.hpp"

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "../core/buffer.hpp"
+#include "../core/denormals.hpp"
 #include "../core/error.hpp"
 #include "../data/dataset.hpp"
 #include "../metrics/accuracy.hpp"
@@ -64,6 +65,11 @@ public:
         quiet_ = q;
         return *this;
     }
+    /// Flush denormal floats to zero during fit() (default on; see core/denormals.hpp).
+    trainer& flush_denormals(bool on) {
+        flush_denormals_ = on;
+        return *this;
+    }
     /// Stop after this many batches per epoch (0: all), for benchmarks and smoke tests.
     trainer& limit_batches(std::size_t n) {
         batch_limit_ = n;
@@ -79,6 +85,7 @@ public:
         if (train.image_size() != Model::input_shape.size())
             throw invalid_argument("trainer::fit: the samples have " + std::to_string(train.image_size()) +
                                    " values, the network's input " + std::to_string(Model::input_shape.size()));
+        const detail::flush_denormals_scope flush(flush_denormals_);
         std::vector<epoch_report> reports;
         for (int ep = 0; ep < e.value; ++ep) {
             reports.push_back(run_epoch(train, b.value));
@@ -137,6 +144,7 @@ private:
     std::function<double(int)> schedule_;
     std::function<void(const epoch_report&)> on_epoch_;
     bool quiet_ = false;
+    bool flush_denormals_ = true;
     std::size_t batch_limit_ = 0;
     int epoch_ = 0;
     std::uint64_t step_ = 0;
