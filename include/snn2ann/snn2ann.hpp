@@ -23,11 +23,15 @@
 #include "layer/linear.hpp"
 #include "layer/pool.hpp"
 #include "layer/residual.hpp"
+#include "layer/spiking.hpp"
+
+#include "neuron/neuron.hpp"
 
 #include "net/model.hpp"
 #include "net/network.hpp"
 
 #include "rules/ann.hpp"
+#include "rules/snn2ann.hpp"
 
 #include "train/loss.hpp"
 #include "train/optimizer.hpp"
@@ -35,6 +39,7 @@
 #include "train/trainer.hpp"
 
 #include "metrics/accuracy.hpp"
+#include "metrics/spikes.hpp"
 
 #include "data/dataset.hpp"
 #include "data/idx.hpp"

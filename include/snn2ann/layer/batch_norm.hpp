@@ -41,7 +41,7 @@ struct batch_norm {
             } else {
                 trained_ = false;
                 detail::ops::bn_forward_eval(Backend{}, g, x, c.params, c.params + channels, c.state,
-                                             c.state + channels, eps, y);
+                                             c.state + channels, eps, y, c.bias_scale);
             }
         }
         void backward(const float* x, const float*, const float* dy, float* dx, const detail::layer_context& c) {

@@ -19,7 +19,35 @@
 
 #include "../core/rng.hpp"
 
+namespace snn2ann::inline v0 {
+
+/// Spiking mapping unit of SNN2ANN: how the ANN branch takes the SNN's spike counts.
+enum class mapping_unit {
+    resu,  ///< h = c * 1[a > 0]: spikes of neurons the ANN holds inactive are dropped (default)
+    stsu,  ///< h = c
+};
+
+/// Adaptive threshold adjustment: once per training batch and spiking layer, if more than
+/// `tolerance` of the neurons are noisy (ANN inactive, SNN fired), every threshold becomes
+/// ema * Vth + (1 - ema) * (Vth + scale). Thresholds never fall.
+struct ata {
+    float scale = 0.1f, tolerance = 0.1f, ema = 0.9f;
+    bool enabled = true;
+    static ata off() { return ata{0.1f, 0.1f, 0.9f, false}; }
+};
+
+}  // namespace snn2ann::inline v0
+
 namespace snn2ann::inline v0::detail {
+
+/// Which branch of a model runs: the ANN (one pass, with gradient) or the SNN (T steps).
+enum class branch { ann, snn };
+
+/// What the SNN2ANN rule tells the spiking layers.
+struct spiking_options {
+    mapping_unit unit = mapping_unit::resu;
+    ata threshold_adjustment{};
+};
 
 struct layer_context {
     float* params = nullptr;  ///< this layer's slice of the parameter buffer
@@ -30,6 +58,17 @@ struct layer_context {
     std::uint64_t seed = 0;   ///< model seed, for stochastic layers
     std::uint64_t step = 0;   ///< training step, for stochastic layers
     std::uint64_t stream = 0; ///< unique per layer position in the network
+
+    branch mode = branch::ann;
+    int timesteps = 1;
+    /// Factor on biases and BN shifts: 1/T in the SNN before its last spiking layer, where
+    /// each of the T steps receives a T-th of the folded bias b'.
+    float bias_scale = 1.0f;
+    bool constant_input = false;  ///< SNN: the input is the same at every step (B samples)
+    bool collapse_output = false; ///< SNN: output the mean firing rate (B samples), not spikes
+    bool snn_training = false;    ///< SNN pass of a training step: membrane dropout on
+    float output_scale = 1.0f;    ///< ANN: factor on a spiking layer's output (1/T for the last)
+    const spiking_options* spiking = nullptr;
 
     layer_context at(std::size_t param_offset, std::size_t state_offset, std::uint64_t child) const {
         layer_context c = *this;

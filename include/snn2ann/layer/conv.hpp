@@ -30,13 +30,15 @@ struct conv {
         static constexpr std::size_t weight_count = geometry.col_rows() * OutChannels;
         static constexpr std::size_t param_count = weight_count + (Bias ? OutChannels : 0);
         static constexpr std::size_t state_count = 0;
+        /// Multiply-accumulates per sample (for synaptic-operation and energy accounting).
+        static constexpr std::size_t macs = geometry.col_rows() * geometry.out_size();
 
         static void init(float* params, float*, const detail::counter_rng& rng) {
             detail::init_uniform_fan_in(params, param_count, geometry.col_rows(), rng, 0);
         }
         void forward(const float* x, float* y, const detail::layer_context& c) {
             detail::ops::conv_forward(Backend{}, geometry, c.batch, x, c.params,
-                                      Bias ? c.params + weight_count : nullptr, y, ws_);
+                                      Bias ? c.params + weight_count : nullptr, y, ws_, c.bias_scale);
         }
         void backward(const float* x, const float*, const float* dy, float* dx, const detail::layer_context& c) {
             detail::ops::conv_backward(Backend{}, geometry, c.batch, x, c.params, dy, dx, c.grads,

@@ -22,13 +22,15 @@ struct linear {
         static constexpr std::size_t weight_count = static_cast<std::size_t>(Out) * In.c;
         static constexpr std::size_t param_count = weight_count + (Bias ? Out : 0);
         static constexpr std::size_t state_count = 0;
+        /// Multiply-accumulates per sample (for synaptic-operation and energy accounting).
+        static constexpr std::size_t macs = weight_count;
 
         static void init(float* params, float*, const detail::counter_rng& rng) {
             detail::init_uniform_fan_in(params, param_count, static_cast<std::size_t>(In.c), rng, 0);
         }
         void forward(const float* x, float* y, const detail::layer_context& c) {
             detail::ops::linear_forward(Backend{}, c.batch, In.c, Out, x, c.params,
-                                        Bias ? c.params + weight_count : nullptr, y);
+                                        Bias ? c.params + weight_count : nullptr, y, c.bias_scale);
         }
         void backward(const float* x, const float*, const float* dy, float* dx, const detail::layer_context& c) {
             detail::ops::linear_backward(Backend{}, c.batch, In.c, Out, x, c.params, dy, dx, c.grads,

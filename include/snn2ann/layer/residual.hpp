@@ -27,6 +27,9 @@ struct residual<layers<Main...>, layers<Shortcut...>> {
                       "snn2ann::residual: the main path and the shortcut give different shapes (channels "
                       "or size); give the shortcut a 1x1 conv (and batch_norm) with the main path's "
                       "channels and stride");
+        static_assert(main_path::last_spiking < 0 && shortcut_path::last_spiking < 0,
+                      "snn2ann::residual: spiking layers inside a residual block are not supported yet; put the "
+                      "spiking layer after the block");
         static constexpr shape out = main_out;
         static constexpr std::size_t param_count = main_path::param_count + shortcut_path::param_count;
         static constexpr std::size_t state_count = main_path::state_count + shortcut_path::state_count;

@@ -32,6 +32,11 @@ struct chain<Backend, In, type_list<Spec, Rest...>> {
     static constexpr shape out = rest::out;
 };
 
+template <class L>
+concept spiking_layer = requires { L::is_spiking; };
+template <class L>
+concept weighted_layer = requires { L::macs; };
+
 template <class Impls>
 class sequence_of;
 
@@ -56,6 +61,20 @@ public:
     static constexpr std::array<std::size_t, size> out_sizes{Impls::out.size()...};
     static constexpr std::size_t param_count = param_offsets[size];
     static constexpr std::size_t state_count = state_offsets[size];
+
+    static constexpr std::array<bool, size> is_spiking{spiking_layer<Impls>...};
+    /// Index of the first and the last spiking layer; -1 when there is none.
+    static constexpr std::ptrdiff_t first_spiking = [] {
+        for (std::size_t i = 0; i < size; ++i)
+            if (is_spiking[i]) return static_cast<std::ptrdiff_t>(i);
+        return std::ptrdiff_t{-1};
+    }();
+    static constexpr std::ptrdiff_t last_spiking = [] {
+        std::ptrdiff_t last = -1;
+        for (std::size_t i = 0; i < size; ++i)
+            if (is_spiking[i]) last = static_cast<std::ptrdiff_t>(i);
+        return last;
+    }();
 
     /// Initialise every layer's parameters and state; layer i draws from stream (stream, i).
     static void init(float* params, float* state, std::uint64_t seed, std::uint64_t stream) {
@@ -90,6 +109,39 @@ public:
     template <std::size_t I>
     auto& layer() { return std::get<I>(layers_); }
 
+    /// Bytes of the activations kept from the ANN forward for backward (one per layer,
+    /// batch B: independent of T) and of the gradient ping-pong buffers.
+    std::size_t ann_activation_bytes() const {
+        std::size_t n = 0;
+        for (const auto& b : outputs_) n += b.bytes();
+        for (const auto& b : grads_) n += b.bytes();
+        return n;
+    }
+    /// Bytes of the SNN branch's two T-step activation buffers (transient: nothing of them
+    /// is kept for backward).
+    std::size_t snn_activation_bytes() const { return snn_buffers_[0].bytes() + snn_buffers_[1].bytes(); }
+
+    /// Calls f(layer, index) for every layer, in order.
+    template <class F>
+    void for_each_layer(F&& f) {
+        std::apply([&](auto&... l) {
+            std::size_t i = 0;
+            (f(l, i++), ...);
+        }, layers_);
+    }
+
+    /// The SNN branch: T steps without a gradient graph (DESIGN.md 3). Layers before the
+    /// first spiking layer see the same input at every step and run once on the batch;
+    /// layers between spiking layers run all T steps as one batch of T x B samples; the
+    /// last spiking layer hands on its mean firing rate, and the layers after it (the
+    /// non-spiking head) run once on B samples. Only two buffers of T-step activations
+    /// are live at any time, whatever the depth. Returns the outputs (B x out).
+    const float* snn_forward(const float* x, const layer_context& c) {
+        const float* in = x;
+        snn_each(in, c, std::index_sequence_for<Impls...>{});
+        return in;
+    }
+
     std::size_t in_size_ = 0;  // only for the empty sequence (identity)
 
 private:
@@ -109,7 +161,34 @@ private:
     void forward_one(const layer_context& c) {
         const float* in = I == 0 ? input_ : outputs_[I == 0 ? 0 : I - 1].data();
         float* out = outputs_[I].ensure(c.batch * out_sizes[I]);
-        std::get<I>(layers_).forward(in, out, c.at(param_offsets[I], state_offsets[I], I));
+        layer_context lc = c.at(param_offsets[I], state_offsets[I], I);
+        // The ANN's head reads the last mapping unit's counts as rates, h_L / T.
+        if constexpr (static_cast<std::ptrdiff_t>(I) == last_spiking) lc.output_scale = 1.0f / c.timesteps;
+        std::get<I>(layers_).forward(in, out, lc);
+    }
+    template <std::size_t... I>
+    void snn_each(const float*& in, const layer_context& c, std::index_sequence<I...>) {
+        (snn_one<I>(in, c), ...);
+    }
+    template <std::size_t I>
+    void snn_one(const float*& in, const layer_context& c) {
+        constexpr auto i = static_cast<std::ptrdiff_t>(I);
+        constexpr bool per_step = first_spiking >= 0 && i > first_spiking && i <= last_spiking;
+        constexpr bool head = i > last_spiking;  // also: no spiking layer at all
+        layer_context lc = c.at(param_offsets[I], state_offsets[I], I);
+        lc.bias_scale = head ? 1.0f : 1.0f / c.timesteps;
+        std::size_t out_samples = c.batch;
+        if constexpr (is_spiking[I]) {
+            lc.constant_input = i == first_spiking;
+            lc.collapse_output = i == last_spiking;
+            if (!lc.collapse_output) out_samples = c.batch * c.timesteps;
+        } else if constexpr (per_step) {
+            lc.batch = c.batch * c.timesteps;
+            out_samples = lc.batch;
+        }
+        float* out = snn_buffers_[I % 2].ensure(out_samples * out_sizes[I]);
+        std::get<I>(layers_).forward(in, out, lc);
+        in = out;
     }
     template <std::size_t... I>
     void backward_each(const float* x, const float* dy, float* dx, const layer_context& c,
@@ -132,6 +211,7 @@ private:
     std::tuple<Impls...> layers_;
     std::array<buffer<float>, size == 0 ? 1 : size> outputs_;
     std::array<buffer<float>, 2> grads_;
+    std::array<buffer<float>, 2> snn_buffers_;
     const float* input_ = nullptr;
 };
 

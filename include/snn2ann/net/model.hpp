@@ -70,6 +70,21 @@ public:
 
     void zero_grad() { std::fill(grads_.begin(), grads_.end(), 0.0f); }
 
+    /// Mapping unit and ATA settings the spiking layers use (set by rules::snn2ann).
+    detail::spiking_options& spiking_options() { return spiking_; }
+
+    /// The SNN branch over T steps on `batch` images (direct encoding: the image is the
+    /// input current at every step); returns the logits of the head on the last spiking
+    /// layer's mean firing rate, and leaves every spiking layer's spike counts for the ANN
+    /// branch. `training` turns on membrane dropout; BN always uses its running statistics.
+    const float* snn_forward(const float* x, std::size_t batch, bool training = false, std::uint64_t step = 0) {
+        if (batch == 0) throw invalid_argument("model::snn_forward: the batch is empty");
+        detail::layer_context c = context(batch, false, step);
+        c.mode = detail::branch::snn;
+        c.snn_training = training;
+        return exec_.snn_forward(x, c);
+    }
+
     /// Runs the network on `batch` samples; returns the outputs (batch x output size),
     /// valid until the next forward. `step` keys the randomness of stochastic layers.
     const float* forward(const float* x, std::size_t batch, bool training, std::uint64_t step = 0) {
@@ -95,12 +110,15 @@ private:
         c.training = training;
         c.seed = seed_;
         c.step = step;
+        c.timesteps = T;
+        c.spiking = &spiking_;
         return c;
     }
 
     std::uint64_t seed_;
     std::uint64_t step_ = 0;
     detail::buffer<float> params_, grads_, state_;
+    detail::spiking_options spiking_;
     executor exec_;
 };
 

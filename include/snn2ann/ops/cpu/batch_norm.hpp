@@ -59,13 +59,16 @@ inline void bn_forward_train(cpu, const bn_geometry& g, const float* x, const fl
     });
 }
 
-/// Evaluation forward: y = gamma * (x - running_mean) / sqrt(running_var + eps) + beta.
+/// Evaluation forward: y = a x + shift_scale * (beta - a running_mean) with
+/// a = gamma / sqrt(running_var + eps): BN folded into an affine map (shift_scale 1/T
+/// spreads the folded bias over the SNN's T steps).
 inline void bn_forward_eval(cpu, const bn_geometry& g, const float* x, const float* gamma, const float* beta,
-                            const float* running_mean, const float* running_var, float eps, float* y) {
+                            const float* running_mean, const float* running_var, float eps, float* y,
+                            float shift_scale = 1.0f) {
     for_range(g.channels, 1, [&](std::size_t c0, std::size_t c1) {
         for (std::size_t c = c0; c < c1; ++c) {
             const float a = gamma[c] / std::sqrt(running_var[c] + eps);
-            const float b = beta[c] - running_mean[c] * a;
+            const float b = (beta[c] - running_mean[c] * a) * shift_scale;
             for (std::size_t n = 0; n < g.batch; ++n) {
                 const float* p = x + g.at(n, c);
                 float* q = y + g.at(n, c);

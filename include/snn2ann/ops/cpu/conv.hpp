@@ -23,9 +23,9 @@ struct conv_workspace<cpu> {
     std::array<buffer<float>, max_chunks> col, dcol, dw, db;
 };
 
-/// y[n] = W * im2col(x[n]) + b for n in [0, batch). W is (oc x c*k*k), b may be null.
+/// y[n] = W * im2col(x[n]) + bias_scale * b for n in [0, batch). W is (oc x c*k*k), b may be null.
 inline void conv_forward(cpu, const conv_geometry& g, std::size_t batch, const float* x, const float* w,
-                         const float* b, float* y, conv_workspace<cpu>& ws) {
+                         const float* b, float* y, conv_workspace<cpu>& ws, float bias_scale = 1.0f) {
     const auto rows = static_cast<std::ptrdiff_t>(g.col_rows());
     const auto cols = static_cast<std::ptrdiff_t>(g.out_plane());
     for_chunks(batch, chunk_count(batch), [&](std::size_t k, std::size_t n0, std::size_t n1) {
@@ -35,7 +35,7 @@ inline void conv_forward(cpu, const conv_geometry& g, std::size_t batch, const f
             float* yn = y + n * g.out_size();
             if (col) im2col(g, xn, col);
             // Starting from the bias and accumulating spares Eigen's zeroing pass.
-            if (b) mat(yn, g.oc, cols).colwise() = Eigen::Map<const Eigen::VectorXf>(b, g.oc);
+            if (b) mat(yn, g.oc, cols).colwise() = Eigen::Map<const Eigen::VectorXf>(b, g.oc) * bias_scale;
             gemm_nn(g.oc, cols, rows, w, col ? col : xn, yn, b != nullptr);
         }
     });

@@ -15,11 +15,11 @@ namespace snn2ann::inline v0::detail::ops {
 inline constexpr std::size_t rows_per_chunk = 32;
 
 inline void linear_forward(cpu, std::size_t batch, int in, int out, const float* x, const float* w,
-                           const float* b, float* y) {
+                           const float* b, float* y, float bias_scale = 1.0f) {
     for_chunks(batch, chunk_count(batch, rows_per_chunk), [&](std::size_t, std::size_t n0, std::size_t n1) {
         const auto rows = static_cast<std::ptrdiff_t>(n1 - n0);
         gemm_nt(rows, out, in, x + n0 * in, w, y + n0 * out, false);
-        if (b) mat(y + n0 * out, rows, out).rowwise() += Eigen::Map<const Eigen::RowVectorXf>(b, out);
+        if (b) mat(y + n0 * out, rows, out).rowwise() += Eigen::Map<const Eigen::RowVectorXf>(b, out) * bias_scale;
     });
 }
 

@@ -1,0 +1,107 @@
+// The main example: the reference network with spiking layers, trained by SNN2ANN at
+// T = 4 on Fashion-MNIST. Each conv block is conv -> BN -> 2x2 max pool -> IF neurons
+// (pooling acts on the input current, never on spikes), then a linear-IF layer and a
+// non-spiking linear head on the mean firing rate.
+//
+// The neurons are METHOD.md's IF (hard reset to zero, strict firing, 50% membrane
+// dropout) with one named option changed: every threshold starts at 1.0 instead of
+// uniform [0, 1). With the uniform default, neurons with near-zero thresholds fire at
+// every step for any positive input and the counts carry little information: measured,
+// 67.5%, 70.0%, 69.7% SNN test accuracy after epochs 1-3, against about 86%, 88%, 89%
+// with 1.0 (`--uniform-thresholds` reproduces it).
+//   snn2ann_fashion_mnist [--epochs N (6)] [--batch B] [--threads K] [--train-limit N] [--data DIR]
+//                         [--stsu] [--no-ata] [--uniform-thresholds]
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+#include <snn2ann/snn2ann.hpp>
+
+namespace s = snn2ann;
+
+using if_threshold_1 = s::if_neuron<s::reset::to_zero, s::firing::strict, s::constant_threshold<1>>;
+
+template <class Neuron, int C>
+using conv_block = s::layers<s::conv<C, 3>, s::batch_norm, s::max_pool<2>, s::spiking<Neuron>>;
+template <class Neuron>
+using net = s::network<s::input<1, 28, 28>, conv_block<Neuron, 32>, conv_block<Neuron, 64>,
+                       s::flatten, s::linear<128>, s::spiking<Neuron>, s::linear<10>>;
+constexpr int T = 4;
+
+struct options {
+    int epochs = 6;
+    std::size_t batch = 64, train_limit = 0;
+    std::string dir;
+    s::rules::snn2ann rule;
+};
+
+template <class Net>
+int run(const options& o);
+
+int main(int argc, char** argv) {
+    options o;
+    int threads = 0;
+    bool uniform = false;
+    for (int i = 1; i < argc; ++i) {
+        const std::string a = argv[i];
+        const bool has_value = i + 1 < argc;
+        if (a == "--stsu") o.rule.unit = s::mapping_unit::stsu;
+        else if (a == "--no-ata") o.rule.threshold_adjustment.enabled = false;
+        else if (a == "--uniform-thresholds") uniform = true;
+        else if (a == "--epochs" && has_value) o.epochs = std::atoi(argv[++i]);
+        else if (a == "--batch" && has_value) o.batch = std::strtoul(argv[++i], nullptr, 10);
+        else if (a == "--threads" && has_value) threads = std::atoi(argv[++i]);
+        else if (a == "--train-limit" && has_value) o.train_limit = std::strtoul(argv[++i], nullptr, 10);
+        else if (a == "--data" && has_value) o.dir = argv[++i];
+        else {
+            std::fprintf(stderr, "unknown option %s\n", argv[i]);
+            return 2;
+        }
+    }
+    s::threads limit(threads);
+    return uniform ? run<net<s::if_neuron<>>>(o) : run<net<if_threshold_1>>(o);
+}
+
+template <class Net>
+int run(const options& o) {
+    const int epochs = o.epochs;
+    const std::size_t batch = o.batch;
+    const s::rules::snn2ann& rule = o.rule;
+    try {
+        auto data = s::data::fashion_mnist(o.dir);
+        data.train = data.train.head(o.train_limit);
+        s::model<Net, s::timesteps<T>> model{s::seed{1}};
+        std::printf("SNN2ANN on Fashion-MNIST: T = %d, %zu parameters, %d threads, batch %zu, %d epochs, %s%s\n", T,
+                    model.param_count, s::threads::active(), batch, epochs,
+                    rule.unit == s::mapping_unit::resu ? "ReSU" : "STSU",
+                    rule.threshold_adjustment.enabled ? ", ATA" : "");
+        s::trainer trainer{model, rule, s::adam{1e-3}};
+        trainer.schedule(s::cosine_lr{epochs});
+        trainer.on_epoch([&](const s::epoch_report& r) {
+            const double snn = s::evaluate(model, data.test, 256, rule).accuracy;
+            const double ann = s::evaluate(model, data.test, 256, rule.ann_branch()).accuracy;
+            const auto spikes = s::measure_spikes(model, data.test.head(2000));
+            std::printf("epoch %3d  loss %.4f  test ANN %.2f%%  SNN %.2f%%  spikes/image %.0f  %.0f img/s\n", r.epoch,
+                        r.loss, 100 * ann, 100 * snn, spikes.spikes_per_image, r.images_per_second);
+            std::fflush(stdout);
+        });
+        trainer.fit(data.train, s::epochs{epochs}, s::batch{batch});
+
+        const auto acc = s::evaluate(model, data.test, 256, rule);
+        const auto ann = s::evaluate(model, data.test, 256, rule.ann_branch());
+        const auto sp = s::measure_spikes(model, data.test);
+        std::printf("\n%-22s %12s %12s\n", "", "SNN (T=4)", "ANN");
+        std::printf("%-22s %11.2f%% %11.2f%%\n", "test accuracy", 100 * acc.accuracy, 100 * ann.accuracy);
+        std::printf("%-22s %12.0f %12s\n", "spikes / image", sp.spikes_per_image, "-");
+        std::printf("%-22s %12.3g %12.3g\n", "MACs / image", sp.macs_per_image, sp.ann_macs_per_image);
+        std::printf("%-22s %12.3g %12s\n", "SOPs / image", sp.sops_per_image, "-");
+        std::printf("%-22s %12.2f %12.2f\n", "energy / image (uJ)", sp.snn_energy_uj, sp.ann_energy_uj);
+        for (const auto& l : sp.layers)
+            std::printf("  spiking layer %2zu: %6zu neurons, %8.1f spikes/image, firing rate %.4f\n", l.index, l.neurons,
+                        l.spikes_per_image, l.firing_rate);
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "%s\n", e.what());
+        return 1;
+    }
+    return 0;
+}

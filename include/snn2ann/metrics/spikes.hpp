@@ -1,0 +1,83 @@
+// snn2ann/metrics: spike activity and the efficiency accounting of SNN papers (METHOD.md):
+//   firing rate of layer l = spikes / (neurons x T);
+//   SOPs_l = T x fr_{l-1} x MACs_l for every weighted layer fed by spikes;
+//   E_SNN = MACs of the layers fed by the analog input x 4.6 pJ + sum SOPs x 0.9 pJ,
+//   E_ANN = all MACs x 4.6 pJ (45 nm figures).
+#pragma once
+
+#include <cstddef>
+#include <vector>
+
+#include "../core/error.hpp"
+#include "../data/dataset.hpp"
+#include "../layer/sequence.hpp"
+
+namespace snn2ann::inline v0 {
+
+struct spiking_layer_stats {
+    std::size_t index = 0;       ///< position in the network's layer list
+    std::size_t neurons = 0;
+    double spikes_per_image = 0.0;
+    double firing_rate = 0.0;    ///< spikes per neuron per time step
+};
+
+struct spike_report {
+    std::vector<spiking_layer_stats> layers;
+    double spikes_per_image = 0.0;
+    double sops_per_image = 0.0;     ///< synaptic (accumulate) operations
+    double macs_per_image = 0.0;     ///< the SNN's multiply-accumulates (analog-input layers)
+    double ann_macs_per_image = 0.0; ///< the same network run as an ANN
+    double snn_energy_uj = 0.0;      ///< microjoules per image
+    double ann_energy_uj = 0.0;
+    static constexpr double mac_pj = 4.6, ac_pj = 0.9;
+};
+
+/// Runs the SNN branch over `d` in evaluation mode and reports its spike activity.
+template <class Model>
+spike_report measure_spikes(Model& m, const data::dataset& d, std::size_t batch = 256) {
+    if (d.image_size() != Model::input_shape.size())
+        throw invalid_argument("measure_spikes: the data set's samples do not fit the network's input");
+    spike_report r;
+    std::vector<double> totals;
+    for (std::size_t i = 0; i < d.size(); i += batch) {
+        const std::size_t n = std::min(batch, d.size() - i);
+        m.snn_forward(d.image(i), n, false);
+        std::size_t k = 0;
+        m.layers().for_each_layer([&](auto& l, std::size_t) {
+            if constexpr (detail::spiking_layer<std::remove_cvref_t<decltype(l)>>) {
+                if (totals.size() <= k) totals.push_back(0.0);
+                const float* c = l.counts();
+                double s = 0.0;
+                for (std::size_t j = 0; j < n * l.neurons; ++j) s += c[j];
+                totals[k++] += s;
+            }
+        });
+    }
+    const double images = static_cast<double>(d.size()), steps = Model::T;
+    std::size_t k = 0;
+    double rate_in = -1.0;  // firing rate feeding the next weighted layer; -1: the analog input
+    m.layers().for_each_layer([&](auto& l, std::size_t index) {
+        using layer = std::remove_cvref_t<decltype(l)>;
+        if constexpr (detail::weighted_layer<layer>) {
+            const double macs = static_cast<double>(layer::macs);
+            r.ann_macs_per_image += macs;
+            if (rate_in < 0) r.macs_per_image += macs;
+            else r.sops_per_image += steps * rate_in * macs;
+        }
+        if constexpr (detail::spiking_layer<layer>) {
+            spiking_layer_stats s;
+            s.index = index;
+            s.neurons = layer::neurons;
+            s.spikes_per_image = totals[k++] / images;
+            s.firing_rate = s.spikes_per_image / (static_cast<double>(s.neurons) * steps);
+            r.spikes_per_image += s.spikes_per_image;
+            rate_in = s.firing_rate;
+            r.layers.push_back(s);
+        }
+    });
+    r.snn_energy_uj = (r.macs_per_image * spike_report::mac_pj + r.sops_per_image * spike_report::ac_pj) * 1e-6;
+    r.ann_energy_uj = r.ann_macs_per_image * spike_report::mac_pj * 1e-6;
+    return r;
+}
+
+}  // namespace snn2ann::inline v0

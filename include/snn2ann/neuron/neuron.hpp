@@ -1,0 +1,71 @@
+// snn2ann/neuron: spiking neuron models as compile-time policies (METHOD.md, "Neuron").
+//   V[t] = decay * U[t-1] + I[t]     (IF: decay 1; LIF: decay 1 - 1/tau)
+//   s[t] = 1[V[t] > Vth]             (or >= with firing::inclusive)
+//   U[t] = V[t] (1 - s[t])           (reset::to_zero) or V[t] - s[t] Vth (reset::by_subtraction)
+// Membranes start at 0 for every sample. Thresholds are per neuron, initialised uniform
+// [0, 1) by default or to a constant, and changed only by the training rule (ATA).
+#pragma once
+
+#include <cstdint>
+
+#include "../core/rng.hpp"
+
+namespace snn2ann::inline v0 {
+
+enum class reset { to_zero, by_subtraction };
+enum class firing { strict, inclusive };  ///< V > Vth, or V >= Vth
+
+/// Per-neuron thresholds drawn i.i.d. uniform in [0, 1) (the reference's default).
+struct uniform_threshold {
+    static float initial(const detail::counter_rng& rng, std::uint64_t i) { return rng.uniform(i); }
+};
+/// Every threshold starts at Num / Den (e.g. constant_threshold<1> for 1.0).
+template <int Num, int Den = 1>
+struct constant_threshold {
+    static_assert(Num > 0 && Den > 0, "snn2ann::constant_threshold<Num, Den>: the threshold must be positive");
+    static float initial(const detail::counter_rng&, std::uint64_t) {
+        return static_cast<float>(Num) / static_cast<float>(Den);
+    }
+};
+
+namespace detail {
+template <int DecayNum, int DecayDen, reset Reset, firing Firing, class Threshold, int MembraneDropoutPercent>
+struct neuron_model {
+    static_assert(MembraneDropoutPercent >= 0 && MembraneDropoutPercent < 100,
+                  "snn2ann neuron: the membrane dropout percentage must lie in [0, 100)");
+    static constexpr float decay = static_cast<float>(DecayNum) / static_cast<float>(DecayDen);
+    static constexpr reset reset_mode = Reset;
+    static constexpr firing firing_mode = Firing;
+    /// Training-only dropout on the residual membrane U[t] (inverted scaling).
+    static constexpr float membrane_dropout = static_cast<float>(MembraneDropoutPercent) / 100.0f;
+    using threshold = Threshold;
+
+    static bool fires(float v, float vth) {
+        if constexpr (Firing == firing::strict) return v > vth;
+        else return v >= vth;
+    }
+    /// One step for one neuron: integrates i into u, returns the spike and leaves U[t] in u.
+    static bool step(float& u, float i, float vth) {
+        const float v = decay * u + i;
+        const bool s = fires(v, vth);
+        if constexpr (Reset == reset::to_zero) u = s ? 0.0f : v;
+        else u = s ? v - vth : v;
+        return s;
+    }
+};
+}  // namespace detail
+
+/// Integrate-and-fire, no leak. Defaults are the SNN2ANN reference's: hard reset to zero,
+/// strict firing, thresholds uniform [0, 1), membrane dropout 50% in training.
+template <reset Reset = reset::to_zero, firing Firing = firing::strict, class Threshold = uniform_threshold,
+          int MembraneDropoutPercent = 50>
+struct if_neuron : detail::neuron_model<1, 1, Reset, Firing, Threshold, MembraneDropoutPercent> {};
+
+/// Leaky integrate-and-fire with time constant Tau (decay 1 - 1/Tau per step).
+template <int Tau, reset Reset = reset::to_zero, firing Firing = firing::strict,
+          class Threshold = uniform_threshold, int MembraneDropoutPercent = 50>
+struct lif_neuron : detail::neuron_model<Tau - 1, Tau, Reset, Firing, Threshold, MembraneDropoutPercent> {
+    static_assert(Tau > 1, "snn2ann::lif_neuron<Tau>: Tau must be greater than 1");
+};
+
+}  // namespace snn2ann::inline v0

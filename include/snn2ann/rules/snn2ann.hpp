@@ -1,0 +1,84 @@
+// snn2ann/rules: the SNN2ANN rule (METHOD.md). Per training batch:
+//  1. the SNN branch runs T steps without a gradient graph and leaves spike counts c_l;
+//  2. the ANN branch (batch-statistics BN, one pass) maps a_l = ReLU(z_l) to
+//     h_l = SMU(a_l, c_l), the logits are the head on h_L / T, and the loss is the
+//     cross-entropy of those logits, back-propagated through the ANN alone;
+//  3. ATA raises the thresholds of layers with too many noisy neurons.
+// Evaluation is the SNN branch (frozen thresholds, folded BN, no dropout).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "../core/buffer.hpp"
+#include "../layer/context.hpp"
+#include "../train/loss.hpp"
+
+namespace snn2ann::inline v0::rules {
+
+struct snn2ann {
+    mapping_unit unit = mapping_unit::resu;
+    ata threshold_adjustment{};
+    bool evaluate_ann = false;  ///< predict() with the ANN branch instead of the SNN
+
+    snn2ann() = default;
+    explicit snn2ann(mapping_unit u, ata a = {}) : unit(u), threshold_adjustment(a) {}
+
+    /// A copy whose predict() reports the ANN branch (fed by the SNN's counts).
+    snn2ann ann_branch() const {
+        snn2ann r = *this;
+        r.evaluate_ann = true;
+        return r;
+    }
+
+    template <class Model>
+    loss_result train_step(Model& m, const float* x, const std::int32_t* y, std::size_t batch, std::uint64_t step) {
+        static_assert(Model::output_shape.flat,
+                      "snn2ann::rules::snn2ann: the network's output must be flat class scores (end it with a "
+                      "linear head)");
+        static_assert(Model::executor::last_spiking >= 0,
+                      "snn2ann::rules::snn2ann: the network has no spiking layer (add snn2ann::spiking<...>)");
+        constexpr int classes = Model::output_shape.c;
+        configure(m);
+        const float* snn_logits = m.snn_forward(x, batch, true, step);
+        snn_correct_ = count_correct(snn_logits, y, batch, classes);
+        const float* logits = m.forward(x, batch, true, step);
+        float* dlogits = dlogits_.ensure(batch * classes);
+        const loss_result r = softmax_cross_entropy(logits, y, batch, classes, dlogits);
+        m.backward(x, dlogits, batch);
+        return r;
+    }
+
+    template <class Model>
+    const float* predict(Model& m, const float* x, std::size_t batch) {
+        configure(m);
+        const float* snn_logits = m.snn_forward(x, batch, false);
+        return evaluate_ann ? m.forward(x, batch, false) : snn_logits;
+    }
+
+    /// SNN-branch hits of the last training batch (the loss never sees the SNN's logits).
+    std::size_t last_snn_correct() const { return snn_correct_; }
+
+private:
+    template <class Model>
+    void configure(Model& m) const {
+        m.spiking_options().unit = unit;
+        m.spiking_options().threshold_adjustment = threshold_adjustment;
+    }
+    static std::size_t count_correct(const float* logits, const std::int32_t* y, std::size_t batch, int classes) {
+        std::size_t correct = 0;
+        for (std::size_t n = 0; n < batch; ++n) {
+            const float* z = logits + n * classes;
+            int best = 0;
+            for (int k = 1; k < classes; ++k)
+                if (z[k] > z[best]) best = k;
+            correct += best == y[n];
+        }
+        return correct;
+    }
+
+    detail::buffer<float> dlogits_;
+    std::size_t snn_correct_ = 0;
+};
+
+}  // namespace snn2ann::inline v0::rules

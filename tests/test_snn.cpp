@@ -1,0 +1,308 @@
+// The SNN2ANN core: neuron dynamics, BN folding, mapping units, ATA, the rule end to end.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <vector>
+
+#include <snn2ann/snn2ann.hpp>
+
+namespace s = snn2ann;
+
+namespace {
+template <class Neuron>
+std::vector<int> spike_train(float current, float vth, int steps) {
+    std::vector<int> out;
+    float u = 0.0f;
+    for (int t = 0; t < steps; ++t) out.push_back(Neuron::step(u, current, vth) ? 1 : 0);
+    return out;
+}
+using ints = std::vector<int>;
+}  // namespace
+
+TEST_CASE("IF, hard reset to zero, strict firing (the default)") {
+    CHECK(spike_train<s::if_neuron<>>(0.7f, 1.0f, 4) == ints{0, 1, 0, 1});  // .7 1.4|0 .7 1.4|0
+    CHECK(spike_train<s::if_neuron<>>(0.5f, 1.0f, 4) == ints{0, 0, 1, 0});  // 1.0 is not > 1
+    CHECK(spike_train<s::if_neuron<>>(-0.5f, 0.1f, 3) == ints{0, 0, 0});
+}
+TEST_CASE("IF, reset by subtraction") {
+    using n = s::if_neuron<s::reset::by_subtraction>;
+    CHECK(spike_train<n>(0.7f, 1.0f, 4) == ints{0, 1, 1, 0});  // .7 1.4|.4 1.1|.1 .8
+}
+TEST_CASE("IF, inclusive firing") {
+    using n = s::if_neuron<s::reset::to_zero, s::firing::inclusive>;
+    CHECK(spike_train<n>(0.5f, 1.0f, 4) == ints{0, 1, 0, 1});  // .5 1.0|0 .5 1.0|0
+}
+TEST_CASE("LIF with tau = 2") {
+    using n = s::lif_neuron<2>;
+    CHECK(n::decay == 0.5f);
+    CHECK(spike_train<n>(0.8f, 1.0f, 4) == ints{0, 1, 0, 1});  // .8 1.2|0 .8 1.2|0
+    CHECK(spike_train<n>(0.6f, 1.0f, 4) == ints{0, 0, 1, 0});  // .6 .9 1.05|0 .6
+}
+
+TEST_CASE("thresholds: uniform [0, 1) per neuron by default, or a constant") {
+    using layer = s::spiking<>::impl<s::cpu, s::image_shape(4, 8, 8)>;
+    std::vector<float> vth(layer::state_count);
+    layer::init(nullptr, vth.data(), s::detail::counter_rng(1, 2));
+    double mean = 0;
+    for (float v : vth) {
+        CHECK(v >= 0.0f);
+        CHECK(v < 1.0f);
+        mean += v;
+    }
+    CHECK(mean / vth.size() == doctest::Approx(0.5).epsilon(0.1));
+    using constant = s::spiking<s::if_neuron<s::reset::to_zero, s::firing::strict, s::constant_threshold<3, 2>>>;
+    constant::impl<s::cpu, s::flat_shape(3)>::init(nullptr, vth.data(), s::detail::counter_rng(1, 2));
+    CHECK(vth[2] == 1.5f);
+}
+
+namespace {
+// A spiking layer of 4 neurons run by hand: thresholds 1, T = 4, one sample.
+struct hand_layer {
+    using layer = s::spiking<s::if_neuron<s::reset::to_zero, s::firing::strict, s::uniform_threshold, 0>>::impl<
+        s::cpu, s::flat_shape(4)>;
+    layer l;
+    std::vector<float> vth{1.0f, 1.0f, 1.0f, 1.0f};
+    s::detail::spiking_options options;
+    s::detail::layer_context c;
+    hand_layer() {
+        c.state = vth.data();
+        c.batch = 1;
+        c.timesteps = 4;
+        c.spiking = &options;
+    }
+    std::vector<float> snn(std::vector<float> current) {
+        std::vector<float> spikes(16);
+        c.mode = s::detail::branch::snn;
+        c.constant_input = true;
+        l.forward(current.data(), spikes.data(), c);
+        return {l.counts(), l.counts() + 4};
+    }
+    std::vector<float> ann(std::vector<float> z, bool training) {
+        std::vector<float> h(4);
+        c.mode = s::detail::branch::ann;
+        c.training = training;
+        l.forward(z.data(), h.data(), c);
+        return h;
+    }
+};
+}  // namespace
+
+TEST_CASE("the SNN pass keeps spike counts") {
+    hand_layer h;
+    CHECK(h.snn({0.7f, 0.5f, 2.0f, -1.0f}) == std::vector<float>{2, 1, 4, 0});
+}
+
+TEST_CASE("ReSU drops the spikes of neurons the ANN holds inactive; STSU keeps them") {
+    hand_layer h;
+    h.snn({0.7f, 0.5f, 2.0f, -1.0f});
+    CHECK(h.ann({1.0f, -0.1f, 0.0f, 3.0f}, false) == std::vector<float>{2, 0, 0, 0});
+    h.options.unit = s::mapping_unit::stsu;
+    CHECK(h.ann({1.0f, -0.1f, 0.0f, 3.0f}, false) == std::vector<float>{2, 1, 4, 0});
+}
+
+TEST_CASE("the ANN branch needs the SNN's counts of the same batch") {
+    hand_layer h;
+    CHECK_THROWS_AS(h.ann({1, 1, 1, 1}, false), s::invalid_argument);
+}
+
+TEST_CASE("ATA raises every threshold of a layer by scale x (1 - ema) when too many neurons are noisy") {
+    hand_layer h;
+    h.snn({2.0f, 2.0f, 2.0f, 2.0f});  // every neuron fires
+    // One of four neurons inactive in the ANN but firing: 25% noisy > 10%.
+    h.ann({1.0f, 1.0f, 1.0f, -1.0f}, true);
+    CHECK(h.l.noisy_ratio() == 0.25);
+    for (float v : h.vth) CHECK(v == doctest::Approx(0.9 * 1.0 + 0.1 * (1.0 + 0.1)));
+    // Evaluation never adjusts.
+    h.ann({-1.0f, -1.0f, -1.0f, -1.0f}, false);
+    CHECK(h.vth[0] == doctest::Approx(1.01));
+    // No noisy neuron: unchanged.
+    h.ann({1.0f, 1.0f, 1.0f, 1.0f}, true);
+    CHECK(h.vth[0] == doctest::Approx(1.01));
+    // Custom scale, tolerance and EMA factor: 50% noisy > 40%: v <- 0.5 v + 0.5 (v + 1).
+    h.options.threshold_adjustment = s::ata{1.0f, 0.4f, 0.5f, true};
+    h.ann({1.0f, 1.0f, -1.0f, -1.0f}, true);
+    CHECK(h.vth[3] == doctest::Approx(1.51));
+    // 50% is not above a 50% tolerance.
+    h.options.threshold_adjustment.tolerance = 0.5f;
+    h.ann({1.0f, 1.0f, -1.0f, -1.0f}, true);
+    CHECK(h.vth[3] == doctest::Approx(1.51));
+    // Switched off.
+    h.options.threshold_adjustment = s::ata::off();
+    h.ann({-1.0f, -1.0f, -1.0f, -1.0f}, true);
+    CHECK(h.vth[3] == doctest::Approx(1.51));
+}
+
+TEST_CASE("the gradient through the mapping unit is ReLU's, numerically, with the counts held fixed") {
+    hand_layer h;
+    h.snn({0.7f, 0.5f, 2.0f, -1.0f});
+    h.options.unit = s::mapping_unit::resu;
+    const std::vector<float> z{0.3f, -0.2f, 1.5f, -0.7f}, dy{1.0f, 2.0f, -3.0f, 4.0f};
+    std::vector<float> dx(4), y(4);
+    h.c.mode = s::detail::branch::ann;
+    h.l.backward(z.data(), y.data(), dy.data(), dx.data(), h.c);
+    for (int i = 0; i < 4; ++i) {
+        const double step = 1e-3;
+        const auto relu = [](double v) { return v > 0 ? v : 0.0; };
+        const double numeric = dy[i] * (relu(z[i] + step) - relu(z[i] - step)) / (2 * step);
+        CHECK(dx[i] == doctest::Approx(numeric));
+    }
+}
+
+namespace {
+using in4 = s::input<2, 6, 6>;
+using tiny = s::network<in4, s::conv<3, 3>, s::batch_norm, s::spiking<>, s::conv<4, 3>, s::batch_norm,
+                        s::max_pool<2>, s::spiking<>, s::flatten, s::linear<3>>;
+
+std::vector<float> random_images(std::size_t n, std::uint64_t seed) {
+    std::vector<float> x(n * in4::value.size());
+    const s::detail::counter_rng rng(seed, 0);
+    for (std::size_t i = 0; i < x.size(); ++i) x[i] = 2.0f * rng.uniform(i);
+    return x;
+}
+template <class Model>
+void randomise_bn(Model& m) {
+    // Running statistics far from (0, 1), gammas and betas away from (1, 0).
+    const s::detail::counter_rng rng(5, 5);
+    for (std::size_t i = 0; i < m.state().size(); ++i) m.state()[i] = 0.2f + rng.uniform(i);
+    for (std::size_t i = 0; i < m.parameters().size(); ++i) m.parameters()[i] += 0.3f * (rng.uniform(1000 + i) - 0.5f);
+}
+}  // namespace
+
+TEST_CASE("BN folding: the SNN's summed current equals the ANN pre-activation from the same counts") {
+    // conv -> BN in the SNN (bias and BN shift spread over T steps) on spike trains s[t],
+    // summed over t, against the same layers in ANN evaluation mode on c = sum_t s[t].
+    constexpr int T = 5;
+    constexpr std::size_t B = 3;
+    constexpr s::shape in = s::image_shape(3, 5, 5);
+    using block = s::detail::sequence<s::cpu, in, s::detail::type_list<s::conv<4, 3>, s::batch_norm>>;
+    std::vector<float> params(block::param_count), state(block::state_count);
+    block::init(params.data(), state.data(), 3, 0);
+    const s::detail::counter_rng rng(9, 9);
+    for (std::size_t i = 0; i < params.size(); ++i) params[i] += 0.3f * (rng.uniform(i) - 0.5f);
+    for (std::size_t i = 0; i < state.size(); ++i) state[i] = 0.2f + rng.uniform(500 + i);
+    std::vector<float> spikes(T * B * in.size()), counts(B * in.size(), 0.0f);
+    for (std::size_t t = 0; t < T; ++t)
+        for (std::size_t i = 0; i < B * in.size(); ++i) {
+            const float sp = rng.uniform(10000 + t * 1000 + i) < 0.4f ? 1.0f : 0.0f;
+            spikes[t * B * in.size() + i] = sp;
+            counts[i] += sp;
+        }
+    s::detail::layer_context c;
+    c.params = params.data();
+    c.state = state.data();
+    c.timesteps = T;
+    block snn, ann;
+    c.batch = T * B;
+    c.bias_scale = 1.0f / T;
+    snn.forward(spikes.data(), c);
+    c.batch = B;
+    c.bias_scale = 1.0f;
+    ann.forward(counts.data(), c);
+    const std::size_t out = block::out_sizes[1];
+    double worst = 0.0;
+    for (std::size_t i = 0; i < B * out; ++i) {
+        double sum = 0.0;
+        for (std::size_t t = 0; t < T; ++t) sum += snn.output()[t * B * out + i];
+        const double z = ann.output()[i];
+        worst = std::max(worst, std::abs(sum - z) / std::max(1.0, std::abs(z)));
+    }
+    CHECK(worst < 1e-5);
+}
+
+TEST_CASE("STSU: the SNN's and the ANN's logits are equal in evaluation mode") {
+    s::model<tiny, s::timesteps<4>> m{s::seed{2}};
+    randomise_bn(m);
+    s::rules::snn2ann rule{s::mapping_unit::stsu};
+    const auto x = random_images(5, 1);
+    std::vector<float> snn(15), ann(15);
+    const float* p = rule.predict(m, x.data(), 5);
+    std::copy(p, p + 15, snn.begin());
+    p = rule.ann_branch().predict(m, x.data(), 5);
+    std::copy(p, p + 15, ann.begin());
+    for (int i = 0; i < 15; ++i) CHECK(snn[i] == doctest::Approx(ann[i]).epsilon(1e-6));
+}
+
+TEST_CASE("ReSU in a model: the ANN's mapping-unit output is the count where z > 0, else 0") {
+    s::model<tiny, s::timesteps<4>> m{s::seed{2}};
+    randomise_bn(m);
+    s::rules::snn2ann rule;
+    const auto x = random_images(4, 3);
+    rule.ann_branch().predict(m, x.data(), 4);
+    auto& exec = m.layers();
+    const float* z = exec.output(1);  // BN output feeding the first spiking layer
+    const float* h = exec.output(2);
+    const float* c = exec.layer<2>().counts();
+    std::size_t masked = 0, kept = 0;
+    for (std::size_t i = 0; i < 4 * 3 * 6 * 6; ++i) {
+        CHECK(h[i] == (z[i] > 0 ? c[i] : 0.0f));
+        masked += z[i] <= 0 && c[i] > 0;
+        kept += z[i] > 0 && c[i] > 0;
+    }
+    CHECK(kept > 0);
+    CHECK(masked > 0);  // the batch holds neurons whose spikes ReSU drops
+}
+
+namespace {
+using task_net = s::network<s::input<1, 12, 12>, s::conv<6, 3>, s::batch_norm, s::max_pool<2>, s::spiking<>,
+                            s::flatten, s::linear<24>, s::spiking<>, s::linear<3>>;
+s::data::dataset bars(std::size_t n, std::uint64_t seed) {
+    s::data::dataset d;
+    d.channels = 1;
+    d.height = d.width = 12;
+    d.classes = 3;
+    const s::detail::counter_rng rng(seed, 0);
+    for (std::size_t i = 0; i < n; ++i) {
+        const int label = static_cast<int>(i % 3);
+        d.labels.push_back(label);
+        for (int y = 0; y < 12; ++y)
+            for (int x = 0; x < 12; ++x) {
+                float v = 0.3f * rng.uniform(i * 144 + y * 12 + x);
+                if ((label == 0 && y < 4) || (label == 1 && x < 6)) v += 0.7f;
+                d.images.push_back(v);
+            }
+    }
+    return d;
+}
+std::vector<float> snn2ann_weights(int threads) {
+    s::threads limit(threads);
+    s::model<task_net, s::timesteps<4>> m{s::seed{4}};
+    s::trainer trainer{m, s::rules::snn2ann{}, s::adam{2e-3}};
+    trainer.quiet().fit(bars(120, 1), s::epochs{2}, s::batch{16});
+    std::vector<float> w(m.parameters().begin(), m.parameters().end());
+    w.insert(w.end(), m.state().begin(), m.state().end());
+    return w;
+}
+}  // namespace
+
+TEST_CASE("SNN2ANN learns a small task, and its SNN branch is what is evaluated") {
+    s::model<task_net, s::timesteps<4>> m{s::seed{3}};
+    s::trainer trainer{m, s::rules::snn2ann{}, s::adam{3e-3}};
+    const auto train = bars(300, 1), test = bars(150, 2);
+    const auto reports = trainer.quiet().validate_on(test).fit(train, s::epochs{8}, s::batch{32});
+    CHECK(reports.back().loss < reports.front().loss);
+    CHECK(reports.back().test_accuracy > 0.85);
+    const auto spikes = s::measure_spikes(m, test);
+    REQUIRE(spikes.layers.size() == 2);
+    CHECK(spikes.spikes_per_image > 0);
+    CHECK(spikes.layers[0].firing_rate <= 1.0);
+    CHECK(spikes.snn_energy_uj < spikes.ann_energy_uj);
+}
+
+TEST_CASE("SNN2ANN training is deterministic and independent of the thread count") {
+    const auto a = snn2ann_weights(2);
+    CHECK(a == snn2ann_weights(2));
+    CHECK(a == snn2ann_weights(1));
+}
+
+TEST_CASE("what a training step keeps for backward does not grow with T") {
+    const auto x = random_images(8, 4);
+    const std::vector<std::int32_t> y{0, 1, 2, 0, 1, 2, 0, 1};
+    s::model<tiny, s::timesteps<4>> m4;
+    s::model<tiny, s::timesteps<16>> m16;
+    s::rules::snn2ann r4, r16;
+    r4.train_step(m4, x.data(), y.data(), 8, 0);
+    r16.train_step(m16, x.data(), y.data(), 8, 0);
+    CHECK(m4.layers().ann_activation_bytes() == m16.layers().ann_activation_bytes());
+    // Only the SNN's two transient buffers scale with T.
+    CHECK(m16.layers().snn_activation_bytes() > 3 * m4.layers().snn_activation_bytes());
+}
