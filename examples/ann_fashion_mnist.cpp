@@ -1,21 +1,15 @@
 // The reference network of the paper's small experiments as a plain ANN (ReLU), trained
 // by back-propagation on Fashion-MNIST: the lower bound of what a spiking run costs.
-// Max pooling comes before the ReLU: the two commute, and pooling first gives the ReLU a
-// quarter of the work.
 //   ann_fashion_mnist [--epochs N] [--batch B] [--threads K] [--train-limit N] [--data DIR]
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <string>
 
-#include <snn2ann/snn2ann.hpp>
+#include "reference_networks.hpp"
 
 namespace s = snn2ann;
-
-using net = s::network<s::input<1, 28, 28>,
-    s::conv<32, 3>, s::batch_norm, s::max_pool<2>, s::relu,
-    s::conv<64, 3>, s::batch_norm, s::max_pool<2>, s::relu,
-    s::flatten, s::linear<128>, s::relu, s::linear<10>>;
+using net = reference::ann;
 
 int main(int argc, char** argv) {
     int epochs = 5, threads = 0;

@@ -44,3 +44,6 @@
 #include "data/dataset.hpp"
 #include "data/idx.hpp"
 #include "data/mnist.hpp"
+
+#include "io/checkpoint.hpp"
+#include "io/zip.hpp"

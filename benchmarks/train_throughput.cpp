@@ -1,0 +1,60 @@
+// Training throughput on Fashion-MNIST of the reference network, as a plain ANN or with
+// spiking layers trained by SNN2ANN at T = 4: one epoch over the first --train-limit
+// images (batch 64 by default), repeated; prints every repetition, the median, the peak
+// RSS and the library's workspace high-water mark.
+//   train_throughput [--rule ann|snn2ann] [--threads K] [--batch B] [--train-limit N] [--repeat R]
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "../examples/reference_networks.hpp"
+
+namespace s = snn2ann;
+
+template <class Model, class Rule>
+double one_epoch(const s::data::dataset& train, std::size_t batch, const char* name) {
+    Model model{s::seed{1}};
+    s::trainer trainer{model, Rule{}, s::adam{1e-3}};
+    const auto rep = trainer.quiet().fit(train, s::epochs{1}, s::batch{batch});
+    std::printf("snn2ann %s: threads %d batch %zu images %zu: train_time_s %.2f (%.1f img/s) loss %.4f\n", name,
+                s::threads::active(), batch, train.size(), rep[0].seconds, rep[0].images_per_second, rep[0].loss);
+    std::fflush(stdout);
+    return rep[0].images_per_second;
+}
+
+int main(int argc, char** argv) {
+    int threads = 2, repeat = 3;
+    std::string rule = "ann";
+    std::size_t batch = 64, limit = 10000;
+    for (int i = 1; i + 1 < argc; i += 2) {
+        const std::string a = argv[i];
+        if (a == "--threads") threads = std::atoi(argv[i + 1]);
+        else if (a == "--batch") batch = std::strtoul(argv[i + 1], nullptr, 10);
+        else if (a == "--train-limit") limit = std::strtoul(argv[i + 1], nullptr, 10);
+        else if (a == "--repeat") repeat = std::atoi(argv[i + 1]);
+        else if (a == "--rule" && (std::string(argv[i + 1]) == "ann" || std::string(argv[i + 1]) == "snn2ann"))
+            rule = argv[i + 1];
+        else {
+            std::fprintf(stderr, "unknown option %s\n", argv[i]);
+            return 2;
+        }
+    }
+    s::threads limit_threads(threads);
+    const auto train = s::data::fashion_mnist().train.head(limit);
+    std::vector<double> rates;
+    for (int r = 0; r < repeat; ++r)
+        rates.push_back(rule == "ann"
+                            ? one_epoch<s::model<reference::ann>, s::rules::ann>(train, batch, "ann")
+                            : one_epoch<s::model<reference::snn<>, s::timesteps<reference::timesteps>>, s::rules::snn2ann>(
+                                  train, batch, "snn2ann T=4"));
+    std::sort(rates.begin(), rates.end());
+    rusage u{};
+    getrusage(RUSAGE_SELF, &u);
+    std::printf("snn2ann %s median img/s %.1f  peak_rss_MiB %.1f  workspace_peak_MiB %.1f\n", rule.c_str(), rates[rates.size() / 2],
+                static_cast<double>(u.ru_maxrss) / 1024.0,
+                static_cast<double>(s::workspace_stats().peak_bytes) / (1024.0 * 1024.0));
+}

@@ -1,0 +1,41 @@
+// Loads a checkpoint saved by snn2ann_fashion_mnist and evaluates its SNN (and the ANN
+// branch fed by the SNN's counts) on the Fashion-MNIST test set.
+//   evaluate_checkpoint [FILE (snn2ann_fashion_mnist.npz)] [--data DIR] [--constant-threshold]
+#include <cstdio>
+#include <string>
+
+#include "reference_networks.hpp"
+
+namespace s = snn2ann;
+
+template <class Net>
+int evaluate(const std::string& file, const std::string& dir) {
+    try {
+        const auto data = s::data::fashion_mnist(dir);
+        s::model<Net, s::timesteps<reference::timesteps>> model;
+        s::io::load_checkpoint(model, file);
+        const s::rules::snn2ann rule;
+        const auto snn = s::evaluate(model, data.test, 256, rule);
+        const auto ann = s::evaluate(model, data.test, 256, rule.ann_branch());
+        const auto spikes = s::measure_spikes(model, data.test);
+        std::printf("%s: SNN (T=%d) test accuracy %.2f%%, ANN branch %.2f%%, %.0f spikes/image\n", file.c_str(),
+                    reference::timesteps, 100 * snn.accuracy, 100 * ann.accuracy, spikes.spikes_per_image);
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "%s\n", e.what());
+        return 1;
+    }
+    return 0;
+}
+
+int main(int argc, char** argv) {
+    std::string file = "snn2ann_fashion_mnist.npz", dir;
+    bool constant_threshold = false;
+    for (int i = 1; i < argc; ++i) {
+        const std::string a = argv[i];
+        if (a == "--data" && i + 1 < argc) dir = argv[++i];
+        else if (a == "--constant-threshold") constant_threshold = true;
+        else file = a;
+    }
+    return constant_threshold ? evaluate<reference::snn<reference::if_threshold_1>>(file, dir)
+                              : evaluate<reference::snn<>>(file, dir);
+}
