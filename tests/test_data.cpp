@@ -75,6 +75,17 @@ TEST_CASE("an image/label pair becomes a data set scaled to [0, 1]") {
     CHECK(d.images[9] == doctest::Approx(9.0f / 255.0f));
 }
 
+TEST_CASE("a limit reads only the first samples") {
+    temp_dir t;
+    write(t.file("img.gz"), idx_bytes({5, 2, 3}), true);
+    write(t.file("lab.gz"), idx_bytes({5}), true);
+    const auto d = s::data::read_idx_pair(t.file("img.gz"), t.file("lab.gz"), 10, 2);
+    CHECK(d.size() == 2);
+    CHECK(d.images.size() == 12);
+    CHECK(d.labels[1] == 1);
+    CHECK(s::data::read_idx(t.file("img.gz"), 7).dims[0] == 5);  // a limit above the count reads all
+}
+
 TEST_CASE("defective IDX input raises an error that names the file and the problem") {
     temp_dir t;
     const std::string f = t.file("bad.gz");

@@ -63,8 +63,10 @@ private:
 }  // namespace detail
 
 /// Reads an IDX file of unsigned bytes (.gz or plain). Throws io_error naming the file on a
-/// missing file, a wrong magic number, a truncated payload or trailing data.
-inline idx_array read_idx(const std::string& path) {
+/// missing file, a wrong magic number, a truncated payload or trailing data. With
+/// max_items > 0 only the first max_items entries of the first dimension are read (the
+/// rest of the file is not checked), so a subset costs only its own memory.
+inline idx_array read_idx(const std::string& path, std::size_t max_items = 0) {
     detail::gz_file f(path);
     unsigned char magic[4];
     f.read(magic, 4, "the magic number");
@@ -86,9 +88,14 @@ inline idx_array read_idx(const std::string& path) {
         total *= d;
     }
     if (total > (std::size_t{1} << 34)) throw io_error(path, "implausible IDX dimensions");
+    const bool limited = max_items > 0 && max_items < a.dims[0];
+    if (limited) {
+        total = total / a.dims[0] * max_items;
+        a.dims[0] = static_cast<std::uint32_t>(max_items);
+    }
     a.bytes.resize(total);
     f.read(a.bytes.data(), total, "the payload");
-    if (!f.at_end()) throw io_error(path, "unexpected data after the IDX payload");
+    if (!limited && !f.at_end()) throw io_error(path, "unexpected data after the IDX payload");
     return a;
 }
 

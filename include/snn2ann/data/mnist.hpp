@@ -16,11 +16,12 @@ namespace snn2ann::inline v0::data {
 inline const char* const fashion_mnist_default_dir = "/usr/share/datasets/fashion-mnist";
 
 /// Reads an image file (N x H x W bytes) and a label file (N bytes) into a data set of
-/// 1-channel images scaled to [0, 1]. Throws if the counts disagree or a label is not
-/// below `classes`.
-inline dataset read_idx_pair(const std::string& images_path, const std::string& labels_path, int classes = 10) {
-    const idx_array img = read_idx(images_path);
-    const idx_array lab = read_idx(labels_path);
+/// 1-channel images scaled to [0, 1] (only the first `limit` when limit > 0). Throws if
+/// the counts disagree or a label is not below `classes`.
+inline dataset read_idx_pair(const std::string& images_path, const std::string& labels_path, int classes = 10,
+                             std::size_t limit = 0) {
+    const idx_array lab = read_idx(labels_path, limit);
+    const idx_array img = read_idx(images_path, limit);
     if (img.dims.size() != 3) throw io_error(images_path, "expected 3 dimensions (count x height x width)");
     if (lab.dims.size() != 1) throw io_error(labels_path, "expected 1 dimension (count)");
     if (img.dims[0] != lab.dims[0])
@@ -46,8 +47,9 @@ inline dataset read_idx_pair(const std::string& images_path, const std::string& 
 /// Fashion-MNIST (or MNIST, same file names) from a directory holding
 /// {train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz]. The directory defaults to
 /// $SNN2ANN_FASHION_MNIST, else Debian's package location. Pixels are scaled to [0, 1]
-/// and not normalised further (call data::normalize for that).
-inline split fashion_mnist(std::string dir = {}) {
+/// and not normalised further (call data::normalize for that). Nonzero limits read only
+/// the first train_limit / test_limit samples.
+inline split fashion_mnist(std::string dir = {}, std::size_t train_limit = 0, std::size_t test_limit = 0) {
     if (dir.empty()) {
         const char* env = std::getenv("SNN2ANN_FASHION_MNIST");
         dir = env && *env ? env : fashion_mnist_default_dir;
@@ -72,8 +74,8 @@ inline split fashion_mnist(std::string dir = {}) {
     const std::string train_labels = file("train-labels-idx1-ubyte");
     const std::string test_images = file("t10k-images-idx3-ubyte");
     const std::string test_labels = file("t10k-labels-idx1-ubyte");
-    s.train = read_idx_pair(train_images, train_labels);
-    s.test = read_idx_pair(test_images, test_labels);
+    s.train = read_idx_pair(train_images, train_labels, 10, train_limit);
+    s.test = read_idx_pair(test_images, test_labels, 10, test_limit);
     return s;
 }
 
