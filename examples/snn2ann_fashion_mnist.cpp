@@ -5,7 +5,7 @@
 // accuracy, spikes, synaptic operations and energy, and saves a checkpoint that
 // evaluate_checkpoint loads.
 //   snn2ann_fashion_mnist [--epochs N (6)] [--batch B] [--threads K] [--train-limit N] [--data DIR]
-//                         [--save FILE (snn2ann_fashion_mnist.npz)] [--stsu] [--no-ata] [--constant-threshold]
+//                         [--save FILE (snn2ann_fashion_mnist.npz)] [--stsu] [--no-ata] [--poisson] [--constant-threshold]
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -34,6 +34,7 @@ int main(int argc, char** argv) {
         const bool has_value = i + 1 < argc;
         if (a == "--stsu") o.rule.unit = s::mapping_unit::stsu;
         else if (a == "--no-ata") o.rule.threshold_adjustment.enabled = false;
+        else if (a == "--poisson") o.rule.input = s::encoding::poisson;
         else if (a == "--constant-threshold") constant_threshold = true;
         else if (a == "--epochs" && has_value) o.epochs = std::atoi(argv[++i]);
         else if (a == "--batch" && has_value) o.batch = std::strtoul(argv[++i], nullptr, 10);

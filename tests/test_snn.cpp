@@ -288,6 +288,28 @@ TEST_CASE("SNN2ANN learns a small task, and its SNN branch is what is evaluated"
     CHECK(spikes.snn_energy_uj < spikes.ann_energy_uj);
 }
 
+TEST_CASE("Poisson encoding: the SNN sees Bernoulli frames with the pixel as probability") {
+    s::model<task_net, s::timesteps<8>> m{s::seed{3}};
+    auto logits = [&](float pixel, s::encoding e, std::uint64_t step) {
+        std::vector<float> x(30 * 144, pixel);
+        const float* p = m.snn_forward(x.data(), 30, false, step, e);
+        return std::vector<float>(p, p + 90);
+    };
+    auto close = [](const std::vector<float>& a, const std::vector<float>& b) {
+        for (std::size_t i = 0; i < a.size(); ++i)
+            if (std::abs(a[i] - b[i]) > 1e-5f * (1 + std::abs(b[i]))) return false;
+        return true;
+    };
+    // Probability 0 and 1 give the same frames at every step as the direct input.
+    CHECK(close(logits(0.0f, s::encoding::poisson, 0), logits(0.0f, s::encoding::direct, 0)));
+    CHECK(close(logits(1.0f, s::encoding::poisson, 0), logits(1.0f, s::encoding::direct, 0)));
+    // In between, the frames are random, keyed by the step: reproducible, and not direct.
+    const auto a = logits(0.5f, s::encoding::poisson, 1);
+    CHECK(a == logits(0.5f, s::encoding::poisson, 1));
+    CHECK(a != logits(0.5f, s::encoding::poisson, 2));
+    CHECK_FALSE(close(a, logits(0.5f, s::encoding::direct, 1)));
+}
+
 TEST_CASE("SNN2ANN training is deterministic and independent of the thread count") {
     const auto a = snn2ann_weights(2);
     CHECK(a == snn2ann_weights(2));

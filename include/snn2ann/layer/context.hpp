@@ -27,6 +27,12 @@ enum class mapping_unit {
     stsu,  ///< h = c
 };
 
+/// How the SNN branch turns an image into input current over its T steps.
+enum class encoding {
+    direct,   ///< the (normalised) image is the input current at every step (default)
+    poisson,  ///< at each step, pixel i spikes with probability clamp(x_i, 0, 1)
+};
+
 /// Adaptive threshold adjustment: once per training batch and spiking layer, if more than
 /// `tolerance` of the neurons are noisy (ANN inactive, SNN fired), every threshold becomes
 /// ema * Vth + (1 - ema) * (Vth + scale). Thresholds never fall.
@@ -65,6 +71,7 @@ struct layer_context {
     /// each of the T steps receives a T-th of the folded bias b'.
     float bias_scale = 1.0f;
     bool constant_input = false;  ///< SNN: the input is the same at every step (B samples)
+    bool time_varying_input = false; ///< SNN: the network's input holds T x B samples (encoded)
     bool collapse_output = false; ///< SNN: output the mean firing rate (B samples), not spikes
     bool snn_training = false;    ///< SNN pass of a training step: membrane dropout on
     float output_scale = 1.0f;    ///< ANN: factor on a spiking layer's output (1/T for the last)

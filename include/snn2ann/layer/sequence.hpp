@@ -173,18 +173,22 @@ private:
     template <std::size_t I>
     void snn_one(const float*& in, const layer_context& c) {
         constexpr auto i = static_cast<std::ptrdiff_t>(I);
-        constexpr bool per_step = first_spiking >= 0 && i > first_spiking && i <= last_spiking;
         constexpr bool head = i > last_spiking;  // also: no spiking layer at all
+        // Before the first spiking layer, an encoded input changes from step to step.
+        const bool per_step = first_spiking >= 0 && ((i > first_spiking && i <= last_spiking) ||
+                                                     (c.time_varying_input && i < first_spiking));
         layer_context lc = c.at(param_offsets[I], state_offsets[I], I);
         lc.bias_scale = head ? 1.0f : 1.0f / c.timesteps;
         std::size_t out_samples = c.batch;
         if constexpr (is_spiking[I]) {
-            lc.constant_input = i == first_spiking;
+            lc.constant_input = i == first_spiking && !c.time_varying_input;
             lc.collapse_output = i == last_spiking;
             if (!lc.collapse_output) out_samples = c.batch * c.timesteps;
-        } else if constexpr (per_step) {
-            lc.batch = c.batch * c.timesteps;
-            out_samples = lc.batch;
+        } else {
+            if (per_step) {
+                lc.batch = c.batch * c.timesteps;
+                out_samples = lc.batch;
+            }
         }
         float* out = snn_buffers_[I % 2].ensure(out_samples * out_sizes[I]);
         std::get<I>(layers_).forward(in, out, lc);

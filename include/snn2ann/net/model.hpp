@@ -11,6 +11,8 @@
 #include "../core/buffer.hpp"
 #include "../core/error.hpp"
 #include "../core/rng.hpp"
+#include "../core/parallel.hpp"
+#include "../layer/context.hpp"
 #include "network.hpp"
 
 namespace snn2ann::inline v0 {
@@ -77,11 +79,29 @@ public:
     /// input current at every step); returns the logits of the head on the last spiking
     /// layer's mean firing rate, and leaves every spiking layer's spike counts for the ANN
     /// branch. `training` turns on membrane dropout; BN always uses its running statistics.
-    const float* snn_forward(const float* x, std::size_t batch, bool training = false, std::uint64_t step = 0) {
+    /// With encoding::poisson the SNN sees T Bernoulli spike frames of the image instead
+    /// (a function of seed, step and pixel); the ANN branch still sees the image.
+    const float* snn_forward(const float* x, std::size_t batch, bool training = false, std::uint64_t step = 0,
+                             encoding input = encoding::direct) {
         if (batch == 0) throw invalid_argument("model::snn_forward: the batch is empty");
         detail::layer_context c = context(batch, false, step);
         c.mode = detail::branch::snn;
         c.snn_training = training;
+        if (input == encoding::poisson && executor::first_spiking >= 0) {
+            constexpr std::size_t n = input_shape.size();
+            float* frames = encoded_.ensure(static_cast<std::size_t>(T) * batch * n);
+            const detail::counter_rng rng(seed_, 0xe7c0de00ULL ^ (step << 8));
+            detail::for_range(batch, 1, [&](std::size_t b0, std::size_t b1) {
+                for (std::size_t t = 0; t < static_cast<std::size_t>(T); ++t)
+                    for (std::size_t b = b0; b < b1; ++b)
+                        for (std::size_t i = 0; i < n; ++i) {
+                            const std::size_t at = (t * batch + b) * n + i;
+                            frames[at] = rng.uniform(at) < x[b * n + i] ? 1.0f : 0.0f;
+                        }
+            });
+            c.time_varying_input = true;
+            return exec_.snn_forward(frames, c);
+        }
         return exec_.snn_forward(x, c);
     }
 
@@ -119,6 +139,7 @@ private:
     std::uint64_t step_ = 0;
     detail::buffer<float> params_, grads_, state_;
     detail::spiking_options spiking_;
+    detail::buffer<float> encoded_;  // Poisson frames, T x batch x input
     executor exec_;
 };
 

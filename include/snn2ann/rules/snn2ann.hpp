@@ -19,6 +19,7 @@ namespace snn2ann::inline v0::rules {
 struct snn2ann {
     mapping_unit unit = mapping_unit::resu;
     ata threshold_adjustment{};
+    encoding input = encoding::direct;  ///< how the SNN branch sees the image
     bool evaluate_ann = false;  ///< predict() with the ANN branch instead of the SNN
 
     snn2ann() = default;
@@ -40,7 +41,7 @@ struct snn2ann {
                       "snn2ann::rules::snn2ann: the network has no spiking layer (add snn2ann::spiking<...>)");
         constexpr int classes = Model::output_shape.c;
         configure(m);
-        const float* snn_logits = m.snn_forward(x, batch, true, step);
+        const float* snn_logits = m.snn_forward(x, batch, true, step, input);
         snn_correct_ = count_correct(snn_logits, y, batch, classes);
         const float* logits = m.forward(x, batch, true, step);
         float* dlogits = dlogits_.ensure(batch * classes);
@@ -52,7 +53,7 @@ struct snn2ann {
     template <class Model>
     const float* predict(Model& m, const float* x, std::size_t batch) {
         configure(m);
-        const float* snn_logits = m.snn_forward(x, batch, false);
+        const float* snn_logits = m.snn_forward(x, batch, false, 0, input);
         return evaluate_ann ? m.forward(x, batch, false) : snn_logits;
     }
 
