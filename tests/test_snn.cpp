@@ -87,6 +87,28 @@ struct hand_layer {
 };
 }  // namespace
 
+TEST_CASE("membrane dropout: in training, the residual membrane is zeroed with p = 0.5, else doubled") {
+    // Current 0.6, threshold 1, T = 2: without dropout V = .6 then 1.2, one spike. With it,
+    // U[1] is 0 (V[2] = .6, no spike) or 1.2 (V[2] = 1.8, a spike), each half the time.
+    using layer = s::spiking<>::impl<s::cpu, s::flat_shape(10000)>;
+    layer l;
+    std::vector<float> vth(10000, 1.0f), x(10000, 0.6f), y(2 * 10000);
+    s::detail::layer_context c;
+    c.state = vth.data();
+    c.batch = 1;
+    c.timesteps = 2;
+    c.mode = s::detail::branch::snn;
+    c.constant_input = true;
+    c.snn_training = true;
+    l.forward(x.data(), y.data(), c);
+    double spikes = 0;
+    for (std::size_t i = 0; i < 10000; ++i) spikes += l.counts()[i];
+    CHECK(spikes / 10000 == doctest::Approx(0.5).epsilon(0.05));
+    c.snn_training = false;  // evaluation: no dropout, every neuron spikes once
+    l.forward(x.data(), y.data(), c);
+    for (std::size_t i = 0; i < 10000; ++i) CHECK(l.counts()[i] == 1.0f);
+}
+
 TEST_CASE("the SNN pass keeps spike counts") {
     hand_layer h;
     CHECK(h.snn({0.7f, 0.5f, 2.0f, -1.0f}) == std::vector<float>{2, 1, 4, 0});

@@ -60,6 +60,8 @@ struct spiking {
             const float* vth = c.state;
             const bool drop = c.snn_training && Neuron::membrane_dropout > 0.0f;
             const float keep_scale = 1.0f / (1.0f - Neuron::membrane_dropout);
+            // P(draw < drop_below) = p for a uniform 16-bit draw (exact for p = k / 65536, e.g. 0.5).
+            const auto drop_below = static_cast<std::uint64_t>(Neuron::membrane_dropout * 65536.0f + 0.5f);
             const detail::counter_rng rng(c.seed, c.stream ^ (c.step << 20) ^ 0x5111ULL);
             const float inv_t = 1.0f / static_cast<float>(steps);
             // One task per sample; the membrane of a neuron stays in a register over the T steps.
@@ -74,7 +76,11 @@ struct spiking {
                             const bool s = Neuron::step(u, current, vth[i]);
                             n += s ? 1.0f : 0.0f;
                             if (!c.collapse_output) y[at] = s ? 1.0f : 0.0f;
-                            if (drop) u = rng.uniform(at) < Neuron::membrane_dropout ? 0.0f : u * keep_scale;
+                            if (drop) {
+                                // Four 16-bit draws per hash: the RNG was the step's main cost.
+                                const auto draw = (rng.bits(at >> 2) >> (16 * (at & 3))) & 0xffffu;
+                                u = draw < drop_below ? 0.0f : u * keep_scale;
+                            }
                         }
                         cnt[i] = n;
                         if (c.collapse_output) y[b * neurons + i] = n * inv_t;
