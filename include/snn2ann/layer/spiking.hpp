@@ -64,27 +64,34 @@ struct spiking {
             const auto drop_below = static_cast<std::uint64_t>(Neuron::membrane_dropout * 65536.0f + 0.5f);
             const detail::counter_rng rng(c.seed, c.stream ^ (c.step << 20) ^ 0x5111ULL);
             const float inv_t = 1.0f / static_cast<float>(steps);
-            // One task per sample; the membrane of a neuron stays in a register over the T steps.
+            float* membrane = membrane_.ensure(batch * neurons);
+            // Tasks take samples; within a sample, each step is one pass over contiguous
+            // neurons (current, threshold, membrane, count, spikes), which vectorises.
             detail::for_range(batch, 1, [&](std::size_t b0, std::size_t b1) {
                 for (std::size_t b = b0; b < b1; ++b) {
                     float* cnt = counts + b * neurons;
-                    for (std::size_t i = 0; i < neurons; ++i) {
-                        float u = 0.0f, n = 0.0f;
-                        for (std::size_t t = 0; t < steps; ++t) {
-                            const std::size_t at = (t * batch + b) * neurons + i;
-                            const float current = c.constant_input ? x[b * neurons + i] : x[at];
-                            const bool s = Neuron::step(u, current, vth[i]);
-                            n += s ? 1.0f : 0.0f;
-                            if (!c.collapse_output) y[at] = s ? 1.0f : 0.0f;
-                            if (drop) {
-                                // Four 16-bit draws per hash: the RNG was the step's main cost.
-                                const auto draw = (rng.bits(at >> 2) >> (16 * (at & 3))) & 0xffffu;
-                                u = draw < drop_below ? 0.0f : u * keep_scale;
-                            }
+                    float* u = membrane + b * neurons;
+                    std::fill(u, u + neurons, 0.0f);
+                    std::fill(cnt, cnt + neurons, 0.0f);
+                    for (std::size_t t = 0; t < steps; ++t) {
+                        const std::size_t base = (t * batch + b) * neurons;
+                        const float* cur = c.constant_input ? x + b * neurons : x + base;
+                        float* out = y + base;
+                        for (std::size_t i = 0; i < neurons; ++i) {
+                            const bool spike = Neuron::step(u[i], cur[i], vth[i]);
+                            cnt[i] += spike ? 1.0f : 0.0f;
+                            if (!c.collapse_output) out[i] = spike ? 1.0f : 0.0f;
                         }
-                        cnt[i] = n;
-                        if (c.collapse_output) y[b * neurons + i] = n * inv_t;
+                        if (drop)
+                            for (std::size_t i = 0; i < neurons; ++i) {
+                                // Four 16-bit draws per hash: the RNG is the dearest part here.
+                                const std::size_t at = base + i;
+                                const auto draw = (rng.bits(at >> 2) >> (16 * (at & 3))) & 0xffffu;
+                                u[i] = draw < drop_below ? 0.0f : u[i] * keep_scale;
+                            }
                     }
+                    if (c.collapse_output)
+                        for (std::size_t i = 0; i < neurons; ++i) y[b * neurons + i] = cnt[i] * inv_t;
                 }
             });
         }
@@ -111,6 +118,7 @@ struct spiking {
         }
 
         detail::buffer<float> counts_;
+        detail::buffer<float> membrane_;  // U per neuron of the running SNN pass
         std::size_t counted_batch_ = 0;
         double noisy_ratio_ = 0.0;
     };
