@@ -6,6 +6,7 @@
 // evaluate_checkpoint loads.
 //   snn2ann_fashion_mnist [--epochs N (6)] [--batch B] [--threads K] [--train-limit N] [--data DIR]
 //                         [--save FILE (snn2ann_fashion_mnist.npz)] [--stsu] [--no-ata] [--poisson] [--constant-threshold]
+//                         [--wide: 64/128 channels and a 512-wide linear layer]
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -28,7 +29,7 @@ int run(const options& o);
 int main(int argc, char** argv) {
     options o;
     int threads = 0;
-    bool constant_threshold = false;
+    bool constant_threshold = false, wide = false;
     for (int i = 1; i < argc; ++i) {
         const std::string a = argv[i];
         const bool has_value = i + 1 < argc;
@@ -36,6 +37,7 @@ int main(int argc, char** argv) {
         else if (a == "--no-ata") o.rule.threshold_adjustment.enabled = false;
         else if (a == "--poisson") o.rule.input = s::encoding::poisson;
         else if (a == "--constant-threshold") constant_threshold = true;
+        else if (a == "--wide") wide = true;
         else if (a == "--epochs" && has_value) o.epochs = std::atoi(argv[++i]);
         else if (a == "--batch" && has_value) o.batch = std::strtoul(argv[++i], nullptr, 10);
         else if (a == "--threads" && has_value) threads = std::atoi(argv[++i]);
@@ -48,6 +50,7 @@ int main(int argc, char** argv) {
         }
     }
     s::threads limit(threads);
+    if (wide) return run<reference::snn_wide<>>(o);
     return constant_threshold ? run<reference::snn<reference::if_threshold_1>>(o) : run<reference::snn<>>(o);
 }
 
