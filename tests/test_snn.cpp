@@ -6,6 +6,8 @@
 
 #include <snn2ann/snn2ann.hpp>
 
+#include "synthetic_data.hpp"
+
 namespace s = snn2ann;
 
 namespace {
@@ -267,29 +269,11 @@ TEST_CASE("ReSU in a model: the ANN's mapping-unit output is the count where z >
 namespace {
 using task_net = s::network<s::input<1, 12, 12>, s::conv<6, 3>, s::batch_norm, s::max_pool<2>, s::spiking<>,
                             s::flatten, s::linear<24>, s::spiking<>, s::linear<3>>;
-s::data::dataset bars(std::size_t n, std::uint64_t seed) {
-    s::data::dataset d;
-    d.channels = 1;
-    d.height = d.width = 12;
-    d.classes = 3;
-    const s::detail::counter_rng rng(seed, 0);
-    for (std::size_t i = 0; i < n; ++i) {
-        const int label = static_cast<int>(i % 3);
-        d.labels.push_back(label);
-        for (int y = 0; y < 12; ++y)
-            for (int x = 0; x < 12; ++x) {
-                float v = 0.3f * rng.uniform(i * 144 + y * 12 + x);
-                if ((label == 0 && y < 4) || (label == 1 && x < 6)) v += 0.7f;
-                d.images.push_back(v);
-            }
-    }
-    return d;
-}
 std::vector<float> snn2ann_weights(int threads) {
     s::threads limit(threads);
     s::model<task_net, s::timesteps<4>> m{s::seed{4}};
     s::trainer trainer{m, s::rules::snn2ann{}, s::adam{2e-3}};
-    trainer.quiet().fit(bars(120, 1), s::epochs{2}, s::batch{16});
+    trainer.quiet().fit(test::bars(120, 1), s::epochs{2}, s::batch{16});
     std::vector<float> w(m.parameters().begin(), m.parameters().end());
     w.insert(w.end(), m.state().begin(), m.state().end());
     return w;
@@ -299,11 +283,11 @@ std::vector<float> snn2ann_weights(int threads) {
 TEST_CASE("SNN2ANN learns a small task, and its SNN branch is what is evaluated") {
     s::model<task_net, s::timesteps<4>> m{s::seed{3}};
     s::trainer trainer{m, s::rules::snn2ann{}, s::adam{3e-3}};
-    const auto train = bars(300, 1), test = bars(150, 2);
-    const auto reports = trainer.quiet().validate_on(test).fit(train, s::epochs{8}, s::batch{32});
+    const auto train = test::bars(300, 1), held_out = test::bars(150, 2);
+    const auto reports = trainer.quiet().validate_on(held_out).fit(train, s::epochs{8}, s::batch{32});
     CHECK(reports.back().loss < reports.front().loss);
     CHECK(reports.back().test_accuracy > 0.85);
-    const auto spikes = s::measure_spikes(m, test);
+    const auto spikes = s::measure_spikes(m, held_out);
     REQUIRE(spikes.layers.size() == 2);
     CHECK(spikes.spikes_per_image > 0);
     CHECK(spikes.layers[0].firing_rate <= 1.0);

@@ -10,6 +10,8 @@
 
 #include <snn2ann/snn2ann.hpp>
 
+#include "synthetic_data.hpp"
+
 namespace s = snn2ann;
 
 // Count every allocation of the process, to prove that steady-state training makes none.
@@ -40,25 +42,6 @@ namespace {
 using small_net = s::network<s::input<1, 12, 12>, s::conv<6, 3>, s::batch_norm, s::max_pool<2>, s::relu,
                              s::dropout<1, 4>, s::flatten, s::linear<16>, s::relu, s::linear<3>>;
 
-// Three classes of 12x12 images: a bright top, a bright left half, or noise only.
-s::data::dataset synthetic(std::size_t n, std::uint64_t seed) {
-    s::data::dataset d;
-    d.channels = 1;
-    d.height = d.width = 12;
-    d.classes = 3;
-    const s::detail::counter_rng rng(seed, 0);
-    for (std::size_t i = 0; i < n; ++i) {
-        const int label = static_cast<int>(i % 3);
-        d.labels.push_back(label);
-        for (int y = 0; y < 12; ++y)
-            for (int x = 0; x < 12; ++x) {
-                float v = 0.3f * rng.uniform(i * 144 + y * 12 + x);
-                if ((label == 0 && y < 4) || (label == 1 && x < 6)) v += 0.7f;
-                d.images.push_back(v);
-            }
-    }
-    return d;
-}
 }  // namespace
 
 TEST_CASE("softmax cross-entropy: value and gradient") {
@@ -117,16 +100,16 @@ TEST_CASE("learning-rate schedules") {
 }
 
 TEST_CASE("the trainer learns a small synthetic problem") {
-    const auto train = synthetic(300, 1), test = synthetic(150, 2);
+    const auto train = test::bars(300, 1), held_out = test::bars(150, 2);
     s::model<small_net> model{s::seed{3}};
     s::trainer trainer{model, s::rules::ann{}, s::adam{3e-3}};
-    trainer.quiet().validate_on(test).schedule(s::cosine_lr{6, 0.1});
+    trainer.quiet().validate_on(held_out).schedule(s::cosine_lr{6, 0.1});
     const auto reports = trainer.fit(train, s::epochs{6}, s::batch{32});
     REQUIRE(reports.size() == 6);
     CHECK(reports.back().loss < reports.front().loss);
     CHECK(reports.back().test_accuracy > 0.9);
     CHECK(reports.back().learning_rate < reports.front().learning_rate);
-    CHECK(s::evaluate(model, test).accuracy == doctest::Approx(reports.back().test_accuracy));
+    CHECK(s::evaluate(model, held_out).accuracy == doctest::Approx(reports.back().test_accuracy));
 }
 
 TEST_CASE("denormals flush to zero inside the scope only, on every worker") {
@@ -144,7 +127,7 @@ TEST_CASE("denormals flush to zero inside the scope only, on every worker") {
 }
 
 TEST_CASE("the trainer rejects a data set of the wrong shape") {
-    auto bad = synthetic(10, 1);
+    auto bad = test::bars(10, 1);
     bad.width = 6;
     s::model<small_net> model;
     s::trainer trainer{model, s::rules::ann{}, s::adam{}};
@@ -155,7 +138,7 @@ TEST_CASE("the trainer rejects a data set of the wrong shape") {
 namespace {
 std::vector<float> train_weights(int threads, std::uint64_t seed) {
     s::threads limit(threads);
-    const auto data = synthetic(200, 4);
+    const auto data = test::bars(200, 4);
     s::model<small_net> model{s::seed{seed}};
     s::trainer trainer{model, s::rules::ann{}, s::adam{1e-3}};
     trainer.quiet().fit(data, s::epochs{2}, s::batch{24});
@@ -174,7 +157,7 @@ TEST_CASE("the result does not depend on the thread count") {
 }
 
 TEST_CASE("steady-state training allocates nothing") {
-    const auto data = synthetic(64, 5);
+    const auto data = test::bars(64, 5);
     s::model<small_net> model{s::seed{1}};
     s::rules::ann rule;
     s::adam opt{1e-3};

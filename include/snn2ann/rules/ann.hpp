@@ -10,7 +10,25 @@
 #include "../core/buffer.hpp"
 #include "../train/loss.hpp"
 
-namespace snn2ann::inline v0::rules {
+namespace snn2ann::inline v0 {
+namespace detail {
+
+/// The ANN pass every rule ends with: forward in training mode, softmax cross-entropy on
+/// the outputs, backward of its gradient (dlogits is the rule's reusable buffer).
+template <class Model>
+loss_result ann_loss_step(Model& m, const float* x, const std::int32_t* y, std::size_t batch, std::uint64_t step,
+                          buffer<float>& dlogits) {
+    constexpr int classes = Model::output_shape.c;
+    const float* logits = m.forward(x, batch, true, step);
+    float* d = dlogits.ensure(batch * classes);
+    const loss_result r = softmax_cross_entropy(logits, y, batch, classes, d);
+    m.backward(x, d, batch);
+    return r;
+}
+
+}  // namespace detail
+
+namespace rules {
 
 struct ann {
     template <class Model>
@@ -18,12 +36,7 @@ struct ann {
         static_assert(Model::output_shape.flat,
                       "snn2ann::rules::ann: the network's output must be flat class scores (end it with a "
                       "linear layer)");
-        constexpr int classes = Model::output_shape.c;
-        const float* logits = m.forward(x, batch, true, step);
-        float* dlogits = dlogits_.ensure(batch * classes);
-        const loss_result r = softmax_cross_entropy(logits, y, batch, classes, dlogits);
-        m.backward(x, dlogits, batch);
-        return r;
+        return detail::ann_loss_step(m, x, y, batch, step, dlogits_);
     }
     template <class Model>
     const float* predict(Model& m, const float* x, std::size_t batch) {
@@ -34,4 +47,5 @@ private:
     detail::buffer<float> dlogits_;
 };
 
-}  // namespace snn2ann::inline v0::rules
+}  // namespace rules
+}  // namespace snn2ann::inline v0

@@ -13,6 +13,7 @@
 #include "../core/buffer.hpp"
 #include "../layer/context.hpp"
 #include "../train/loss.hpp"
+#include "ann.hpp"
 
 namespace snn2ann::inline v0::rules {
 
@@ -43,11 +44,7 @@ struct snn2ann {
         configure(m);
         const float* snn_logits = m.snn_forward(x, batch, true, step, input);
         snn_correct_ = count_correct(snn_logits, y, batch, classes);
-        const float* logits = m.forward(x, batch, true, step);
-        float* dlogits = dlogits_.ensure(batch * classes);
-        const loss_result r = softmax_cross_entropy(logits, y, batch, classes, dlogits);
-        m.backward(x, dlogits, batch);
-        return r;
+        return detail::ann_loss_step(m, x, y, batch, step, dlogits_);
     }
 
     template <class Model>
