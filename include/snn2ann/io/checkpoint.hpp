@@ -4,7 +4,9 @@
 // file and the mismatch when something is wrong.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
+#include <type_traits>
 #include <sstream>
 #include <string>
 #include <vector>

@@ -1,6 +1,7 @@
 // snn2ann/metrics: classification accuracy of a model under a rule's prediction path.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 

@@ -5,7 +5,9 @@
 //   E_ANN = all MACs x 4.6 pJ (45 nm figures).
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
+#include <type_traits>
 #include <vector>
 
 #include "../core/error.hpp"
