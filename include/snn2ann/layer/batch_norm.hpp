@@ -20,6 +20,8 @@ struct batch_norm {
     /// params: gamma[C], beta[C]; state: running_mean[C], running_var[C].
     template <class Backend, shape In>
     struct impl {
+        static constexpr bool is_batch_norm = true;
+        static constexpr float eps_value = eps;
         static constexpr shape out = In;
         static constexpr std::size_t channels = static_cast<std::size_t>(In.c);
         static constexpr std::size_t param_count = 2 * channels;

@@ -28,6 +28,8 @@ struct conv {
                       "snn2ann::conv: the kernel is larger than the padded input");
         static constexpr shape out = image_shape(OutChannels, geometry.oh, geometry.ow);
         static constexpr std::size_t weight_count = geometry.col_rows() * OutChannels;
+        static constexpr bool has_bias = Bias;
+        static constexpr std::size_t out_channels = OutChannels;
         static constexpr std::size_t param_count = weight_count + (Bias ? OutChannels : 0);
         static constexpr std::size_t state_count = 0;
         /// Multiply-accumulates per sample (for synaptic-operation and energy accounting).

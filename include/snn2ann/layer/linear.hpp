@@ -20,6 +20,8 @@ struct linear {
                       "layer that follows a convolution or pooling layer");
         static constexpr shape out = flat_shape(Out);
         static constexpr std::size_t weight_count = static_cast<std::size_t>(Out) * In.c;
+        static constexpr bool has_bias = Bias;
+        static constexpr std::size_t out_channels = Out;
         static constexpr std::size_t param_count = weight_count + (Bias ? Out : 0);
         static constexpr std::size_t state_count = 0;
         /// Multiply-accumulates per sample (for synaptic-operation and energy accounting).

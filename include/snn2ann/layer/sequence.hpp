@@ -4,6 +4,7 @@
 #pragma once
 
 #include <array>
+#include <cmath>
 #include <cstddef>
 #include <tuple>
 #include <utility>
@@ -37,6 +38,12 @@ concept spiking_layer = requires { L::is_spiking; };
 template <class L>
 concept weighted_layer = requires { L::macs; };
 
+template <class L>
+concept batch_norm_layer = requires { L::is_batch_norm; };
+/// A convolution or linear layer with bias, whose weights a following BN can absorb.
+template <class L>
+concept foldable_layer = requires { L::has_bias; L::out_channels; } && L::has_bias;
+
 template <class Impls>
 class sequence_of;
 
@@ -63,6 +70,10 @@ public:
     static constexpr std::size_t state_count = state_offsets[size];
 
     static constexpr std::array<bool, size> is_spiking{spiking_layer<Impls>...};
+    static constexpr std::array<bool, size> is_batch_norm{batch_norm_layer<Impls>...};
+    static constexpr std::array<bool, size> is_foldable{foldable_layer<Impls>...};
+    /// Layer I is folded with the batch norm after it in the SNN branch.
+    static constexpr bool folds_next(std::size_t i) { return i + 1 < size && is_foldable[i] && is_batch_norm[i + 1]; }
     /// Index of the first and the last spiking layer; -1 when there is none.
     static constexpr std::ptrdiff_t first_spiking = [] {
         for (std::size_t i = 0; i < size; ++i)
@@ -190,9 +201,39 @@ private:
                 out_samples = lc.batch;
             }
         }
-        float* out = snn_buffers_[I % 2].ensure(out_samples * out_sizes[I]);
-        std::get<I>(layers_).forward(in, out, lc);
-        in = out;
+        if constexpr (I > 0 && folds_next(I - 1)) {
+            return;  // this batch norm is already inside the weights of the layer before it
+        } else {
+            if constexpr (folds_next(I)) fold_batch_norm<I>(lc);
+            // Write to whichever buffer does not hold the input (folded layers break the
+            // even/odd alternation).
+            auto& target = in == snn_buffers_[0].data() ? snn_buffers_[1] : snn_buffers_[0];
+            float* out = target.ensure(out_samples * out_sizes[I]);
+            std::get<I>(layers_).forward(in, out, lc);
+            in = out;
+        }
+    }
+    /// BN after a conv/linear layer, folded with its running statistics (METHOD.md):
+    /// W' = a W, b' = a (b - mean) + beta per output channel, a = gamma / sqrt(var + eps).
+    /// The SNN then skips the BN pass over its T x B activations.
+    template <std::size_t I>
+    void fold_batch_norm(layer_context& lc) {
+        using layer = std::tuple_element_t<I, std::tuple<Impls...>>;
+        using bn = std::tuple_element_t<I + 1, std::tuple<Impls...>>;
+        constexpr std::size_t channels = layer::out_channels, per_channel = layer::weight_count / channels;
+        const layer_context bc = lc;  // lc is already at layer I; the BN's slices follow
+        const float* gamma = bc.params + layer::param_count;
+        const float* beta = gamma + channels;
+        const float* mean = bc.state + layer::state_count;
+        const float* var = mean + channels;
+        float* w = folded_[I].ensure(layer::param_count);
+        float* b = w + layer::weight_count;
+        for (std::size_t o = 0; o < channels; ++o) {
+            const float a = gamma[o] / std::sqrt(var[o] + bn::eps_value);
+            for (std::size_t k = 0; k < per_channel; ++k) w[o * per_channel + k] = a * lc.params[o * per_channel + k];
+            b[o] = a * (lc.params[layer::weight_count + o] - mean[o]) + beta[o];
+        }
+        lc.params = w;
     }
     template <std::size_t... I>
     void backward_each(const float* x, const float* dy, float* dx, const layer_context& c,
@@ -216,6 +257,7 @@ private:
     std::array<buffer<float>, size == 0 ? 1 : size> outputs_;
     std::array<buffer<float>, 2> grads_;
     std::array<buffer<float>, 2> snn_buffers_;
+    std::array<buffer<float>, size == 0 ? 1 : size> folded_;  // BN-folded weights per layer
     const float* input_ = nullptr;
 };
 
