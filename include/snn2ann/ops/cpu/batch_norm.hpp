@@ -16,7 +16,6 @@ namespace snn2ann::inline v0::detail::ops {
 // Sums over one channel plane go through Eigen, whose reductions are vectorised in a
 // fixed order (the compiler may not reorder a plain float loop).
 using plane_map = Eigen::Map<const Eigen::ArrayXf>;
-using plane_out = Eigen::Map<Eigen::ArrayXf>;
 
 struct bn_geometry {
     Eigen::Index plane_size() const { return static_cast<Eigen::Index>(plane); }
