@@ -44,7 +44,9 @@ TEST_CASE("LIF with tau = 2") {
 TEST_CASE("thresholds: uniform [0, 1) per neuron by default, or a constant") {
     using layer = s::spiking<>::impl<s::cpu, s::image_shape(4, 8, 8)>;
     std::vector<float> vth(layer::state_count);
-    layer::init(nullptr, vth.data(), s::detail::counter_rng(1, 2));
+    float lambda = 0.0f;  // the layer's one parameter, QCFS's ceiling
+    layer::init(&lambda, vth.data(), s::detail::counter_rng(1, 2));
+    CHECK(lambda == 8.0f);
     double mean = 0;
     for (float v : vth) {
         CHECK(v >= 0.0f);
@@ -53,7 +55,7 @@ TEST_CASE("thresholds: uniform [0, 1) per neuron by default, or a constant") {
     }
     CHECK(mean / vth.size() == doctest::Approx(0.5).epsilon(0.1));
     using constant = s::spiking<s::if_neuron<s::reset::to_zero, s::firing::strict, s::constant_threshold<3, 2>>>;
-    constant::impl<s::cpu, s::flat_shape(3)>::init(nullptr, vth.data(), s::detail::counter_rng(1, 2));
+    constant::impl<s::cpu, s::flat_shape(3)>::init(&lambda, vth.data(), s::detail::counter_rng(1, 2));
     CHECK(vth[2] == 1.5f);
 }
 

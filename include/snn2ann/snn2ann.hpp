@@ -26,11 +26,13 @@
 #include "layer/spiking.hpp"
 
 #include "neuron/neuron.hpp"
+#include "neuron/surrogate.hpp"
 
 #include "net/model.hpp"
 #include "net/network.hpp"
 
 #include "rules/ann.hpp"
+#include "rules/bptt.hpp"
 #include "rules/snn2ann.hpp"
 
 #include "train/loss.hpp"
@@ -40,6 +42,8 @@
 
 #include "metrics/accuracy.hpp"
 #include "metrics/spikes.hpp"
+
+#include "convert/ann_to_snn.hpp"
 
 #include "data/dataset.hpp"
 #include "data/idx.hpp"

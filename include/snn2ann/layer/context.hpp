@@ -18,6 +18,7 @@
 #include <cstdint>
 
 #include "../core/rng.hpp"
+#include "../neuron/surrogate.hpp"
 
 namespace snn2ann::inline v0 {
 
@@ -33,6 +34,12 @@ enum class encoding {
     poisson,  ///< at each step, pixel i spikes with probability clamp(x_i, 0, 1)
 };
 
+/// What a spiking layer computes in a plain ANN pass (rules::ann, for ANN-to-SNN conversion).
+enum class ann_activation {
+    relu,  ///< h = max(z, 0)
+    qcfs,  ///< h = lambda clip(floor(z L / lambda + 1/2) / L, 0, 1), lambda trained (QCFS)
+};
+
 /// Adaptive threshold adjustment: once per training batch and spiking layer, if more than
 /// `tolerance` of the neurons are noisy (ANN inactive, SNN fired), every threshold becomes
 /// ema * Vth + (1 - ema) * (Vth + scale). Thresholds never fall.
@@ -46,13 +53,27 @@ struct ata {
 
 namespace snn2ann::inline v0::detail {
 
-/// Which branch of a model runs: the ANN (one pass, with gradient) or the SNN (T steps).
-enum class branch { ann, snn };
+/// Which pass of a model runs: the ANN (one pass, with gradient), the SNN (T steps, no
+/// gradient) or BPTT (T steps with a gradient through time: every layer from the first
+/// spiking one on sees T x B samples, and spiking layers keep their membranes for backward).
+enum class branch { ann, snn, bptt };
 
-/// What the SNN2ANN rule tells the spiking layers.
+/// What the spiking layers do, as the training rule sets it.
 struct spiking_options {
+    // SNN2ANN (spiking layers as mapping units in the ANN branch)
+    bool mapping = true;  ///< false: the ANN pass uses `activation` instead
     mapping_unit unit = mapping_unit::resu;
     ata threshold_adjustment{};
+    // rules::ann
+    ann_activation activation = ann_activation::relu;
+    int qcfs_levels = 8;
+    // rules::bptt
+    surrogate gradient{};
+    bool detach_reset = false;
+    // A converted ANN's SNN pass: reset by subtraction, membranes start at Vth/2, a spike
+    // carries the value Vth, every step receives the full bias, nothing is averaged.
+    bool converted = false;
+    bool resume = false;  ///< converted: continue the membranes of the previous pass
 };
 
 struct layer_context {

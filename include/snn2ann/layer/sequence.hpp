@@ -168,14 +168,32 @@ private:
         input_ = x;
         (forward_one<I>(c), ...);
     }
+    /// Samples of layer I's output in an ANN or BPTT pass over c.batch inputs: BPTT runs
+    /// every layer from the first spiking one on over T x B samples (time-major), the
+    /// layers before it once (their input is the same at every step).
     template <std::size_t I>
-    void forward_one(const layer_context& c) {
-        const float* in = I == 0 ? input_ : outputs_[I == 0 ? 0 : I - 1].data();
-        float* out = outputs_[I].ensure(c.batch * out_sizes[I]);
+    static std::size_t pass_samples(const layer_context& c) {
+        if (c.mode == branch::bptt && first_spiking >= 0 && static_cast<std::ptrdiff_t>(I) >= first_spiking)
+            return c.batch * static_cast<std::size_t>(c.timesteps);
+        return c.batch;
+    }
+    template <std::size_t I>
+    static layer_context pass_context(const layer_context& c) {
         layer_context lc = c.at(param_offsets[I], state_offsets[I], I);
         // The ANN's head reads the last mapping unit's counts as rates, h_L / T.
         if constexpr (static_cast<std::ptrdiff_t>(I) == last_spiking) lc.output_scale = 1.0f / c.timesteps;
-        std::get<I>(layers_).forward(in, out, lc);
+        if (c.mode == branch::bptt) {
+            // Spiking layers step through time on B samples; the others see T x B samples.
+            if constexpr (is_spiking[I]) lc.constant_input = static_cast<std::ptrdiff_t>(I) == first_spiking;
+            else lc.batch = pass_samples<I>(c);
+        }
+        return lc;
+    }
+    template <std::size_t I>
+    void forward_one(const layer_context& c) {
+        const float* in = I == 0 ? input_ : outputs_[I == 0 ? 0 : I - 1].data();
+        float* out = outputs_[I].ensure(pass_samples<I>(c) * out_sizes[I]);
+        std::get<I>(layers_).forward(in, out, pass_context<I>(c));
     }
     template <std::size_t... I>
     void snn_each(const float*& in, const layer_context& c, std::index_sequence<I...>) {
@@ -185,15 +203,18 @@ private:
     void snn_one(const float*& in, const layer_context& c) {
         constexpr auto i = static_cast<std::ptrdiff_t>(I);
         constexpr bool head = i > last_spiking;  // also: no spiking layer at all
+        // A converted ANN's SNN gives every step the full bias and runs its head on every
+        // step (the output is averaged over time by the caller).
+        const bool converted = c.spiking && c.spiking->converted;
         // Before the first spiking layer, an encoded input changes from step to step.
-        const bool per_step = first_spiking >= 0 && ((i > first_spiking && i <= last_spiking) ||
+        const bool per_step = first_spiking >= 0 && ((i > first_spiking && (i <= last_spiking || converted)) ||
                                                      (c.time_varying_input && i < first_spiking));
         layer_context lc = c.at(param_offsets[I], state_offsets[I], I);
-        lc.bias_scale = head ? 1.0f : 1.0f / c.timesteps;
+        lc.bias_scale = head || converted ? 1.0f : 1.0f / c.timesteps;
         std::size_t out_samples = c.batch;
         if constexpr (is_spiking[I]) {
             lc.constant_input = i == first_spiking && !c.time_varying_input;
-            lc.collapse_output = i == last_spiking;
+            lc.collapse_output = i == last_spiking && !converted;
             if (!lc.collapse_output) out_samples = c.batch * c.timesteps;
         } else {
             if (per_step) {
@@ -247,9 +268,8 @@ private:
         const float* in = I == 0 ? x : outputs_[I == 0 ? 0 : I - 1].data();
         float* grad_in = nullptr;
         if constexpr (I == 0) grad_in = dx;
-        else grad_in = grads_[I % 2].ensure(c.batch * out_sizes[I - 1]);
-        std::get<I>(layers_).backward(in, outputs_[I].data(), grad_out, grad_in,
-                                      c.at(param_offsets[I], state_offsets[I], I));
+        else grad_in = grads_[I % 2].ensure(pass_samples<I - 1>(c) * out_sizes[I - 1]);
+        std::get<I>(layers_).backward(in, outputs_[I].data(), grad_out, grad_in, pass_context<I>(c));
         grad_out = grad_in;
     }
 

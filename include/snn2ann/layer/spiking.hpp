@@ -3,7 +3,12 @@
 //    emits spikes; keeps only the spike count c per neuron (0..T), not the spike train.
 //  - ANN branch (branch::ann): a = ReLU(z), h = SMU(a, c) with the counts of the SNN pass
 //    of the same batch; backward is ReLU's, dL/dz = dL/dh * 1[z > 0] (the counts get no
-//    gradient). In training it also applies ATA to the thresholds.
+//    gradient). In training it also applies ATA to the thresholds. Under rules::ann the
+//    layer is a plain ReLU or QCFS activation instead (for ANN-to-SNN conversion).
+//  - BPTT (branch::bptt): T steps that keep V[t] of every neuron; backward runs through
+//    time with the surrogate derivative of the spike function.
+// The layer's one parameter is QCFS's trainable ceiling lambda; the other rules leave it
+// alone (its gradient is 0).
 #pragma once
 
 #include <algorithm>
@@ -15,38 +20,56 @@
 #include "../core/parallel.hpp"
 #include "../core/shape.hpp"
 #include "../neuron/neuron.hpp"
+#include "../neuron/surrogate.hpp"
 #include "context.hpp"
 
 namespace snn2ann::inline v0 {
 
 template <class Neuron = if_neuron<>>
 struct spiking {
-    /// state: one threshold per neuron.
+    /// params: lambda (QCFS); state: one threshold per neuron.
     template <class Backend, shape In>
     struct impl {
         static constexpr bool is_spiking = true;
         static constexpr shape out = In;
         static constexpr std::size_t neurons = In.size();
-        static constexpr std::size_t param_count = 0, state_count = neurons;
+        static constexpr std::size_t param_count = 1, state_count = neurons;
+        static constexpr float initial_lambda = 8.0f;  // QCFS's initial ceiling
         using neuron = Neuron;
 
-        static void init(float*, float* state, const detail::counter_rng& rng) {
+        static void init(float* params, float* state, const detail::counter_rng& rng) {
+            params[0] = initial_lambda;
             for (std::size_t i = 0; i < neurons; ++i) state[i] = Neuron::threshold::initial(rng, i);
         }
 
         void forward(const float* x, float* y, const detail::layer_context& c) {
-            if (c.mode == detail::branch::snn) snn_forward(x, y, c);
-            else ann_forward(x, y, c);
+            switch (c.mode) {
+                case detail::branch::snn:
+                    if (c.spiking && c.spiking->converted) converted_forward(x, y, c);
+                    else snn_forward(x, y, c);
+                    break;
+                case detail::branch::bptt: bptt_forward(x, y, c); break;
+                case detail::branch::ann:
+                    if (!c.spiking || c.spiking->mapping) ann_forward(x, y, c);
+                    else if (c.spiking->activation == ann_activation::qcfs) qcfs_forward(x, y, c);
+                    else relu_forward(x, y, c);
+                    break;
+            }
         }
         void backward(const float* x, const float*, const float* dy, float* dx, const detail::layer_context& c) {
+            if (c.grads) c.grads[0] = 0.0f;
+            if (c.mode == detail::branch::bptt) return bptt_backward(dy, dx, c);
+            const bool qcfs = c.spiking && !c.spiking->mapping && c.spiking->activation == ann_activation::qcfs;
+            if (qcfs) return qcfs_backward(x, dy, dx, c);
             if (!dx) return;
-            const float k = c.output_scale;
+            // ReLU's gradient, for the mapping units and for the plain activation alike
+            const float k = c.spiking && !c.spiking->mapping ? 1.0f : c.output_scale;
             detail::for_range(c.batch * neurons, 1 << 14, [&](std::size_t b, std::size_t e) {
                 for (std::size_t i = b; i < e; ++i) dx[i] = x[i] > 0.0f ? dy[i] * k : 0.0f;
             });
         }
 
-        /// Spike counts of the last SNN pass (batch x neurons, values 0..T).
+        /// Spike counts of the last SNN or BPTT pass (batch x neurons, values 0..T).
         const float* counts() const { return counts_.data(); }
         std::size_t counted_batch() const { return counted_batch_; }
         /// Fraction of noisy neurons (ANN inactive, SNN fired) in the last training batch.
@@ -96,6 +119,149 @@ struct spiking {
             });
         }
 
+        /// A converted ANN's IF neurons (METHOD.md's baseline): reset by subtraction, membranes
+        /// starting at Vth/2, spikes of value Vth, counts and membranes carried on when
+        /// `resume` is set (a long run in chunks of steps).
+        void converted_forward(const float* x, float* y, const detail::layer_context& c) {
+            const std::size_t batch = c.batch, steps = static_cast<std::size_t>(c.timesteps);
+            const bool resume = c.spiking->resume;
+            if (resume && counted_batch_ != batch)
+                throw invalid_argument("spiking layer: a resumed converted pass needs the same batch as the last one");
+            float* counts = counts_.ensure(batch * neurons);
+            float* membrane = membrane_.ensure(batch * neurons);
+            counted_batch_ = batch;
+            const float* vth = c.state;
+            detail::for_range(batch, 1, [&](std::size_t b0, std::size_t b1) {
+                for (std::size_t b = b0; b < b1; ++b) {
+                    float* cnt = counts + b * neurons;
+                    float* u = membrane + b * neurons;
+                    if (!resume)
+                        for (std::size_t i = 0; i < neurons; ++i) u[i] = 0.5f * vth[i], cnt[i] = 0.0f;
+                    for (std::size_t t = 0; t < steps; ++t) {
+                        const std::size_t base = (t * batch + b) * neurons;
+                        const float* cur = c.constant_input ? x + b * neurons : x + base;
+                        float* out = y + base;
+                        for (std::size_t i = 0; i < neurons; ++i) {
+                            const float v = Neuron::decay * u[i] + cur[i];
+                            const bool spike = Neuron::fires(v, vth[i]);
+                            u[i] = spike ? v - vth[i] : v;
+                            cnt[i] += spike ? 1.0f : 0.0f;
+                            out[i] = spike ? vth[i] : 0.0f;
+                        }
+                    }
+                }
+            });
+        }
+
+        /// BPTT forward: spikes for every step (T x B x neurons); in training, V[t] of every
+        /// neuron and step is kept for backward (the memory BPTT costs).
+        void bptt_forward(const float* x, float* y, const detail::layer_context& c) {
+            const std::size_t batch = c.batch, steps = static_cast<std::size_t>(c.timesteps);
+            float* counts = counts_.ensure(batch * neurons);
+            float* membrane = membrane_.ensure(batch * neurons);
+            float* kept = c.training ? potentials_.ensure(steps * batch * neurons) : nullptr;
+            counted_batch_ = batch;
+            kept_for_backward_ = c.training;
+            const float* vth = c.state;
+            detail::for_range(batch, 1, [&](std::size_t b0, std::size_t b1) {
+                for (std::size_t b = b0; b < b1; ++b) {
+                    float* cnt = counts + b * neurons;
+                    float* u = membrane + b * neurons;
+                    std::fill(u, u + neurons, 0.0f);
+                    std::fill(cnt, cnt + neurons, 0.0f);
+                    for (std::size_t t = 0; t < steps; ++t) {
+                        const std::size_t base = (t * batch + b) * neurons;
+                        const float* cur = c.constant_input ? x + b * neurons : x + base;
+                        float* out = y + base;
+                        for (std::size_t i = 0; i < neurons; ++i) {
+                            const float v = Neuron::decay * u[i] + cur[i];
+                            const bool spike = Neuron::fires(v, vth[i]);
+                            if (kept) kept[base + i] = v;
+                            u[i] = Neuron::after_spike(v, spike, vth[i]);
+                            cnt[i] += spike ? 1.0f : 0.0f;
+                            out[i] = spike ? 1.0f : 0.0f;
+                        }
+                    }
+                }
+            });
+        }
+
+        /// BPTT backward, from the last step to the first, with g(x) the surrogate derivative
+        /// at x = V[t] - Vth:
+        ///   dL/dV[t] = dL/ds[t] g + dL/dU[t] dU[t]/dV[t],   dL/dI[t] = dL/dV[t],
+        ///   dL/dU[t-1] = decay dL/dV[t];
+        ///   dU/dV = (1 - s) - V g (to zero) or 1 - Vth g (by subtraction); a detached reset
+        ///   drops the g terms. A constant input (the first spiking layer) sums dI over t.
+        void bptt_backward(const float* dy, float* dx, const detail::layer_context& c) {
+            if (!dx) return;
+            const std::size_t batch = c.batch, steps = static_cast<std::size_t>(c.timesteps);
+            if (!kept_for_backward_ || counted_batch_ != batch)
+                throw invalid_argument("spiking layer: BPTT backward needs a training forward of the same batch first");
+            const float* kept = potentials_.data();
+            const float* vth = c.state;
+            const float alpha = c.spiking->gradient.alpha;
+            const bool detach = c.spiking->detach_reset, constant = c.constant_input;
+            float* carried = carried_.ensure(batch * neurons);  // dL/dU[t] per neuron
+            detail::visit_surrogate(c.spiking->gradient.kind, [&](auto sg) {
+                using g_of = decltype(sg);
+                detail::for_range(batch, 1, [&](std::size_t b0, std::size_t b1) {
+                    for (std::size_t b = b0; b < b1; ++b) {
+                        float* du = carried + b * neurons;
+                        std::fill(du, du + neurons, 0.0f);
+                        for (std::size_t t = steps; t-- > 0;) {
+                            const std::size_t base = (t * batch + b) * neurons;
+                            const float* v = kept + base;
+                            const float* ds = dy + base;
+                            float* di = constant ? dx + b * neurons : dx + base;
+                            const bool accumulate = constant && t + 1 < steps;
+                            for (std::size_t i = 0; i < neurons; ++i) {
+                                const float g = g_of::derivative(v[i] - vth[i], alpha);
+                                float du_dv;
+                                if constexpr (Neuron::reset_mode == reset::to_zero)
+                                    du_dv = (Neuron::fires(v[i], vth[i]) ? 0.0f : 1.0f) - (detach ? 0.0f : v[i] * g);
+                                else
+                                    du_dv = 1.0f - (detach ? 0.0f : vth[i] * g);
+                                const float dv = ds[i] * g + du[i] * du_dv;
+                                di[i] = accumulate ? di[i] + dv : dv;
+                                du[i] = Neuron::decay * dv;
+                            }
+                        }
+                    }
+                });
+            });
+        }
+
+        void relu_forward(const float* z, float* h, const detail::layer_context& c) {
+            detail::for_range(c.batch * neurons, 1 << 14, [&](std::size_t b, std::size_t e) {
+                for (std::size_t i = b; i < e; ++i) h[i] = z[i] > 0.0f ? z[i] : 0.0f;
+            });
+        }
+
+        /// QCFS (Bu et al. 2022): h = lambda clip(floor(z L / lambda + 1/2) / L, 0, 1).
+        void qcfs_forward(const float* z, float* h, const detail::layer_context& c) {
+            const float lambda = c.params[0], levels = static_cast<float>(c.spiking->qcfs_levels);
+            detail::for_range(c.batch * neurons, 1 << 14, [&](std::size_t b, std::size_t e) {
+                for (std::size_t i = b; i < e; ++i)
+                    h[i] = lambda * std::clamp(std::floor(z[i] * levels / lambda + 0.5f) / levels, 0.0f, 1.0f);
+            });
+        }
+        /// QCFS backward as its authors train it: the floor passes the gradient straight
+        /// through, the clip passes it inside [0, 1]; with q = clip(...):
+        ///   dh/dz = 1[0 <= q_raw <= 1],  dh/dlambda = q - (z / lambda) 1[0 <= q_raw <= 1].
+        void qcfs_backward(const float* z, const float* dy, float* dx, const detail::layer_context& c) {
+            const float lambda = c.params[0], levels = static_cast<float>(c.spiking->qcfs_levels);
+            const std::size_t n = c.batch * neurons;
+            double dlambda = 0.0;  // one serial sum: deterministic whatever the thread count
+            for (std::size_t i = 0; i < n; ++i) {
+                const float raw = std::floor(z[i] * levels / lambda + 0.5f) / levels;
+                const bool inside = raw >= 0.0f && raw <= 1.0f;
+                const float q = std::clamp(raw, 0.0f, 1.0f);
+                dlambda += static_cast<double>(dy[i]) * (q - (inside ? z[i] / lambda : 0.0f));
+                if (dx) dx[i] = inside ? dy[i] : 0.0f;
+            }
+            if (c.grads) c.grads[0] = static_cast<float>(dlambda);
+        }
+
         void ann_forward(const float* z, float* h, const detail::layer_context& c) {
             if (counted_batch_ != c.batch || !c.spiking)
                 throw invalid_argument("spiking layer: the ANN branch needs the spike counts of an SNN pass over the "
@@ -119,7 +285,10 @@ struct spiking {
 
         detail::buffer<float> counts_;
         detail::buffer<float> membrane_;  // U per neuron of the running SNN pass
+        detail::buffer<float> potentials_;  // BPTT: V[t] per step and neuron, for backward
+        detail::buffer<float> carried_;     // BPTT backward: dL/dU per neuron
         std::size_t counted_batch_ = 0;
+        bool kept_for_backward_ = false;
         double noisy_ratio_ = 0.0;
     };
 };

@@ -13,6 +13,7 @@
 #include "../core/error.hpp"
 #include "../data/dataset.hpp"
 #include "../layer/sequence.hpp"
+#include "../rules/snn2ann.hpp"
 
 namespace snn2ann::inline v0 {
 
@@ -34,16 +35,26 @@ struct spike_report {
     static constexpr double mac_pj = 4.6, ac_pj = 0.9;
 };
 
-/// Runs the SNN branch over `d` in evaluation mode and reports its spike activity.
-template <class Model>
-spike_report measure_spikes(Model& m, const data::dataset& d, std::size_t batch = 256) {
+namespace detail {
+/// The number of SNN steps a rule's prediction runs: its `timesteps` member, or the model's T.
+template <class Model, class Rule>
+constexpr double steps_of(const Rule& rule) {
+    if constexpr (requires { rule.timesteps; }) return static_cast<double>(rule.timesteps);
+    else return Model::T;
+}
+}  // namespace detail
+
+/// Runs the rule's prediction (its SNN, in evaluation mode) over `d` and reports its spike
+/// activity: the SNN2ANN branch by default, rules::bptt{} or convert::converted_snn{T}.
+template <class Model, class Rule = rules::snn2ann>
+spike_report measure_spikes(Model& m, const data::dataset& d, std::size_t batch = 256, Rule rule = {}) {
     if (d.image_size() != Model::input_shape.size())
         throw invalid_argument("measure_spikes: the data set's samples do not fit the network's input");
     spike_report r;
     std::vector<double> totals;
     for (std::size_t i = 0; i < d.size(); i += batch) {
         const std::size_t n = std::min(batch, d.size() - i);
-        m.snn_forward(d.image(i), n, false);
+        rule.predict(m, d.image(i), n);
         std::size_t k = 0;
         m.layers().for_each_layer([&](auto& l, std::size_t) {
             if constexpr (detail::spiking_layer<std::remove_cvref_t<decltype(l)>>) {
@@ -55,7 +66,7 @@ spike_report measure_spikes(Model& m, const data::dataset& d, std::size_t batch 
             }
         });
     }
-    const double images = static_cast<double>(d.size()), steps = Model::T;
+    const double images = static_cast<double>(d.size()), steps = detail::steps_of<Model>(rule);
     std::size_t k = 0;
     double rate_in = -1.0;  // firing rate feeding the next weighted layer; -1: the analog input
     m.layers().for_each_layer([&](auto& l, std::size_t index) {

@@ -105,6 +105,55 @@ public:
         return exec_.snn_forward(x, c);
     }
 
+    /// BPTT's forward: every layer from the first spiking one on runs over T x B samples,
+    /// spiking layers step through time (keeping their membranes for backward when
+    /// `training`), and the result is the mean over T of the network's outputs (batch x
+    /// output size). BN normalises over the T x B samples.
+    const float* bptt_forward(const float* x, std::size_t batch, bool training, std::uint64_t step = 0) {
+        if (batch == 0) throw invalid_argument("model::bptt_forward: the batch is empty");
+        detail::layer_context c = context(batch, training, step);
+        c.mode = detail::branch::bptt;
+        exec_.forward(x, c);
+        if constexpr (executor::first_spiking < 0) {
+            return exec_.output();
+        } else {
+            return mean_over_steps(exec_.output(), batch, T);
+        }
+    }
+    /// Sets the gradients of the last bptt_forward (same x and batch, training) for the
+    /// gradient `dmean` of its time-averaged output.
+    void bptt_backward(const float* x, const float* dmean, std::size_t batch) {
+        detail::layer_context c = context(batch, true, step_);
+        c.mode = detail::branch::bptt;
+        if constexpr (executor::first_spiking < 0) {
+            exec_.backward(x, dmean, nullptr, c);
+        } else {
+            constexpr std::size_t n = output_shape.size();
+            float* d = per_step_.ensure(static_cast<std::size_t>(T) * batch * n);
+            const float inv_t = 1.0f / static_cast<float>(T);
+            for (std::size_t t = 0; t < static_cast<std::size_t>(T); ++t)
+                for (std::size_t j = 0; j < batch * n; ++j) d[t * batch * n + j] = dmean[j] * inv_t;
+            exec_.backward(x, d, nullptr, c);
+        }
+    }
+
+    /// `steps` steps of the SNN that ANN-to-SNN conversion makes of this network (see
+    /// convert/ann_to_snn.hpp): returns the outputs of every step, steps x batch x output
+    /// size, time-major. With `resume` the membranes and spike counts of the previous call
+    /// (same batch and input) carry on, so a long run can go in chunks of steps.
+    const float* converted_forward(const float* x, std::size_t batch, int steps, bool resume) {
+        if (batch == 0) throw invalid_argument("model::converted_forward: the batch is empty");
+        if (steps <= 0) throw invalid_argument("model::converted_forward: steps must be positive");
+        detail::layer_context c = context(batch, false, 0);
+        c.mode = detail::branch::snn;
+        c.timesteps = steps;
+        detail::spiking_options o = spiking_;
+        o.converted = true;
+        o.resume = resume;
+        c.spiking = &o;
+        return exec_.snn_forward(x, c);
+    }
+
     /// Runs the network on `batch` samples; returns the outputs (batch x output size),
     /// valid until the next forward. `step` keys the randomness of stochastic layers.
     const float* forward(const float* x, std::size_t batch, bool training, std::uint64_t step = 0) {
@@ -120,6 +169,18 @@ public:
     executor& layers() { return exec_; }
 
 private:
+    const float* mean_over_steps(const float* y, std::size_t batch, int steps) {
+        constexpr std::size_t n = output_shape.size();
+        float* m = mean_.ensure(batch * n);
+        const float inv = 1.0f / static_cast<float>(steps);
+        for (std::size_t j = 0; j < batch * n; ++j) {
+            float sum = 0.0f;
+            for (std::size_t t = 0; t < static_cast<std::size_t>(steps); ++t) sum += y[t * batch * n + j];
+            m[j] = sum * inv;
+        }
+        return m;
+    }
+
     detail::layer_context context(std::size_t batch, bool training, std::uint64_t step) {
         step_ = step;
         detail::layer_context c;
@@ -140,6 +201,7 @@ private:
     detail::buffer<float> params_, grads_, state_;
     detail::spiking_options spiking_;
     detail::buffer<float> encoded_;  // Poisson frames, T x batch x input
+    detail::buffer<float> mean_, per_step_;  // BPTT: time-averaged outputs and their per-step gradient
     executor exec_;
 };
 

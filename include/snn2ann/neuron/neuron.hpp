@@ -44,12 +44,16 @@ struct neuron_model {
         if constexpr (Firing == firing::strict) return v > vth;
         else return v >= vth;
     }
+    /// U[t] from V[t] and the spike s[t].
+    static float after_spike(float v, bool s, float vth) {
+        if constexpr (Reset == reset::to_zero) return s ? 0.0f : v;
+        else return s ? v - vth : v;
+    }
     /// One step for one neuron: integrates i into u, returns the spike and leaves U[t] in u.
     static bool step(float& u, float i, float vth) {
         const float v = decay * u + i;
         const bool s = fires(v, vth);
-        if constexpr (Reset == reset::to_zero) u = s ? 0.0f : v;
-        else u = s ? v - vth : v;
+        u = after_spike(v, s, vth);
         return s;
     }
 };

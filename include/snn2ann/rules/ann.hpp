@@ -6,8 +6,11 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 
 #include "../core/buffer.hpp"
+#include "../core/error.hpp"
+#include "../layer/context.hpp"
 #include "../train/loss.hpp"
 
 namespace snn2ann::inline v0 {
@@ -30,17 +33,39 @@ loss_result ann_loss_step(Model& m, const float* x, const std::int32_t* y, std::
 
 namespace rules {
 
+/// Trains the network as an ANN. Spiking layers act as their ANN activation: ReLU
+/// (default) or QCFS with `qcfs_levels` levels and the layer's trainable ceiling lambda
+/// (the activation that ANN-to-SNN conversion turns into IF neurons with few steps).
 struct ann {
+    ann_activation activation = ann_activation::relu;
+    int qcfs_levels = 8;
+
+    ann() = default;
+    explicit ann(ann_activation a, int levels = 8) : activation(a), qcfs_levels(levels) {
+        if (levels < 1) throw invalid_argument("rules::ann: QCFS needs at least one level, got " + std::to_string(levels));
+    }
+
     template <class Model>
     loss_result train_step(Model& m, const float* x, const std::int32_t* y, std::size_t batch, std::uint64_t step) {
         static_assert(Model::output_shape.flat,
                       "snn2ann::rules::ann: the network's output must be flat class scores (end it with a "
                       "linear layer)");
+        configure(m);
         return detail::ann_loss_step(m, x, y, batch, step, dlogits_);
     }
     template <class Model>
     const float* predict(Model& m, const float* x, std::size_t batch) {
+        configure(m);
         return m.forward(x, batch, false);
+    }
+    /// Sets the model's spiking layers to this rule's activation (also for calibration).
+    template <class Model>
+    void configure(Model& m) const {
+        auto& o = m.spiking_options();
+        o.mapping = false;
+        o.converted = false;
+        o.activation = activation;
+        o.qcfs_levels = qcfs_levels;
     }
 
 private:

@@ -60,8 +60,11 @@ struct snn2ann {
 private:
     template <class Model>
     void configure(Model& m) const {
-        m.spiking_options().unit = unit;
-        m.spiking_options().threshold_adjustment = threshold_adjustment;
+        auto& o = m.spiking_options();
+        o.mapping = true;
+        o.converted = false;
+        o.unit = unit;
+        o.threshold_adjustment = threshold_adjustment;
     }
     static std::size_t count_correct(const float* logits, const std::int32_t* y, std::size_t batch, int classes) {
         std::size_t correct = 0;

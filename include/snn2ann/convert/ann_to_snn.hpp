@@ -1,0 +1,190 @@
+// snn2ann/convert: ANN-to-SNN conversion, the second baseline of METHOD.md.
+//  1. Train the network with rules::ann (spiking layers act as ReLU, or as QCFS with a
+//     trainable ceiling lambda and L levels).
+//  2. ann_to_snn() sets every spiking layer's thresholds to one value per layer: the
+//     maximum or a percentile (default 99.9th) of that layer's ANN activations over
+//     calibration images, or the layer's QCFS lambda.
+//  3. The converted SNN (model::converted_forward) folds BN with its running statistics
+//     into the conv/linear weights, feeds the image as input current at every step, runs
+//     IF neurons with reset by subtraction from an initial membrane of Vth/2, lets a spike
+//     carry the value Vth, and averages the outputs over the steps.
+// evaluate_converted() reports accuracy and spikes per image at several T in one pass;
+// rules-like converted_snn{T} plugs the converted SNN into evaluate() and measure_spikes().
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <numeric>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include "../core/buffer.hpp"
+#include "../core/error.hpp"
+#include "../data/dataset.hpp"
+#include "../layer/sequence.hpp"
+#include "../rules/ann.hpp"
+
+namespace snn2ann::inline v0::convert {
+
+enum class threshold_source {
+    max,         ///< the largest activation seen
+    percentile,  ///< options::percentile of the activations (robust to outliers)
+    lambda,      ///< QCFS's trained ceiling (no calibration data needed)
+};
+
+struct options {
+    threshold_source thresholds = threshold_source::percentile;
+    double percentile = 99.9;
+    std::size_t calibration_images = 1024;  ///< the first images of the calibration set
+    std::size_t batch = 128;
+};
+
+/// Sets the thresholds of m's spiking layers for the converted SNN; returns them in layer
+/// order. `trained_with` is the rule the ANN was trained with (its activation is the one
+/// calibrated).
+template <class Model>
+std::vector<float> ann_to_snn(Model& m, const data::dataset& calibration, const rules::ann& trained_with,
+                              const options& o = {}) {
+    using executor = typename Model::executor;
+    static_assert(executor::first_spiking >= 0,
+                  "snn2ann::convert::ann_to_snn: the network has no spiking layer to convert (add snn2ann::spiking<...>)");
+    if (o.thresholds == threshold_source::lambda && trained_with.activation != ann_activation::qcfs)
+        throw invalid_argument("convert::ann_to_snn: thresholds from lambda need an ANN trained with QCFS");
+    if (o.thresholds == threshold_source::percentile && !(o.percentile > 0.0 && o.percentile <= 100.0))
+        throw invalid_argument("convert::ann_to_snn: the percentile must lie in (0, 100], got " +
+                               std::to_string(o.percentile));
+    trained_with.configure(m);
+    std::vector<std::vector<float>> seen;  // activations per spiking layer (percentile)
+    std::vector<float> thresholds;
+    const auto for_spiking = [&](auto&& f) {
+        std::size_t k = 0;
+        m.layers().for_each_layer([&](auto& l, std::size_t index) {
+            if constexpr (detail::spiking_layer<std::remove_cvref_t<decltype(l)>>) f(l, index, k++);
+        });
+    };
+    if (o.thresholds == threshold_source::lambda) {
+        for_spiking([&](auto&, std::size_t index, std::size_t) {
+            thresholds.push_back(m.parameters()[executor::param_offsets[index]]);
+        });
+    } else {
+        if (calibration.size() == 0) throw invalid_argument("convert::ann_to_snn: the calibration set is empty");
+        if (calibration.image_size() != Model::input_shape.size())
+            throw invalid_argument("convert::ann_to_snn: the calibration samples do not fit the network's input");
+        if (o.batch == 0) throw invalid_argument("convert::ann_to_snn: the batch size is 0");
+        const std::size_t images = std::min(o.calibration_images, calibration.size());
+        for (std::size_t i = 0; i < images; i += o.batch) {
+            const std::size_t n = std::min(o.batch, images - i);
+            m.forward(calibration.image(i), n, false);
+            for_spiking([&](auto& l, std::size_t index, std::size_t k) {
+                const float* h = m.layers().output(index);
+                const std::size_t count = n * l.neurons;
+                if (thresholds.size() <= k) thresholds.push_back(0.0f), seen.emplace_back();
+                if (o.thresholds == threshold_source::max) thresholds[k] = std::max(thresholds[k], *std::max_element(h, h + count));
+                else seen[k].insert(seen[k].end(), h, h + count);
+            });
+        }
+        if (o.thresholds == threshold_source::percentile)
+            for (std::size_t k = 0; k < seen.size(); ++k) {
+                auto& v = seen[k];
+                const auto at = static_cast<std::size_t>(
+                    std::ceil(o.percentile / 100.0 * static_cast<double>(v.size()))) - 1;
+                std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(at), v.end());
+                thresholds[k] = v[at];
+            }
+    }
+    for_spiking([&](auto& l, std::size_t index, std::size_t k) {
+        // A layer that never activated on the calibration data keeps a unit threshold: any
+        // positive value reproduces its silence.
+        if (!(thresholds[k] > 0.0f)) thresholds[k] = 1.0f;
+        float* vth = m.state().data() + executor::state_offsets[index];
+        std::fill(vth, vth + l.neurons, thresholds[k]);
+    });
+    return thresholds;
+}
+
+/// The converted SNN run for `timesteps` steps, as a rule for evaluate() and
+/// measure_spikes(): predict() returns the outputs averaged over the steps.
+struct converted_snn {
+    int timesteps = 8;
+
+    converted_snn() = default;
+    explicit converted_snn(int steps) : timesteps(steps) {
+        if (steps <= 0) throw invalid_argument("convert::converted_snn: the number of steps must be positive");
+    }
+
+    template <class Model>
+    const float* predict(Model& m, const float* x, std::size_t batch) {
+        constexpr std::size_t n = Model::output_shape.size();
+        const float* y = m.converted_forward(x, batch, timesteps, false);
+        float* mean = mean_.ensure(batch * n);
+        const float inv = 1.0f / static_cast<float>(timesteps);
+        for (std::size_t j = 0; j < batch * n; ++j) {
+            float sum = 0.0f;
+            for (std::size_t t = 0; t < static_cast<std::size_t>(timesteps); ++t) sum += y[t * batch * n + j];
+            mean[j] = sum * inv;
+        }
+        return mean;
+    }
+
+private:
+    detail::buffer<float> mean_;
+};
+
+/// Accuracy and spike activity of the converted SNN after T steps.
+struct time_point {
+    int timesteps = 0;
+    double accuracy = 0.0;
+    double spikes_per_image = 0.0;  ///< summed over spiking layers, neurons and the T steps
+};
+
+/// Runs the converted SNN once for the largest T of `steps` (in chunks of their greatest
+/// common divisor, membranes carried between chunks) and reports every T of `steps` on the
+/// way: one pass, not one per T.
+template <class Model>
+std::vector<time_point> evaluate_converted(Model& m, const data::dataset& d, std::vector<int> steps = {4, 8, 16, 32, 64},
+                                           std::size_t batch = 64) {
+    static_assert(Model::output_shape.flat, "snn2ann::convert::evaluate_converted: the outputs must be class scores");
+    if (steps.empty()) throw invalid_argument("convert::evaluate_converted: no time steps given");
+    std::sort(steps.begin(), steps.end());
+    steps.erase(std::unique(steps.begin(), steps.end()), steps.end());
+    if (steps.front() <= 0) throw invalid_argument("convert::evaluate_converted: time steps must be positive");
+    if (d.image_size() != Model::input_shape.size())
+        throw invalid_argument("convert::evaluate_converted: the samples do not fit the network's input");
+    if (batch == 0) throw invalid_argument("convert::evaluate_converted: the batch size is 0");
+    int chunk = 0;
+    for (int t : steps) chunk = std::gcd(chunk, t);
+    constexpr int classes = Model::output_shape.c;
+    std::vector<time_point> r(steps.size());
+    std::vector<double> summed(batch * classes);
+    for (std::size_t i = 0; i < d.size(); i += batch) {
+        const std::size_t n = std::min(batch, d.size() - i);
+        std::fill(summed.begin(), summed.end(), 0.0);
+        std::size_t next = 0;
+        for (int done = 0; done < steps.back(); done += chunk) {
+            const float* y = m.converted_forward(d.image(i), n, chunk, done > 0);
+            for (std::size_t j = 0; j < static_cast<std::size_t>(chunk) * n * classes; ++j) summed[j % (n * classes)] += y[j];
+            if (done + chunk != steps[next]) continue;
+            time_point& p = r[next++];
+            p.timesteps = done + chunk;
+            for (std::size_t b = 0; b < n; ++b) {
+                const double* z = summed.data() + b * classes;
+                const auto best = std::max_element(z, z + classes) - z;
+                p.accuracy += best == d.labels[i + b];
+            }
+            m.layers().for_each_layer([&](auto& l, std::size_t) {
+                if constexpr (detail::spiking_layer<std::remove_cvref_t<decltype(l)>>)
+                    p.spikes_per_image += std::accumulate(l.counts(), l.counts() + n * l.neurons, 0.0);
+            });
+        }
+    }
+    for (auto& p : r) {
+        p.accuracy /= static_cast<double>(d.size());
+        p.spikes_per_image /= static_cast<double>(d.size());
+    }
+    return r;
+}
+
+}  // namespace snn2ann::inline v0::convert

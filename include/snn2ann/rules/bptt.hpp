@@ -1,0 +1,63 @@
+// snn2ann/rules: spike-based back-propagation through time with surrogate gradients, the
+// baseline SNN2ANN is measured against (METHOD.md, "The baselines"). Over the same
+// network types as the other rules:
+//  - the image is the input current at every step (direct encoding); layers before the
+//    first spiking layer run once, every later layer runs over the T x B samples of all
+//    steps as one batch (BN statistics over T x B, as multi-step frameworks do);
+//  - spiking layers run the network's neuron (IF or LIF, its reset and firing rule and its
+//    thresholds; no membrane dropout) and keep V[t] for backward;
+//  - the loss is the cross-entropy of the outputs averaged over T;
+//  - backward runs through time with the chosen surrogate derivative (neuron/surrogate.hpp),
+//    optionally with the reset detached from the graph.
+// Evaluation is the same forward in evaluation mode (running BN statistics).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "../core/buffer.hpp"
+#include "../neuron/surrogate.hpp"
+#include "../train/loss.hpp"
+
+namespace snn2ann::inline v0::rules {
+
+struct bptt {
+    surrogate gradient = surrogate::sigmoid();
+    bool detach_reset = false;  ///< treat the reset as a constant in backward (SpikingJelly's option)
+
+    bptt() = default;
+    explicit bptt(surrogate g, bool detach = false) : gradient(g), detach_reset(detach) {}
+
+    template <class Model>
+    loss_result train_step(Model& m, const float* x, const std::int32_t* y, std::size_t batch, std::uint64_t step) {
+        static_assert(Model::output_shape.flat,
+                      "snn2ann::rules::bptt: the network's output must be flat class scores (end it with a "
+                      "linear head)");
+        constexpr int classes = Model::output_shape.c;
+        configure(m);
+        const float* logits = m.bptt_forward(x, batch, true, step);
+        float* d = dlogits_.ensure(batch * classes);
+        const loss_result r = softmax_cross_entropy(logits, y, batch, classes, d);
+        m.bptt_backward(x, d, batch);
+        return r;
+    }
+
+    template <class Model>
+    const float* predict(Model& m, const float* x, std::size_t batch) {
+        configure(m);
+        return m.bptt_forward(x, batch, false);
+    }
+
+private:
+    template <class Model>
+    void configure(Model& m) const {
+        auto& o = m.spiking_options();
+        o.gradient = gradient;
+        o.detach_reset = detach_reset;
+        o.converted = false;
+    }
+
+    detail::buffer<float> dlogits_;
+};
+
+}  // namespace snn2ann::inline v0::rules
