@@ -301,7 +301,7 @@ TEST_CASE("ANN-to-SNN conversion: thresholds from max, percentile and lambda") {
                     s::invalid_argument);
     const auto from_lambda =
         s::convert::ann_to_snn(m, calibration, s::rules::ann{s::ann_activation::qcfs}, {s::convert::threshold_source::lambda});
-    CHECK(from_lambda == std::vector<float>{8.0f, 8.0f});
+    CHECK(from_lambda == std::vector<float>{4.0f, 4.0f});
 }
 
 TEST_CASE("ANN-to-SNN conversion approaches the ANN with T, and the one-pass evaluation matches single runs") {
@@ -324,4 +324,29 @@ TEST_CASE("ANN-to-SNN conversion approaches the ANN with T, and the one-pass eva
     CHECK(eight.accuracy == doctest::Approx(curve[1].accuracy));
     const auto spikes = s::measure_spikes(m, held_out, 32, s::convert::converted_snn{8});
     CHECK(spikes.spikes_per_image == doctest::Approx(curve[1].spikes_per_image));
+}
+
+TEST_CASE("a converted SNN's max pooling passes the current of the input with the largest accumulated current") {
+    using pool = s::max_pool<2>::impl<s::cpu, s::image_shape(1, 2, 2)>;
+    pool p;
+    s::detail::spiking_options o;
+    o.converted = true;
+    s::detail::layer_context c;
+    c.mode = s::detail::branch::snn;
+    c.time_major = true;
+    c.timesteps = 3;
+    c.batch = 3;  // T x B, B = 1
+    c.spiking = &o;
+    // step 0: input 0 leads (2 > 1); step 1: input 0 still leads on sums (2.5 > 2) although input 1
+    // is larger now; step 2: input 3 overtakes (0 + 0 + 4 > 2.5).
+    const std::vector<float> x{2.0f, 1.0f, 0.0f, 0.0f, 0.5f, 1.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 4.0f};
+    std::vector<float> y(3);
+    p.forward(x.data(), y.data(), c);
+    CHECK(y == std::vector<float>{2.0f, 0.5f, 4.0f});
+    o.resume = true;  // the sums carry on: 2.5, 2, 0, 4 plus this step's 3 on input 1 -> input 1 (5)
+    const std::vector<float> more{0.0f, 3.0f, 0.0f, 0.0f};
+    c.timesteps = 1;
+    c.batch = 1;
+    p.forward(more.data(), y.data(), c);
+    CHECK(y[0] == 3.0f);
 }

@@ -46,7 +46,7 @@ TEST_CASE("thresholds: uniform [0, 1) per neuron by default, or a constant") {
     std::vector<float> vth(layer::state_count);
     float lambda = 0.0f;  // the layer's one parameter, QCFS's ceiling
     layer::init(&lambda, vth.data(), s::detail::counter_rng(1, 2));
-    CHECK(lambda == 8.0f);
+    CHECK(lambda == 4.0f);
     double mean = 0;
     for (float v : vth) {
         CHECK(v >= 0.0f);

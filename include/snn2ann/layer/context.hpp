@@ -94,6 +94,7 @@ struct layer_context {
     bool constant_input = false;  ///< SNN: the input is the same at every step (B samples)
     bool time_varying_input = false; ///< SNN: the network's input holds T x B samples (encoded)
     bool collapse_output = false; ///< SNN: output the mean firing rate (B samples), not spikes
+    bool time_major = false;      ///< SNN: a stateless layer's batch is T x B samples, step by step
     bool snn_training = false;    ///< SNN pass of a training step: membrane dropout on
     float output_scale = 1.0f;    ///< ANN: factor on a spiking layer's output (1/T for the last)
     const spiking_options* spiking = nullptr;

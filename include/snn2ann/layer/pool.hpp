@@ -1,6 +1,7 @@
 // snn2ann/layer: max and average pooling, square window, no padding (floor mode).
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 
 #include "../core/backend.hpp"
@@ -33,6 +34,8 @@ struct max_pool {
         static constexpr std::size_t param_count = 0, state_count = 0;
         static void init(float*, float*, const detail::counter_rng&) {}
         void forward(const float* x, float* y, const detail::layer_context& c) {
+            if (c.mode == detail::branch::snn && c.time_major && c.spiking && c.spiking->converted)
+                return gated_forward(x, y, c);
             detail::ops::max_pool_forward(Backend{}, geometry, c.batch, x, y,
                                           detail::ops::is_pair_window(geometry) ? nullptr
                                                                                 : argmax_.ensure(c.batch * out.size()));
@@ -42,7 +45,42 @@ struct max_pool {
         }
 
     private:
+        /// A converted ANN's SNN pools currents that change from step to step. The mean of
+        /// per-step maxima exceeds the max of the means (what the ANN's max pool computed),
+        /// so each window instead passes the current of the input whose accumulated current
+        /// is the largest so far (gating by the running rate, Rueckauer et al. 2017); its
+        /// time average tends to the ANN's max. The sums carry on when the pass resumes.
+        void gated_forward(const float* x, float* y, const detail::layer_context& c) {
+            const std::size_t steps = static_cast<std::size_t>(c.timesteps), batch = c.batch / steps;
+            constexpr std::size_t in_size = In.size(), plane = static_cast<std::size_t>(In.h) * In.w;
+            float* sums = running_.ensure(batch * in_size);
+            if (!c.spiking->resume || running_batch_ != batch) std::fill(sums, sums + batch * in_size, 0.0f);
+            running_batch_ = batch;
+            const detail::conv_geometry g = geometry;
+            detail::for_range(batch * static_cast<std::size_t>(In.c), 4, [&](std::size_t p0, std::size_t p1) {
+                for (std::size_t t = 0; t < steps; ++t)
+                    for (std::size_t p = p0; p < p1; ++p) {
+                        float* sum = sums + p * plane;
+                        const float* in = x + t * batch * in_size + p * plane;
+                        float* o = y + t * batch * out.size() + p * g.out_plane();
+                        for (std::size_t i = 0; i < plane; ++i) sum[i] += in[i];
+                        for (int oh = 0; oh < g.oh; ++oh)
+                            for (int ow = 0; ow < g.ow; ++ow) {
+                                int best = (oh * g.stride) * g.w + ow * g.stride;
+                                for (int kh = 0; kh < g.k; ++kh)
+                                    for (int kw = 0; kw < g.k; ++kw) {
+                                        const int i = (oh * g.stride + kh) * g.w + ow * g.stride + kw;
+                                        if (sum[i] > sum[best]) best = i;
+                                    }
+                                o[oh * g.ow + ow] = in[best];
+                            }
+                    }
+            });
+        }
+
         detail::buffer<std::int32_t> argmax_;
+        detail::buffer<float> running_;  // converted SNN: accumulated input current per element
+        std::size_t running_batch_ = 0;
     };
 };
 

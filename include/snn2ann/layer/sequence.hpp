@@ -219,6 +219,7 @@ private:
         } else {
             if (per_step) {
                 lc.batch = c.batch * c.timesteps;
+                lc.time_major = true;
                 out_samples = lc.batch;
             }
         }

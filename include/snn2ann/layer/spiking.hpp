@@ -34,7 +34,7 @@ struct spiking {
         static constexpr shape out = In;
         static constexpr std::size_t neurons = In.size();
         static constexpr std::size_t param_count = 1, state_count = neurons;
-        static constexpr float initial_lambda = 8.0f;  // QCFS's initial ceiling
+        static constexpr float initial_lambda = 4.0f;  // QCFS ceiling: BN-normalised currents rarely exceed 4
         using neuron = Neuron;
 
         static void init(float* params, float* state, const detail::counter_rng& rng) {

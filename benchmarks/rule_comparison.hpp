@@ -1,0 +1,156 @@
+// The three training rules on one network type and one data set, one rule per process (so
+// that each peak memory is its own): SNN2ANN, spike-based BPTT and ANN-to-SNN conversion
+// under the same seed, data, batch and epochs. benchmarks/compare_rules.sh runs the
+// processes, the PyTorch peer, and prints the table; plot_comparison.py draws the figure.
+//
+// For a network of your own, write a main that loads your data and calls
+//   return snn2ann_bench::compare_rules<your_net_template>(argc, argv, train, test);
+// where your_net_template<Neuron> is your network with spiking<Neuron> layers.
+//
+// Options: --rule snn2ann|bptt|ann2snn  --T n (SNN2ANN 4|5, BPTT 4|8, conversion: any)
+//          --epochs n (5)  --batch n (64)  --threads n (2)  --seed n (1)
+//          --levels L (QCFS levels of the conversion's ANN, 4)  --surrogate-alpha a (4)
+// Output: one "epoch" line per epoch (test accuracy of the rule's SNN), then "result"
+// lines (key=value) that the script parses, and for conversion one "conversion" line per T.
+#pragma once
+
+#include <sys/resource.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include <snn2ann/snn2ann.hpp>
+
+namespace snn2ann_bench {
+namespace s = snn2ann;
+
+struct comparison_options {
+    std::string rule = "snn2ann";
+    int T = 4, epochs = 5, threads = 2, levels = 4;
+    std::size_t batch = 64;
+    std::uint64_t seed = 1;
+    float alpha = 4.0f;
+};
+
+/// BPTT's and conversion's neuron, as the peer and SpikingJelly users configure it:
+/// threshold 1, reset by subtraction, V >= Vth, no membrane dropout.
+using bptt_neuron = s::if_neuron<s::reset::by_subtraction, s::firing::inclusive, s::constant_threshold<1>, 0>;
+
+inline double peak_rss_mib() {
+    rusage u{};
+    getrusage(RUSAGE_SELF, &u);
+    return static_cast<double>(u.ru_maxrss) / 1024.0;
+}
+
+inline void print_result(const comparison_options& o, double accuracy, double seconds_per_epoch,
+                         const s::spike_report& spikes) {
+    std::printf("result rule=%s T=%d epochs=%d accuracy=%.4f sec_per_epoch=%.2f workspace_peak_MiB=%.1f "
+                "peak_rss_MiB=%.1f spikes_per_image=%.1f sops=%.4g snn_energy_uJ=%.3f ann_energy_uJ=%.3f\n",
+                o.rule.c_str(), o.T, o.epochs, accuracy, seconds_per_epoch,
+                static_cast<double>(s::workspace_stats().peak_bytes) / (1024.0 * 1024.0), peak_rss_mib(),
+                spikes.spikes_per_image, spikes.sops_per_image, spikes.snn_energy_uj, spikes.ann_energy_uj);
+    std::fflush(stdout);
+}
+
+/// Trains with `rule` (evaluated each epoch with `evaluator`) and prints the result lines.
+template <class Model, class Rule, class Evaluator>
+int train_and_report(const comparison_options& o, Model& model, Rule rule, Evaluator evaluator,
+                     const s::data::dataset& train, const s::data::dataset& test) {
+    s::trainer trainer{model, rule, s::adam{1e-3}};
+    double seconds = 0.0;
+    trainer.quiet().on_epoch([&](const s::epoch_report& r) {
+        seconds += r.seconds;
+        const double acc = s::evaluate(model, test, 256, evaluator).accuracy;
+        std::printf("epoch %d test_accuracy %.4f train_seconds %.2f images_per_second %.1f loss %.4f\n", r.epoch,
+                    acc, r.seconds, r.images_per_second, r.loss);
+        std::fflush(stdout);
+    });
+    s::reset_workspace_peak();
+    trainer.fit(train, s::epochs{o.epochs}, s::batch{o.batch});
+    const double accuracy = s::evaluate(model, test, 256, evaluator).accuracy;
+    print_result(o, accuracy, seconds / o.epochs, s::measure_spikes(model, test, 256, evaluator));
+    return 0;
+}
+
+template <template <class> class Net, int T>
+int run_snn2ann(const comparison_options& o, const s::data::dataset& train, const s::data::dataset& test) {
+    s::model<Net<s::if_neuron<>>, s::timesteps<T>> model{s::seed{o.seed}};
+    return train_and_report(o, model, s::rules::snn2ann{}, s::rules::snn2ann{}, train, test);
+}
+
+template <template <class> class Net, int T>
+int run_bptt(const comparison_options& o, const s::data::dataset& train, const s::data::dataset& test) {
+    s::model<Net<bptt_neuron>, s::timesteps<T>> model{s::seed{o.seed}};
+    const s::rules::bptt rule{s::surrogate::sigmoid(o.alpha), true};
+    return train_and_report(o, model, rule, rule, train, test);
+}
+
+template <template <class> class Net>
+int run_conversion(const comparison_options& o, const s::data::dataset& train, const s::data::dataset& test) {
+    s::model<Net<bptt_neuron>> model{s::seed{o.seed}};
+    const s::rules::ann qcfs{s::ann_activation::qcfs, o.levels};
+    const s::convert::options from_lambda{s::convert::threshold_source::lambda};
+    s::trainer trainer{model, qcfs, s::adam{1e-3}};
+    double seconds = 0.0;
+    trainer.quiet().on_epoch([&](const s::epoch_report& r) {
+        seconds += r.seconds;
+        const double ann = s::evaluate(model, test, 256, qcfs).accuracy;
+        s::convert::ann_to_snn(model, train, qcfs, from_lambda);
+        const double snn = s::evaluate(model, test, 256, s::convert::converted_snn{o.T}).accuracy;
+        std::printf("epoch %d test_accuracy %.4f ann_accuracy %.4f train_seconds %.2f images_per_second %.1f loss %.4f\n",
+                    r.epoch, snn, ann, r.seconds, r.images_per_second, r.loss);
+        std::fflush(stdout);
+    });
+    s::reset_workspace_peak();
+    trainer.fit(train, s::epochs{o.epochs}, s::batch{o.batch});
+    const double ann = s::evaluate(model, test, 256, qcfs).accuracy;
+    const auto thresholds = s::convert::ann_to_snn(model, train, qcfs, from_lambda);
+    std::printf("ann accuracy=%.4f levels=%d thresholds", ann, o.levels);
+    for (float t : thresholds) std::printf(" %.3f", t);
+    std::printf("\n");
+    for (const auto& p : s::convert::evaluate_converted(model, test, {1, 2, 4, 8, 16, 32, 64}, 256))
+        std::printf("conversion T=%d accuracy=%.4f spikes_per_image=%.1f\n", p.timesteps, p.accuracy,
+                    p.spikes_per_image);
+    const s::convert::converted_snn at_t{o.T};
+    print_result(o, s::evaluate(model, test, 256, at_t).accuracy, seconds / o.epochs,
+                 s::measure_spikes(model, test, 256, at_t));
+    return 0;
+}
+
+inline comparison_options parse_comparison_options(int argc, char** argv) {
+    comparison_options o;
+    for (int i = 1; i + 1 < argc; i += 2) {
+        const std::string a = argv[i], v = argv[i + 1];
+        if (a == "--rule") o.rule = v;
+        else if (a == "--T") o.T = std::atoi(v.c_str());
+        else if (a == "--epochs") o.epochs = std::atoi(v.c_str());
+        else if (a == "--batch") o.batch = std::strtoul(v.c_str(), nullptr, 10);
+        else if (a == "--threads") o.threads = std::atoi(v.c_str());
+        else if (a == "--seed") o.seed = std::strtoull(v.c_str(), nullptr, 10);
+        else if (a == "--levels") o.levels = std::atoi(v.c_str());
+        else if (a == "--surrogate-alpha") o.alpha = std::strtof(v.c_str(), nullptr);
+    }
+    return o;
+}
+
+template <template <class> class Net>
+int compare_rules(const comparison_options& o, const s::data::dataset& train, const s::data::dataset& test) {
+    s::threads limit(o.threads);
+    std::printf("# compare_rules: rule %s T %d epochs %d batch %zu threads %d seed %llu train %zu test %zu\n",
+                o.rule.c_str(), o.T, o.epochs, o.batch, o.threads, static_cast<unsigned long long>(o.seed), train.size(),
+                test.size());
+    std::fflush(stdout);
+    if (o.rule == "snn2ann" && o.T == 4) return run_snn2ann<Net, 4>(o, train, test);
+    if (o.rule == "snn2ann" && o.T == 5) return run_snn2ann<Net, 5>(o, train, test);
+    if (o.rule == "bptt" && o.T == 4) return run_bptt<Net, 4>(o, train, test);
+    if (o.rule == "bptt" && o.T == 8) return run_bptt<Net, 8>(o, train, test);
+    if (o.rule == "ann2snn" && o.T > 0) return run_conversion<Net>(o, train, test);
+    std::fprintf(stderr, "compare_rules: unsupported --rule %s --T %d (snn2ann: 4, 5; bptt: 4, 8; ann2snn: any)\n",
+                 o.rule.c_str(), o.T);
+    return 2;
+}
+
+}  // namespace snn2ann_bench
