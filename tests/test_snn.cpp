@@ -336,3 +336,22 @@ TEST_CASE("what a training step keeps for backward does not grow with T") {
     // Only the SNN's two transient buffers scale with T.
     CHECK(m16.layers().snn_activation_bytes() > 3 * m4.layers().snn_activation_bytes());
 }
+
+TEST_CASE("the SNN pass runs in chunks of samples: a batch gives what its parts give alone") {
+    static_assert(s::model<task_net, s::timesteps<4>>::snn_chunk < 40);
+    s::model<task_net, s::timesteps<4>> m{s::seed{9}};
+    const auto d = test::bars(40, 4);
+    constexpr std::size_t classes = 3, first_neurons = 6 * 6 * 6;
+    const float* all = m.snn_forward(d.image(0), 40);
+    const std::vector<float> logits(all, all + 40 * classes);
+    const float* c = m.layers().layer<3>().counts();
+    const std::vector<float> counts(c, c + 40 * first_neurons);
+    for (std::size_t first : {std::size_t{0}, std::size_t{23}}) {
+        const std::size_t n = first == 0 ? 23 : 17;
+        const float* part = m.snn_forward(d.image(first), n);
+        // The head's GEMM may sum in another order for another row count: equal up to rounding.
+        for (std::size_t i = 0; i < n * classes; ++i) CHECK(part[i] == doctest::Approx(logits[first * classes + i]).epsilon(1e-5));
+        const float* pc = m.layers().layer<3>().counts();
+        CHECK(std::equal(pc, pc + n * first_neurons, counts.begin() + static_cast<std::ptrdiff_t>(first * first_neurons)));
+    }
+}

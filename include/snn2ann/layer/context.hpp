@@ -95,6 +95,9 @@ struct layer_context {
     bool time_varying_input = false; ///< SNN: the network's input holds T x B samples (encoded)
     bool collapse_output = false; ///< SNN: output the mean firing rate (B samples), not spikes
     bool time_major = false;      ///< SNN: a stateless layer's batch is T x B samples, step by step
+    /// SNN: this pass covers samples [sample_offset, sample_offset + batch) of a batch of
+    /// total_samples (0: batch); spike counts and random draws are indexed in the whole batch.
+    std::size_t sample_offset = 0, total_samples = 0;
     bool snn_training = false;    ///< SNN pass of a training step: membrane dropout on
     float output_scale = 1.0f;    ///< ANN: factor on a spiking layer's output (1/T for the last)
     const spiking_options* spiking = nullptr;

@@ -78,8 +78,11 @@ struct spiking {
     private:
         void snn_forward(const float* x, float* y, const detail::layer_context& c) {
             const std::size_t batch = c.batch, steps = static_cast<std::size_t>(c.timesteps);
-            float* counts = counts_.ensure(batch * neurons);
-            counted_batch_ = batch;
+            const std::size_t offset = c.sample_offset, total = c.total_samples ? c.total_samples : batch;
+            if (offset == 0) counts_.ensure(total * neurons);
+            else if (counted_batch_ != total) throw invalid_argument("spiking layer: SNN chunks of different batches");
+            float* counts = counts_.data() + offset * neurons;
+            counted_batch_ = total;
             const float* vth = c.state;
             const bool drop = c.snn_training && Neuron::membrane_dropout > 0.0f;
             const float keep_scale = 1.0f / (1.0f - Neuron::membrane_dropout);
@@ -108,7 +111,7 @@ struct spiking {
                         if (drop)
                             for (std::size_t i = 0; i < neurons; ++i) {
                                 // Four 16-bit draws per hash: the RNG is the dearest part here.
-                                const std::size_t at = base + i;
+                                const std::size_t at = (t * total + offset + b) * neurons + i;
                                 const auto draw = (rng.bits(at >> 2) >> (16 * (at & 3))) & 0xffffu;
                                 u[i] = draw < drop_below ? 0.0f : u[i] * keep_scale;
                             }

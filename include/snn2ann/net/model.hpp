@@ -84,26 +84,31 @@ public:
     const float* snn_forward(const float* x, std::size_t batch, bool training = false, std::uint64_t step = 0,
                              encoding input = encoding::direct) {
         if (batch == 0) throw invalid_argument("model::snn_forward: the batch is empty");
-        detail::layer_context c = context(batch, false, step);
-        c.mode = detail::branch::snn;
-        c.snn_training = training;
-        if (input == encoding::poisson && executor::first_spiking >= 0) {
-            constexpr std::size_t n = input_shape.size();
-            float* frames = encoded_.ensure(static_cast<std::size_t>(T) * batch * n);
-            const detail::counter_rng rng(seed_, 0xe7c0de00ULL ^ (step << 8));
-            detail::for_range(batch, 1, [&](std::size_t b0, std::size_t b1) {
-                for (std::size_t t = 0; t < static_cast<std::size_t>(T); ++t)
-                    for (std::size_t b = b0; b < b1; ++b)
-                        for (std::size_t i = 0; i < n; ++i) {
-                            const std::size_t at = (t * batch + b) * n + i;
-                            frames[at] = rng.uniform(at) < x[b * n + i] ? 1.0f : 0.0f;
-                        }
-            });
-            c.time_varying_input = true;
-            return exec_.snn_forward(frames, c);
+        // The SNN runs on chunks of samples: its T-step activations then take a chunk's
+        // memory, not the batch's. Samples are independent here (BN uses running
+        // statistics), and counts and random draws are indexed in the whole batch, so the
+        // result does not depend on the chunk size.
+        constexpr std::size_t in = input_shape.size(), out = output_shape.size();
+        float* logits = snn_outputs_.ensure(batch * out);
+        for (std::size_t first = 0; first < batch; first += snn_chunk) {
+            const std::size_t n = std::min(snn_chunk, batch - first);
+            detail::layer_context c = context(n, false, step);
+            c.mode = detail::branch::snn;
+            c.snn_training = training;
+            c.sample_offset = first;
+            c.total_samples = batch;
+            const float* chunk_input = x + first * in;
+            if (input == encoding::poisson && executor::first_spiking >= 0) {
+                chunk_input = poisson_frames(x, batch, first, n, step);
+                c.time_varying_input = true;
+            }
+            const float* y = exec_.snn_forward(chunk_input, c);
+            std::copy(y, y + n * out, logits + first * out);
         }
-        return exec_.snn_forward(x, c);
+        return logits;
     }
+    /// Samples per chunk of the SNN pass (see snn_forward).
+    static constexpr std::size_t snn_chunk = 16;
 
     /// BPTT's forward: every layer from the first spiking one on runs over T x B samples,
     /// spiking layers step through time (keeping their membranes for backward when
@@ -169,6 +174,23 @@ public:
     executor& layers() { return exec_; }
 
 private:
+    /// T Bernoulli frames of samples [first, first + n) of the batch (time-major), drawn
+    /// as a function of (seed, step, position in the whole batch).
+    const float* poisson_frames(const float* x, std::size_t batch, std::size_t first, std::size_t n, std::uint64_t step) {
+        constexpr std::size_t in = input_shape.size();
+        float* frames = encoded_.ensure(static_cast<std::size_t>(T) * n * in);
+        const detail::counter_rng rng(seed_, 0xe7c0de00ULL ^ (step << 8));
+        detail::for_range(n, 1, [&](std::size_t b0, std::size_t b1) {
+            for (std::size_t t = 0; t < static_cast<std::size_t>(T); ++t)
+                for (std::size_t b = b0; b < b1; ++b)
+                    for (std::size_t i = 0; i < in; ++i) {
+                        const std::size_t at = (t * batch + first + b) * in + i;
+                        frames[(t * n + b) * in + i] = rng.uniform(at) < x[(first + b) * in + i] ? 1.0f : 0.0f;
+                    }
+        });
+        return frames;
+    }
+
     const float* mean_over_steps(const float* y, std::size_t batch, int steps) {
         constexpr std::size_t n = output_shape.size();
         float* m = mean_.ensure(batch * n);
@@ -201,6 +223,7 @@ private:
     detail::buffer<float> params_, grads_, state_;
     detail::spiking_options spiking_;
     detail::buffer<float> encoded_;  // Poisson frames, T x batch x input
+    detail::buffer<float> snn_outputs_;      // the SNN's logits, batch x output
     detail::buffer<float> mean_, per_step_;  // BPTT: time-averaged outputs and their per-step gradient
     executor exec_;
 };
