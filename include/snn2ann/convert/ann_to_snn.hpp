@@ -59,15 +59,16 @@ std::vector<float> ann_to_snn(Model& m, const data::dataset& calibration, const 
     trained_with.configure(m);
     std::vector<std::vector<float>> seen;  // activations per spiking layer (percentile)
     std::vector<float> thresholds;
+    // Every spiking layer, those inside residual blocks included, in network order.
     const auto for_spiking = [&](auto&& f) {
         std::size_t k = 0;
-        m.layers().for_each_layer([&](auto& l, std::size_t index) {
-            if constexpr (detail::spiking_layer<std::remove_cvref_t<decltype(l)>>) f(l, index, k++);
+        m.layers().for_each_layer_deep([&](auto& l, const detail::layer_position& at) {
+            if constexpr (detail::spiking_layer<std::remove_cvref_t<decltype(l)>>) f(l, at, k++);
         });
     };
     if (o.thresholds == threshold_source::lambda) {
-        for_spiking([&](auto&, std::size_t index, std::size_t) {
-            thresholds.push_back(m.parameters()[executor::param_offsets[index]]);
+        for_spiking([&](auto&, const detail::layer_position& at, std::size_t) {
+            thresholds.push_back(m.parameters()[at.param_offset]);
         });
     } else {
         if (calibration.size() == 0) throw invalid_argument("convert::ann_to_snn: the calibration set is empty");
@@ -78,9 +79,9 @@ std::vector<float> ann_to_snn(Model& m, const data::dataset& calibration, const 
         for (std::size_t i = 0; i < images; i += o.batch) {
             const std::size_t n = std::min(o.batch, images - i);
             m.forward(calibration.image(i), n, false);
-            for_spiking([&](auto& l, std::size_t index, std::size_t k) {
-                const float* h = m.layers().output(index);
-                const std::size_t count = n * l.neurons;
+            for_spiking([&](auto& l, const detail::layer_position&, std::size_t k) {
+                const float* h = l.last_activations();
+                const std::size_t count = l.last_activation_count();
                 if (thresholds.size() <= k) thresholds.push_back(0.0f), seen.emplace_back();
                 if (o.thresholds == threshold_source::max) thresholds[k] = std::max(thresholds[k], *std::max_element(h, h + count));
                 else seen[k].insert(seen[k].end(), h, h + count);
@@ -95,11 +96,11 @@ std::vector<float> ann_to_snn(Model& m, const data::dataset& calibration, const 
                 thresholds[k] = v[at];
             }
     }
-    for_spiking([&](auto& l, std::size_t index, std::size_t k) {
+    for_spiking([&](auto& l, const detail::layer_position& at, std::size_t k) {
         // A layer that never activated on the calibration data keeps a unit threshold: any
         // positive value reproduces its silence.
         if (!(thresholds[k] > 0.0f)) thresholds[k] = 1.0f;
-        float* vth = m.state().data() + executor::state_offsets[index];
+        float* vth = m.state().data() + at.state_offset;
         std::fill(vth, vth + l.neurons, thresholds[k]);
     });
     return thresholds;
@@ -174,7 +175,7 @@ std::vector<time_point> evaluate_converted(Model& m, const data::dataset& d, std
                 const auto best = std::max_element(z, z + classes) - z;
                 p.accuracy += best == d.labels[i + b];
             }
-            m.layers().for_each_layer([&](auto& l, std::size_t) {
+            m.layers().for_each_layer_deep([&](auto& l, const detail::layer_position&) {
                 if constexpr (detail::spiking_layer<std::remove_cvref_t<decltype(l)>>)
                     p.spikes_per_image += std::accumulate(l.counts(), l.counts() + n * l.neurons, 0.0);
             });

@@ -94,7 +94,10 @@ struct layer_context {
     bool constant_input = false;  ///< SNN: the input is the same at every step (B samples)
     bool time_varying_input = false; ///< SNN: the network's input holds T x B samples (encoded)
     bool collapse_output = false; ///< SNN: output the mean firing rate (B samples), not spikes
-    bool time_major = false;      ///< SNN: a stateless layer's batch is T x B samples, step by step
+    /// SNN and BPTT: a stateless layer's batch is T x B samples, step by step (a residual
+    /// block passes this on to the spiking layers inside it, which then step through time).
+    bool time_major = false;
+    bool nested = false;          ///< inside a residual block: not the network's own layer list
     /// SNN: this pass covers samples [sample_offset, sample_offset + batch) of a batch of
     /// total_samples (0: batch); spike counts and random draws are indexed in the whole batch.
     std::size_t sample_offset = 0, total_samples = 0;

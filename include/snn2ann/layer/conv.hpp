@@ -1,6 +1,9 @@
 // snn2ann/layer: 2-D convolution, square kernel, NCHW, weights (out, in, k, k) as PyTorch.
 #pragma once
 
+#include <cmath>
+#include <type_traits>
+
 #include "../core/backend.hpp"
 #include "../core/shape.hpp"
 #include "../ops/cpu/conv.hpp"
@@ -8,9 +11,16 @@
 
 namespace snn2ann::inline v0 {
 
+/// PyTorch's default initialisation: weights and bias uniform in +-1/sqrt(fan_in).
+struct fan_in_uniform {};
+/// Kaiming-normal weights for ReLU networks, std sqrt(2 / fan_out) with fan_out = out
+/// channels x k x k (torchvision's ResNet init); zero bias.
+struct kaiming_normal_fan_out {};
+
 /// Convolution with OutChannels filters of Kernel x Kernel, stride and zero padding
-/// (default: "same" padding for odd kernels), with or without bias.
-template <int OutChannels, int Kernel, int Stride = 1, int Padding = Kernel / 2, bool Bias = true>
+/// (default: "same" padding for odd kernels), with or without bias, and an initialisation.
+template <int OutChannels, int Kernel, int Stride = 1, int Padding = Kernel / 2, bool Bias = true,
+          class Init = fan_in_uniform>
 struct conv {
     static_assert(OutChannels > 0 && Kernel > 0 && Stride > 0 && Padding >= 0,
                   "snn2ann::conv<OutChannels, Kernel, Stride, Padding>: channels, kernel and stride must "
@@ -36,7 +46,15 @@ struct conv {
         static constexpr std::size_t macs = geometry.col_rows() * geometry.out_size();
 
         static void init(float* params, float*, const detail::counter_rng& rng) {
-            detail::init_uniform_fan_in(params, param_count, geometry.col_rows(), rng, 0);
+            if constexpr (std::is_same_v<Init, kaiming_normal_fan_out>) {
+                const float sd = std::sqrt(2.0f / static_cast<float>(OutChannels * Kernel * Kernel));
+                for (std::size_t i = 0; i < weight_count; ++i) params[i] = sd * rng.normal(i);
+                for (std::size_t i = weight_count; i < param_count; ++i) params[i] = 0.0f;
+            } else {
+                static_assert(std::is_same_v<Init, fan_in_uniform>,
+                              "snn2ann::conv: Init must be fan_in_uniform or kaiming_normal_fan_out");
+                detail::init_uniform_fan_in(params, param_count, geometry.col_rows(), rng, 0);
+            }
         }
         void forward(const float* x, float* y, const detail::layer_context& c) {
             detail::ops::conv_forward(Backend{}, geometry, c.batch, x, c.params,

@@ -1,8 +1,11 @@
 // snn2ann/layer: a residual block, y = main(x) + shortcut(x). Both paths are ordinary
 // layer lists (layers<...>); an empty shortcut is the identity. A ReLU or spiking layer
-// after the sum is an ordinary layer after the block, so ResNets stay flat lists.
+// after the sum is an ordinary layer after the block, so ResNets stay flat lists. Spiking
+// layers inside a block (after its first conv, as in ResNet-17) step through time in the
+// SNN and BPTT passes; such a block must follow a spiking layer of the network.
 #pragma once
 
+#include "../core/error.hpp"
 #include "../core/parallel.hpp"
 #include "../core/shape.hpp"
 #include "../core/type_list.hpp"
@@ -27,9 +30,7 @@ struct residual<layers<Main...>, layers<Shortcut...>> {
                       "snn2ann::residual: the main path and the shortcut give different shapes (channels "
                       "or size); give the shortcut a 1x1 conv (and batch_norm) with the main path's "
                       "channels and stride");
-        static_assert(main_path::last_spiking < 0 && shortcut_path::last_spiking < 0,
-                      "snn2ann::residual: spiking layers inside a residual block are not supported yet; put the "
-                      "spiking layer after the block");
+        static constexpr bool has_spiking = main_path::last_spiking >= 0 || shortcut_path::last_spiking >= 0;
         static constexpr shape out = main_out;
         static constexpr std::size_t param_count = main_path::param_count + shortcut_path::param_count;
         static constexpr std::size_t state_count = main_path::state_count + shortcut_path::state_count;
@@ -39,7 +40,8 @@ struct residual<layers<Main...>, layers<Shortcut...>> {
             main_path::init(params, state, s, 1);
             shortcut_path::init(params + main_path::param_count, state + main_path::state_count, s, 2);
         }
-        void forward(const float* x, float* y, const detail::layer_context& c) {
+        void forward(const float* x, float* y, const detail::layer_context& outer) {
+            const detail::layer_context c = inner_context(outer);
             shortcut_.in_size_ = In.size();
             main_.forward(x, c.at(0, 0, 0));
             shortcut_.forward(x, c.at(main_path::param_count, main_path::state_count, 1));
@@ -49,7 +51,8 @@ struct residual<layers<Main...>, layers<Shortcut...>> {
                 for (std::size_t i = i0; i < i1; ++i) y[i] = a[i] + b[i];
             });
         }
-        void backward(const float* x, const float*, const float* dy, float* dx, const detail::layer_context& c) {
+        void backward(const float* x, const float*, const float* dy, float* dx, const detail::layer_context& outer) {
+            const detail::layer_context c = inner_context(outer);
             float* dmain = dx ? dx : nullptr;
             main_.backward(x, dy, dmain, c.at(0, 0, 0));
             float* dshort = dx ? dshort_.ensure(c.batch * In.size()) : nullptr;
@@ -60,7 +63,26 @@ struct residual<layers<Main...>, layers<Shortcut...>> {
                 });
         }
 
+        /// f(layer, index) for the layers of the main path, then of the shortcut.
+        template <class F>
+        void for_each_inner_layer(F& f, const detail::layer_position& self) {
+            main_.for_each_layer_deep(f, self.param_offset, self.state_offset);
+            shortcut_.for_each_layer_deep(f, self.param_offset + main_path::param_count,
+                                          self.state_offset + main_path::state_count);
+        }
+
     private:
+        static detail::layer_context inner_context(const detail::layer_context& outer) {
+            // Spiking layers inside the block step through time on the T x B samples the
+            // block receives after the network's first spiking layer.
+            if (has_spiking && outer.mode != detail::branch::ann && !outer.time_major)
+                throw invalid_argument("snn2ann::residual: a block with spiking layers inside must come after a "
+                                       "spiking layer of the network (its input must change from step to step)");
+            detail::layer_context c = outer;
+            c.nested = true;
+            return c;
+        }
+
         main_path main_;
         shortcut_path shortcut_;
         detail::buffer<float> dshort_;

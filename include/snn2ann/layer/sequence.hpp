@@ -44,6 +44,11 @@ concept batch_norm_layer = requires { L::is_batch_norm; };
 template <class L>
 concept foldable_layer = requires { L::has_bias; L::out_channels; } && L::has_bias;
 
+/// Where a layer sits: its index in its layer list and its offsets in the model's buffers.
+struct layer_position {
+    std::size_t index = 0, param_offset = 0, state_offset = 0;
+};
+
 template <class Impls>
 class sequence_of;
 
@@ -140,6 +145,17 @@ public:
             (f(l, i++), ...);
         }, layers_);
     }
+    /// Calls f(layer, position) for every layer and, right after a residual block, for the
+    /// layers inside it (main path, then shortcut), with each layer's offsets in the
+    /// model's parameter and state buffers.
+    template <class F>
+    void for_each_layer_deep(F&& f, std::size_t param_base = 0, std::size_t state_base = 0) {
+        for_each_layer([&](auto& l, std::size_t i) {
+            const layer_position at{i, param_base + param_offsets[i], state_base + state_offsets[i]};
+            f(l, at);
+            if constexpr (requires { l.for_each_inner_layer(f, at); }) l.for_each_inner_layer(f, at);
+        });
+    }
 
     /// The SNN branch: T steps without a gradient graph (DESIGN.md 3). Layers before the
     /// first spiking layer see the same input at every step and run once on the batch;
@@ -173,6 +189,7 @@ private:
     /// layers before it once (their input is the same at every step).
     template <std::size_t I>
     static std::size_t pass_samples(const layer_context& c) {
+        if (c.time_major) return c.batch;  // inside a block of a T-step pass: already T x B
         if (c.mode == branch::bptt && first_spiking >= 0 && static_cast<std::ptrdiff_t>(I) >= first_spiking)
             return c.batch * static_cast<std::size_t>(c.timesteps);
         return c.batch;
@@ -180,12 +197,25 @@ private:
     template <std::size_t I>
     static layer_context pass_context(const layer_context& c) {
         layer_context lc = c.at(param_offsets[I], state_offsets[I], I);
-        // The ANN's head reads the last mapping unit's counts as rates, h_L / T.
-        if constexpr (static_cast<std::ptrdiff_t>(I) == last_spiking) lc.output_scale = 1.0f / c.timesteps;
-        if (c.mode == branch::bptt) {
+        // The ANN's head reads the network's last mapping unit's counts as rates, h_L / T.
+        if constexpr (static_cast<std::ptrdiff_t>(I) == last_spiking)
+            if (!c.nested) lc.output_scale = 1.0f / c.timesteps;
+        if (c.time_major) {
+            // A residual block's layers in a T-step pass: spiking layers step through time
+            // on B samples of time-varying input; the others see the T x B samples.
+            if constexpr (is_spiking[I]) {
+                lc.batch = c.batch / static_cast<std::size_t>(c.timesteps);
+                lc.constant_input = false;
+                lc.collapse_output = false;
+            }
+        } else if (c.mode == branch::bptt) {
             // Spiking layers step through time on B samples; the others see T x B samples.
-            if constexpr (is_spiking[I]) lc.constant_input = static_cast<std::ptrdiff_t>(I) == first_spiking;
-            else lc.batch = pass_samples<I>(c);
+            if constexpr (is_spiking[I]) {
+                lc.constant_input = static_cast<std::ptrdiff_t>(I) == first_spiking;
+            } else {
+                lc.batch = pass_samples<I>(c);
+                lc.time_major = first_spiking >= 0 && static_cast<std::ptrdiff_t>(I) > first_spiking;
+            }
         }
         return lc;
     }

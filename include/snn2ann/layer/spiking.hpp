@@ -234,7 +234,15 @@ struct spiking {
             });
         }
 
+    public:
+        /// The activations of the last plain ANN pass (ReLU or QCFS), batch x neurons, for
+        /// the calibration of ANN-to-SNN conversion.
+        const float* last_activations() const { return activations_; }
+        std::size_t last_activation_count() const { return activation_count_; }
+
+    private:
         void relu_forward(const float* z, float* h, const detail::layer_context& c) {
+            activations_ = h, activation_count_ = c.batch * neurons;
             detail::for_range(c.batch * neurons, 1 << 14, [&](std::size_t b, std::size_t e) {
                 for (std::size_t i = b; i < e; ++i) h[i] = z[i] > 0.0f ? z[i] : 0.0f;
             });
@@ -242,6 +250,7 @@ struct spiking {
 
         /// QCFS (Bu et al. 2022): h = lambda clip(floor(z L / lambda + 1/2) / L, 0, 1).
         void qcfs_forward(const float* z, float* h, const detail::layer_context& c) {
+            activations_ = h, activation_count_ = c.batch * neurons;
             const float lambda = c.params[0], levels = static_cast<float>(c.spiking->qcfs_levels);
             detail::for_range(c.batch * neurons, 1 << 14, [&](std::size_t b, std::size_t e) {
                 for (std::size_t i = b; i < e; ++i)
@@ -292,6 +301,8 @@ struct spiking {
         detail::buffer<float> carried_;     // BPTT backward: dL/dU per neuron
         std::size_t counted_batch_ = 0;
         bool kept_for_backward_ = false;
+        const float* activations_ = nullptr;  // output of the last ReLU/QCFS forward
+        std::size_t activation_count_ = 0;
         double noisy_ratio_ = 0.0;
     };
 };

@@ -56,7 +56,7 @@ spike_report measure_spikes(Model& m, const data::dataset& d, std::size_t batch 
         const std::size_t n = std::min(batch, d.size() - i);
         rule.predict(m, d.image(i), n);
         std::size_t k = 0;
-        m.layers().for_each_layer([&](auto& l, std::size_t) {
+        m.layers().for_each_layer_deep([&](auto& l, const detail::layer_position&) {
             if constexpr (detail::spiking_layer<std::remove_cvref_t<decltype(l)>>) {
                 if (totals.size() <= k) totals.push_back(0.0);
                 const float* c = l.counts();
@@ -69,8 +69,12 @@ spike_report measure_spikes(Model& m, const data::dataset& d, std::size_t batch 
     const double images = static_cast<double>(d.size()), steps = detail::steps_of<Model>(rule);
     std::size_t k = 0;
     double rate_in = -1.0;  // firing rate feeding the next weighted layer; -1: the analog input
-    m.layers().for_each_layer([&](auto& l, std::size_t index) {
+    // Layers inside residual blocks are visited right after their block; a weighted layer
+    // is taken to be fed by the last spiking layer before it in that order (for a block's
+    // shortcut convolution this is an approximation).
+    m.layers().for_each_layer_deep([&](auto& l, const detail::layer_position& at) {
         using layer = std::remove_cvref_t<decltype(l)>;
+        const std::size_t index = at.index;
         if constexpr (detail::weighted_layer<layer>) {
             const double macs = static_cast<double>(layer::macs);
             r.ann_macs_per_image += macs;

@@ -12,6 +12,8 @@
 #include "../core/buffer.hpp"
 #include "../core/denormals.hpp"
 #include "../core/error.hpp"
+#include "../core/rng.hpp"
+#include "../core/shape.hpp"
 #include "../data/dataset.hpp"
 #include "../metrics/accuracy.hpp"
 #include "progress.hpp"
@@ -76,6 +78,13 @@ public:
         return *this;
     }
 
+    /// Augments every gathered training batch in place, e.g. data::crop_flip{4}: called as
+    /// f(x, count, sample shape, rng) with an rng keyed by (model seed, training step).
+    trainer& augment(std::function<void(float*, std::size_t, shape, const detail::counter_rng&)> f) {
+        augment_ = std::move(f);
+        return *this;
+    }
+
     Rule& rule() { return rule_; }
     Optimizer& optimizer() { return opt_; }
 
@@ -121,6 +130,7 @@ private:
         for (std::size_t k = 0; k < batches; ++k) {
             const std::size_t first = k * bs, n = std::min(bs, train.size() - first);
             data::gather(train, order_.data() + first, n, x, y);
+            if (augment_) augment_(x, n, train.sample_shape(), detail::counter_rng(model_.seed_value(), 0xa0600000ULL + step_));
             const loss_result lr = rule_.train_step(model_, x, y, n, step_++);
             opt_.step(model_.parameters(), model_.gradients());
             loss_sum += lr.loss * static_cast<double>(n);
@@ -143,6 +153,7 @@ private:
     const data::dataset* validation_ = nullptr;
     std::function<double(int)> schedule_;
     std::function<void(const epoch_report&)> on_epoch_;
+    std::function<void(float*, std::size_t, shape, const detail::counter_rng&)> augment_;
     bool quiet_ = false;
     bool flush_denormals_ = true;
     std::size_t batch_limit_ = 0;

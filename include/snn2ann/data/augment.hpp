@@ -1,0 +1,58 @@
+// snn2ann/data: training-time augmentation of a gathered batch, the CIFAR recipe of
+// METHOD.md: a random crop of the image padded by `padding` pixels, and a horizontal flip
+// with probability 1/2. Draws are a function of (seed, step, sample), so training stays
+// reproducible and independent of the thread count.
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "../core/buffer.hpp"
+#include "../core/error.hpp"
+#include "../core/parallel.hpp"
+#include "../core/rng.hpp"
+#include "../core/shape.hpp"
+
+namespace snn2ann::inline v0::data {
+
+struct crop_flip {
+    int padding = 4;
+    bool flip = true;
+    /// Value of the padded pixels per channel (empty: 0). For data normalised with
+    /// (x - mean) / std, pass -mean / std to pad with black as torchvision does.
+    std::vector<float> fill{};
+
+    /// Augments `count` samples of shape s in place.
+    void operator()(float* x, std::size_t count, shape s, const detail::counter_rng& rng) const {
+        if (s.flat) throw invalid_argument("data::crop_flip: the samples are flat, not images");
+        if (!fill.empty() && fill.size() != static_cast<std::size_t>(s.c))
+            throw invalid_argument("data::crop_flip: " + std::to_string(fill.size()) + " fill values for " +
+                                   std::to_string(s.c) + " channels");
+        const int h = s.h, w = s.w, range = 2 * padding + 1;
+        const std::size_t plane = static_cast<std::size_t>(h) * w;
+        detail::for_range(count, 4, [&](std::size_t b0, std::size_t b1) {
+            std::vector<float> copy(plane);
+            for (std::size_t n = b0; n < b1; ++n) {
+                const std::uint64_t bits = rng.bits(n);
+                const int dy = static_cast<int>(bits % range) - padding;
+                const int dx = static_cast<int>((bits >> 16) % range) - padding;
+                const bool mirror = flip && ((bits >> 32) & 1u);
+                for (int c = 0; c < s.c; ++c) {
+                    float* p = x + (n * s.c + c) * plane;
+                    std::copy(p, p + plane, copy.begin());
+                    const float pad = fill.empty() ? 0.0f : fill[c];
+                    for (int y = 0; y < h; ++y)
+                        for (int xx = 0; xx < w; ++xx) {
+                            // output (y, xx) is input (y + dy, x' + dx), x' mirrored when flipping
+                            const int sy = y + dy, sx = (mirror ? w - 1 - xx : xx) + dx;
+                            p[y * w + xx] = sy >= 0 && sy < h && sx >= 0 && sx < w ? copy[sy * w + sx] : pad;
+                        }
+                }
+            }
+        });
+    }
+};
+
+}  // namespace snn2ann::inline v0::data
