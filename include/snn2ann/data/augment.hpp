@@ -25,14 +25,14 @@ struct crop_flip {
     std::vector<float> fill{};
 
     /// Augments `count` samples of shape s in place.
-    void operator()(float* x, std::size_t count, shape s, const detail::counter_rng& rng) const {
+    void operator()(float* x, std::size_t count, shape s, const snn2ann::detail::counter_rng& rng) const {
         if (s.flat) throw invalid_argument("data::crop_flip: the samples are flat, not images");
         if (!fill.empty() && fill.size() != static_cast<std::size_t>(s.c))
             throw invalid_argument("data::crop_flip: " + std::to_string(fill.size()) + " fill values for " +
                                    std::to_string(s.c) + " channels");
         const int h = s.h, w = s.w, range = 2 * padding + 1;
         const std::size_t plane = static_cast<std::size_t>(h) * w;
-        detail::for_range(count, 4, [&](std::size_t b0, std::size_t b1) {
+        snn2ann::detail::for_range(count, 4, [&](std::size_t b0, std::size_t b1) {
             std::vector<float> copy(plane);
             for (std::size_t n = b0; n < b1; ++n) {
                 const std::uint64_t bits = rng.bits(n);

@@ -81,13 +81,13 @@ enum class cifar100_labels { fine, coarse };
 /// CIFAR-10 from the folder of its binary version (cifar-10-batches-bin). Nonzero limits
 /// read only the first train_limit / test_limit records.
 inline split cifar10(const std::string& dir, std::size_t train_limit = 0, std::size_t test_limit = 0) {
-    detail::require_directory_file(dir, "data_batch_1.bin",
+    snn2ann::detail::require_directory_file(dir, "data_batch_1.bin",
                                    "pass the folder cifar-10-batches-bin of the binary version, "
                                    "https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz");
-    split s{detail::empty_cifar(10), detail::empty_cifar(10)};
+    split s{snn2ann::detail::empty_cifar(10), snn2ann::detail::empty_cifar(10)};
     for (int i = 1; i <= 5 && (!train_limit || s.train.size() < train_limit); ++i)
-        detail::append_cifar_file(s.train, dir + "/data_batch_" + std::to_string(i) + ".bin", 1, 0, 10, train_limit);
-    detail::append_cifar_file(s.test, dir + "/test_batch.bin", 1, 0, 10, test_limit);
+        snn2ann::detail::append_cifar_file(s.train, dir + "/data_batch_" + std::to_string(i) + ".bin", 1, 0, 10, train_limit);
+    snn2ann::detail::append_cifar_file(s.test, dir + "/test_batch.bin", 1, 0, 10, test_limit);
     return s;
 }
 
@@ -95,14 +95,14 @@ inline split cifar10(const std::string& dir, std::size_t train_limit = 0, std::s
 /// or the coarse (20) labels.
 inline split cifar100(const std::string& dir, cifar100_labels labels = cifar100_labels::fine,
                       std::size_t train_limit = 0, std::size_t test_limit = 0) {
-    detail::require_directory_file(dir, "train.bin",
+    snn2ann::detail::require_directory_file(dir, "train.bin",
                                    "pass the folder cifar-100-binary of the binary version, "
                                    "https://www.cs.toronto.edu/~kriz/cifar-100-binary.tar.gz");
     const bool fine = labels == cifar100_labels::fine;
     const int classes = fine ? 100 : 20, at = fine ? 1 : 0;
-    split s{detail::empty_cifar(classes), detail::empty_cifar(classes)};
-    detail::append_cifar_file(s.train, dir + "/train.bin", 2, at, classes, train_limit);
-    detail::append_cifar_file(s.test, dir + "/test.bin", 2, at, classes, test_limit);
+    split s{snn2ann::detail::empty_cifar(classes), snn2ann::detail::empty_cifar(classes)};
+    snn2ann::detail::append_cifar_file(s.train, dir + "/train.bin", 2, at, classes, train_limit);
+    snn2ann::detail::append_cifar_file(s.test, dir + "/test.bin", 2, at, classes, test_limit);
     return s;
 }
 

@@ -44,7 +44,7 @@ inline void decode_images(dataset& d, const std::vector<std::string>& files, con
     d.images.resize((base + n) * pixels);
     d.labels.insert(d.labels.end(), labels.begin(), labels.end());
     std::vector<std::string> errors(n);
-    detail::for_range(n, 8, [&](std::size_t b, std::size_t e) {
+    snn2ann::detail::for_range(n, 8, [&](std::size_t b, std::size_t e) {
         for (std::size_t i = b; i < e; ++i) {
             int w = 0, h = 0, channels = 0;
             unsigned char* p = stbi_load(files[i].c_str(), &w, &h, &channels, 3);
