@@ -41,9 +41,9 @@ void write_cifar(const std::string& path, std::size_t records, std::vector<unsig
         for (int c = 0; c < 3; ++c)
             for (int k = 0; k < 1024; ++k) bytes.push_back(static_cast<unsigned char>((r + c + k) % 256));
     }
-    bytes.resize(bytes.size() - cut);
+    // A truncated file: the last `cut` bytes are not written.
     std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()),
-                                                static_cast<std::streamsize>(bytes.size()));
+                                                static_cast<std::streamsize>(bytes.size() - cut));
 }
 std::vector<unsigned char> cifar10_label(std::size_t r) { return {static_cast<unsigned char>(r % 10)}; }
 std::vector<unsigned char> cifar100_label(std::size_t r) {
