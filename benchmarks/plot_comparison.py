@@ -59,9 +59,13 @@ def svg(folder, runs, conversion, ann_accuracy):
               'ann2snn_T8': '#2ca02c'}
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" font-family="sans-serif" font-size="12">',
            f'<rect width="{w}" height="{h}" fill="white"/>']
-    accs = [a for r in runs for _, a, _ in r['epochs']] + [a for _, a, _ in conversion]
-    lo = math.floor(min(accs) * 50) / 50 if accs else 0.8
-    hi = min(1.0, math.ceil(max(accs) * 50) / 50) if accs else 1.0
+    # Each panel has its own accuracy range (conversion at T = 1 is far below the rest).
+    def span(values):
+        if not values:
+            return 0.8, 1.0
+        return math.floor(min(values) * 50) / 50, min(1.0, math.ceil(max(values) * 50) / 50)
+
+    lo, hi = span([a for r in runs for _, a, _ in r['epochs']])
 
     def axes(x0, title, xlabel, xticks):
         out.append(f'<text x="{x0 + panel / 2}" y="20" text-anchor="middle" font-size="14">{title}</text>')
@@ -88,6 +92,7 @@ def svg(folder, runs, conversion, ann_accuracy):
         out.append(f'<polyline points="{pts}" fill="none" stroke="{c}" stroke-width="2"/>')
         out.append(f'<text x="{pad + 10}" y="{pad + 15 * i}" fill="{c}">{r["name"].replace("_", " ")}</text>')
     # Right: conversion accuracy against T (log scale).
+    lo, hi = span([a for _, a, _ in conversion] + ([ann_accuracy] if ann_accuracy is not None else []))
     x1 = 2 * pad + panel
     ts = [t for t, _, _ in conversion] or [1]
     lmax = math.log2(max(ts)) or 1
