@@ -25,6 +25,7 @@
 #include "../core/error.hpp"
 #include "../data/dataset.hpp"
 #include "../layer/sequence.hpp"
+#include "../ops/cpu/time_mean.hpp"
 #include "../rules/ann.hpp"
 
 namespace snn2ann::inline v0::convert {
@@ -119,14 +120,9 @@ struct converted_snn {
     template <class Model>
     const float* predict(Model& m, const float* x, std::size_t batch) {
         constexpr std::size_t n = Model::output_shape.size();
-        const float* y = m.converted_forward(x, batch, timesteps, false);
         float* mean = mean_.ensure(batch * n);
-        const float inv = 1.0f / static_cast<float>(timesteps);
-        for (std::size_t j = 0; j < batch * n; ++j) {
-            float sum = 0.0f;
-            for (std::size_t t = 0; t < static_cast<std::size_t>(timesteps); ++t) sum += y[t * batch * n + j];
-            mean[j] = sum * inv;
-        }
+        detail::ops::mean_over_steps(m.converted_forward(x, batch, timesteps, false),
+                                     static_cast<std::size_t>(timesteps), batch * n, mean);
         return mean;
     }
 

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "../core/buffer.hpp"
@@ -24,6 +25,9 @@ struct crop_flip {
     /// (x - mean) / std, pass -mean / std to pad with black as torchvision does.
     std::vector<float> fill{};
 
+    explicit crop_flip(int pad = 4, bool mirror = true, std::vector<float> fill_values = {})
+        : padding(pad), flip(mirror), fill(std::move(fill_values)) {}
+
     /// Augments `count` samples of shape s in place.
     void operator()(float* x, std::size_t count, shape s, const snn2ann::detail::counter_rng& rng) const {
         if (s.flat) throw invalid_argument("data::crop_flip: the samples are flat, not images");
@@ -32,8 +36,11 @@ struct crop_flip {
                                    std::to_string(s.c) + " channels");
         const int h = s.h, w = s.w, range = 2 * padding + 1;
         const std::size_t plane = static_cast<std::size_t>(h) * w;
+        // One copy of the batch, reused from batch to batch: augmenting allocates nothing
+        // in the steady state.
+        float* source = scratch_.ensure(count * s.size());
+        std::copy(x, x + count * s.size(), source);
         snn2ann::detail::for_range(count, 4, [&](std::size_t b0, std::size_t b1) {
-            std::vector<float> copy(plane);
             for (std::size_t n = b0; n < b1; ++n) {
                 const std::uint64_t bits = rng.bits(n);
                 const int dy = static_cast<int>(bits % range) - padding;
@@ -41,7 +48,7 @@ struct crop_flip {
                 const bool mirror = flip && ((bits >> 32) & 1u);
                 for (int c = 0; c < s.c; ++c) {
                     float* p = x + (n * s.c + c) * plane;
-                    std::copy(p, p + plane, copy.begin());
+                    const float* copy = source + (n * s.c + c) * plane;
                     const float pad = fill.empty() ? 0.0f : fill[c];
                     for (int y = 0; y < h; ++y)
                         for (int xx = 0; xx < w; ++xx) {
@@ -53,6 +60,9 @@ struct crop_flip {
             }
         });
     }
+
+private:
+    mutable snn2ann::detail::buffer<float> scratch_;  // the batch before augmentation
 };
 
 }  // namespace snn2ann::inline v0::data

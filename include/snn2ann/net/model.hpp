@@ -13,6 +13,7 @@
 #include "../core/rng.hpp"
 #include "../core/parallel.hpp"
 #include "../layer/context.hpp"
+#include "../ops/cpu/time_mean.hpp"
 #include "network.hpp"
 
 namespace snn2ann::inline v0 {
@@ -122,7 +123,9 @@ public:
         if constexpr (executor::first_spiking < 0) {
             return exec_.output();
         } else {
-            return mean_over_steps(exec_.output(), batch, T);
+            float* mean = mean_.ensure(batch * output_shape.size());
+            detail::ops::mean_over_steps(exec_.output(), T, batch * output_shape.size(), mean);
+            return mean;
         }
     }
     /// Sets the gradients of the last bptt_forward (same x and batch, training) for the
@@ -189,18 +192,6 @@ private:
                     }
         });
         return frames;
-    }
-
-    const float* mean_over_steps(const float* y, std::size_t batch, int steps) {
-        constexpr std::size_t n = output_shape.size();
-        float* m = mean_.ensure(batch * n);
-        const float inv = 1.0f / static_cast<float>(steps);
-        for (std::size_t j = 0; j < batch * n; ++j) {
-            float sum = 0.0f;
-            for (std::size_t t = 0; t < static_cast<std::size_t>(steps); ++t) sum += y[t * batch * n + j];
-            m[j] = sum * inv;
-        }
-        return m;
     }
 
     detail::layer_context context(std::size_t batch, bool training, std::uint64_t step) {
