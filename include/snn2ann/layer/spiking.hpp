@@ -108,13 +108,16 @@ struct spiking {
                             cnt[i] += spike ? 1.0f : 0.0f;
                             if (!c.collapse_output) out[i] = spike ? 1.0f : 0.0f;
                         }
-                        if (drop)
-                            for (std::size_t i = 0; i < neurons; ++i) {
-                                // Four 16-bit draws per hash: the RNG is the dearest part here.
-                                const std::size_t at = (t * total + offset + b) * neurons + i;
-                                const auto draw = (rng.bits(at >> 2) >> (16 * (at & 3))) & 0xffffu;
-                                u[i] = draw < drop_below ? 0.0f : u[i] * keep_scale;
+                        if constexpr (Neuron::membrane_dropout > 0.0f) {
+                            if (drop) {
+                                for (std::size_t i = 0; i < neurons; ++i) {
+                                    // Four 16-bit draws per hash: the RNG is the dearest part here.
+                                    const std::size_t at = (t * total + offset + b) * neurons + i;
+                                    const auto draw = (rng.bits(at >> 2) >> (16 * (at & 3))) & 0xffffu;
+                                    u[i] = draw < drop_below ? 0.0f : u[i] * keep_scale;
+                                }
                             }
+                        }
                     }
                     if (c.collapse_output)
                         for (std::size_t i = 0; i < neurons; ++i) y[b * neurons + i] = cnt[i] * inv_t;

@@ -40,7 +40,10 @@ struct pick_option<Default, Pred, O, Rest...> {
     using type = std::conditional_t<Pred<O>::value, O, typename pick_option<Default, Pred, Rest...>::type>;
 };
 template <class T>
-struct is_backend : std::bool_constant<std::is_same_v<T, cpu>> {};
+struct is_backend : std::bool_constant<std::is_same_v<T, cpu> || std::is_same_v<T, cuda>> {};
+/// The options of a model name the cuda backend (its model is in <snn2ann/cuda.cuh>).
+template <class... Options>
+concept cuda_options = (std::is_same_v<Options, cuda> || ...);
 }  // namespace detail
 
 /// A network's weights and state, with options timesteps<T> (default 1) and a backend
@@ -50,6 +53,9 @@ class model {
 public:
     using network_type = Net;
     using backend = typename detail::pick_option<cpu, detail::is_backend, Options...>::type;
+    static_assert(std::is_same_v<backend, cpu>,
+                  "snn2ann::model<net, ..., cuda>: the cuda backend's model is defined in <snn2ann/cuda.cuh>; "
+                  "include it and compile this file with nvcc (CMake: link snn2ann::cuda)");
     static constexpr int T = detail::pick_option<timesteps<1>, detail::is_timesteps, Options...>::type::value;
     using executor = typename Net::template executor<backend>;
     static constexpr shape input_shape = Net::input_shape;

@@ -40,17 +40,17 @@ struct neuron_model {
     static constexpr float membrane_dropout = static_cast<float>(MembraneDropoutPercent) / 100.0f;
     using threshold = Threshold;
 
-    static bool fires(float v, float vth) {
+    static constexpr bool fires(float v, float vth) {
         if constexpr (Firing == firing::strict) return v > vth;
         else return v >= vth;
     }
     /// U[t] from V[t] and the spike s[t].
-    static float after_spike(float v, bool s, float vth) {
+    static constexpr float after_spike(float v, bool s, float vth) {
         if constexpr (Reset == reset::to_zero) return s ? 0.0f : v;
         else return s ? v - vth : v;
     }
     /// One step for one neuron: integrates i into u, returns the spike and leaves U[t] in u.
-    static bool step(float& u, float i, float vth) {
+    static constexpr bool step(float& u, float i, float vth) {
         const float v = decay * u + i;
         const bool s = fires(v, vth);
         u = after_spike(v, s, vth);

@@ -40,16 +40,16 @@ struct surrogate_function;
 template <>
 struct surrogate_function<surrogate_kind::rectangle> {
     template <class R>
-    static R derivative(R x, R a) { return std::abs(x) < a / 2 ? 1 / a : R(0); }
+    static constexpr R derivative(R x, R a) { return std::abs(x) < a / 2 ? 1 / a : R(0); }
     template <class R>
-    static R primitive(R x, R a) { return std::clamp(x / a + R(0.5), R(0), R(1)); }
+    static constexpr R primitive(R x, R a) { return std::clamp(x / a + R(0.5), R(0), R(1)); }
 };
 template <>
 struct surrogate_function<surrogate_kind::triangle> {
     template <class R>
-    static R derivative(R x, R a) { return std::max(R(0), (a - std::abs(x)) / (a * a)); }
+    static constexpr R derivative(R x, R a) { return std::max(R(0), (a - std::abs(x)) / (a * a)); }
     template <class R>
-    static R primitive(R x, R a) {
+    static constexpr R primitive(R x, R a) {
         if (x <= -a) return R(0);
         if (x >= a) return R(1);
         return x < 0 ? (x + a) * (x + a) / (2 * a * a) : 1 - (a - x) * (a - x) / (2 * a * a);
@@ -58,32 +58,32 @@ struct surrogate_function<surrogate_kind::triangle> {
 template <>
 struct surrogate_function<surrogate_kind::sigmoid> {
     template <class R>
-    static R derivative(R x, R a) {
+    static constexpr R derivative(R x, R a) {
         const R s = primitive(x, a);
         return a * s * (1 - s);
     }
     template <class R>
-    static R primitive(R x, R a) { return 1 / (1 + std::exp(-a * x)); }
+    static constexpr R primitive(R x, R a) { return 1 / (1 + std::exp(-a * x)); }
 };
 template <>
 struct surrogate_function<surrogate_kind::fast_sigmoid> {
     template <class R>
-    static R derivative(R x, R a) {
+    static constexpr R derivative(R x, R a) {
         const R d = 1 + a * std::abs(x);
         return a / (2 * d * d);
     }
     template <class R>
-    static R primitive(R x, R a) { return R(0.5) + a * x / (2 * (1 + a * std::abs(x))); }
+    static constexpr R primitive(R x, R a) { return R(0.5) + a * x / (2 * (1 + a * std::abs(x))); }
 };
 template <>
 struct surrogate_function<surrogate_kind::atan> {
     template <class R>
-    static R derivative(R x, R a) {
+    static constexpr R derivative(R x, R a) {
         const R k = std::numbers::pi_v<R> / 2 * a * x;
         return a / 2 / (1 + k * k);
     }
     template <class R>
-    static R primitive(R x, R a) { return R(0.5) + std::atan(std::numbers::pi_v<R> / 2 * a * x) / std::numbers::pi_v<R>; }
+    static constexpr R primitive(R x, R a) { return R(0.5) + std::atan(std::numbers::pi_v<R> / 2 * a * x) / std::numbers::pi_v<R>; }
 };
 
 /// Calls f(surrogate_function<K>{}) for the kind chosen at run time, so the inner loops

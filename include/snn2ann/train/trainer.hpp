@@ -132,7 +132,9 @@ private:
             data::gather(train, order_.data() + first, n, x, y);
             if (augment_) augment_(x, n, train.sample_shape(), detail::counter_rng(model_.seed_value(), 0xa0600000ULL + step_));
             const loss_result lr = rule_.train_step(model_, x, y, n, step_++);
-            opt_.step(model_.parameters(), model_.gradients());
+            // A GPU model keeps its parameters and the optimiser's state on the device.
+            if constexpr (requires { model_.apply(opt_); }) model_.apply(opt_);
+            else opt_.step(model_.parameters(), model_.gradients());
             loss_sum += lr.loss * static_cast<double>(n);
             correct += lr.correct;
             seen += n;

@@ -1,0 +1,134 @@
+// The CUDA backend's benchmark, in one run:
+//  1. the paper's VGG-13 on CIFAR-shaped random data: one SNN2ANN training step at T = 5
+//     against one BPTT step at T = 8 (batch 128 by default): median seconds per step
+//     after warm-up steps, and peak device memory (the library's own buffers, and the
+//     device memory in use as the driver reports it, cuBLAS and the CUDA context included);
+//  2. with --fashion-mnist DIR, the reference Fashion-MNIST network trained by SNN2ANN at
+//     T = 4 on the GPU for --epochs epochs (the CPU demo's settings), with its test accuracy.
+//   cuda_benchmark [--batch 128] [--repeat 5] [--tf32] [--fashion-mnist DIR] [--epochs 6]
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include <snn2ann/cuda.cuh>
+#include <snn2ann/data/mnist.hpp>
+#include <snn2ann/zoo/vgg13.hpp>
+
+#include "../examples/reference_networks.hpp"
+
+namespace s = snn2ann;
+
+namespace {
+
+double device_used_mib() {
+    std::size_t free = 0, total = 0;
+    s::detail::gpu::check(cudaMemGetInfo(&free, &total), "cudaMemGetInfo");
+    return static_cast<double>(total - free) / (1024.0 * 1024.0);
+}
+
+struct step_result {
+    double seconds = 0, library_mib = 0, device_mib = 0;
+};
+
+template <class Net, int T, class Rule>
+step_result measure(const char* name, std::size_t batch, int repeat, bool tf32) {
+    s::reset_device_memory_peak();
+    const double before = device_used_mib();
+    step_result r;
+    {
+        s::model<Net, s::timesteps<T>, s::cuda> m{s::seed{1}};
+        m.allow_tf32(tf32);
+        const s::detail::counter_rng rng(7, 1);
+        std::vector<float> x(batch * Net::input_shape.size());
+        for (std::size_t i = 0; i < x.size(); ++i) x[i] = 2.0f * rng.uniform(i) - 1.0f;
+        std::vector<std::int32_t> y(batch);
+        for (std::size_t i = 0; i < batch; ++i) y[i] = static_cast<std::int32_t>(i % 10);
+        Rule rule;
+        const s::adam opt{1e-3};
+        std::vector<double> seconds;
+        double peak_used = 0;
+        for (int k = -2; k < repeat; ++k) {  // two warm-up steps
+            m.synchronize();
+            const auto t0 = std::chrono::steady_clock::now();
+            rule.train_step(m, x.data(), y.data(), batch, static_cast<std::uint64_t>(k + 2));
+            m.apply(opt);
+            m.synchronize();
+            if (k >= 0) seconds.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+            peak_used = std::max(peak_used, device_used_mib());
+        }
+        std::sort(seconds.begin(), seconds.end());
+        r.seconds = seconds[seconds.size() / 2];
+        r.library_mib = static_cast<double>(s::device_memory_stats().peak_bytes) / (1024.0 * 1024.0);
+        r.device_mib = peak_used - before;
+    }
+    std::printf("%-18s T=%d batch %zu%s: %.4f s/step (%.0f img/s), device memory: library peak %.0f MiB, in use %.0f MiB\n",
+                name, T, batch, tf32 ? " TF32" : "", r.seconds, static_cast<double>(batch) / r.seconds, r.library_mib,
+                r.device_mib);
+    std::fflush(stdout);
+    return r;
+}
+
+int train_fashion_mnist(const std::string& dir, int epochs) {
+    constexpr int T = reference::timesteps;
+    auto data = s::data::fashion_mnist(dir);
+    s::model<reference::snn<>, s::timesteps<T>, s::cuda> model{s::seed{1}};
+    const s::rules::snn2ann rule;
+    std::printf("\nSNN2ANN on Fashion-MNIST on the GPU: T = %d, batch 64, Adam 1e-3, cosine, %d epochs\n", T, epochs);
+    s::trainer trainer{model, rule, s::adam{1e-3}};
+    trainer.schedule(s::cosine_lr{epochs}).quiet();
+    double last = 0;
+    trainer.on_epoch([&](const s::epoch_report& r) {
+        last = s::evaluate(model, data.test, 256, rule).accuracy;
+        const double ann = s::evaluate(model, data.test, 256, rule.ann_branch()).accuracy;
+        std::printf("epoch %3d  loss %.4f  test SNN %.2f%%  ANN %.2f%%  %.0f img/s\n", r.epoch, r.loss, 100 * last,
+                    100 * ann, r.images_per_second);
+        std::fflush(stdout);
+    });
+    trainer.fit(data.train, s::epochs{epochs}, s::batch{64});
+    std::printf("final SNN test accuracy on the GPU: %.2f%%\n", 100 * last);
+    return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    std::size_t batch = 128;
+    int repeat = 5, epochs = 6;
+    bool tf32 = false;
+    std::string fmnist;
+    for (int i = 1; i < argc; ++i) {
+        const std::string a = argv[i];
+        const bool has_value = i + 1 < argc;
+        if (a == "--tf32") tf32 = true;
+        else if (a == "--batch" && has_value) batch = std::strtoul(argv[++i], nullptr, 10);
+        else if (a == "--repeat" && has_value) repeat = std::atoi(argv[++i]);
+        else if (a == "--epochs" && has_value) epochs = std::atoi(argv[++i]);
+        else if (a == "--fashion-mnist" && has_value) fmnist = argv[++i];
+        else {
+            std::fprintf(stderr, "unknown option %s\n", argv[i]);
+            return 2;
+        }
+    }
+    try {
+        cudaDeviceProp p{};
+        s::detail::gpu::require_device("cuda_benchmark");
+        s::detail::gpu::check(cudaGetDeviceProperties(&p, 0), "cudaGetDeviceProperties");
+        std::printf("device: %s, %d SMs, %.0f GiB\n", p.name, p.multiProcessorCount,
+                    static_cast<double>(p.totalGlobalMem) / (1024.0 * 1024.0 * 1024.0));
+        using bptt_neuron = s::if_neuron<s::reset::by_subtraction, s::firing::inclusive, s::constant_threshold<1>, 0>;
+        const auto a = measure<s::zoo::vgg13<10>, 5, s::rules::snn2ann>("VGG-13 SNN2ANN", batch, repeat, tf32);
+        const auto b = measure<s::zoo::vgg13<10, s::input<3, 32, 32>, bptt_neuron>, 8, s::rules::bptt>(
+            "VGG-13 BPTT", batch, repeat, tf32);
+        std::printf("SNN2ANN (T=5) / BPTT (T=8): time %.3fx (paper 0.377x), library memory %.3fx, device memory %.3fx "
+                    "(paper 0.27x)\n",
+                    a.seconds / b.seconds, a.library_mib / b.library_mib, a.device_mib / b.device_mib);
+        if (!fmnist.empty()) return train_fashion_mnist(fmnist, epochs);
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "%s\n", e.what());
+        return 1;
+    }
+    return 0;
+}

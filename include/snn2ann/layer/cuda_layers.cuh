@@ -1,0 +1,278 @@
+// snn2ann/layer: the CUDA implementations of the layer specs. gpu_layer<Spec, In> takes its
+// shapes, parameter layout and initialisation from the CPU implementation of the same spec
+// (Spec::impl<cpu, In>): a model's buffers have one layout on both backends, so weights
+// move between them by plain copies. Every pointer a layer sees here is device memory.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <type_traits>
+
+#include "../core/error.hpp"
+#include "../ops/cuda/batch_norm.cuh"
+#include "../ops/cuda/buffer.cuh"
+#include "../ops/cuda/conv.cuh"
+#include "../ops/cuda/linear.cuh"
+#include "../ops/cuda/neuron.cuh"
+#include "../ops/cuda/pool.cuh"
+#include "batch_norm.hpp"
+#include "context.hpp"
+#include "conv.hpp"
+#include "elementwise.hpp"
+#include "linear.hpp"
+#include "pool.hpp"
+#include "residual.hpp"
+#include "spiking.hpp"
+
+namespace snn2ann::inline v0::detail {
+
+template <class>
+inline constexpr bool unsupported_on_cuda = false;
+
+/// The CUDA layer for Spec on input shape In (specialised below for each layer spec).
+template <class Spec, shape In>
+struct gpu_layer {
+    static_assert(unsupported_on_cuda<Spec>,
+                  "snn2ann cuda backend: this layer has no CUDA implementation yet (supported: conv, linear, "
+                  "batch_norm, max_pool, avg_pool, flatten, relu, dropout, spiking; residual blocks run on the cpu "
+                  "backend only)");
+};
+
+/// What every gpu_layer takes from the CPU implementation of its spec.
+template <class Spec, shape In>
+struct gpu_layer_base {
+    using reference = typename Spec::template impl<cpu, In>;
+    static constexpr shape out = reference::out;
+    static constexpr std::size_t param_count = reference::param_count;
+    static constexpr std::size_t state_count = reference::state_count;
+};
+
+template <int O, int K, int S, int P, bool B, class I, shape In>
+struct gpu_layer<conv<O, K, S, P, B, I>, In> : gpu_layer_base<conv<O, K, S, P, B, I>, In> {
+    using base = gpu_layer_base<conv<O, K, S, P, B, I>, In>;
+    static constexpr conv_geometry geometry = base::reference::geometry;
+    static constexpr std::size_t weight_count = base::reference::weight_count;
+
+    void forward(const float* x, float* y, const layer_context& c, const gpu::device_context& d) {
+        gpu::conv_forward(d, geometry, c.batch, x, c.params, B ? c.params + weight_count : nullptr, y, ws_,
+                          c.bias_scale);
+    }
+    void backward(const float* x, const float*, const float* dy, float* dx, const layer_context& c,
+                  const gpu::device_context& d) {
+        gpu::conv_backward(d, geometry, c.batch, x, c.params, dy, dx, c.grads, B ? c.grads + weight_count : nullptr, ws_);
+    }
+
+private:
+    gpu::conv_workspace ws_;
+};
+
+template <int O, bool B, shape In>
+struct gpu_layer<linear<O, B>, In> : gpu_layer_base<linear<O, B>, In> {
+    static constexpr std::size_t weight_count = static_cast<std::size_t>(O) * In.c;
+    void forward(const float* x, float* y, const layer_context& c, const gpu::device_context& d) {
+        gpu::linear_forward(d, c.batch, In.c, O, x, c.params, B ? c.params + weight_count : nullptr, y, c.bias_scale);
+    }
+    void backward(const float* x, const float*, const float* dy, float* dx, const layer_context& c,
+                  const gpu::device_context& d) {
+        gpu::linear_backward(d, c.batch, In.c, O, x, c.params, dy, dx, c.grads, B ? c.grads + weight_count : nullptr);
+    }
+};
+
+template <shape In>
+struct gpu_layer<batch_norm, In> : gpu_layer_base<batch_norm, In> {
+    static constexpr std::size_t channels = static_cast<std::size_t>(In.c);
+    void forward(const float* x, float* y, const layer_context& c, const gpu::device_context& d) {
+        const gpu::bn_shape s{c.batch, channels, In.plane()};
+        trained_ = c.training;
+        if (c.training) {
+            float* saved = saved_.ensure(2 * channels);
+            gpu::bn_forward_train(d, s, x, c.params, c.params + channels, c.state, c.state + channels,
+                                  batch_norm::momentum, batch_norm::eps, y, saved, saved + channels);
+        } else {
+            gpu::bn_forward_eval(d, s, x, c.params, c.params + channels, c.state, c.state + channels, batch_norm::eps,
+                                 y, c.bias_scale);
+        }
+    }
+    void backward(const float* x, const float*, const float* dy, float* dx, const layer_context& c,
+                  const gpu::device_context& d) {
+        const gpu::bn_shape s{c.batch, channels, In.plane()};
+        if (trained_)
+            gpu::bn_backward_train(d, s, x, dy, c.params, saved_.data(), saved_.data() + channels, dx, c.grads,
+                                   c.grads + channels);
+        else
+            gpu::bn_backward_eval(d, s, x, dy, c.params, c.state, c.state + channels, batch_norm::eps, dx, c.grads,
+                                  c.grads + channels);
+    }
+
+private:
+    gpu::device_buffer<float> saved_;  // batch mean and 1/std of the last training forward
+    bool trained_ = false;
+};
+
+template <int K, int S, shape In>
+struct gpu_layer<max_pool<K, S>, In> : gpu_layer_base<max_pool<K, S>, In> {
+    static constexpr conv_geometry geometry = gpu_layer_base<max_pool<K, S>, In>::reference::geometry;
+    void forward(const float* x, float* y, const layer_context& c, const gpu::device_context& d) {
+        if (c.spiking && c.spiking->converted)
+            throw invalid_argument("cuda backend: converted SNNs (convert::ann_to_snn) run on the cpu backend only");
+        gpu::max_pool_forward(d, geometry, c.batch, x, y, argmax_.ensure(c.batch * geometry.out_size()));
+    }
+    void backward(const float*, const float*, const float* dy, float* dx, const layer_context& c,
+                  const gpu::device_context& d) {
+        if (dx) gpu::max_pool_backward(d, geometry, c.batch, dy, argmax_.data(), dx);
+    }
+
+private:
+    gpu::device_buffer<std::int32_t> argmax_;
+};
+
+template <int K, int S, shape In>
+struct gpu_layer<avg_pool<K, S>, In> : gpu_layer_base<avg_pool<K, S>, In> {
+    static constexpr conv_geometry geometry = gpu_layer_base<avg_pool<K, S>, In>::reference::geometry;
+    void forward(const float* x, float* y, const layer_context& c, const gpu::device_context& d) {
+        gpu::avg_pool_forward(d, geometry, c.batch, x, y);
+    }
+    void backward(const float*, const float*, const float* dy, float* dx, const layer_context& c,
+                  const gpu::device_context& d) {
+        if (dx) gpu::avg_pool_backward(d, geometry, c.batch, dy, dx);
+    }
+};
+
+template <shape In>
+struct gpu_layer<flatten, In> : gpu_layer_base<flatten, In> {
+    void forward(const float* x, float* y, const layer_context& c, const gpu::device_context& d) {
+        gpu::copy(d, x, y, c.batch * In.size());
+    }
+    void backward(const float*, const float*, const float* dy, float* dx, const layer_context& c,
+                  const gpu::device_context& d) {
+        if (dx) gpu::copy(d, dy, dx, c.batch * In.size());
+    }
+};
+
+template <shape In>
+struct gpu_layer<relu, In> : gpu_layer_base<relu, In> {
+    void forward(const float* x, float* y, const layer_context& c, const gpu::device_context& d) {
+        gpu::relu(d, x, y, c.batch * In.size());
+    }
+    void backward(const float* x, const float*, const float* dy, float* dx, const layer_context& c,
+                  const gpu::device_context& d) {
+        if (dx) gpu::relu_backward(d, x, dy, dx, c.batch * In.size(), 1.0f);
+    }
+};
+
+template <int N, int D, shape In>
+struct gpu_layer<dropout<N, D>, In> : gpu_layer_base<dropout<N, D>, In> {
+    static constexpr float probability = dropout<N, D>::probability;
+    void forward(const float* x, float* y, const layer_context& c, const gpu::device_context& d) {
+        trained_ = c.training && N > 0;
+        if (!trained_) return gpu::copy(d, x, y, c.batch * In.size());
+        rng_ = counter_rng(c.seed, c.stream ^ (c.step << 20));  // the CPU path's mask
+        gpu::dropout(d, x, y, c.batch * In.size(), rng_, probability);
+    }
+    void backward(const float*, const float*, const float* dy, float* dx, const layer_context& c,
+                  const gpu::device_context& d) {
+        if (!dx) return;
+        if (!trained_) return gpu::copy(d, dy, dx, c.batch * In.size());
+        gpu::dropout(d, dy, dx, c.batch * In.size(), rng_, probability);  // same mask, same scale
+    }
+
+private:
+    counter_rng rng_{0, 0};
+    bool trained_ = false;
+};
+
+template <class Neuron, shape In>
+struct gpu_layer<spiking<Neuron>, In> : gpu_layer_base<spiking<Neuron>, In> {
+    static constexpr bool is_spiking = true;
+    static constexpr std::size_t neurons = In.size();
+
+    void forward(const float* x, float* y, const layer_context& c, const gpu::device_context& d) {
+        if (c.spiking && c.spiking->converted)
+            throw invalid_argument("cuda backend: converted SNNs (convert::ann_to_snn) run on the cpu backend only");
+        switch (c.mode) {
+            case branch::snn: return snn_forward(x, y, c, d);
+            case branch::bptt: return bptt_forward(x, y, c, d);
+            case branch::ann: break;
+        }
+        if (!c.spiking || c.spiking->mapping) return ann_forward(x, y, c, d);
+        if (c.spiking->activation == ann_activation::qcfs)
+            throw invalid_argument("cuda backend: the QCFS activation of rules::ann runs on the cpu backend only");
+        gpu::relu(d, x, y, c.batch * neurons);
+    }
+    void backward(const float* x, const float*, const float* dy, float* dx, const layer_context& c,
+                  const gpu::device_context& d) {
+        if (c.grads) gpu::check(cudaMemsetAsync(c.grads, 0, sizeof(float), d.stream()), "cudaMemsetAsync");
+        if (c.mode == branch::bptt) return bptt_backward(dy, dx, c, d);
+        if (!dx) return;
+        const float k = c.spiking && !c.spiking->mapping ? 1.0f : c.output_scale;
+        gpu::relu_backward(d, x, dy, dx, c.batch * neurons, k);
+    }
+
+    /// Spike counts of the last SNN or BPTT pass (device memory, batch x neurons).
+    const float* counts() const { return counts_.data(); }
+    std::size_t counted_batch() const { return counted_batch_; }
+    /// Fraction of noisy neurons in the last training batch of the ANN branch (waits for the GPU).
+    double noisy_ratio() const {
+        if (!noisy_total_) return 0.0;
+        unsigned long long n = 0;
+        gpu::check(cudaMemcpy(&n, noisy_.data(), sizeof n, cudaMemcpyDeviceToHost), "cudaMemcpy");
+        return static_cast<double>(n) / static_cast<double>(noisy_total_);
+    }
+
+private:
+    void snn_forward(const float* x, float* y, const layer_context& c, const gpu::device_context& d) {
+        const std::size_t offset = c.sample_offset, total = c.total_samples ? c.total_samples : c.batch;
+        if (offset == 0) counts_.ensure(total * neurons);
+        else if (counted_batch_ != total) throw invalid_argument("spiking layer: SNN chunks of different batches");
+        counted_batch_ = total;
+        gpu::snn_run r{c.batch,
+                       neurons,
+                       static_cast<std::size_t>(c.timesteps),
+                       offset,
+                       total,
+                       c.constant_input,
+                       c.collapse_output,
+                       c.snn_training && Neuron::membrane_dropout > 0.0f,
+                       1.0f / (1.0f - Neuron::membrane_dropout),
+                       static_cast<std::uint64_t>(Neuron::membrane_dropout * 65536.0f + 0.5f),
+                       counter_rng(c.seed, c.stream ^ (c.step << 20) ^ 0x5111ULL)};
+        gpu::snn_steps<Neuron>(d, r, x, c.state, y, counts_.data() + offset * neurons);
+    }
+    void bptt_forward(const float* x, float* y, const layer_context& c, const gpu::device_context& d) {
+        const std::size_t steps = static_cast<std::size_t>(c.timesteps);
+        float* counts = counts_.ensure(c.batch * neurons);
+        float* kept = c.training ? potentials_.ensure(steps * c.batch * neurons) : nullptr;
+        counted_batch_ = c.batch;
+        kept_for_backward_ = c.training;
+        gpu::bptt_forward<Neuron>(d, c.batch, neurons, steps, c.constant_input, x, c.state, y, counts, kept);
+    }
+    void bptt_backward(const float* dy, float* dx, const layer_context& c, const gpu::device_context& d) {
+        if (!dx) return;
+        if (!kept_for_backward_ || counted_batch_ != c.batch)
+            throw invalid_argument("spiking layer: BPTT backward needs a training forward of the same batch first");
+        const std::size_t steps = static_cast<std::size_t>(c.timesteps);
+        visit_surrogate(c.spiking->gradient.kind, [&](auto sg) {
+            gpu::bptt_backward<Neuron, decltype(sg)>(d, c.batch, neurons, steps, c.constant_input,
+                                                     c.spiking->detach_reset, c.spiking->gradient.alpha,
+                                                     potentials_.data(), c.state, dy, dx);
+        });
+    }
+    void ann_forward(const float* z, float* h, const layer_context& c, const gpu::device_context& d) {
+        if (counted_batch_ != c.batch || !c.spiking)
+            throw invalid_argument("spiking layer: the ANN branch needs the spike counts of an SNN pass over the "
+                                   "same batch first (use rules::snn2ann)");
+        const ata& a = c.spiking->threshold_adjustment;
+        const gpu::ata_settings settings{a.enabled, a.tolerance, a.ema, a.scale};
+        unsigned long long* noisy = c.training ? noisy_.ensure(1) : nullptr;
+        if (c.training) noisy_total_ = c.batch * neurons;
+        gpu::mapping_forward(d, z, counts_.data(), h, c.batch, neurons, c.spiking->unit == mapping_unit::resu,
+                             c.output_scale, noisy, c.state, &settings);
+    }
+
+    gpu::device_buffer<float> counts_, potentials_;
+    gpu::device_buffer<unsigned long long> noisy_;
+    std::size_t counted_batch_ = 0, noisy_total_ = 0;
+    bool kept_for_backward_ = false;
+};
+
+}  // namespace snn2ann::inline v0::detail

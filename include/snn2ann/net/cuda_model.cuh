@@ -1,0 +1,255 @@
+// snn2ann/net: model<net, timesteps<T>, cuda>, the model on a GPU. Parameters, gradients,
+// state, optimiser state and every activation live in device memory; the training rules
+// (rules::snn2ann, rules::bptt, rules::ann with ReLU) and the trainer drive it through the
+// same calls as the CPU model. Inputs come from host memory through a pinned staging
+// buffer (asynchronous copies on the model's stream); outputs (B x classes) go back the
+// same way, so the loss and the accuracy are computed on the host as for the CPU model.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <vector>
+
+#include "../core/error.hpp"
+#include "../ops/cuda/buffer.cuh"
+#include "../ops/cuda/context.cuh"
+#include "../ops/cuda/elementwise.cuh"
+#include "../ops/cuda/optimizer.cuh"
+#include "../train/optimizer.hpp"
+#include "cuda_sequence.cuh"
+#include "model.hpp"
+
+namespace snn2ann::inline v0 {
+namespace detail::gpu {
+
+/// Host-to-device and device-to-host copies through page-locked memory. An event marks
+/// when the device is done with the staging buffer, so it is never overwritten early.
+class staging {
+public:
+    staging() { check(cudaEventCreateWithFlags(&done_, cudaEventDisableTiming), "cudaEventCreateWithFlags"); }
+    staging(const staging&) = delete;
+    staging& operator=(const staging&) = delete;
+    ~staging() { (void)cudaEventDestroy(done_); }
+
+    /// Copies n floats from host memory to `to` (device), asynchronously on the stream.
+    void upload(const device_context& d, const float* from, float* to, std::size_t n) {
+        check(cudaEventSynchronize(done_), "cudaEventSynchronize");
+        float* p = host_.ensure(n);
+        std::memcpy(p, from, n * sizeof(float));
+        check(cudaMemcpyAsync(to, p, n * sizeof(float), cudaMemcpyHostToDevice, d.stream()), "cudaMemcpyAsync");
+        check(cudaEventRecord(done_, d.stream()), "cudaEventRecord");
+    }
+    /// Copies n floats from `from` (device) and waits; the result stays valid until the
+    /// next call.
+    const float* download(const device_context& d, const float* from, std::size_t n) {
+        check(cudaEventSynchronize(done_), "cudaEventSynchronize");
+        float* p = host_.ensure(n);
+        check(cudaMemcpyAsync(p, from, n * sizeof(float), cudaMemcpyDeviceToHost, d.stream()), "cudaMemcpyAsync");
+        d.synchronize();
+        return p;
+    }
+
+private:
+    pinned_buffer<float> host_;
+    cudaEvent_t done_ = nullptr;
+};
+
+}  // namespace detail::gpu
+
+template <class Net, class... Options>
+    requires detail::cuda_options<Options...>
+class model<Net, Options...> {
+public:
+    using network_type = Net;
+    using backend = cuda;
+    static constexpr int T = detail::pick_option<timesteps<1>, detail::is_timesteps, Options...>::type::value;
+    using executor = detail::gpu_sequence<Net::input_shape, typename Net::layer_list>;
+    /// The CPU model with the same network and T (same parameter layout).
+    using cpu_model = snn2ann::model<Net, timesteps<T>>;
+    static constexpr shape input_shape = Net::input_shape;
+    static constexpr shape output_shape = Net::output_shape;
+    static constexpr std::size_t param_count = executor::param_count;
+    static constexpr std::size_t state_count = executor::state_count;
+    /// Samples per chunk of the SNN pass (bounds its T-step buffers for large batches).
+    static constexpr std::size_t snn_chunk = 256;
+
+    /// Initialises exactly as the CPU model with the same seed would (on the host), then
+    /// copies to the GPU. Throws cuda_error when no GPU is there.
+    explicit model(seed s = seed{0}) : seed_(s.value) {
+        std::vector<float> params(param_count), state(state_count);
+        executor::init(params.data(), state.data(), seed_, 0);
+        params_.ensure(param_count);
+        grads_.zeros(param_count, dev_.stream());
+        state_.ensure(state_count);
+        copy_in(params.data(), state.data());
+    }
+
+    std::uint64_t seed_value() const { return seed_; }
+    detail::spiking_options& spiking_options() { return spiking_; }
+    /// TF32 tensor-core GEMMs (faster, about 10 mantissa bits per product) or plain fp32.
+    void allow_tf32(bool on) { dev_.allow_tf32(on); }
+    /// Waits for every kernel queued so far (for timing).
+    void synchronize() const { dev_.synchronize(); }
+
+    /// Copies of the device buffers, in the CPU model's layout.
+    std::vector<float> parameters_on_host() const { return to_host(params_.data(), param_count); }
+    std::vector<float> gradients_on_host() const { return to_host(grads_.data(), param_count); }
+    std::vector<float> state_on_host() const { return to_host(state_.data(), state_count); }
+    /// Weights and state to or from a CPU model of the same network (e.g. to save a
+    /// checkpoint, or to evaluate metrics the cuda backend does not compute).
+    void copy_to(cpu_model& m) const {
+        dev_.synchronize();
+        auto p = m.parameters();
+        auto s = m.state();
+        detail::gpu::check(cudaMemcpy(p.data(), params_.data(), param_count * sizeof(float), cudaMemcpyDeviceToHost),
+                           "cudaMemcpy");
+        detail::gpu::check(cudaMemcpy(s.data(), state_.data(), state_count * sizeof(float), cudaMemcpyDeviceToHost),
+                           "cudaMemcpy");
+    }
+    void copy_from(const cpu_model& m) { copy_in(m.parameters().data(), m.state().data()); }
+
+    void zero_grad() {
+        detail::gpu::check(cudaMemsetAsync(grads_.data(), 0, param_count * sizeof(float), dev_.stream()),
+                           "cudaMemsetAsync");
+    }
+
+    /// The SNN branch (as model<net, T>::snn_forward); x and the returned logits are host memory.
+    const float* snn_forward(const float* x, std::size_t batch, bool training = false, std::uint64_t step = 0,
+                             encoding input = encoding::direct) {
+        if (batch == 0) throw invalid_argument("model::snn_forward: the batch is empty");
+        if (input != encoding::direct)
+            throw invalid_argument("model<..., cuda>::snn_forward: Poisson input encoding runs on the cpu backend only");
+        const float* xd = upload_input(x, batch);
+        constexpr std::size_t in = input_shape.size(), out = output_shape.size();
+        float* logits = snn_outputs_.ensure(batch * out);
+        for (std::size_t first = 0; first < batch; first += snn_chunk) {
+            const std::size_t n = std::min(snn_chunk, batch - first);
+            detail::layer_context c = context(n, false, step);
+            c.mode = detail::branch::snn;
+            c.snn_training = training;
+            c.sample_offset = first;
+            c.total_samples = batch;
+            const float* y = exec_.snn_forward(xd + first * in, c, dev_);
+            detail::gpu::copy(dev_, y, logits + first * out, n * out);
+        }
+        return outputs_.download(dev_, logits, batch * out);
+    }
+
+    /// The ANN pass; x and the returned outputs are host memory.
+    const float* forward(const float* x, std::size_t batch, bool training, std::uint64_t step = 0) {
+        if (batch == 0) throw invalid_argument("model::forward: the batch is empty");
+        exec_.forward(upload_input(x, batch), context(batch, training, step), dev_);
+        return outputs_.download(dev_, exec_.output(), batch * output_shape.size());
+    }
+    /// Gradients of the last forward (same batch; its input is still on the device) for
+    /// the host gradient dy of its outputs.
+    void backward(const float*, const float* dy, std::size_t batch) {
+        float* d = upload(dy_, dy, batch * output_shape.size());
+        exec_.backward(input_.data(), d, context(batch, true, step_), dev_);
+    }
+
+    /// BPTT's forward (as model<net, T>::bptt_forward): the outputs averaged over T, on the host.
+    const float* bptt_forward(const float* x, std::size_t batch, bool training, std::uint64_t step = 0) {
+        if (batch == 0) throw invalid_argument("model::bptt_forward: the batch is empty");
+        detail::layer_context c = context(batch, training, step);
+        c.mode = detail::branch::bptt;
+        exec_.forward(upload_input(x, batch), c, dev_);
+        constexpr std::size_t n = output_shape.size();
+        if constexpr (executor::first_spiking < 0) {
+            return outputs_.download(dev_, exec_.output(), batch * n);
+        } else {
+            float* mean = mean_.ensure(batch * n);
+            detail::gpu::mean_over_steps(dev_, exec_.output(), T, batch * n, mean);
+            return outputs_.download(dev_, mean, batch * n);
+        }
+    }
+    void bptt_backward(const float*, const float* dmean, std::size_t batch) {
+        detail::layer_context c = context(batch, true, step_);
+        c.mode = detail::branch::bptt;
+        constexpr std::size_t n = output_shape.size();
+        float* d = upload(dy_, dmean, batch * n);
+        if constexpr (executor::first_spiking >= 0) {
+            float* per_step = per_step_.ensure(static_cast<std::size_t>(T) * batch * n);
+            detail::gpu::spread_over_steps(dev_, d, T, batch * n, per_step);
+            d = per_step;
+        }
+        exec_.backward(input_.data(), d, c, dev_);
+    }
+
+    /// One optimiser step on the device with the optimiser's current settings (the
+    /// trainer calls this instead of optimizer.step on host spans).
+    void apply(const sgd& o) {
+        float* v = o.momentum != 0.0 ? velocity_.ensure(param_count) : nullptr;
+        detail::gpu::sgd_step(dev_, params_.data(), grads_.data(), v, param_count, static_cast<float>(o.lr),
+                              static_cast<float>(o.momentum), static_cast<float>(o.weight_decay), o.nesterov,
+                              sgd_steps_++ == 0);
+    }
+    void apply(const adam& o) {
+        if (adam_steps_ == 0) {
+            adam_m_.zeros(param_count, dev_.stream());
+            adam_v_.zeros(param_count, dev_.stream());
+        }
+        ++adam_steps_;
+        const double bc1 = 1.0 - std::pow(o.beta1, static_cast<double>(adam_steps_));
+        const double bc2 = 1.0 - std::pow(o.beta2, static_cast<double>(adam_steps_));
+        const detail::gpu::adam_step_settings s{
+            static_cast<float>(o.lr / bc1), static_cast<float>(1.0 / std::sqrt(bc2)), static_cast<float>(o.beta1),
+            static_cast<float>(o.beta2), static_cast<float>(o.eps),
+            o.decoupled ? 0.0f : static_cast<float>(o.weight_decay),
+            o.decoupled ? static_cast<float>(1.0 - o.lr * o.weight_decay) : 1.0f};
+        detail::gpu::adam_step(dev_, params_.data(), grads_.data(), adam_m_.data(), adam_v_.data(), param_count, s);
+    }
+
+    executor& layers() { return exec_; }
+
+private:
+    float* upload(detail::gpu::device_buffer<float>& to, const float* from, std::size_t n) {
+        float* p = to.ensure(n);
+        staging_.upload(dev_, from, p, n);
+        return p;
+    }
+    const float* upload_input(const float* x, std::size_t batch) {
+        return upload(input_, x, batch * input_shape.size());
+    }
+    void copy_in(const float* params, const float* state) {
+        dev_.synchronize();
+        detail::gpu::check(cudaMemcpy(params_.data(), params, param_count * sizeof(float), cudaMemcpyHostToDevice),
+                           "cudaMemcpy");
+        detail::gpu::check(cudaMemcpy(state_.data(), state, state_count * sizeof(float), cudaMemcpyHostToDevice),
+                           "cudaMemcpy");
+    }
+    std::vector<float> to_host(const float* from, std::size_t n) const {
+        dev_.synchronize();
+        std::vector<float> v(n);
+        detail::gpu::check(cudaMemcpy(v.data(), from, n * sizeof(float), cudaMemcpyDeviceToHost), "cudaMemcpy");
+        return v;
+    }
+    detail::layer_context context(std::size_t batch, bool training, std::uint64_t step) {
+        step_ = step;
+        detail::layer_context c;
+        c.params = params_.data();
+        c.grads = grads_.data();
+        c.state = state_.data();
+        c.batch = batch;
+        c.training = training;
+        c.seed = seed_;
+        c.step = step;
+        c.timesteps = T;
+        c.spiking = &spiking_;
+        return c;
+    }
+
+    std::uint64_t seed_;
+    std::uint64_t step_ = 0, sgd_steps_ = 0, adam_steps_ = 0;
+    detail::gpu::device_context dev_;  // first member to construct: it checks for a GPU
+    detail::gpu::device_buffer<float> params_, grads_, state_;
+    detail::gpu::device_buffer<float> velocity_, adam_m_, adam_v_;
+    detail::gpu::device_buffer<float> input_, dy_, snn_outputs_, mean_, per_step_;
+    detail::gpu::staging staging_, outputs_;
+    detail::spiking_options spiking_;
+    executor exec_;
+};
+
+}  // namespace snn2ann::inline v0

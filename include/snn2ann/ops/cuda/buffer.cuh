@@ -1,0 +1,129 @@
+// snn2ann/ops/cuda: device and pinned host buffers. Like detail::buffer on the CPU they
+// only grow, so a workspace sized on the first batch is reused; device bytes are counted
+// so benchmarks can report the library's own device high-water mark.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <utility>
+
+#include "error.cuh"
+
+namespace snn2ann::inline v0 {
+
+/// Device bytes held by snn2ann's buffers now and at most (cuBLAS's own workspace excluded).
+struct device_memory_counters {
+    std::size_t bytes = 0, peak_bytes = 0;
+};
+
+namespace detail::gpu {
+
+struct device_registry {
+    std::atomic<std::size_t> bytes{0}, peak{0};
+    static device_registry& get() {
+        static device_registry r;
+        return r;
+    }
+    void add(std::size_t n) {
+        const std::size_t now = bytes.fetch_add(n) + n;
+        std::size_t p = peak.load();
+        while (now > p && !peak.compare_exchange_weak(p, now)) {
+        }
+    }
+    void sub(std::size_t n) { bytes.fetch_sub(n); }
+};
+
+/// A grow-only array in device memory (cudaMalloc'd, 256-byte aligned).
+template <class T>
+class device_buffer {
+public:
+    device_buffer() = default;
+    device_buffer(const device_buffer&) = delete;
+    device_buffer& operator=(const device_buffer&) = delete;
+    device_buffer(device_buffer&& o) noexcept
+        : data_(std::exchange(o.data_, nullptr)), capacity_(std::exchange(o.capacity_, 0)) {}
+    device_buffer& operator=(device_buffer&& o) noexcept {
+        std::swap(data_, o.data_);
+        std::swap(capacity_, o.capacity_);
+        return *this;
+    }
+    ~device_buffer() { release(); }
+
+    /// Room for n elements; the content is kept only when no growth was needed.
+    T* ensure(std::size_t n) {
+        if (n > capacity_) {
+            release();
+            void* p = nullptr;
+            check(cudaMalloc(&p, n * sizeof(T)), "cudaMalloc");
+            data_ = static_cast<T*>(p);
+            capacity_ = n;
+            device_registry::get().add(n * sizeof(T));
+        }
+        return data_;
+    }
+    /// ensure(n) and set to zero on `stream`.
+    T* zeros(std::size_t n, cudaStream_t stream) {
+        ensure(n);
+        if (n) check(cudaMemsetAsync(data_, 0, n * sizeof(T), stream), "cudaMemsetAsync");
+        return data_;
+    }
+    T* data() { return data_; }
+    const T* data() const { return data_; }
+    std::size_t capacity() const { return capacity_; }
+    std::size_t bytes() const { return capacity_ * sizeof(T); }
+
+private:
+    void release() noexcept {
+        if (data_) {
+            device_registry::get().sub(capacity_ * sizeof(T));
+            (void)cudaFree(data_);  // no throw from destructors; a failed free leaks
+        }
+        data_ = nullptr;
+        capacity_ = 0;
+    }
+    T* data_ = nullptr;
+    std::size_t capacity_ = 0;
+};
+
+/// A grow-only page-locked host array: copies from it to the device run asynchronously.
+template <class T>
+class pinned_buffer {
+public:
+    pinned_buffer() = default;
+    pinned_buffer(const pinned_buffer&) = delete;
+    pinned_buffer& operator=(const pinned_buffer&) = delete;
+    ~pinned_buffer() {
+        if (data_) (void)cudaFreeHost(data_);
+    }
+    T* ensure(std::size_t n) {
+        if (n > capacity_) {
+            if (data_) check(cudaFreeHost(data_), "cudaFreeHost");
+            data_ = nullptr;
+            void* p = nullptr;
+            check(cudaMallocHost(&p, n * sizeof(T)), "cudaMallocHost");
+            data_ = static_cast<T*>(p);
+            capacity_ = n;
+        }
+        return data_;
+    }
+    T* data() { return data_; }
+
+private:
+    T* data_ = nullptr;
+    std::size_t capacity_ = 0;
+};
+
+}  // namespace detail::gpu
+
+/// The device-memory counters of snn2ann's buffers in this process.
+inline device_memory_counters device_memory_stats() {
+    auto& r = detail::gpu::device_registry::get();
+    return {r.bytes.load(), r.peak.load()};
+}
+/// Restart the device high-water mark from the bytes held now.
+inline void reset_device_memory_peak() {
+    auto& r = detail::gpu::device_registry::get();
+    r.peak.store(r.bytes.load());
+}
+
+}  // namespace snn2ann::inline v0

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# The CUDA backend's checks on a machine with an NVIDIA GPU, in one run (issue 5):
+# configure and build the CUDA test and benchmark with nvcc, run the test (every kernel
+# against the CPU path, whole models, training), the benchmark (VGG-13 SNN2ANN T=5 vs
+# BPTT T=8 at batch 128, then the reference network trained on Fashion-MNIST), and the
+# PyTorch peer of the VGG-13 step; every log goes to $OUT (default build/gpu-logs).
+# On a bare machine without Debian's packages, first run scripts/gather_gpu_deps.sh where
+# they are installed and bring .deps along (the device tool: carry [".deps"]).
+#   bash scripts/gpu_check.sh            EPOCHS=6 BATCH=128 (the defaults)
+set -uo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+out=${OUT:-$root/build/gpu-logs}
+mkdir -p "$out"
+deps=$root/.deps/root/usr
+prefix=()
+data=/usr/share/datasets/fashion-mnist
+if [ -d "$deps" ]; then
+    prefix=(-DCMAKE_PREFIX_PATH="$deps" -DZLIB_ROOT="$deps")
+    export LD_LIBRARY_PATH="$deps/lib/x86_64-linux-gnu:${LD_LIBRARY_PATH:-}"
+    data=$deps/share/datasets/fashion-mnist
+fi
+generator=()
+command -v ninja >/dev/null && generator=(-G Ninja)
+status=0
+step() {  # step <log name> <command...>: runs it, keeps its output, remembers a failure
+    local log=$1
+    shift
+    echo "== $*" | tee "$out/$log"
+    "$@" 2>&1 | tee -a "$out/$log"
+    local rc=${PIPESTATUS[0]}
+    echo "== exit status $rc" | tee -a "$out/$log"
+    [ "$rc" -eq 0 ] || status=1
+    return "$rc"
+}
+nvidia-smi >"$out/nvidia-smi.txt" 2>&1 || true
+step configure.log cmake -S "$root" -B "$root/build/gpu" "${generator[@]}" -DCMAKE_BUILD_TYPE=Release \
+    -DSNN2ANN_WITH_CUDA=ON -DSNN2ANN_BUILD_EXAMPLES=OFF "${prefix[@]}" || exit 1
+step build.log cmake --build "$root/build/gpu" --target test_cuda cuda_benchmark -j "$(nproc)" || exit 1
+step test_cuda.log "$root/build/gpu/tests/test_cuda"
+step benchmark.log "$root/build/gpu/benchmarks/cuda_benchmark" --batch "${BATCH:-128}" --repeat 5 \
+    --fashion-mnist "$data" --epochs "${EPOCHS:-6}"
+step peer.log python3 "$root/benchmarks/peer/vgg13_step_torch.py" --batch "${BATCH:-128}" --T 8
+exit $status
