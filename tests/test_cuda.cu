@@ -12,6 +12,7 @@
 #include <cmath>
 #include <cstdio>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include <snn2ann/cuda.cuh>
@@ -63,6 +64,16 @@ double relative_error(const std::vector<float>& a, const std::vector<float>& b) 
 
 constexpr double tolerance = 1e-5;
 
+/// Fraction of elements that differ by more than `tolerance` of the largest value.
+double mismatch_fraction(const std::vector<float>& a, const std::vector<float>& b) {
+    REQUIRE(a.size() == b.size());
+    double scale = 1e-30;
+    for (const float v : a) scale = std::max(scale, std::abs(static_cast<double>(v)));
+    std::size_t n = 0;
+    for (std::size_t i = 0; i < a.size(); ++i) n += std::abs(static_cast<double>(a[i]) - b[i]) > tolerance * scale;
+    return static_cast<double>(n) / static_cast<double>(std::max<std::size_t>(a.size(), 1));
+}
+
 /// One spec run by its CPU and its GPU layer on the same data.
 template <class Spec, shape In>
 struct layer_pair {
@@ -106,6 +117,7 @@ struct layer_pair {
     /// Forward (and backward when `train`) on both; returns {output error, dx error, grad error}.
     struct errors {
         double y = 0, dx = 0, grads = 0, state = 0;
+        double y_mismatch = 0;  // fraction of outputs that differ (spikes, counts)
     };
     errors run(detail::layer_context base, std::size_t in_samples, std::size_t out_samples, bool train,
                float lo = -1.0f, float hi = 1.0f) {
@@ -115,6 +127,7 @@ struct layer_pair {
         g.forward(x.d(), y.d(), device_context(base), dev);
         errors e;
         e.y = relative_error(y.host, y.from_device());
+        e.y_mismatch = mismatch_fraction(y.host, y.from_device());
         e.state = relative_error(state.host, state.from_device());
         if (train) {
             c.backward(x.h(), y.h(), dy.h(), dx.h(), host_context(base));
@@ -199,8 +212,10 @@ void check_spiking_layer() {
     constexpr shape in = image_shape(3, 5, 5);
     const std::size_t b = 6, steps = 4;
     CAPTURE(Neuron::decay);
-    // spike counts are 0..T: exact unless a membrane lies on its threshold (LIF roundings)
-    const double count_tolerance = Neuron::decay == 1.0f ? 0.0 : 0.26;
+    // The same currents give the same spikes: IF's arithmetic is exact here; LIF's
+    // decay * U + I may round differently (fused multiply-add) and flip a spike whose
+    // membrane lies on the threshold, so a few outputs may differ.
+    const double allowed = Neuron::decay == 1.0f ? 0.0 : 0.01;
     SUBCASE("SNN branch: constant input, rate output, membrane dropout") {
         layer_pair<spec, in> p;
         auto c = context(b, false, detail::branch::snn);
@@ -208,7 +223,7 @@ void check_spiking_layer() {
         c.collapse_output = true;
         c.snn_training = true;
         const auto e = p.run(c, b, b, false, -0.5f, 1.5f);
-        CHECK(e.y <= count_tolerance);
+        CHECK(e.y_mismatch <= allowed);
     }
     SUBCASE("SNN branch: time-varying input, spikes out, a chunk of a larger batch") {
         layer_pair<spec, in> p;
@@ -216,7 +231,7 @@ void check_spiking_layer() {
         c.sample_offset = 0;
         c.total_samples = b;
         const auto e = p.run(c, b * steps, b * steps, false, -0.5f, 1.5f);
-        CHECK(e.y <= count_tolerance * 4);
+        CHECK(e.y_mismatch <= allowed);
     }
     SUBCASE("ANN branch: ReSU and STSU on the SNN's counts, ATA, ReLU's gradient") {
         for (const mapping_unit unit : {mapping_unit::resu, mapping_unit::stsu}) {
@@ -232,7 +247,7 @@ void check_spiking_layer() {
             a.spiking = &o;
             a.output_scale = 0.25f;
             const auto e = p.run(a, b, b, true);
-            CHECK(e.y <= count_tolerance);
+            CHECK(e.y_mismatch <= allowed);
             CHECK(e.dx < tolerance);
             CHECK(e.state < tolerance);
             CHECK(p.g.noisy_ratio() == doctest::Approx(p.c.noisy_ratio()));
@@ -254,7 +269,7 @@ void check_spiking_layer() {
                     c.spiking = &o;
                     c.constant_input = constant;
                     const auto e = p.run(c, constant ? b : b * steps, b * steps, true, -0.5f, 1.5f);
-                    CHECK(e.y <= count_tolerance);
+                    CHECK(e.y_mismatch <= allowed);
                     if (Neuron::decay == 1.0f) CHECK(e.dx < tolerance);
                 }
     }
@@ -324,12 +339,29 @@ TEST_CASE("a whole model: same initial weights, same ANN pass and gradients, sam
     CHECK(relative_error(std::vector<float>(host.gradients().begin(), host.gradients().end()),
                          device.gradients_on_host()) < 1e-4);  // through three BN layers
 
-    // The SNN branch in evaluation mode: counts agree except at threshold ties.
+    // The SNN branch in evaluation mode: spike counts agree except where a membrane meets
+    // its threshold within rounding (convolutions sum in another order on the GPU); the
+    // logits agree when every count does.
     rules::snn2ann snn;
     const float* hs = snn.predict(host, x, 16);
     const std::vector<float> host_snn(hs, hs + 16 * 3);
     const float* ds = snn.predict(device, x, 16);
-    CHECK(relative_error(host_snn, std::vector<float>(ds, ds + 16 * 3)) < 1e-2);
+    const std::vector<float> device_snn(ds, ds + 16 * 3);
+    std::size_t counts = 0, differing = 0;
+    auto compare_counts = [&](auto& cpu_layer, auto& gpu_layer) {
+        const std::size_t n = cpu_layer.counted_batch() * std::remove_reference_t<decltype(cpu_layer)>::neurons;
+        std::vector<float> g(n);
+        gpu::check(cudaDeviceSynchronize(), "cudaDeviceSynchronize");
+        gpu::check(cudaMemcpy(g.data(), gpu_layer.counts(), n * sizeof(float), cudaMemcpyDeviceToHost), "cudaMemcpy");
+        for (std::size_t i = 0; i < n; ++i) differing += g[i] != cpu_layer.counts()[i];
+        counts += n;
+    };
+    compare_counts(host.layers().layer<3>(), device.layers().layer<3>());
+    compare_counts(host.layers().layer<7>(), device.layers().layer<7>());
+    compare_counts(host.layers().layer<12>(), device.layers().layer<12>());
+    MESSAGE(differing << " of " << counts << " spike counts differ");
+    CHECK(differing * 200 <= counts);  // at most 0.5%
+    if (differing == 0) CHECK(relative_error(host_snn, device_snn) < 1e-4);
 
     model<small_net, timesteps<4>> back;
     device.copy_to(back);
