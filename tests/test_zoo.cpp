@@ -40,10 +40,12 @@ using vgg_cifar10 = s::zoo::vgg13<10>;
 using vgg_tiny = s::zoo::vgg13<200, s::input<3, 64, 64>>;
 using resnet_cifar100 = s::zoo::resnet17<100>;
 using resnet_tiny = s::zoo::resnet17<200, s::input<3, 64, 64>>;
+using resnet_current = s::zoo::resnet17<100, s::input<3, 32, 32>, s::if_neuron<>, s::resnet_shortcut::current>;
 static_assert(vgg_cifar10::param_count == vgg13_params(10));
 static_assert(vgg_tiny::param_count == vgg13_params(200));
 static_assert(resnet_cifar100::param_count == resnet17_params(100));
 static_assert(resnet_tiny::param_count == resnet17_params(200));
+static_assert(resnet_current::param_count == resnet17_params(100));  // the same layers, in other places
 static_assert(vgg_tiny::output_shape == s::flat_shape(200));
 
 std::vector<float> random_images(std::size_t n, std::size_t size, std::uint64_t seed) {
@@ -108,4 +110,8 @@ TEST_CASE("VGG-13: one SNN2ANN and one BPTT step on CIFAR-shaped data; twenty st
 TEST_CASE("ResNet-17 (spiking layers inside its blocks): one SNN2ANN and one BPTT step; twenty steps lower the loss") {
     one_step_each<resnet_cifar100, 2>("ResNet-17");
     twenty_steps_lower_the_loss<resnet_cifar100, 2>();
+}
+
+TEST_CASE("ResNet-17 with current-carrying identity shortcuts (the reference SNN's): one SNN2ANN and one BPTT step") {
+    one_step_each<resnet_current, 2>("ResNet-17 (current shortcuts)");
 }

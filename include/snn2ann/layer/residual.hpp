@@ -2,8 +2,14 @@
 // layer lists (layers<...>); an empty shortcut is the identity. A ReLU or spiking layer
 // after the sum is an ordinary layer after the block, so ResNets stay flat lists. Spiking
 // layers inside a block (after its first conv, as in ResNet-17) step through time in the
-// SNN and BPTT passes; such a block must follow a spiking layer of the network.
+// SNN and BPTT passes. A block whose main path starts with a spiking layer and whose
+// shortcut is the identity carries the real-valued input current past the block (the
+// reference SNN's ResNet); as the network's first layer that steps through time, such a
+// block repeats its constant input over the T steps itself. A network must have a
+// spiking layer after its last such block.
 #pragma once
+
+#include <algorithm>
 
 #include "../core/error.hpp"
 #include "../core/parallel.hpp"
@@ -30,7 +36,7 @@ struct residual<layers<Main...>, layers<Shortcut...>> {
                       "snn2ann::residual: the main path and the shortcut give different shapes (channels "
                       "or size); give the shortcut a 1x1 conv (and batch_norm) with the main path's "
                       "channels and stride");
-        static constexpr bool has_spiking = main_path::last_spiking >= 0 || shortcut_path::last_spiking >= 0;
+        static constexpr bool has_spiking = main_path::first_spiking >= 0 || shortcut_path::first_spiking >= 0;
         static constexpr shape out = main_out;
         static constexpr std::size_t param_count = main_path::param_count + shortcut_path::param_count;
         static constexpr std::size_t state_count = main_path::state_count + shortcut_path::state_count;
@@ -42,6 +48,7 @@ struct residual<layers<Main...>, layers<Shortcut...>> {
         }
         void forward(const float* x, float* y, const detail::layer_context& outer) {
             const detail::layer_context c = inner_context(outer);
+            if (repeats_input(outer)) x = repeat_over_steps(x, outer);
             shortcut_.in_size_ = In.size();
             main_.forward(x, c.at(0, 0, 0));
             shortcut_.forward(x, c.at(main_path::param_count, main_path::state_count, 1));
@@ -53,14 +60,27 @@ struct residual<layers<Main...>, layers<Shortcut...>> {
         }
         void backward(const float* x, const float*, const float* dy, float* dx, const detail::layer_context& outer) {
             const detail::layer_context c = inner_context(outer);
-            float* dmain = dx ? dx : nullptr;
+            const bool repeated = repeats_input(outer);
+            if (repeated) x = repeated_.data();
+            // With a repeated input, the gradients of the T copies are summed into dx below.
+            float* dmain = dx ? (repeated ? drepeated_.ensure(c.batch * In.size()) : dx) : nullptr;
             main_.backward(x, dy, dmain, c.at(0, 0, 0));
             float* dshort = dx ? dshort_.ensure(c.batch * In.size()) : nullptr;
             shortcut_.backward(x, dy, dshort, c.at(main_path::param_count, main_path::state_count, 1));
-            if (dx)
-                detail::for_range(c.batch * In.size(), 1 << 14, [&](std::size_t i0, std::size_t i1) {
-                    for (std::size_t i = i0; i < i1; ++i) dx[i] += dshort[i];
+            if (!dx) return;
+            detail::for_range(c.batch * In.size(), 1 << 14, [&](std::size_t i0, std::size_t i1) {
+                for (std::size_t i = i0; i < i1; ++i) dmain[i] += dshort[i];
+            });
+            if (repeated) {
+                const std::size_t n = outer.batch * In.size(), steps = static_cast<std::size_t>(outer.timesteps);
+                detail::for_range(n, 1 << 14, [&](std::size_t i0, std::size_t i1) {
+                    for (std::size_t i = i0; i < i1; ++i) {
+                        float sum = 0.0f;
+                        for (std::size_t t = 0; t < steps; ++t) sum += dmain[t * n + i];
+                        dx[i] = sum;
+                    }
                 });
+            }
         }
 
         /// f(layer, index) for the layers of the main path, then of the shortcut.
@@ -72,20 +92,37 @@ struct residual<layers<Main...>, layers<Shortcut...>> {
         }
 
     private:
+        /// The block is the network's first layer that steps through time and gets the
+        /// constant input of B samples: it runs on T copies of it.
+        static bool repeats_input(const detail::layer_context& outer) {
+            return has_spiking && outer.mode != detail::branch::ann && !outer.time_major && outer.constant_input;
+        }
+        const float* repeat_over_steps(const float* x, const detail::layer_context& outer) {
+            const std::size_t n = outer.batch * In.size(), steps = static_cast<std::size_t>(outer.timesteps);
+            float* r = repeated_.ensure(steps * n);
+            for (std::size_t t = 0; t < steps; ++t) std::copy(x, x + n, r + t * n);
+            return r;
+        }
         static detail::layer_context inner_context(const detail::layer_context& outer) {
             // Spiking layers inside the block step through time on the T x B samples the
-            // block receives after the network's first spiking layer.
-            if (has_spiking && outer.mode != detail::branch::ann && !outer.time_major)
-                throw invalid_argument("snn2ann::residual: a block with spiking layers inside must come after a "
-                                       "spiking layer of the network (its input must change from step to step)");
+            // block receives after the network's first stepping layer, or on T copies of
+            // the constant input when the block is that layer.
             detail::layer_context c = outer;
             c.nested = true;
+            if (!has_spiking || outer.mode == detail::branch::ann || outer.time_major) return c;
+            if (!outer.constant_input)
+                throw invalid_argument("snn2ann::residual: a block with spiking layers inside got an input that is "
+                                       "neither the constant input nor T x B samples of a T-step pass");
+            c.batch = outer.batch * static_cast<std::size_t>(outer.timesteps);
+            c.time_major = true;
+            c.constant_input = false;
             return c;
         }
 
         main_path main_;
         shortcut_path shortcut_;
         detail::buffer<float> dshort_;
+        detail::buffer<float> repeated_, drepeated_;  // T copies of a constant input, and their gradient
     };
 };
 

@@ -38,6 +38,10 @@ concept spiking_layer = requires { L::is_spiking; };
 template <class L>
 concept weighted_layer = requires { L::macs; };
 
+/// A block (residual) with spiking layers inside: it steps through time like a spiking layer.
+template <class L>
+concept stepping_block = requires { L::has_spiking; } && L::has_spiking;
+
 template <class L>
 concept batch_norm_layer = requires { L::is_batch_norm; };
 /// A convolution or linear layer with bias, whose weights a following BN can absorb.
@@ -75,15 +79,26 @@ public:
     static constexpr std::size_t state_count = state_offsets[size];
 
     static constexpr std::array<bool, size> is_spiking{spiking_layer<Impls>...};
+    static constexpr std::array<bool, size> is_stepping_block{stepping_block<Impls>...};
     static constexpr std::array<bool, size> is_batch_norm{batch_norm_layer<Impls>...};
     static constexpr std::array<bool, size> is_foldable{foldable_layer<Impls>...};
     /// Layer I is folded with the batch norm after it in the SNN branch.
     static constexpr bool folds_next(std::size_t i) { return i + 1 < size && is_foldable[i] && is_batch_norm[i + 1]; }
-    /// Index of the first and the last spiking layer; -1 when there is none.
+    /// Index of the first layer that steps through time (a spiking layer, or a block with
+    /// spiking layers inside) and of the last spiking layer; -1 when there is none. From
+    /// the first on, the SNN and BPTT passes carry T x B samples.
     static constexpr std::ptrdiff_t first_spiking = [] {
         for (std::size_t i = 0; i < size; ++i)
-            if (is_spiking[i]) return static_cast<std::ptrdiff_t>(i);
+            if (is_spiking[i] || is_stepping_block[i]) return static_cast<std::ptrdiff_t>(i);
         return std::ptrdiff_t{-1};
+    }();
+    /// Index of the last layer that steps through time (-1: none); a network must end its
+    /// stepping part with a spiking layer (last_stepping == last_spiking).
+    static constexpr std::ptrdiff_t last_stepping = [] {
+        std::ptrdiff_t last = -1;
+        for (std::size_t i = 0; i < size; ++i)
+            if (is_spiking[i] || is_stepping_block[i]) last = static_cast<std::ptrdiff_t>(i);
+        return last;
     }();
     static constexpr std::ptrdiff_t last_spiking = [] {
         std::ptrdiff_t last = -1;
@@ -215,6 +230,14 @@ private:
             } else {
                 lc.batch = pass_samples<I>(c);
                 lc.time_major = first_spiking >= 0 && static_cast<std::ptrdiff_t>(I) > first_spiking;
+                if constexpr (is_stepping_block[I]) {
+                    // The first stepping position: the block takes the B samples of the
+                    // constant input and repeats them over the T steps itself.
+                    if (static_cast<std::ptrdiff_t>(I) == first_spiking) {
+                        lc.batch = c.batch;
+                        lc.constant_input = true;
+                    }
+                }
             }
         }
         return lc;
@@ -246,6 +269,16 @@ private:
             lc.constant_input = i == first_spiking && !c.time_varying_input;
             lc.collapse_output = i == last_spiking && !converted;
             if (!lc.collapse_output) out_samples = c.batch * c.timesteps;
+        } else if (is_stepping_block[I] && i == first_spiking) {
+            // A block that steps through time takes the constant input (B samples) and
+            // repeats it over the steps, or an encoded input that is already T x B.
+            if (c.time_varying_input) {
+                lc.batch = c.batch * c.timesteps;
+                lc.time_major = true;
+            } else {
+                lc.constant_input = true;
+            }
+            out_samples = c.batch * c.timesteps;
         } else {
             if (per_step) {
                 lc.batch = c.batch * c.timesteps;

@@ -62,6 +62,9 @@ public:
     static constexpr shape output_shape = Net::output_shape;
     static constexpr std::size_t param_count = executor::param_count;
     static constexpr std::size_t state_count = executor::state_count;
+    static_assert(executor::last_stepping == executor::last_spiking,
+                  "snn2ann::model: a residual block with spiking layers inside must be followed by a spiking "
+                  "layer of the network (the SNN's head reads the last spiking layer's rate)");
 
     explicit model(seed s = seed{0}) : seed_(s.value) {
         params_.zeros(param_count);
