@@ -268,6 +268,30 @@ TEST_CASE("ReSU in a model: the ANN's mapping-unit output is the count where z >
     CHECK(masked > 0);  // the batch holds neurons whose spikes ReSU drops
 }
 
+TEST_CASE("model.ann() and model.snn() share the model's one parameter and one state buffer") {
+    s::model<tiny, s::timesteps<4>> m{s::seed{2}};
+    randomise_bn(m);
+    auto ann = m.ann();
+    auto snn = m.snn();
+    CHECK(ann.parameters().data() == m.parameters().data());
+    CHECK(snn.parameters().data() == m.parameters().data());
+    CHECK(ann.state().data() == snn.state().data());
+    CHECK(ann.parameters().size() == m.param_count);
+    const auto x = random_images(5, 1);
+    s::rules::snn2ann rule;
+    auto outputs = [](const float* p) { return std::vector<float>(p, p + 15); };
+    // each view computes what the rule's evaluation of that branch computes
+    const auto snn_logits = outputs(snn.forward(x.data(), 5));
+    CHECK(snn_logits == outputs(rule.predict(m, x.data(), 5)));
+    const auto ann_logits = outputs(ann.forward(x.data(), 5));
+    CHECK(ann_logits == outputs(rule.ann_branch().predict(m, x.data(), 5)));
+    // a weight changed through one branch is the other branch's weight: the head's bias
+    // moves both branches' logits of class 0 by the same amount
+    ann.parameters()[m.param_count - 3] += 1.0f;
+    CHECK(snn.forward(x.data(), 5)[0] == doctest::Approx(snn_logits[0] + 1.0f));
+    CHECK(ann.forward(x.data(), 5)[0] == doctest::Approx(ann_logits[0] + 1.0f));
+}
+
 namespace {
 using task_net = s::network<s::input<1, 12, 12>, s::conv<6, 3>, s::batch_norm, s::max_pool<2>, s::spiking<>,
                             s::flatten, s::linear<24>, s::spiking<>, s::linear<3>>;

@@ -14,6 +14,7 @@
 #include "../core/parallel.hpp"
 #include "../layer/context.hpp"
 #include "../ops/cpu/time_mean.hpp"
+#include "branches.hpp"
 #include "network.hpp"
 
 namespace snn2ann::inline v0 {
@@ -81,6 +82,10 @@ public:
     std::uint64_t seed_value() const { return seed_; }
 
     void zero_grad() { std::fill(grads_.begin(), grads_.end(), 0.0f); }
+
+    /// The two branches over this model's one parameter and one state buffer.
+    ann_branch<model> ann() { return ann_branch<model>(*this); }
+    snn_branch<model> snn() { return snn_branch<model>(*this); }
 
     /// Mapping unit and ATA settings the spiking layers use (set by rules::snn2ann).
     detail::spiking_options& spiking_options() { return spiking_; }
