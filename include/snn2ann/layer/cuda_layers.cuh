@@ -215,8 +215,6 @@ struct gpu_layer<spiking<Neuron>, In> : gpu_layer_base<spiking<Neuron>, In> {
     double noisy_ratio() const {
         if (!noisy_total_) return 0.0;
         unsigned long long n = 0;
-        // the model's stream does not synchronise with cudaMemcpy's legacy stream
-        gpu::check(cudaDeviceSynchronize(), "cudaDeviceSynchronize");
         gpu::check(cudaMemcpy(&n, noisy_.data(), sizeof n, cudaMemcpyDeviceToHost), "cudaMemcpy");
         return static_cast<double>(n) / static_cast<double>(noisy_total_);
     }

@@ -21,7 +21,9 @@ class device_context {
 public:
     device_context() {
         require_device("snn2ann cuda backend");
-        check(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking), "cudaStreamCreateWithFlags");
+        // A blocking stream: it orders itself with the legacy default stream, so plain
+        // cudaMemcpy calls (setup, copies to and from CPU models) never race its kernels.
+        check(cudaStreamCreate(&stream_), "cudaStreamCreate");
         check(cublasCreate(&blas_), "cublasCreate");
         check(cublasSetStream(blas_, stream_), "cublasSetStream");
     }
