@@ -10,6 +10,8 @@
 // Options: --rule snn2ann|bptt|ann2snn  --T n (SNN2ANN 4|5, BPTT 4|8, conversion: any)
 //          --epochs n (5)  --batch n (64)  --threads n (2)  --seed n (1)
 //          --levels L (QCFS levels of the conversion's ANN, 4)  --surrogate-alpha a (4)
+//          --snn2ann-threshold uniform|1 (SNN2ANN's initial thresholds: METHOD.md's uniform
+//          [0, 1) per neuron, or the constant 1.0 of its options)
 // Output: one "epoch" line per epoch (test accuracy of the rule's SNN), then "result"
 // lines (key=value) that the script parses, and for conversion one "conversion" line per T.
 #pragma once
@@ -33,6 +35,7 @@ struct comparison_options {
     std::size_t batch = 64;
     std::uint64_t seed = 1;
     float alpha = 4.0f;
+    std::string snn2ann_threshold = "uniform";
 };
 
 /// BPTT's and conversion's neuron, as the peer and SpikingJelly users configure it:
@@ -85,6 +88,11 @@ int train_and_report(const comparison_options& o, Model& model, Rule rule, Evalu
 
 template <template <class> class Net, int T>
 int run_snn2ann(const comparison_options& o, const s::data::dataset& train, const s::data::dataset& test) {
+    if (o.snn2ann_threshold == "1") {
+        using threshold_1 = s::if_neuron<s::reset::to_zero, s::firing::strict, s::constant_threshold<1>>;
+        s::model<Net<threshold_1>, s::timesteps<T>> model{s::seed{o.seed}};
+        return train_and_report(o, model, s::rules::snn2ann{}, s::rules::snn2ann{}, train, test);
+    }
     s::model<Net<s::if_neuron<>>, s::timesteps<T>> model{s::seed{o.seed}};
     return train_and_report(o, model, s::rules::snn2ann{}, s::rules::snn2ann{}, train, test);
 }
@@ -141,6 +149,7 @@ inline comparison_options parse_comparison_options(int argc, char** argv) {
         else if (a == "--seed") o.seed = std::strtoull(v.c_str(), nullptr, 10);
         else if (a == "--levels") o.levels = std::atoi(v.c_str());
         else if (a == "--surrogate-alpha") o.alpha = std::strtof(v.c_str(), nullptr);
+        else if (a == "--snn2ann-threshold") o.snn2ann_threshold = v;
     }
     return o;
 }
