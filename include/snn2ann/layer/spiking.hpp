@@ -110,12 +110,24 @@ struct spiking {
                         }
                         if constexpr (Neuron::membrane_dropout > 0.0f) {
                             if (drop) {
-                                for (std::size_t i = 0; i < neurons; ++i) {
-                                    // Four 16-bit draws per hash: the RNG is the dearest part here.
-                                    const std::size_t at = (t * total + offset + b) * neurons + i;
-                                    const auto draw = (rng.bits(at >> 2) >> (16 * (at & 3))) & 0xffffu;
+                                // Draw `at` is 16-bit word at % 4 of hash at / 4: the RNG is the
+                                // dearest part here, so each hash is computed once for its four
+                                // neurons (edges of the row one by one).
+                                const std::size_t first = (t * total + offset + b) * neurons;
+                                auto apply = [&](std::size_t i, std::uint64_t word) {
+                                    const auto draw = (word >> (16 * ((first + i) & 3))) & 0xffffu;
                                     u[i] = draw < drop_below ? 0.0f : u[i] * keep_scale;
+                                };
+                                const std::size_t head = std::min<std::size_t>(neurons, (4 - first % 4) % 4);
+                                const std::size_t groups = (neurons - head) / 4;
+                                for (std::size_t i = 0; i < head; ++i) apply(i, rng.bits((first + i) >> 2));
+                                for (std::size_t g = 0; g < groups; ++g) {
+                                    const std::size_t i = head + 4 * g;
+                                    const std::uint64_t word = rng.bits((first + i) >> 2);
+                                    for (std::size_t k = 0; k < 4; ++k) apply(i + k, word);
                                 }
+                                for (std::size_t i = head + 4 * groups; i < neurons; ++i)
+                                    apply(i, rng.bits((first + i) >> 2));
                             }
                         }
                     }
