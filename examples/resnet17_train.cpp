@@ -8,6 +8,10 @@
 
 #include "zoo_training.hpp"
 
+// zoo_example::run takes a template of three parameters (clang matches no template with
+// a fourth, defaulted one there): one alias per shortcut kind.
+template <int Classes, class Input, class Neuron>
+using resnet17_spikes = snn2ann::zoo::resnet17<Classes, Input, Neuron, snn2ann::resnet_shortcut::spikes>;
 template <int Classes, class Input, class Neuron>
 using resnet17_current = snn2ann::zoo::resnet17<Classes, Input, Neuron, snn2ann::resnet_shortcut::current>;
 
@@ -20,5 +24,5 @@ int main(int argc, char** argv) {
     }
     const int n = static_cast<int>(args.size());
     if (current) return zoo_example::run<resnet17_current, 5>(n, args.data(), "ResNet-17 (current shortcuts)");
-    return zoo_example::run<snn2ann::zoo::resnet17, 5>(n, args.data(), "ResNet-17");
+    return zoo_example::run<resnet17_spikes, 5>(n, args.data(), "ResNet-17");
 }
