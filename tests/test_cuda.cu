@@ -363,11 +363,27 @@ TEST_CASE("a whole model: same initial weights, same ANN pass and gradients, sam
     CHECK(differing * 200 <= counts);  // at most 0.5%
     if (differing == 0) CHECK(relative_error(host_snn, device_snn) < 1e-4);
 
+    // The rules' training step: on the GPU the loss runs on the device (ann_train_pass,
+    // bptt_train_pass); the same loss, hits and gradients as on the CPU.
+    {
+        model<small_net, timesteps<4>> h2(seed{6});
+        model<small_net, timesteps<4>, cuda> d2(seed{6});
+        rules::ann plain;
+        const auto lh = plain.train_step(h2, x, y, 16, 2);
+        const auto ld = plain.train_step(d2, x, y, 16, 2);
+        CHECK(ld.loss == doctest::Approx(lh.loss).epsilon(1e-5));
+        CHECK(ld.correct == lh.correct);
+        CHECK(relative_error(std::vector<float>(h2.gradients().begin(), h2.gradients().end()),
+                             d2.gradients_on_host()) < 1e-4);
+        std::vector<std::int32_t> bad(y, y + 16);
+        bad[3] = 7;
+        CHECK_THROWS_AS(plain.train_step(d2, x, bad.data(), 16, 3), snn2ann::invalid_argument);
+    }
+
     model<small_net, timesteps<4>> back;
     device.copy_to(back);
     CHECK(std::vector<float>(back.state().begin(), back.state().end()) ==
           std::vector<float>(host.state().begin(), host.state().end()));
-    (void)y;
 }
 
 TEST_CASE("training on the GPU lowers the loss with each rule") {

@@ -10,13 +10,16 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <string>
 #include <vector>
 
 #include "../core/error.hpp"
 #include "../ops/cuda/buffer.cuh"
 #include "../ops/cuda/context.cuh"
 #include "../ops/cuda/elementwise.cuh"
+#include "../ops/cuda/loss.cuh"
 #include "../ops/cuda/optimizer.cuh"
+#include "../train/loss.hpp"
 #include "../train/optimizer.hpp"
 #include "cuda_sequence.cuh"
 #include "model.hpp"
@@ -178,6 +181,41 @@ public:
         exec_.backward(input_.data(), d, c, dev_);
     }
 
+    /// A training pass of the ANN branch with the loss on the device (rules call it in
+    /// place of forward, softmax_cross_entropy on the host, backward): only the batch's
+    /// per-sample losses and hits come back; the logits' gradient never leaves the GPU.
+    loss_result ann_train_pass(const float* x, const std::int32_t* y, std::size_t batch, std::uint64_t step) {
+        if (batch == 0) throw invalid_argument("model::forward: the batch is empty");
+        const std::int32_t* labels = upload_labels(y, batch);
+        const float* xd = upload_input(x, batch);
+        const detail::layer_context c = context(batch, true, step);
+        exec_.forward(xd, c, dev_);
+        float* d = device_loss(exec_.output(), labels, batch);
+        exec_.backward(xd, d, c, dev_);
+        return loss_on_host(batch);
+    }
+    /// BPTT's training pass with the loss on the device (the loss of the outputs averaged over T).
+    loss_result bptt_train_pass(const float* x, const std::int32_t* y, std::size_t batch, std::uint64_t step) {
+        if (batch == 0) throw invalid_argument("model::bptt_forward: the batch is empty");
+        const std::int32_t* labels = upload_labels(y, batch);
+        const float* xd = upload_input(x, batch);
+        detail::layer_context c = context(batch, true, step);
+        c.mode = detail::branch::bptt;
+        exec_.forward(xd, c, dev_);
+        constexpr std::size_t n = output_shape.size();
+        if constexpr (executor::first_spiking < 0) {
+            exec_.backward(xd, device_loss(exec_.output(), labels, batch), c, dev_);
+        } else {
+            float* mean = mean_.ensure(batch * n);
+            detail::gpu::mean_over_steps(dev_, exec_.output(), T, batch * n, mean);
+            const float* d = device_loss(mean, labels, batch);
+            float* per_step = per_step_.ensure(static_cast<std::size_t>(T) * batch * n);
+            detail::gpu::spread_over_steps(dev_, d, T, batch * n, per_step);
+            exec_.backward(xd, per_step, c, dev_);
+        }
+        return loss_on_host(batch);
+    }
+
     /// One optimiser step on the device with the optimiser's current settings (the
     /// trainer calls this instead of optimizer.step on host spans).
     void apply(const sgd& o) {
@@ -213,6 +251,39 @@ private:
     const float* upload_input(const float* x, std::size_t batch) {
         return upload(input_, x, batch * input_shape.size());
     }
+    const std::int32_t* upload_labels(const std::int32_t* y, std::size_t batch) {
+        constexpr int classes = output_shape.c;
+        for (std::size_t k = 0; k < batch; ++k)  // the CPU loss's check and message
+            if (y[k] < 0 || y[k] >= classes)
+                throw invalid_argument("softmax_cross_entropy: label " + std::to_string(y[k]) + " of sample " +
+                                       std::to_string(k) + " is outside [0, " + std::to_string(classes) + ")");
+        std::int32_t* p = labels_.ensure(batch);
+        // from pageable memory: staged before the call returns, so y may change afterwards
+        detail::gpu::check(cudaMemcpyAsync(p, y, batch * sizeof(std::int32_t), cudaMemcpyHostToDevice, dev_.stream()),
+                           "cudaMemcpyAsync");
+        return p;
+    }
+    /// Softmax cross-entropy of `logits` (device, batch x classes); returns dlogits (device).
+    float* device_loss(const float* logits, const std::int32_t* labels, std::size_t batch) {
+        float* d = dlogits_.ensure(batch * output_shape.size());
+        detail::gpu::softmax_cross_entropy(dev_, logits, labels, batch, output_shape.c, d, losses_.ensure(batch),
+                                           hits_.ensure(batch));
+        return d;
+    }
+    /// The mean loss and the hits of the last device_loss, summed on the host in sample order.
+    loss_result loss_on_host(std::size_t batch) {
+        host_losses_.resize(batch);
+        host_hits_.resize(batch);
+        dev_.synchronize();
+        detail::gpu::check(cudaMemcpy(host_losses_.data(), losses_.data(), batch * sizeof(double),
+                                      cudaMemcpyDeviceToHost), "cudaMemcpy");
+        detail::gpu::check(cudaMemcpy(host_hits_.data(), hits_.data(), batch * sizeof(std::int32_t),
+                                      cudaMemcpyDeviceToHost), "cudaMemcpy");
+        loss_result r;
+        for (std::size_t k = 0; k < batch; ++k) r.loss += host_losses_[k], r.correct += host_hits_[k] != 0;
+        r.loss /= static_cast<double>(batch);
+        return r;
+    }
     void copy_in(const float* params, const float* state) {
         dev_.synchronize();
         detail::gpu::check(cudaMemcpy(params_.data(), params, param_count * sizeof(float), cudaMemcpyHostToDevice),
@@ -246,7 +317,11 @@ private:
     detail::gpu::device_context dev_;  // first member to construct: it checks for a GPU
     detail::gpu::device_buffer<float> params_, grads_, state_;
     detail::gpu::device_buffer<float> velocity_, adam_m_, adam_v_;
-    detail::gpu::device_buffer<float> input_, dy_, snn_outputs_, mean_, per_step_;
+    detail::gpu::device_buffer<float> input_, dy_, snn_outputs_, mean_, per_step_, dlogits_;
+    detail::gpu::device_buffer<std::int32_t> labels_, hits_;
+    detail::gpu::device_buffer<double> losses_;
+    std::vector<double> host_losses_;
+    std::vector<std::int32_t> host_hits_;
     detail::gpu::staging staging_, outputs_;
     detail::spiking_options spiking_;
     executor exec_;

@@ -21,6 +21,8 @@ namespace detail {
 template <class Model>
 loss_result ann_loss_step(Model& m, const float* x, const std::int32_t* y, std::size_t batch, std::uint64_t step,
                           buffer<float>& dlogits) {
+    // A GPU model computes the loss where its logits are (net/cuda_model.cuh).
+    if constexpr (requires { m.ann_train_pass(x, y, batch, step); }) return m.ann_train_pass(x, y, batch, step);
     constexpr int classes = Model::output_shape.c;
     const float* logits = m.forward(x, batch, true, step);
     float* d = dlogits.ensure(batch * classes);

@@ -35,6 +35,8 @@ struct bptt {
                       "linear head)");
         constexpr int classes = Model::output_shape.c;
         configure(m);
+        // A GPU model computes the loss where its outputs are (net/cuda_model.cuh).
+        if constexpr (requires { m.bptt_train_pass(x, y, batch, step); }) return m.bptt_train_pass(x, y, batch, step);
         const float* logits = m.bptt_forward(x, batch, true, step);
         float* d = dlogits_.ensure(batch * classes);
         const loss_result r = softmax_cross_entropy(logits, y, batch, classes, d);
