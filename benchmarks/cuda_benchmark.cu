@@ -19,6 +19,8 @@
 
 #include "../examples/reference_networks.hpp"
 
+#include "random_batch.hpp"
+
 namespace s = snn2ann;
 
 namespace {
@@ -41,11 +43,9 @@ step_result measure(const char* name, std::size_t batch, int repeat, bool tf32) 
     {
         s::model<Net, s::timesteps<T>, s::cuda> m{s::seed{1}};
         m.allow_tf32(tf32);
-        const s::detail::counter_rng rng(7, 1);
-        std::vector<float> x(batch * Net::input_shape.size());
-        for (std::size_t i = 0; i < x.size(); ++i) x[i] = 2.0f * rng.uniform(i) - 1.0f;
-        std::vector<std::int32_t> y(batch);
-        for (std::size_t i = 0; i < batch; ++i) y[i] = static_cast<std::int32_t>(i % 10);
+        const snn2ann_bench::random_batch data(batch, Net::input_shape.size());
+        const float* x = data.x.data();
+        const std::int32_t* y = data.y.data();
         Rule rule;
         const s::adam opt{1e-3};
         std::vector<double> seconds;
@@ -53,7 +53,7 @@ step_result measure(const char* name, std::size_t batch, int repeat, bool tf32) 
         for (int k = -2; k < repeat; ++k) {  // two warm-up steps
             m.synchronize();
             const auto t0 = std::chrono::steady_clock::now();
-            rule.train_step(m, x.data(), y.data(), batch, static_cast<std::uint64_t>(k + 2));
+            rule.train_step(m, x, y, batch, static_cast<std::uint64_t>(k + 2));
             m.apply(opt);
             m.synchronize();
             if (k >= 0) seconds.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());

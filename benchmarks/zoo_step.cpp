@@ -13,6 +13,8 @@
 #include <snn2ann/zoo/resnet17.hpp>
 #include <snn2ann/zoo/vgg13.hpp>
 
+#include "random_batch.hpp"
+
 namespace s = snn2ann;
 
 template <class Net, int T, class Rule>
@@ -20,17 +22,15 @@ void measure(const char* name, std::size_t batch, int repeat) {
     s::reset_workspace_peak();
     {
         s::model<Net, s::timesteps<T>> m{s::seed{1}};
-        const s::detail::counter_rng rng(7, 1);
-        std::vector<float> x(batch * Net::input_shape.size());
-        for (std::size_t i = 0; i < x.size(); ++i) x[i] = 2.0f * rng.uniform(i) - 1.0f;
-        std::vector<std::int32_t> y(batch);
-        for (std::size_t i = 0; i < batch; ++i) y[i] = static_cast<std::int32_t>(i % 10);
+        const snn2ann_bench::random_batch data(batch, Net::input_shape.size());
+        const float* x = data.x.data();
+        const std::int32_t* y = data.y.data();
         Rule rule;
         s::adam opt{1e-3};
         std::vector<double> seconds;
         for (int r = 0; r <= repeat; ++r) {
             const auto t0 = std::chrono::steady_clock::now();
-            rule.train_step(m, x.data(), y.data(), batch, static_cast<std::uint64_t>(r));
+            rule.train_step(m, x, y, batch, static_cast<std::uint64_t>(r));
             opt.step(m.parameters(), m.gradients());
             if (r > 0) seconds.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
         }

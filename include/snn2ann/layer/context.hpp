@@ -115,6 +115,25 @@ struct layer_context {
     }
 };
 
+/// The context a model hands its executor for one pass: the model's buffers, seed, time
+/// steps and spiking options, and the pass's batch, mode and step (the CPU and the CUDA
+/// model both start every pass here).
+inline layer_context model_pass_context(float* params, float* grads, float* state, const spiking_options* spiking,
+                                        std::uint64_t seed, int timesteps, std::size_t batch, bool training,
+                                        std::uint64_t step) {
+    layer_context c;
+    c.params = params;
+    c.grads = grads;
+    c.state = state;
+    c.batch = batch;
+    c.training = training;
+    c.seed = seed;
+    c.step = step;
+    c.timesteps = timesteps;
+    c.spiking = spiking;
+    return c;
+}
+
 /// PyTorch's default initialisation of conv and linear layers: weights and biases
 /// uniform in [-1/sqrt(fan_in), 1/sqrt(fan_in)).
 inline void init_uniform_fan_in(float* p, std::size_t n, std::size_t fan_in, const counter_rng& rng,

@@ -68,7 +68,7 @@ private:
 
 template <int O, bool B, shape In>
 struct gpu_layer<linear<O, B>, In> : gpu_layer_base<linear<O, B>, In> {
-    static constexpr std::size_t weight_count = static_cast<std::size_t>(O) * In.c;
+    static constexpr std::size_t weight_count = gpu_layer_base<linear<O, B>, In>::reference::weight_count;
     void forward(const float* x, float* y, const layer_context& c, const gpu::device_context& d) {
         gpu::linear_forward(d, c.batch, In.c, O, x, c.params, B ? c.params + weight_count : nullptr, y, c.bias_scale);
     }

@@ -299,17 +299,8 @@ private:
     }
     detail::layer_context context(std::size_t batch, bool training, std::uint64_t step) {
         step_ = step;
-        detail::layer_context c;
-        c.params = params_.data();
-        c.grads = grads_.data();
-        c.state = state_.data();
-        c.batch = batch;
-        c.training = training;
-        c.seed = seed_;
-        c.step = step;
-        c.timesteps = T;
-        c.spiking = &spiking_;
-        return c;
+        return detail::model_pass_context(params_.data(), grads_.data(), state_.data(), &spiking_, seed_, T, batch,
+                                          training, step);
     }
 
     std::uint64_t seed_;
