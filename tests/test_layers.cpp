@@ -96,3 +96,43 @@ TEST_CASE("batch_norm updates the running statistics like PyTorch (momentum 0.1,
     CHECK(state[1] == doctest::Approx(0.9 + 0.1 * (14.0 / 3.0)));  // var of {1,2,3,6}, n - 1
     CHECK(y[3] == doctest::Approx(3.0 / std::sqrt(3.5 + 1e-5)).epsilon(1e-5));
 }
+
+namespace {
+// im2col and col2im from their definitions, one entry at a time: the column matrix's row
+// (c*K + kh)*K + kw, column oh*OW + ow holds input pixel (c, oh*S - P + kh, ow*S - P + kw).
+void check_im2col(const s::detail::conv_geometry& g) {
+    INFO("c " << g.c << " h " << g.h << " w " << g.w << " k " << g.k << " stride " << g.stride << " pad " << g.pad);
+    std::vector<float> x(g.in_size());
+    for (std::size_t i = 0; i < x.size(); ++i) x[i] = 1.0f + static_cast<float>(i);
+    std::vector<float> col(g.col_rows() * g.out_plane(), -7.0f), expected(col.size(), 0.0f);
+    std::vector<float> dcol(col.size()), dx(x.size(), 0.5f), expected_dx(x.size(), 0.5f);
+    for (std::size_t i = 0; i < dcol.size(); ++i) dcol[i] = 0.25f * static_cast<float>(i % 17) - 1.0f;
+    for (int c = 0; c < g.c; ++c)
+        for (int kh = 0; kh < g.k; ++kh)
+            for (int kw = 0; kw < g.k; ++kw)
+                for (int oh = 0; oh < g.oh; ++oh)
+                    for (int ow = 0; ow < g.ow; ++ow) {
+                        const int ih = oh * g.stride - g.pad + kh, iw = ow * g.stride - g.pad + kw;
+                        const std::size_t at = ((static_cast<std::size_t>(c) * g.k + kh) * g.k + kw) * g.out_plane() +
+                                               static_cast<std::size_t>(oh) * g.ow + ow;
+                        if (ih < 0 || ih >= g.h || iw < 0 || iw >= g.w) continue;
+                        const std::size_t pixel = (static_cast<std::size_t>(c) * g.h + ih) * g.w + iw;
+                        expected[at] = x[pixel];
+                        expected_dx[pixel] += dcol[at];
+                    }
+    s::detail::ops::im2col(g, x.data(), col.data());
+    CHECK(col == expected);
+    s::detail::ops::col2im_add(g, dcol.data(), dx.data());
+    CHECK(dx == expected_dx);
+}
+}  // namespace
+
+TEST_CASE("im2col and col2im follow their definition (shifted-plane and general paths)") {
+    using g = s::detail::conv_geometry;
+    check_im2col(g{3, 7, 6, 3, 1, 1, 4, 7, 6});    // 3x3 same: shifted planes
+    check_im2col(g{2, 5, 5, 5, 1, 2, 1, 5, 5});    // 5x5 same: shifts of two lines
+    check_im2col(g{1, 1, 4, 3, 1, 1, 1, 1, 4});    // one line: every kernel row but one is padding
+    check_im2col(g{2, 6, 3, 1, 1, 0, 1, 6, 3});    // 1x1
+    check_im2col(g{2, 9, 8, 3, 2, 1, 1, 5, 4});    // stride 2: general path
+    check_im2col(g{1, 9, 9, 5, 1, 0, 1, 5, 5});    // unpadded: general path
+}
