@@ -109,7 +109,8 @@ struct spiking {
                             if (!c.collapse_output) out[i] = spike ? 1.0f : 0.0f;
                         }
                         if constexpr (Neuron::membrane_dropout > 0.0f) {
-                            if (drop) {
+                            // The membrane after the last step is never read: no draws for it.
+                            if (drop && t + 1 < steps) {
                                 // Draw `at` is 16-bit word at % 4 of hash at / 4: the RNG is the
                                 // dearest part here, so each hash is computed once for its four
                                 // neurons (edges of the row one by one).
@@ -121,10 +122,18 @@ struct spiking {
                                 const std::size_t head = std::min<std::size_t>(neurons, (4 - first % 4) % 4);
                                 const std::size_t groups = (neurons - head) / 4;
                                 for (std::size_t i = 0; i < head; ++i) apply(i, rng.bits((first + i) >> 2));
-                                for (std::size_t g = 0; g < groups; ++g) {
-                                    const std::size_t i = head + 4 * g;
-                                    const std::uint64_t word = rng.bits((first + i) >> 2);
-                                    for (std::size_t k = 0; k < 4; ++k) apply(i + k, word);
+                                // Hashes first, in blocks (a loop the compiler vectorises),
+                                // then the masks they give.
+                                constexpr std::size_t block = 64;
+                                std::uint64_t words[block];
+                                const std::size_t group0 = (first + head) >> 2;
+                                for (std::size_t g0 = 0; g0 < groups; g0 += block) {
+                                    const std::size_t n = std::min(block, groups - g0);
+                                    for (std::size_t g = 0; g < n; ++g) words[g] = rng.bits(group0 + g0 + g);
+                                    for (std::size_t g = 0; g < n; ++g) {
+                                        const std::size_t i = head + 4 * (g0 + g);
+                                        for (std::size_t k = 0; k < 4; ++k) apply(i + k, words[g]);
+                                    }
                                 }
                                 for (std::size_t i = head + 4 * groups; i < neurons; ++i)
                                     apply(i, rng.bits((first + i) >> 2));
