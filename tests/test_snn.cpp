@@ -113,6 +113,53 @@ TEST_CASE("membrane dropout: in training, the residual membrane is zeroed with p
     for (std::size_t i = 0; i < 10000; ++i) CHECK(l.counts()[i] == 1.0f);
 }
 
+namespace {
+// Current 0.6, threshold 1, T = 2: the neuron fires at step 2 exactly when its membrane
+// survived dropout after step 1, so the counts expose every step-1 draw.
+template <int DropPercent>
+void check_dropout_draws() {
+    using neuron = s::if_neuron<s::reset::to_zero, s::firing::strict, s::uniform_threshold, DropPercent>;
+    constexpr std::size_t neurons = 1001;  // rows that do not start on a hash word
+    using layer = typename s::spiking<neuron>::template impl<s::cpu, s::flat_shape(neurons)>;
+    layer l;
+    const std::size_t batch = 3, offset = 2, total = 7;
+    std::vector<float> vth(neurons, 1.0f), x(batch * neurons, 0.6f), y(2 * batch * neurons);
+    s::detail::layer_context c;
+    c.state = vth.data();
+    c.batch = batch;
+    c.timesteps = 2;
+    c.mode = s::detail::branch::snn;
+    c.constant_input = true;
+    c.snn_training = true;
+    c.seed = 11;
+    c.stream = 5;
+    c.step = 3;
+    c.total_samples = total;
+    c.batch = offset;  // the chunk before this one (a chunk at 0 sizes the counts)
+    l.forward(x.data(), y.data(), c);
+    c.batch = batch;
+    c.sample_offset = offset;
+    l.forward(x.data(), y.data(), c);
+    const s::detail::counter_rng rng(c.seed, c.stream ^ (c.step << 20) ^ 0x5111ULL);
+    std::size_t mismatches = 0, dropped = 0;
+    for (std::size_t b = 0; b < batch; ++b)
+        for (std::size_t i = 0; i < neurons; ++i) {
+            const bool drop = neuron::membrane_dropped(rng, (offset + b) * neurons + i);  // t = 0
+            dropped += drop;
+            mismatches += l.counts()[(offset + b) * neurons + i] != (drop ? 0.0f : 1.0f);
+        }
+    CHECK(mismatches == 0);
+    CHECK(static_cast<double>(dropped) / (batch * neurons) == doctest::Approx(DropPercent / 100.0).epsilon(0.1));
+}
+}  // namespace
+
+TEST_CASE("membrane dropout draws follow their definition (1-, 2- and 16-bit draws)") {
+    static_assert(s::if_neuron<>::dropout_draw_bits == 1 && s::if_neuron<>::dropout_drop_below == 1);
+    check_dropout_draws<50>();
+    check_dropout_draws<25>();
+    check_dropout_draws<30>();
+}
+
 TEST_CASE("the SNN pass keeps spike counts") {
     hand_layer h;
     CHECK(h.snn({0.7f, 0.5f, 2.0f, -1.0f}) == std::vector<float>{2, 1, 4, 0});

@@ -234,7 +234,6 @@ private:
                        c.collapse_output,
                        c.snn_training && Neuron::membrane_dropout > 0.0f,
                        1.0f / (1.0f - Neuron::membrane_dropout),
-                       static_cast<std::uint64_t>(Neuron::membrane_dropout * 65536.0f + 0.5f),
                        counter_rng(c.seed, c.stream ^ (c.step << 20) ^ 0x5111ULL)};
         gpu::snn_steps<Neuron>(d, r, x, c.state, y, counts_.data() + offset * neurons);
     }

@@ -86,8 +86,6 @@ struct spiking {
             const float* vth = c.state;
             const bool drop = c.snn_training && Neuron::membrane_dropout > 0.0f;
             const float keep_scale = 1.0f / (1.0f - Neuron::membrane_dropout);
-            // P(draw < drop_below) = p for a uniform 16-bit draw (exact for p = k / 65536, e.g. 0.5).
-            const auto drop_below = static_cast<std::uint64_t>(Neuron::membrane_dropout * 65536.0f + 0.5f);
             const detail::counter_rng rng(c.seed, c.stream ^ (c.step << 20) ^ 0x5111ULL);
             const float inv_t = 1.0f / static_cast<float>(steps);
             float* membrane = membrane_.ensure(batch * neurons);
@@ -111,32 +109,33 @@ struct spiking {
                         if constexpr (Neuron::membrane_dropout > 0.0f) {
                             // The membrane after the last step is never read: no draws for it.
                             if (drop && t + 1 < steps) {
-                                // Draw `at` is 16-bit word at % 4 of hash at / 4: the RNG is the
-                                // dearest part here, so each hash is computed once for its four
-                                // neurons (edges of the row one by one).
+                                // Neuron::membrane_dropped(rng, first + i), with each hash
+                                // computed once for the per_word neurons it serves (edges of
+                                // the row one by one): the RNG is the dearest part here.
+                                constexpr std::size_t per_word = Neuron::dropout_draws_per_word;
                                 const std::size_t first = (t * total + offset + b) * neurons;
                                 auto apply = [&](std::size_t i, std::uint64_t word) {
-                                    const auto draw = (word >> (16 * ((first + i) & 3))) & 0xffffu;
-                                    u[i] = draw < drop_below ? 0.0f : u[i] * keep_scale;
+                                    u[i] = Neuron::dropout_drops(word, first + i) ? 0.0f : u[i] * keep_scale;
                                 };
-                                const std::size_t head = std::min<std::size_t>(neurons, (4 - first % 4) % 4);
-                                const std::size_t groups = (neurons - head) / 4;
-                                for (std::size_t i = 0; i < head; ++i) apply(i, rng.bits((first + i) >> 2));
+                                const std::size_t head =
+                                    std::min<std::size_t>(neurons, (per_word - first % per_word) % per_word);
+                                const std::size_t groups = (neurons - head) / per_word;
+                                for (std::size_t i = 0; i < head; ++i) apply(i, rng.bits((first + i) / per_word));
                                 // Hashes first, in blocks (a loop the compiler vectorises),
                                 // then the masks they give.
                                 constexpr std::size_t block = 64;
                                 std::uint64_t words[block];
-                                const std::size_t group0 = (first + head) >> 2;
+                                const std::size_t group0 = (first + head) / per_word;
                                 for (std::size_t g0 = 0; g0 < groups; g0 += block) {
                                     const std::size_t n = std::min(block, groups - g0);
                                     for (std::size_t g = 0; g < n; ++g) words[g] = rng.bits(group0 + g0 + g);
                                     for (std::size_t g = 0; g < n; ++g) {
-                                        const std::size_t i = head + 4 * (g0 + g);
-                                        for (std::size_t k = 0; k < 4; ++k) apply(i + k, words[g]);
+                                        const std::size_t i = head + per_word * (g0 + g);
+                                        for (std::size_t k = 0; k < per_word; ++k) apply(i + k, words[g]);
                                     }
                                 }
-                                for (std::size_t i = head + 4 * groups; i < neurons; ++i)
-                                    apply(i, rng.bits((first + i) >> 2));
+                                for (std::size_t i = head + per_word * groups; i < neurons; ++i)
+                                    apply(i, rng.bits((first + i) / per_word));
                             }
                         }
                     }

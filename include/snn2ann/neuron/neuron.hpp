@@ -38,6 +38,27 @@ struct neuron_model {
     static constexpr firing firing_mode = Firing;
     /// Training-only dropout on the residual membrane U[t] (inverted scaling).
     static constexpr float membrane_dropout = static_cast<float>(MembraneDropoutPercent) / 100.0f;
+    /// Membrane dropout draws `dropout_draw_bits`-bit uniform integers, 64 / bits of them per
+    /// hash (draw `at` is field at % per_word of hash at / per_word), and drops the membrane
+    /// when the draw is below `dropout_drop_below`. The fewest bits that make P(drop)
+    /// exactly p: one for the default p = 0.5, two for 0.25 and 0.75, else sixteen (p to
+    /// within 2^-17). Hashing is most of the SNN pass's neuron cost, so bits are not wasted.
+    static constexpr int dropout_draw_bits =
+        MembraneDropoutPercent % 50 == 0 ? 1 : MembraneDropoutPercent % 25 == 0 ? 2 : 16;
+    static constexpr std::uint64_t dropout_draws_per_word = 64 / dropout_draw_bits;
+    static constexpr std::uint64_t dropout_drop_below =
+        (static_cast<std::uint64_t>(MembraneDropoutPercent) * (std::uint64_t{1} << dropout_draw_bits) + 50) / 100;
+    /// Whether draw `at`, a field of the hash `word`, drops the membrane.
+    static constexpr bool dropout_drops(std::uint64_t word, std::uint64_t at) {
+        const auto field = (word >> (dropout_draw_bits * (at % dropout_draws_per_word))) &
+                           ((std::uint64_t{1} << dropout_draw_bits) - 1);
+        return field + 1 <= dropout_drop_below;  // field < below, without a pointless compare at p = 0
+    }
+    /// Whether membrane dropout drops draw `at` of the stream `rng` (the definition; the CPU
+    /// loop hashes each word once for its per_word draws).
+    static constexpr bool membrane_dropped(const counter_rng& rng, std::uint64_t at) {
+        return dropout_drops(rng.bits(at / dropout_draws_per_word), at);
+    }
     using threshold = Threshold;
 
     static constexpr bool fires(float v, float vth) {

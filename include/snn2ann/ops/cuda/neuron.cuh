@@ -21,7 +21,6 @@ struct snn_run {
     bool collapse_output;       // write the mean rate (B samples) instead of T x B spikes
     bool dropout;               // membrane dropout (training)
     float keep_scale;
-    std::uint64_t drop_below;   // a 16-bit draw below this drops the membrane
     counter_rng rng;
 };
 
@@ -40,10 +39,9 @@ __global__ void snn_steps_kernel(snn_run r, const float* x, const float* vth, fl
             count += spike ? 1.0f : 0.0f;
             if (!r.collapse_output) y[base + i] = spike ? 1.0f : 0.0f;
             if (r.dropout) {
-                // the CPU path's draw: four 16-bit draws per hash of (t, sample in batch, neuron)
+                // the CPU path's draw of (t, sample in batch, neuron)
                 const std::size_t at = (t * r.total + r.offset + b) * r.neurons + i;
-                const auto draw = (r.rng.bits(at >> 2) >> (16 * (at & 3))) & 0xffffu;
-                u = draw < r.drop_below ? 0.0f : u * r.keep_scale;
+                u = Neuron::membrane_dropped(r.rng, at) ? 0.0f : u * r.keep_scale;
             }
         }
         counts[j] = count;
