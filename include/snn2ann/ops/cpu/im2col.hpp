@@ -44,6 +44,16 @@ inline void valid_rows(const conv_geometry& g, int kh, int& oh_lo, int& oh_hi) {
     valid_span(kh - g.pad, 1, g.h, g.oh, oh_lo, oh_hi);
 }
 
+/// Zeroes columns [0, lo) and [hi, w) of lines [oh_lo, oh_hi) of a w-wide plane: the entries
+/// a shifted copy brought in from the neighbouring line. Column by column, as strided
+/// stores: these runs are a pixel or two long, too short for memset calls to pay.
+inline void clear_wrapped_columns(float* plane, int w, int oh_lo, int oh_hi, int lo, int hi) {
+    for (int o = 0; o < lo; ++o)
+        for (int oh = oh_lo; oh < oh_hi; ++oh) plane[static_cast<std::ptrdiff_t>(oh) * w + o] = 0.0f;
+    for (int o = hi; o < w; ++o)
+        for (int oh = oh_lo; oh < oh_hi; ++oh) plane[static_cast<std::ptrdiff_t>(oh) * w + o] = 0.0f;
+}
+
 inline void im2col_shifted_plane(const conv_geometry& g, const float* x, float* col) {
     const std::ptrdiff_t plane = static_cast<std::ptrdiff_t>(g.h) * g.w;
     const int w = g.w;
@@ -64,12 +74,7 @@ inline void im2col_shifted_plane(const conv_geometry& g, const float* x, float* 
                 std::fill(row, row + std::max<std::ptrdiff_t>(first, 0), 0.0f);
                 for (std::ptrdiff_t i = first; i < last; ++i) row[i] = in[i + shift];
                 std::fill(row + std::min(std::max(last, first), end), row + end, 0.0f);
-                if (lo > 0 || hi < g.ow)
-                    for (int oh = oh_lo; oh < oh_hi; ++oh) {
-                        float* line = row + static_cast<std::ptrdiff_t>(oh) * w;
-                        std::fill(line, line + lo, 0.0f);
-                        std::fill(line + hi, line + g.ow, 0.0f);
-                    }
+                clear_wrapped_columns(row, w, oh_lo, oh_hi, lo, hi);
             }
     }
 }
@@ -118,12 +123,7 @@ inline void col2im_add(const conv_geometry& g, float* col, float* dx) {
                     int oh_lo, oh_hi, lo, hi;
                     valid_rows(g, kh, oh_lo, oh_hi);
                     valid_span(kw - g.pad, 1, g.w, ow, lo, hi);
-                    if (lo > 0 || hi < ow)
-                        for (int oh = oh_lo; oh < oh_hi; ++oh) {
-                            float* line = row + static_cast<std::ptrdiff_t>(oh) * ow;
-                            std::fill(line, line + lo, 0.0f);
-                            std::fill(line + hi, line + ow, 0.0f);
-                        }
+                    clear_wrapped_columns(row, ow, oh_lo, oh_hi, lo, hi);
                     const std::ptrdiff_t shift = static_cast<std::ptrdiff_t>(kh - g.pad) * g.w + (kw - g.pad);
                     const std::ptrdiff_t first = std::max<std::ptrdiff_t>(oh_lo * ow, -shift);
                     const std::ptrdiff_t last = std::min<std::ptrdiff_t>(oh_hi * ow, plane - shift);
