@@ -136,3 +136,25 @@ TEST_CASE("im2col and col2im follow their definition (shifted-plane and general 
     check_im2col(g{2, 9, 8, 3, 2, 1, 1, 5, 4});    // stride 2: general path
     check_im2col(g{1, 9, 9, 5, 1, 0, 1, 5, 5});    // unpadded: general path
 }
+
+TEST_CASE("max_pool 2x2 forward equals its definition over many planes (blocks of line pairs)") {
+    for (const auto& g : {s::detail::conv_geometry{30, 6, 6, 2, 2, 0, 30, 3, 3},
+                          s::detail::conv_geometry{3, 4, 40, 2, 2, 0, 3, 2, 20},
+                          s::detail::conv_geometry{2, 7, 5, 2, 2, 0, 2, 3, 2}}) {
+        const std::size_t batch = 4;
+        std::vector<float> x(batch * g.in_size()), y(batch * g.c * g.out_plane());
+        const s::detail::counter_rng rng(3, 4);
+        for (std::size_t i = 0; i < x.size(); ++i) x[i] = std::floor(8.0f * rng.uniform(i));  // with ties
+        s::detail::ops::max_pool_forward(s::cpu{}, g, batch, x.data(), y.data(), nullptr);
+        std::size_t wrong = 0;
+        for (std::size_t p = 0; p < batch * g.c; ++p)
+            for (int oh = 0; oh < g.oh; ++oh)
+                for (int ow = 0; ow < g.ow; ++ow) {
+                    const float* in = x.data() + p * g.h * g.w;
+                    const float m = std::max(std::max(in[2 * oh * g.w + 2 * ow], in[2 * oh * g.w + 2 * ow + 1]),
+                                             std::max(in[(2 * oh + 1) * g.w + 2 * ow], in[(2 * oh + 1) * g.w + 2 * ow + 1]));
+                    wrong += y[p * g.out_plane() + oh * g.ow + ow] != m;
+                }
+        CHECK(wrong == 0);
+    }
+}
