@@ -12,6 +12,7 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <cstdint>
 #include <string>
 
@@ -24,6 +25,20 @@
 #include "context.hpp"
 
 namespace snn2ann::inline v0 {
+
+namespace detail {
+/// Neurons whose dropout draws are single bits, a set bit keeping the membrane (p = 0.5).
+template <class Neuron>
+inline constexpr bool one_bit_keep_mask = Neuron::dropout_draw_bits == 1 && Neuron::dropout_drop_below == 1;
+
+/// byte_bits[b][k] = bit k of b, as a float factor.
+inline constexpr auto byte_bits = [] {
+    std::array<std::array<float, 8>, 256> t{};
+    for (std::size_t b = 0; b < 256; ++b)
+        for (std::size_t k = 0; k < 8; ++k) t[b][k] = static_cast<float>((b >> k) & 1u);
+    return t;
+}();
+}  // namespace detail
 
 template <class Neuron = if_neuron<>>
 struct spiking {
@@ -131,7 +146,20 @@ struct spiking {
                                     for (std::size_t g = 0; g < n; ++g) words[g] = rng.bits(group0 + g0 + g);
                                     for (std::size_t g = 0; g < n; ++g) {
                                         const std::size_t i = head + per_word * (g0 + g);
-                                        for (std::size_t k = 0; k < per_word; ++k) apply(i + k, words[g]);
+                                        // Field k of the word is draw first + i + k (i is aligned).
+                                        float* ui = u + i;
+                                        if constexpr (detail::one_bit_keep_mask<Neuron>) {
+                                            // A set bit keeps: eight membranes per byte of the
+                                            // word, scaled by a row of 0/1 factors (vectorises).
+                                            for (std::size_t byte = 0; byte < 8; ++byte) {
+                                                const auto& bits = detail::byte_bits[(words[g] >> (8 * byte)) & 0xffu];
+                                                for (std::size_t k = 0; k < 8; ++k)
+                                                    ui[8 * byte + k] *= bits[k] * keep_scale;
+                                            }
+                                        } else {
+                                            for (std::size_t k = 0; k < per_word; ++k)
+                                                ui[k] = Neuron::dropout_field_drops(words[g], k) ? 0.0f : ui[k] * keep_scale;
+                                        }
                                     }
                                 }
                                 for (std::size_t i = head + per_word * groups; i < neurons; ++i)

@@ -50,8 +50,11 @@ struct neuron_model {
         (static_cast<std::uint64_t>(MembraneDropoutPercent) * (std::uint64_t{1} << dropout_draw_bits) + 50) / 100;
     /// Whether draw `at`, a field of the hash `word`, drops the membrane.
     static constexpr bool dropout_drops(std::uint64_t word, std::uint64_t at) {
-        const auto field = (word >> (dropout_draw_bits * (at % dropout_draws_per_word))) &
-                           ((std::uint64_t{1} << dropout_draw_bits) - 1);
+        return dropout_field_drops(word, at % dropout_draws_per_word);
+    }
+    /// Whether field k (< dropout_draws_per_word) of the hash `word` drops the membrane.
+    static constexpr bool dropout_field_drops(std::uint64_t word, std::uint64_t k) {
+        const auto field = (word >> (dropout_draw_bits * k)) & ((std::uint64_t{1} << dropout_draw_bits) - 1);
         return field + 1 <= dropout_drop_below;  // field < below, without a pointless compare at p = 0
     }
     /// Whether membrane dropout drops draw `at` of the stream `rng` (the definition; the CPU
