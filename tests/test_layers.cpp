@@ -137,7 +137,7 @@ TEST_CASE("im2col and col2im follow their definition (shifted-plane and general 
     check_im2col(g{1, 9, 9, 5, 1, 0, 1, 5, 5});    // unpadded: general path
 }
 
-TEST_CASE("max_pool 2x2 forward equals its definition over many planes (blocks of line pairs)") {
+TEST_CASE("max_pool 2x2 forward and backward equal their definition over many planes (blocks of line pairs)") {
     for (const auto& g : {s::detail::conv_geometry{30, 6, 6, 2, 2, 0, 30, 3, 3},
                           s::detail::conv_geometry{3, 4, 40, 2, 2, 0, 3, 2, 20},
                           s::detail::conv_geometry{2, 7, 5, 2, 2, 0, 2, 3, 2}}) {
@@ -146,15 +146,24 @@ TEST_CASE("max_pool 2x2 forward equals its definition over many planes (blocks o
         const s::detail::counter_rng rng(3, 4);
         for (std::size_t i = 0; i < x.size(); ++i) x[i] = std::floor(8.0f * rng.uniform(i));  // with ties
         s::detail::ops::max_pool_forward(s::cpu{}, g, batch, x.data(), y.data(), nullptr);
+        std::vector<float> dy(y.size()), dx(x.size(), -1.0f), expected_dx(x.size(), 0.0f);
+        for (std::size_t i = 0; i < dy.size(); ++i) dy[i] = 1.0f + static_cast<float>(i);
+        s::detail::ops::max_pool_backward(s::cpu{}, g, batch, x.data(), y.data(), dy.data(), nullptr, dx.data());
         std::size_t wrong = 0;
         for (std::size_t p = 0; p < batch * g.c; ++p)
             for (int oh = 0; oh < g.oh; ++oh)
                 for (int ow = 0; ow < g.ow; ++ow) {
                     const float* in = x.data() + p * g.h * g.w;
-                    const float m = std::max(std::max(in[2 * oh * g.w + 2 * ow], in[2 * oh * g.w + 2 * ow + 1]),
-                                             std::max(in[(2 * oh + 1) * g.w + 2 * ow], in[(2 * oh + 1) * g.w + 2 * ow + 1]));
-                    wrong += y[p * g.out_plane() + oh * g.ow + ow] != m;
+                    const int at[4] = {2 * oh * g.w + 2 * ow, 2 * oh * g.w + 2 * ow + 1, (2 * oh + 1) * g.w + 2 * ow,
+                                       (2 * oh + 1) * g.w + 2 * ow + 1};
+                    int first = 0;  // the first maximum in window order gets the gradient
+                    for (int k = 1; k < 4; ++k)
+                        if (in[at[k]] > in[at[first]]) first = k;
+                    const std::size_t o = p * g.out_plane() + oh * g.ow + ow;
+                    wrong += y[o] != in[at[first]];
+                    expected_dx[p * g.h * g.w + at[first]] = dy[o];
                 }
         CHECK(wrong == 0);
+        CHECK(dx == expected_dx);
     }
 }

@@ -16,22 +16,25 @@ namespace snn2ann::inline v0::detail::ops {
 /// the input with the output, which costs less than writing and reading the indices.
 constexpr bool is_pair_window(const conv_geometry& g) { return g.k == 2 && g.stride == 2; }
 
+/// Floats per block of line pairs in the even-plane 2x2 paths (stack arrays; wider planes
+/// take the general path).
+inline constexpr std::size_t pool_block_floats = 1024;
+
 /// y = max over each window; argmax[i] is the input index (within the channel plane) that
 /// won, except for 2x2/2 windows (argmax may then be null).
 inline void max_pool_forward(cpu, const conv_geometry& g, std::size_t batch, const float* x, float* y,
                              std::int32_t* argmax) {
     const std::size_t planes = batch * static_cast<std::size_t>(g.c);
-    constexpr std::size_t block_floats = 1024;
-    if (is_pair_window(g) && g.h % 2 == 0 && g.w % 2 == 0 && static_cast<std::size_t>(g.w) <= block_floats) {
+    if (is_pair_window(g) && g.h % 2 == 0 && g.w % 2 == 0 && static_cast<std::size_t>(g.w) <= pool_block_floats) {
         // Even planes tile into pairs of input lines, one per output line, across every
         // plane of the batch: take the maxima of line pairs for a block of them, then of
         // neighbouring columns, which (w being even) are neighbours in the block too. Two
         // long loops that vectorise, instead of a short one per output line (rows here
         // are 7 to 14 outputs); the same comparisons in the same order as below.
         const std::size_t w = static_cast<std::size_t>(g.w), ow = static_cast<std::size_t>(g.ow);
-        const std::size_t lines_per_block = std::max<std::size_t>(1, block_floats / w);
+        const std::size_t lines_per_block = std::max<std::size_t>(1, pool_block_floats / w);
         for_range(planes * g.oh, 64, [&](std::size_t l0, std::size_t l1) {
-            float pair_max[block_floats];
+            float pair_max[pool_block_floats];
             for (std::size_t l = l0; l < l1; l += lines_per_block) {
                 const std::size_t n = std::min(lines_per_block, l1 - l);
                 const float* in = x + 2 * l * w;
@@ -82,6 +85,47 @@ inline void max_pool_forward(cpu, const conv_geometry& g, std::size_t batch, con
 inline void max_pool_backward(cpu, const conv_geometry& g, std::size_t batch, const float* x, const float* y,
                               const float* dy, const std::int32_t* argmax, float* dx) {
     const std::size_t planes = batch * static_cast<std::size_t>(g.c);
+    if (is_pair_window(g) && g.h % 2 == 0 && g.w % 2 == 0 && static_cast<std::size_t>(g.w) <= pool_block_floats) {
+        // As in the forward pass: blocks of line pairs across planes. The top and bottom
+        // lines of a block are gathered into two contiguous arrays, where the four
+        // entries of window j sit at 2j and 2j + 1 of each: one long loop picks the first
+        // maximum of every window (same rule as below) and writes its gradient, and the
+        // lines are scattered back.
+        const std::size_t w = static_cast<std::size_t>(g.w), ow = static_cast<std::size_t>(g.ow);
+        const std::size_t lines_per_block = std::max<std::size_t>(1, pool_block_floats / w);
+        for_range(planes * g.oh, 64, [&](std::size_t l0, std::size_t l1) {
+            float top[pool_block_floats], bottom[pool_block_floats];
+            for (std::size_t l = l0; l < l1; l += lines_per_block) {
+                const std::size_t n = std::min(lines_per_block, l1 - l);
+                const float* in = x + 2 * l * w;
+                for (std::size_t i = 0; i < n; ++i)
+                    for (std::size_t k = 0; k < w; ++k) {
+                        top[i * w + k] = in[2 * i * w + k];
+                        bottom[i * w + k] = in[(2 * i + 1) * w + k];
+                    }
+                const float* m = y + l * ow;
+                const float* d = dy + l * ow;
+                for (std::size_t j = 0; j < n * ow; ++j) {
+                    const float v = m[j], grad = d[j];
+                    const bool w0 = top[2 * j] == v;
+                    const bool w1 = !w0 & (top[2 * j + 1] == v);
+                    const bool w2 = !(w0 | w1) & (bottom[2 * j] == v);
+                    const bool w3 = !(w0 | w1 | w2);
+                    top[2 * j] = w0 ? grad : 0.0f;
+                    top[2 * j + 1] = w1 ? grad : 0.0f;
+                    bottom[2 * j] = w2 ? grad : 0.0f;
+                    bottom[2 * j + 1] = w3 ? grad : 0.0f;
+                }
+                float* out = dx + 2 * l * w;
+                for (std::size_t i = 0; i < n; ++i)
+                    for (std::size_t k = 0; k < w; ++k) {
+                        out[2 * i * w + k] = top[i * w + k];
+                        out[(2 * i + 1) * w + k] = bottom[i * w + k];
+                    }
+            }
+        });
+        return;
+    }
     for_range(planes, 16, [&](std::size_t p0, std::size_t p1) {
         for (std::size_t p = p0; p < p1; ++p) {
             float* out = dx + p * g.h * g.w;
