@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The paper's comparison on the reference Fashion-MNIST network, measured in one run:
 # SNN2ANN, spike-based BPTT and ANN-to-SNN conversion (QCFS) under the same seed, data,
-# batch and epochs, each in its own process under /usr/bin/time -v; then the PyTorch BPTT
+# batch, epochs and learning-rate schedule (Adam 1e-3, cosine decay; compare_rules
+# --schedule), each in its own process under /usr/bin/time -v; then the PyTorch BPTT
 # peer on the same network (benchmarks/peer, tuned as run_peer.sh; when python3-torch is
 # installed) against our BPTT on the same images, at T = 4 and T = 8. Prints the table and
 # writes the logs, results.md and comparison.svg (accuracy per epoch, accuracy against T).

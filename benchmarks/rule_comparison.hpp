@@ -12,6 +12,8 @@
 //          --levels L (QCFS levels of the conversion's ANN, 4)  --surrogate-alpha a (4)
 //          --snn2ann-threshold uniform|1 (SNN2ANN's initial thresholds: METHOD.md's uniform
 //          [0, 1) per neuron, or the constant 1.0 of its options)
+//          --schedule cosine|constant (Adam 1e-3 decayed by a cosine over the epochs, the
+//          same for every rule, or kept constant)
 // Output: one "epoch" line per epoch (test accuracy of the rule's SNN), then "result"
 // lines (key=value) that the script parses, and for conversion one "conversion" line per T.
 #pragma once
@@ -36,7 +38,16 @@ struct comparison_options {
     std::uint64_t seed = 1;
     float alpha = 4.0f;
     std::string snn2ann_threshold = "uniform";
+    std::string schedule = "cosine";
 };
+
+/// The learning-rate schedule every rule trains with (the same for all three).
+template <class Trainer>
+void apply_schedule(const comparison_options& o, Trainer& trainer) {
+    if (o.schedule == "cosine") trainer.schedule(s::cosine_lr{o.epochs});
+    else if (o.schedule != "constant")
+        throw s::invalid_argument("compare_rules: --schedule must be cosine or constant, not " + o.schedule);
+}
 
 /// BPTT's and conversion's neuron, as the peer and SpikingJelly users configure it:
 /// threshold 1, reset by subtraction, V >= Vth, no membrane dropout.
@@ -70,6 +81,7 @@ template <class Model, class Rule, class Evaluator>
 int train_and_report(const comparison_options& o, Model& model, Rule rule, Evaluator evaluator,
                      const s::data::dataset& train, const s::data::dataset& test) {
     s::trainer trainer{model, rule, s::adam{1e-3}};
+    apply_schedule(o, trainer);
     double seconds = 0.0;
     trainer.quiet().on_epoch([&](const s::epoch_report& r) {
         seconds += r.seconds;
@@ -110,6 +122,7 @@ int run_conversion(const comparison_options& o, const s::data::dataset& train, c
     const s::rules::ann qcfs{s::ann_activation::qcfs, o.levels};
     const s::convert::options from_lambda{s::convert::threshold_source::lambda};
     s::trainer trainer{model, qcfs, s::adam{1e-3}};
+    apply_schedule(o, trainer);
     double seconds = 0.0;
     trainer.quiet().on_epoch([&](const s::epoch_report& r) {
         seconds += r.seconds;
@@ -150,16 +163,19 @@ inline comparison_options parse_comparison_options(int argc, char** argv) {
         else if (a == "--levels") o.levels = std::atoi(v.c_str());
         else if (a == "--surrogate-alpha") o.alpha = std::strtof(v.c_str(), nullptr);
         else if (a == "--snn2ann-threshold") o.snn2ann_threshold = v;
+        else if (a == "--schedule") o.schedule = v;
     }
+    if (o.schedule != "cosine" && o.schedule != "constant")
+        throw s::invalid_argument("compare_rules: --schedule must be cosine or constant, not " + o.schedule);
     return o;
 }
 
 template <template <class> class Net>
 int compare_rules(const comparison_options& o, const s::data::dataset& train, const s::data::dataset& test) {
     s::threads limit(o.threads);
-    std::printf("# compare_rules: rule %s T %d epochs %d batch %zu threads %d seed %llu train %zu test %zu\n",
-                o.rule.c_str(), o.T, o.epochs, o.batch, o.threads, static_cast<unsigned long long>(o.seed), train.size(),
-                test.size());
+    std::printf("# compare_rules: rule %s T %d epochs %d batch %zu threads %d seed %llu schedule %s train %zu test %zu\n",
+                o.rule.c_str(), o.T, o.epochs, o.batch, o.threads, static_cast<unsigned long long>(o.seed),
+                o.schedule.c_str(), train.size(), test.size());
     std::fflush(stdout);
     if (o.rule == "snn2ann" && o.T == 4) return run_snn2ann<Net, 4>(o, train, test);
     if (o.rule == "snn2ann" && o.T == 5) return run_snn2ann<Net, 5>(o, train, test);

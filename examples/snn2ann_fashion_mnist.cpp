@@ -7,9 +7,12 @@
 //   snn2ann_fashion_mnist [--epochs N (6)] [--batch B] [--threads K] [--train-limit N] [--data DIR]
 //                         [--save FILE (snn2ann_fashion_mnist.npz)] [--stsu] [--no-ata] [--poisson] [--constant-threshold]
 //                         [--wide: 64/128 channels and a 512-wide linear layer]
+//                         [--augment: random crops (2-pixel padding) and horizontal flips]
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+
+#include <snn2ann/data/augment.hpp>
 
 #include "reference_networks.hpp"
 
@@ -20,6 +23,7 @@ struct options {
     int epochs = 6;
     std::size_t batch = 64, train_limit = 0;
     std::string dir, save = "snn2ann_fashion_mnist.npz";
+    bool augment = false;
     s::rules::snn2ann rule;
 };
 
@@ -38,6 +42,7 @@ int main(int argc, char** argv) {
         else if (a == "--poisson") o.rule.input = s::encoding::poisson;
         else if (a == "--constant-threshold") constant_threshold = true;
         else if (a == "--wide") wide = true;
+        else if (a == "--augment") o.augment = true;
         else if (a == "--epochs" && has_value) o.epochs = std::atoi(argv[++i]);
         else if (a == "--batch" && has_value) o.batch = std::strtoul(argv[++i], nullptr, 10);
         else if (a == "--threads" && has_value) threads = std::atoi(argv[++i]);
@@ -63,12 +68,14 @@ int run(const options& o) {
         auto data = s::data::fashion_mnist(o.dir);
         data.train = data.train.head(o.train_limit);
         s::model<Net, s::timesteps<T>> model{s::seed{1}};
-        std::printf("SNN2ANN on Fashion-MNIST: T = %d, %zu parameters, %d threads, batch %zu, %d epochs, %s%s\n", T,
+        std::printf("SNN2ANN on Fashion-MNIST: T = %d, %zu parameters, %d threads, batch %zu, %d epochs, %s%s%s\n", T,
                     model.param_count, s::threads::active(), batch, epochs,
                     rule.unit == s::mapping_unit::resu ? "ReSU" : "STSU",
-                    rule.threshold_adjustment.enabled ? ", ATA" : "");
+                    rule.threshold_adjustment.enabled ? ", ATA" : "", o.augment ? ", crop+flip" : "");
         s::trainer trainer{model, rule, s::adam{1e-3}};
         trainer.schedule(s::cosine_lr{epochs});
+        // Fashion-MNIST's pixels lie in [0, 1] with a black background: pad with 0.
+        if (o.augment) trainer.augment(s::data::crop_flip{2});
         trainer.on_epoch([&](const s::epoch_report& r) {
             const double snn = s::evaluate(model, data.test, 256, rule).accuracy;
             const double ann = s::evaluate(model, data.test, 256, rule.ann_branch()).accuracy;
