@@ -126,7 +126,6 @@ void check_dropout_draws() {
     std::vector<float> vth(neurons, 1.0f), x(batch * neurons, 0.6f), y(2 * batch * neurons);
     s::detail::layer_context c;
     c.state = vth.data();
-    c.batch = batch;
     c.timesteps = 2;
     c.mode = s::detail::branch::snn;
     c.constant_input = true;

@@ -38,6 +38,44 @@ inline constexpr auto byte_bits = [] {
         for (std::size_t k = 0; k < 8; ++k) t[b][k] = static_cast<float>((b >> k) & 1u);
     return t;
 }();
+
+/// Membrane dropout on one sample's row of `neurons` membranes u, whose first draw is
+/// `first`: u[i] = Neuron::membrane_dropped(rng, first + i) ? 0 : u[i] * keep_scale. Each
+/// hash is computed once for the per_word draws it holds (the RNG is the dearest part of
+/// the SNN pass's neurons), in blocks the compiler vectorises; the row's ends, not aligned
+/// to a word, go one by one.
+template <class Neuron>
+void drop_membranes(float* u, std::size_t neurons, std::size_t first, const counter_rng& rng, float keep_scale) {
+    constexpr std::size_t per_word = Neuron::dropout_draws_per_word;
+    auto one_by_one = [&](std::size_t i) {
+        u[i] = Neuron::membrane_dropped(rng, first + i) ? 0.0f : u[i] * keep_scale;
+    };
+    const std::size_t head = std::min<std::size_t>(neurons, (per_word - first % per_word) % per_word);
+    const std::size_t groups = (neurons - head) / per_word;
+    for (std::size_t i = 0; i < head; ++i) one_by_one(i);
+    constexpr std::size_t block = 64;
+    std::uint64_t words[block];
+    const std::size_t group0 = (first + head) / per_word;
+    for (std::size_t g0 = 0; g0 < groups; g0 += block) {
+        const std::size_t n = std::min(block, groups - g0);
+        for (std::size_t g = 0; g < n; ++g) words[g] = rng.bits(group0 + g0 + g);
+        for (std::size_t g = 0; g < n; ++g) {
+            float* ui = u + head + per_word * (g0 + g);  // field k of the word: draw first + (ui - u) + k
+            if constexpr (one_bit_keep_mask<Neuron>) {
+                // A set bit keeps: eight membranes per byte of the word, scaled by a row of
+                // 0/1 factors (vectorises; testing the bits one by one does not).
+                for (std::size_t byte = 0; byte < 8; ++byte) {
+                    const auto& bits = byte_bits[(words[g] >> (8 * byte)) & 0xffu];
+                    for (std::size_t k = 0; k < 8; ++k) ui[8 * byte + k] *= bits[k] * keep_scale;
+                }
+            } else {
+                for (std::size_t k = 0; k < per_word; ++k)
+                    ui[k] = Neuron::dropout_field_drops(words[g], k) ? 0.0f : ui[k] * keep_scale;
+            }
+        }
+    }
+    for (std::size_t i = head + per_word * groups; i < neurons; ++i) one_by_one(i);
+}
 }  // namespace detail
 
 template <class Neuron = if_neuron<>>
@@ -121,51 +159,11 @@ struct spiking {
                             cnt[i] += spike ? 1.0f : 0.0f;
                             if (!c.collapse_output) out[i] = spike ? 1.0f : 0.0f;
                         }
-                        if constexpr (Neuron::membrane_dropout > 0.0f) {
-                            // The membrane after the last step is never read: no draws for it.
-                            if (drop && t + 1 < steps) {
-                                // Neuron::membrane_dropped(rng, first + i), with each hash
-                                // computed once for the per_word neurons it serves (edges of
-                                // the row one by one): the RNG is the dearest part here.
-                                constexpr std::size_t per_word = Neuron::dropout_draws_per_word;
-                                const std::size_t first = (t * total + offset + b) * neurons;
-                                auto apply = [&](std::size_t i, std::uint64_t word) {
-                                    u[i] = Neuron::dropout_drops(word, first + i) ? 0.0f : u[i] * keep_scale;
-                                };
-                                const std::size_t head =
-                                    std::min<std::size_t>(neurons, (per_word - first % per_word) % per_word);
-                                const std::size_t groups = (neurons - head) / per_word;
-                                for (std::size_t i = 0; i < head; ++i) apply(i, rng.bits((first + i) / per_word));
-                                // Hashes first, in blocks (a loop the compiler vectorises),
-                                // then the masks they give.
-                                constexpr std::size_t block = 64;
-                                std::uint64_t words[block];
-                                const std::size_t group0 = (first + head) / per_word;
-                                for (std::size_t g0 = 0; g0 < groups; g0 += block) {
-                                    const std::size_t n = std::min(block, groups - g0);
-                                    for (std::size_t g = 0; g < n; ++g) words[g] = rng.bits(group0 + g0 + g);
-                                    for (std::size_t g = 0; g < n; ++g) {
-                                        const std::size_t i = head + per_word * (g0 + g);
-                                        // Field k of the word is draw first + i + k (i is aligned).
-                                        float* ui = u + i;
-                                        if constexpr (detail::one_bit_keep_mask<Neuron>) {
-                                            // A set bit keeps: eight membranes per byte of the
-                                            // word, scaled by a row of 0/1 factors (vectorises).
-                                            for (std::size_t byte = 0; byte < 8; ++byte) {
-                                                const auto& bits = detail::byte_bits[(words[g] >> (8 * byte)) & 0xffu];
-                                                for (std::size_t k = 0; k < 8; ++k)
-                                                    ui[8 * byte + k] *= bits[k] * keep_scale;
-                                            }
-                                        } else {
-                                            for (std::size_t k = 0; k < per_word; ++k)
-                                                ui[k] = Neuron::dropout_field_drops(words[g], k) ? 0.0f : ui[k] * keep_scale;
-                                        }
-                                    }
-                                }
-                                for (std::size_t i = head + per_word * groups; i < neurons; ++i)
-                                    apply(i, rng.bits((first + i) / per_word));
-                            }
-                        }
+                        // The membrane after the last step is never read: no draws for it.
+                        if constexpr (Neuron::membrane_dropout > 0.0f)
+                            if (drop && t + 1 < steps)
+                                detail::drop_membranes<Neuron>(u, neurons, (t * total + offset + b) * neurons, rng,
+                                                               keep_scale);
                     }
                     if (c.collapse_output)
                         for (std::size_t i = 0; i < neurons; ++i) y[b * neurons + i] = cnt[i] * inv_t;

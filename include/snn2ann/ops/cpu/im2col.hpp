@@ -39,10 +39,22 @@ inline void valid_span(int off, int stride, int w, int ow, int& lo, int& hi) {
 /// because im2col otherwise costs as much as a third of a small convolution.
 constexpr bool is_shifted_plane(const conv_geometry& g) { return g.stride == 1 && g.ow == g.w; }
 
-/// The rows [oh_lo, oh_hi) of the output that read inside the input for kernel row kh.
-inline void valid_rows(const conv_geometry& g, int kh, int& oh_lo, int& oh_hi) {
-    valid_span(kh - g.pad, 1, g.h, g.oh, oh_lo, oh_hi);
-}
+/// Where column-matrix row (kh, kw) of a shifted-plane geometry reads its input plane:
+/// entry i is pixel i + shift for i in [first, last) (clipped to the plane), output lines
+/// [oh_lo, oh_hi) read inside the input, and within them columns [lo, hi).
+struct shifted_row {
+    std::ptrdiff_t shift, first, last;
+    int oh_lo, oh_hi, lo, hi;
+
+    shifted_row(const conv_geometry& g, int kh, int kw) {
+        valid_span(kh - g.pad, 1, g.h, g.oh, oh_lo, oh_hi);
+        valid_span(kw - g.pad, 1, g.w, g.ow, lo, hi);
+        const std::ptrdiff_t w = g.w, plane = static_cast<std::ptrdiff_t>(g.h) * g.w;
+        shift = (kh - g.pad) * w + (kw - g.pad);
+        first = std::max<std::ptrdiff_t>(oh_lo * w, -shift);
+        last = std::min<std::ptrdiff_t>(oh_hi * w, plane - shift);
+    }
+};
 
 /// Zeroes columns [0, lo) and [hi, w) of lines [oh_lo, oh_hi) of a w-wide plane: the entries
 /// a shifted copy brought in from the neighbouring line. Column by column, as strided
@@ -56,25 +68,19 @@ inline void clear_wrapped_columns(float* plane, int w, int oh_lo, int oh_hi, int
 
 inline void im2col_shifted_plane(const conv_geometry& g, const float* x, float* col) {
     const std::ptrdiff_t plane = static_cast<std::ptrdiff_t>(g.h) * g.w;
-    const int w = g.w;
     for (int c = 0; c < g.c; ++c) {
         const float* in = x + c * plane;
         for (int kh = 0; kh < g.k; ++kh)
             for (int kw = 0; kw < g.k; ++kw) {
                 float* row = col + ((static_cast<std::size_t>(c) * g.k + kh) * g.k + kw) * g.out_plane();
-                int oh_lo, oh_hi, lo, hi;
-                valid_rows(g, kh, oh_lo, oh_hi);
-                valid_span(kw - g.pad, 1, g.w, g.ow, lo, hi);
-                const std::ptrdiff_t shift = static_cast<std::ptrdiff_t>(kh - g.pad) * w + (kw - g.pad);
+                const shifted_row r(g, kh, kw);
                 const std::ptrdiff_t end = static_cast<std::ptrdiff_t>(g.out_plane());
                 // Copy the valid rows in one run, clipped to the plane, then clear what
                 // wrapped around from the neighbouring line and the rows above and below.
-                const std::ptrdiff_t first = std::max<std::ptrdiff_t>(oh_lo * w, -shift);
-                const std::ptrdiff_t last = std::min<std::ptrdiff_t>(oh_hi * w, plane - shift);
-                std::fill(row, row + std::max<std::ptrdiff_t>(first, 0), 0.0f);
-                for (std::ptrdiff_t i = first; i < last; ++i) row[i] = in[i + shift];
-                std::fill(row + std::min(std::max(last, first), end), row + end, 0.0f);
-                clear_wrapped_columns(row, w, oh_lo, oh_hi, lo, hi);
+                std::fill(row, row + std::max<std::ptrdiff_t>(r.first, 0), 0.0f);
+                for (std::ptrdiff_t i = r.first; i < r.last; ++i) row[i] = in[i + r.shift];
+                std::fill(row + std::min(std::max(r.last, r.first), end), row + end, 0.0f);
+                clear_wrapped_columns(row, g.w, r.oh_lo, r.oh_hi, r.lo, r.hi);
             }
     }
 }
@@ -120,14 +126,9 @@ inline void col2im_add(const conv_geometry& g, float* col, float* dx) {
             for (int kh = 0; kh < g.k; ++kh)
                 for (int kw = 0; kw < g.k; ++kw) {
                     float* row = col + ((static_cast<std::size_t>(c) * g.k + kh) * g.k + kw) * g.out_plane();
-                    int oh_lo, oh_hi, lo, hi;
-                    valid_rows(g, kh, oh_lo, oh_hi);
-                    valid_span(kw - g.pad, 1, g.w, ow, lo, hi);
-                    clear_wrapped_columns(row, ow, oh_lo, oh_hi, lo, hi);
-                    const std::ptrdiff_t shift = static_cast<std::ptrdiff_t>(kh - g.pad) * g.w + (kw - g.pad);
-                    const std::ptrdiff_t first = std::max<std::ptrdiff_t>(oh_lo * ow, -shift);
-                    const std::ptrdiff_t last = std::min<std::ptrdiff_t>(oh_hi * ow, plane - shift);
-                    for (std::ptrdiff_t i = first; i < last; ++i) out[i + shift] += row[i];
+                    const shifted_row r(g, kh, kw);
+                    clear_wrapped_columns(row, ow, r.oh_lo, r.oh_hi, r.lo, r.hi);
+                    for (std::ptrdiff_t i = r.first; i < r.last; ++i) out[i + r.shift] += row[i];
                 }
         }
         return;

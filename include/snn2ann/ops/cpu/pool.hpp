@@ -20,12 +20,18 @@ constexpr bool is_pair_window(const conv_geometry& g) { return g.k == 2 && g.str
 /// take the general path).
 inline constexpr std::size_t pool_block_floats = 1024;
 
+/// 2x2/2 windows on even planes that fit a block: every input line pairs with its
+/// neighbour across all planes of the batch, the layout the blocked paths rely on.
+constexpr bool tiles_into_line_pairs(const conv_geometry& g) {
+    return is_pair_window(g) && g.h % 2 == 0 && g.w % 2 == 0 && static_cast<std::size_t>(g.w) <= pool_block_floats;
+}
+
 /// y = max over each window; argmax[i] is the input index (within the channel plane) that
 /// won, except for 2x2/2 windows (argmax may then be null).
 inline void max_pool_forward(cpu, const conv_geometry& g, std::size_t batch, const float* x, float* y,
                              std::int32_t* argmax) {
     const std::size_t planes = batch * static_cast<std::size_t>(g.c);
-    if (is_pair_window(g) && g.h % 2 == 0 && g.w % 2 == 0 && static_cast<std::size_t>(g.w) <= pool_block_floats) {
+    if (tiles_into_line_pairs(g)) {
         // Even planes tile into pairs of input lines, one per output line, across every
         // plane of the batch: take the maxima of line pairs for a block of them, then of
         // neighbouring columns, which (w being even) are neighbours in the block too. Two
@@ -85,7 +91,7 @@ inline void max_pool_forward(cpu, const conv_geometry& g, std::size_t batch, con
 inline void max_pool_backward(cpu, const conv_geometry& g, std::size_t batch, const float* x, const float* y,
                               const float* dy, const std::int32_t* argmax, float* dx) {
     const std::size_t planes = batch * static_cast<std::size_t>(g.c);
-    if (is_pair_window(g) && g.h % 2 == 0 && g.w % 2 == 0 && static_cast<std::size_t>(g.w) <= pool_block_floats) {
+    if (tiles_into_line_pairs(g)) {
         // As in the forward pass: blocks of line pairs across planes. The top and bottom
         // lines of a block are gathered into two contiguous arrays, where the four
         // entries of window j sit at 2j and 2j + 1 of each: one long loop picks the first
