@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <new>
+#include <thread>
 #include <vector>
 
 #include <snn2ann/snn2ann.hpp>
@@ -174,5 +175,37 @@ TEST_CASE("steady-state training allocates nothing") {
     CHECK(s::workspace_stats().growths == growths);
     // A smaller last batch reuses the same workspaces.
     rule.train_step(model, data.images.data(), data.labels.data(), 7, 12);
+    CHECK(s::workspace_stats().growths == growths);
+}
+
+TEST_CASE("chunk scratch: one buffer per running thread, never shared by two chunks at once") {
+    s::threads limit(2);
+    s::detail::scratch_slots<int> slots;
+    const std::size_t before = s::workspace_stats().bytes;
+    slots.prepare(8, 1000);
+    // Eight chunks on two threads need two buffers, not eight.
+    CHECK(s::workspace_stats().bytes - before == 2 * 1000 * sizeof(int));
+    const std::size_t growths = s::workspace_stats().growths;
+    std::atomic<int> held{0}, most_held{0}, clashes{0};
+    for (int round = 0; round < 20; ++round) {
+        slots.prepare(8, 1000);
+        s::detail::for_chunks(8, 8, [&](std::size_t k, std::size_t, std::size_t) {
+            auto lease = slots.acquire();
+            const int now = held.fetch_add(1) + 1;
+            for (int m = most_held.load(); now > m && !most_held.compare_exchange_weak(m, now);) {
+            }
+            int* b = lease.data();
+            for (int i = 0; i < 1000; ++i) b[i] = static_cast<int>(k);
+            std::this_thread::yield();
+            for (int i = 0; i < 1000; ++i) clashes += b[i] != static_cast<int>(k);
+            held.fetch_sub(1);
+        });
+    }
+    CHECK(clashes.load() == 0);
+    CHECK(most_held.load() <= 2);
+    CHECK(s::workspace_stats().growths == growths);  // prepared once, reused
+    // No buffer for a chunk that needs none; a copy starts empty.
+    CHECK(slots.acquire_unless(true).data() == nullptr);
+    const s::detail::scratch_slots<int> copy = slots;
     CHECK(s::workspace_stats().growths == growths);
 }

@@ -14,6 +14,7 @@
 #include "core/error.hpp"
 #include "core/parallel.hpp"
 #include "core/rng.hpp"
+#include "core/scratch_slots.hpp"
 #include "core/shape.hpp"
 #include "core/type_list.hpp"
 

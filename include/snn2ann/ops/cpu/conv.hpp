@@ -1,6 +1,7 @@
 // snn2ann/ops/cpu: batched 2-D convolution, forward and backward, as im2col + GEMM per
 // image, images split into chunks run by oneTBB. Weight gradients are summed per chunk
-// and the chunks are added in order, so the result does not depend on the thread count.
+// and the chunks are added in order, so the result does not depend on the thread count;
+// the column matrices are pure scratch, one per running thread (scratch_slots).
 #pragma once
 
 #include <array>
@@ -9,6 +10,7 @@
 #include "../../core/buffer.hpp"
 #include "../../core/backend.hpp"
 #include "../../core/parallel.hpp"
+#include "../../core/scratch_slots.hpp"
 #include "gemm.hpp"
 #include "im2col.hpp"
 
@@ -17,10 +19,12 @@ namespace snn2ann::inline v0::detail::ops {
 template <class Backend>
 struct conv_workspace;
 
-/// Scratch memory of one convolution layer, reused across batches.
+/// Scratch memory of one convolution layer, reused across batches: column matrices per
+/// running thread, weight and bias gradients per chunk (for the fixed-order sum).
 template <>
 struct conv_workspace<cpu> {
-    std::array<buffer<float>, max_chunks> col, dcol, dw, db;
+    scratch_slots<float> col, dcol;
+    std::array<buffer<float>, max_chunks> dw, db;
 };
 
 /// y[n] = W * im2col(x[n]) + bias_scale * b for n in [0, batch). W is (oc x c*k*k), b may be null.
@@ -28,8 +32,11 @@ inline void conv_forward(cpu, const conv_geometry& g, std::size_t batch, const f
                          const float* b, float* y, conv_workspace<cpu>& ws, float bias_scale = 1.0f) {
     const auto rows = static_cast<std::ptrdiff_t>(g.col_rows());
     const auto cols = static_cast<std::ptrdiff_t>(g.out_plane());
-    for_chunks(batch, chunk_count(batch), [&](std::size_t k, std::size_t n0, std::size_t n1) {
-        float* col = g.is_pointwise() ? nullptr : ws.col[k].ensure(g.col_rows() * g.out_plane());
+    const std::size_t chunks = chunk_count(batch);
+    if (!g.is_pointwise()) ws.col.prepare(chunks, g.col_rows() * g.out_plane());
+    for_chunks(batch, chunks, [&](std::size_t, std::size_t n0, std::size_t n1) {
+        auto col_lease = ws.col.acquire_unless(g.is_pointwise());
+        float* col = col_lease.data();
         for (std::size_t n = n0; n < n1; ++n) {
             const float* xn = x + n * g.in_size();
             float* yn = y + n * g.out_size();
@@ -49,9 +56,14 @@ inline void conv_backward(cpu, const conv_geometry& g, std::size_t batch, const 
     const auto cols = static_cast<std::ptrdiff_t>(g.out_plane());
     const std::size_t chunks = chunk_count(batch);
     const std::size_t wsize = g.col_rows() * static_cast<std::size_t>(g.oc);
+    const bool columns = !g.is_pointwise(), dcolumns = columns && dx;
+    if (columns) ws.col.prepare(chunks, g.col_rows() * g.out_plane());
+    if (dcolumns) ws.dcol.prepare(chunks, g.col_rows() * g.out_plane());
     for_chunks(batch, chunks, [&](std::size_t k, std::size_t n0, std::size_t n1) {
-        float* col = g.is_pointwise() ? nullptr : ws.col[k].ensure(g.col_rows() * g.out_plane());
-        float* dcol = (dx && !g.is_pointwise()) ? ws.dcol[k].ensure(g.col_rows() * g.out_plane()) : nullptr;
+        auto col_lease = ws.col.acquire_unless(!columns);
+        auto dcol_lease = ws.dcol.acquire_unless(!dcolumns);
+        float* col = col_lease.data();
+        float* dcol = dcol_lease.data();
         float* dwk = ws.dw[k].ensure(wsize);
         float* dbk = db ? ws.db[k].zeros(static_cast<std::size_t>(g.oc)) : nullptr;
         for (std::size_t n = n0; n < n1; ++n) {
