@@ -1,6 +1,10 @@
 // Every layer's backward against a central-difference numerical gradient.
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <cstdint>
+#include <vector>
+
 #include "gradient_check.hpp"
 
 namespace s = snn2ann;
@@ -48,6 +52,34 @@ TEST_CASE("residual block with a projection shortcut") {
                               s::layers<s::conv<4, 1, 2, 0>, s::batch_norm>>;
     check<block, s::image_shape(2, 6, 6)>(3, 20, smooth_step);
 }
+TEST_CASE("BN before a max pool: its output is not kept for backward, and the gradients are the same") {
+    using transient = s::network<s::input<2, 6, 6>, s::conv<4, 3>, s::batch_norm, s::max_pool<2>, s::relu,
+                                 s::flatten, s::linear<3>>;
+    // avg_pool<1> is the identity, and makes the sequence keep BN's output.
+    using kept = s::network<s::input<2, 6, 6>, s::conv<4, 3>, s::batch_norm, s::avg_pool<1>, s::max_pool<2>,
+                            s::relu, s::flatten, s::linear<3>>;
+    // BN's backward reads its input, the pool's backward its kept winners: BN's output
+    // lives in a gradient buffer until the pool has read it.
+    static_assert(s::model<transient>::executor::keeps_output[1] == false);
+    static_assert(s::model<kept>::executor::keeps_output[1] == true);
+    s::model<transient> a{s::seed{5}};
+    s::model<kept> b{s::seed{5}};
+    REQUIRE(a.parameters().size() == b.parameters().size());
+    std::copy(a.parameters().begin(), a.parameters().end(), b.parameters().begin());
+    constexpr std::size_t batch = 5;
+    const s::detail::counter_rng rng(6, 7);
+    std::vector<float> x(batch * 2 * 6 * 6), dy(batch * 3);
+    for (std::size_t i = 0; i < x.size(); ++i) x[i] = 2.0f * rng.uniform(i) - 1.0f;
+    for (std::size_t i = 0; i < dy.size(); ++i) dy[i] = rng.uniform(1000 + i) - 0.5f;
+    const float* ya = a.forward(x.data(), batch, true);
+    const std::vector<float> out_a(ya, ya + dy.size());
+    const float* yb = b.forward(x.data(), batch, true);
+    CHECK(out_a == std::vector<float>(yb, yb + dy.size()));
+    a.backward(x.data(), dy.data(), batch);
+    b.backward(x.data(), dy.data(), batch);
+    CHECK(std::equal(a.gradients().begin(), a.gradients().end(), b.gradients().begin(), b.gradients().end()));
+    CHECK(std::any_of(a.gradients().begin(), a.gradients().end(), [](float g) { return g != 0.0f; }));
+}
 TEST_CASE("residual block with an identity shortcut") {
     using block = s::residual<s::layers<s::conv<3, 3>, s::batch_norm, s::conv<3, 3>>>;
     check<block, s::image_shape(3, 5, 5)>(2, 21, smooth_step);
@@ -76,10 +108,15 @@ TEST_CASE("max_pool routes ties to the first maximum") {
     std::vector<float> x{1.0f, 3.0f, 3.0f, 2.0f}, y(1), dy{5.0f}, dx(4);
     s::detail::layer_context c;
     c.batch = 1;
+    c.training = true;
     l.forward(x.data(), y.data(), c);
     CHECK(y[0] == 3.0f);
-    l.backward(x.data(), y.data(), dy.data(), dx.data(), c);
+    l.backward(nullptr, nullptr, dy.data(), dx.data(), c);  // the winner was kept: no input needed
     CHECK(dx == std::vector<float>{0.0f, 5.0f, 0.0f, 0.0f});
+    // An evaluation forward keeps no winners: a backward after it is an error, not garbage.
+    c.training = false;
+    l.forward(x.data(), y.data(), c);
+    CHECK_THROWS_AS(l.backward(nullptr, nullptr, dy.data(), dx.data(), c), s::invalid_argument);
 }
 
 TEST_CASE("batch_norm updates the running statistics like PyTorch (momentum 0.1, unbiased variance)") {
@@ -145,10 +182,16 @@ TEST_CASE("max_pool 2x2 forward and backward equal their definition over many pl
         std::vector<float> x(batch * g.in_size()), y(batch * g.c * g.out_plane());
         const s::detail::counter_rng rng(3, 4);
         for (std::size_t i = 0; i < x.size(); ++i) x[i] = std::floor(8.0f * rng.uniform(i));  // with ties
-        s::detail::ops::max_pool_forward(s::cpu{}, g, batch, x.data(), y.data(), nullptr);
+        std::vector<std::uint8_t> corners(y.size(), 9);
+        s::detail::ops::max_pool_forward(s::cpu{}, g, batch, x.data(), y.data(), nullptr, corners.data());
+        // Without corners (a forward that no backward follows): the same maxima.
+        std::vector<float> y_alone(y.size(), -1.0f);
+        s::detail::ops::max_pool_forward(s::cpu{}, g, batch, x.data(), y_alone.data(), nullptr, nullptr);
+        CHECK(y_alone == y);
         std::vector<float> dy(y.size()), dx(x.size(), -1.0f), expected_dx(x.size(), 0.0f);
         for (std::size_t i = 0; i < dy.size(); ++i) dy[i] = 1.0f + static_cast<float>(i);
-        s::detail::ops::max_pool_backward(s::cpu{}, g, batch, x.data(), y.data(), dy.data(), nullptr, dx.data());
+        // Backward sees only the corners: the input may be gone by then.
+        s::detail::ops::max_pool_backward(s::cpu{}, g, batch, dy.data(), nullptr, corners.data(), dx.data());
         std::size_t wrong = 0;
         for (std::size_t p = 0; p < batch * g.c; ++p)
             for (int oh = 0; oh < g.oh; ++oh)
@@ -160,7 +203,7 @@ TEST_CASE("max_pool 2x2 forward and backward equal their definition over many pl
                     for (int k = 1; k < 4; ++k)
                         if (in[at[k]] > in[at[first]]) first = k;
                     const std::size_t o = p * g.out_plane() + oh * g.ow + ow;
-                    wrong += y[o] != in[at[first]];
+                    wrong += y[o] != in[at[first]] || corners[o] != first;
                     expected_dx[p * g.h * g.w + at[first]] = dy[o];
                 }
         CHECK(wrong == 0);

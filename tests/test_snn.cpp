@@ -394,21 +394,45 @@ TEST_CASE("SNN2ANN training is deterministic and independent of the thread count
     CHECK(a == snn2ann_weights(1));
 }
 
-TEST_CASE("what a training step keeps for backward does not grow with T") {
-    const auto x = random_images(8, 4);
-    const std::vector<std::int32_t> y{0, 1, 2, 0, 1, 2, 0, 1};
+TEST_CASE("what a training step keeps for backward does not grow with T, nor does the SNN pass") {
+    constexpr std::size_t batch = 64;
+    const auto x = random_images(batch, 4);
+    std::vector<std::int32_t> y(batch);
+    for (std::size_t i = 0; i < batch; ++i) y[i] = static_cast<std::int32_t>(i % 3);
     s::model<tiny, s::timesteps<4>> m4;
     s::model<tiny, s::timesteps<16>> m16;
     s::rules::snn2ann r4, r16;
-    r4.train_step(m4, x.data(), y.data(), 8, 0);
-    r16.train_step(m16, x.data(), y.data(), 8, 0);
+    r4.train_step(m4, x.data(), y.data(), batch, 0);
+    r16.train_step(m16, x.data(), y.data(), batch, 0);
+    // The SNN pass's T-step activations hold T x chunk samples, and the chunk shrinks as T
+    // grows (16 samples at T = 4, 4 at T = 16); they live in two of the ANN's buffers,
+    // which the pass then leaves at the size the ANN needs, whatever T.
+    CHECK(decltype(m4)::snn_chunk(batch) == 16);
+    CHECK(decltype(m16)::snn_chunk(batch) == 4);
     CHECK(m4.layers().ann_activation_bytes() == m16.layers().ann_activation_bytes());
-    // Only the SNN's two transient buffers scale with T.
-    CHECK(m16.layers().snn_activation_bytes() > 3 * m4.layers().snn_activation_bytes());
+    CHECK(m4.layers().snn_activation_bytes() == 0);
+    CHECK(m16.layers().snn_activation_bytes() == 0);
+    // A second step, SNN pass included, allocates nothing.
+    const std::size_t growths = s::workspace_stats().growths;
+    r16.train_step(m16, x.data(), y.data(), batch, 1);
+    CHECK(s::workspace_stats().growths == growths);
+}
+
+TEST_CASE("SNN chunks are even and hold at most 64 T-step samples") {
+    using m5 = s::model<tiny, s::timesteps<5>>;
+    CHECK(m5::snn_chunk(64) == 11);  // 6 chunks: 11 x 5 = 55 T-step samples each
+    CHECK(m5::snn_chunk(7) == 7);
+    CHECK(m5::snn_chunk(1) == 1);
+    CHECK(s::model<tiny, s::timesteps<100>>::snn_chunk(3) == 1);
+    for (std::size_t b = 1; b <= 130; ++b) {
+        const std::size_t c = m5::snn_chunk(b);
+        CHECK(c * 5 <= 64);
+        CHECK((b + c - 1) / c <= (b + 11) / 12);  // no more chunks than 12-sample chunks need
+    }
 }
 
 TEST_CASE("the SNN pass runs in chunks of samples: a batch gives what its parts give alone") {
-    static_assert(s::model<task_net, s::timesteps<4>>::snn_chunk < 40);
+    static_assert(s::model<task_net, s::timesteps<4>>::snn_chunk(40) < 40);
     s::model<task_net, s::timesteps<4>> m{s::seed{9}};
     const auto d = test::bars(40, 4);
     constexpr std::size_t classes = 3, first_neurons = 6 * 6 * 6;

@@ -26,6 +26,9 @@ struct batch_norm {
         static constexpr std::size_t channels = static_cast<std::size_t>(In.c);
         static constexpr std::size_t param_count = 2 * channels;
         static constexpr std::size_t state_count = 2 * channels;
+        /// Backward recomputes the normalised input from the input and the saved batch
+        /// statistics: the output need not be kept for it.
+        static constexpr bool backward_reads_output = false;
 
         static void init(float* params, float* state, const detail::counter_rng&) {
             std::fill(params, params + channels, 1.0f);

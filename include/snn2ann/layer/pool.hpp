@@ -6,6 +6,7 @@
 
 #include "../core/backend.hpp"
 #include "../core/buffer.hpp"
+#include "../core/error.hpp"
 #include "../core/shape.hpp"
 #include "../ops/cpu/pool.hpp"
 #include "context.hpp"
@@ -32,16 +33,28 @@ struct max_pool {
         static constexpr detail::conv_geometry geometry = detail::pool_geometry<In, Kernel, Stride>();
         static constexpr shape out = image_shape(In.c, geometry.oh, geometry.ow);
         static constexpr std::size_t param_count = 0, state_count = 0;
+        /// Backward routes the gradient by the winners kept in forward: the input need not
+        /// be kept for it (the sequence then keeps it only if its producer's backward
+        /// reads it).
+        static constexpr bool backward_reads_input = false;
+
         static void init(float*, float*, const detail::counter_rng&) {}
         void forward(const float* x, float* y, const detail::layer_context& c) {
             if (c.mode == detail::branch::snn && c.time_major && c.spiking && c.spiking->converted)
                 return gated_forward(x, y, c);
-            detail::ops::max_pool_forward(Backend{}, geometry, c.batch, x, y,
-                                          detail::ops::is_pair_window(geometry) ? nullptr
-                                                                                : argmax_.ensure(c.batch * out.size()));
+            constexpr bool pair = detail::ops::is_pair_window(geometry);
+            const std::size_t n = c.batch * out.size();
+            // 2x2 winners are kept only where a backward can follow (a training pass).
+            winners_kept_ = !pair || c.training;
+            winners_batch_ = c.batch;
+            detail::ops::max_pool_forward(Backend{}, geometry, c.batch, x, y, pair ? nullptr : argmax_.ensure(n),
+                                          pair && c.training ? corners_.ensure(n) : nullptr);
         }
-        void backward(const float* x, const float* y, const float* dy, float* dx, const detail::layer_context& c) {
-            if (dx) detail::ops::max_pool_backward(Backend{}, geometry, c.batch, x, y, dy, argmax_.data(), dx);
+        void backward(const float*, const float*, const float* dy, float* dx, const detail::layer_context& c) {
+            if (!dx) return;
+            if (!winners_kept_ || winners_batch_ != c.batch)
+                throw invalid_argument("max_pool: backward needs a training forward of the same batch just before");
+            detail::ops::max_pool_backward(Backend{}, geometry, c.batch, dy, argmax_.data(), corners_.data(), dx);
         }
 
     private:
@@ -78,7 +91,10 @@ struct max_pool {
             });
         }
 
-        detail::buffer<std::int32_t> argmax_;
+        detail::buffer<std::int32_t> argmax_;   // general windows: the input index that won
+        detail::buffer<std::uint8_t> corners_;  // 2x2/2 windows: the corner that won
+        bool winners_kept_ = false;
+        std::size_t winners_batch_ = 0;
         detail::buffer<float> running_;  // converted SNN: accumulated input current per element
         std::size_t running_batch_ = 0;
     };

@@ -48,6 +48,20 @@ concept batch_norm_layer = requires { L::is_batch_norm; };
 template <class L>
 concept foldable_layer = requires { L::has_bias; L::out_channels; } && L::has_bias;
 
+/// Whether a layer's backward reads its output, or its input. Layers say so when it does
+/// not (static constexpr bool backward_reads_output / backward_reads_input = false); the
+/// default is the safe answer, yes.
+template <class L>
+constexpr bool backward_reads_output() {
+    if constexpr (requires { L::backward_reads_output; }) return L::backward_reads_output;
+    else return true;
+}
+template <class L>
+constexpr bool backward_reads_input() {
+    if constexpr (requires { L::backward_reads_input; }) return L::backward_reads_input;
+    else return true;
+}
+
 /// Where a layer sits: its index in its layer list and its offsets in the model's buffers.
 struct layer_position {
     std::size_t index = 0, param_offset = 0, state_offset = 0;
@@ -78,6 +92,17 @@ public:
     static constexpr std::size_t param_count = param_offsets[size];
     static constexpr std::size_t state_count = state_offsets[size];
 
+    /// Layer i's output is kept from forward to backward only if its own backward or the
+    /// next layer's reads it (the network's output always is). Any other output is
+    /// transient: written into one of the gradient buffers, idle until backward (BN's
+    /// output before a max pool, for one).
+    static constexpr std::array<bool, size> keeps_output = [] {
+        const std::array<bool, size> reads_output{backward_reads_output<Impls>()...};
+        const std::array<bool, size> reads_input{backward_reads_input<Impls>()...};
+        std::array<bool, size> keep{};
+        for (std::size_t i = 0; i < size; ++i) keep[i] = i + 1 == size || reads_output[i] || reads_input[i + 1];
+        return keep;
+    }();
     static constexpr std::array<bool, size> is_spiking{spiking_layer<Impls>...};
     static constexpr std::array<bool, size> is_stepping_block{stepping_block<Impls>...};
     static constexpr std::array<bool, size> is_batch_norm{batch_norm_layer<Impls>...};
@@ -124,7 +149,8 @@ public:
         if constexpr (size == 0) return const_cast<float*>(input_);
         else return outputs_[size - 1].data();
     }
-    /// Output of layer i of the last forward (the input for i == -1 is not kept here).
+    /// Output of layer i of the last forward, for a layer whose output is kept
+    /// (keeps_output); valid until the next forward or SNN pass.
     const float* output(std::size_t i) const { return outputs_[i].data(); }
 
     /// Back-propagates dy (gradient of the last output) to dx (may be null), adding to the
@@ -148,8 +174,9 @@ public:
         for (const auto& b : grads_) n += b.bytes();
         return n;
     }
-    /// Bytes of the SNN branch's two T-step activation buffers (transient: nothing of them
-    /// is kept for backward).
+    /// Bytes of the SNN branch's own T-step activation buffers: none where the sequence
+    /// keeps two outputs or more, for the SNN pass then borrows two of the ANN's buffers
+    /// (see snn_buffer).
     std::size_t snn_activation_bytes() const { return snn_buffers_[0].bytes() + snn_buffers_[1].bytes(); }
 
     /// Calls f(layer, index) for every layer, in order.
@@ -242,10 +269,13 @@ private:
         }
         return lc;
     }
+    /// Where layer i's forward writes its output: its own buffer if kept, else the
+    /// gradient buffer of its parity (two transient outputs in a row do not collide).
+    buffer<float>& forward_buffer(std::size_t i) { return keeps_output[i] ? outputs_[i] : grads_[i % 2]; }
     template <std::size_t I>
     void forward_one(const layer_context& c) {
-        const float* in = I == 0 ? input_ : outputs_[I == 0 ? 0 : I - 1].data();
-        float* out = outputs_[I].ensure(pass_samples<I>(c) * out_sizes[I]);
+        const float* in = I == 0 ? input_ : forward_buffer(I == 0 ? 0 : I - 1).data();
+        float* out = forward_buffer(I).ensure(pass_samples<I>(c) * out_sizes[I]);
         std::get<I>(layers_).forward(in, out, pass_context<I>(c));
     }
     template <std::size_t... I>
@@ -292,7 +322,7 @@ private:
             if constexpr (folds_next(I)) fold_batch_norm<I>(lc);
             // Write to whichever buffer does not hold the input (folded layers break the
             // even/odd alternation).
-            auto& target = in == snn_buffers_[0].data() ? snn_buffers_[1] : snn_buffers_[0];
+            auto& target = in == snn_buffer(0).data() ? snn_buffer(1) : snn_buffer(0);
             float* out = target.ensure(out_samples * out_sizes[I]);
             std::get<I>(layers_).forward(in, out, lc);
             in = out;
@@ -333,14 +363,36 @@ private:
         float* grad_in = nullptr;
         if constexpr (I == 0) grad_in = dx;
         else grad_in = grads_[I % 2].ensure(pass_samples<I - 1>(c) * out_sizes[I - 1]);
-        std::get<I>(layers_).backward(in, outputs_[I].data(), grad_out, grad_in, pass_context<I>(c));
+        // A transient input or output is not passed: the layer's backward does not read it.
+        if constexpr (I > 0 && !keeps_output[I == 0 ? 0 : I - 1]) in = nullptr;
+        const float* out = keeps_output[I] ? outputs_[I].data() : nullptr;
+        std::get<I>(layers_).backward(in, out, grad_out, grad_in, pass_context<I>(c));
         grad_out = grad_in;
+    }
+
+    /// The SNN pass's two ping-pong buffers: the ANN outputs of the two widest layers.
+    /// Those hold nothing live between a backward and the next forward, and a training
+    /// step runs its SNN pass before the ANN forward that refills them, so the SNN pass
+    /// needs no activation memory of its own (they grow if a pass needs more). A
+    /// sequence with fewer than two kept outputs has its own pair.
+    static constexpr std::array<std::size_t, 2> widest_layers = [] {
+        std::array<std::size_t, 2> w{size, size};  // size: none
+        for (std::size_t i = 0; i < size; ++i) {
+            if (!keeps_output[i]) continue;
+            if (w[0] == size || out_sizes[i] > out_sizes[w[0]]) w = {i, w[0]};
+            else if (w[1] == size || out_sizes[i] > out_sizes[w[1]]) w[1] = i;
+        }
+        return w;
+    }();
+    buffer<float>& snn_buffer(std::size_t k) {
+        if constexpr (widest_layers[1] < size) return outputs_[widest_layers[k]];
+        else return snn_buffers_[k];
     }
 
     std::tuple<Impls...> layers_;
     std::array<buffer<float>, size == 0 ? 1 : size> outputs_;
     std::array<buffer<float>, 2> grads_;
-    std::array<buffer<float>, 2> snn_buffers_;
+    std::array<buffer<float>, 2> snn_buffers_;  // only where fewer than two outputs are kept
     std::array<buffer<float>, size == 0 ? 1 : size> folded_;  // BN-folded weights per layer
     const float* input_ = nullptr;
 };

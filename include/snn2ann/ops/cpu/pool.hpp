@@ -2,6 +2,7 @@
 #pragma once
 
 #include <algorithm>
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <limits>
@@ -12,8 +13,9 @@
 
 namespace snn2ann::inline v0::detail::ops {
 
-/// 2x2 windows with stride 2 keep no argmax: backward finds the winner again by comparing
-/// the input with the output, which costs less than writing and reading the indices.
+/// 2x2 windows with stride 2 keep, instead of an int32 argmax, the corner that won as one
+/// byte (0 top left, 1 top right, 2 bottom left, 3 bottom right): backward then needs
+/// neither the input nor the output, so the input need not be kept for it.
 constexpr bool is_pair_window(const conv_geometry& g) { return g.k == 2 && g.stride == 2; }
 
 /// Floats per block of line pairs in the even-plane 2x2 paths (stack arrays; wider planes
@@ -26,29 +28,62 @@ constexpr bool tiles_into_line_pairs(const conv_geometry& g) {
     return is_pair_window(g) && g.h % 2 == 0 && g.w % 2 == 0 && static_cast<std::size_t>(g.w) <= pool_block_floats;
 }
 
-/// y = max over each window; argmax[i] is the input index (within the channel plane) that
-/// won, except for 2x2/2 windows (argmax may then be null).
+/// The maximum of a 2x2 window and the corner of its first maximum in window order
+/// (top left, top right, bottom left, bottom right); the maximum is taken in the order
+/// max(max(tl, bl), max(tr, br)) everywhere, so every path gives the same bits.
+struct pair_winner {
+    float value;
+    std::uint8_t corner;
+};
+inline pair_winner pair_max(float tl, float tr, float bl, float br) {
+    const float v = std::max(std::max(tl, bl), std::max(tr, br));
+    const std::uint8_t corner = tl == v ? 0 : tr == v ? 1 : bl == v ? 2 : 3;
+    return {v, corner};
+}
+
+/// y = max over each window. General windows write argmax[i], the input index (within the
+/// channel plane) that won; 2x2/2 windows write corners[i] (see is_pair_window) when
+/// corners is not null (a forward that no backward follows can skip them).
 inline void max_pool_forward(cpu, const conv_geometry& g, std::size_t batch, const float* x, float* y,
-                             std::int32_t* argmax) {
+                             std::int32_t* argmax, std::uint8_t* corners) {
     const std::size_t planes = batch * static_cast<std::size_t>(g.c);
     if (tiles_into_line_pairs(g)) {
         // Even planes tile into pairs of input lines, one per output line, across every
-        // plane of the batch: take the maxima of line pairs for a block of them, then of
-        // neighbouring columns, which (w being even) are neighbours in the block too. Two
-        // long loops that vectorise, instead of a short one per output line (rows here
-        // are 7 to 14 outputs); the same comparisons in the same order as below.
+        // plane of the batch. A block of them is gathered into two contiguous arrays of
+        // top and bottom lines, where window j's four inputs sit at 2j and 2j + 1 of
+        // each (w is even): one long loop that vectorises, instead of a short one per
+        // output line (rows here are 7 to 14 outputs).
         const std::size_t w = static_cast<std::size_t>(g.w), ow = static_cast<std::size_t>(g.ow);
         const std::size_t lines_per_block = std::max<std::size_t>(1, pool_block_floats / w);
         for_range(planes * g.oh, 64, [&](std::size_t l0, std::size_t l1) {
-            float pair_max[pool_block_floats];
+            float top[pool_block_floats], bottom[pool_block_floats];
             for (std::size_t l = l0; l < l1; l += lines_per_block) {
                 const std::size_t n = std::min(lines_per_block, l1 - l);
                 const float* in = x + 2 * l * w;
-                for (std::size_t i = 0; i < n; ++i)
-                    for (std::size_t k = 0; k < w; ++k)
-                        pair_max[i * w + k] = std::max(in[2 * i * w + k], in[(2 * i + 1) * w + k]);
                 float* out = y + l * ow;
-                for (std::size_t j = 0; j < n * ow; ++j) out[j] = std::max(pair_max[2 * j], pair_max[2 * j + 1]);
+                if (!corners) {  // the maxima of line pairs, then of neighbouring columns
+                    for (std::size_t i = 0; i < n; ++i)
+                        for (std::size_t k = 0; k < w; ++k)
+                            top[i * w + k] = std::max(in[2 * i * w + k], in[(2 * i + 1) * w + k]);
+                    for (std::size_t j = 0; j < n * ow; ++j) out[j] = std::max(top[2 * j], top[2 * j + 1]);
+                    continue;
+                }
+                for (std::size_t i = 0; i < n; ++i)
+                    for (std::size_t k = 0; k < w; ++k) {
+                        top[i * w + k] = in[2 * i * w + k];
+                        bottom[i * w + k] = in[(2 * i + 1) * w + k];
+                    }
+                // The corner as arithmetic on the comparisons (the same first-maximum rule
+                // as pair_max) keeps the loop vectorised.
+                std::uint8_t* corner = corners + l * ow;
+                const std::size_t count = n * ow;  // a local bound: byte stores may alias a captured one
+                for (std::size_t j = 0; j < count; ++j) {
+                    const float tl = top[2 * j], tr = top[2 * j + 1], bl = bottom[2 * j], br = bottom[2 * j + 1];
+                    const float v = std::max(std::max(tl, bl), std::max(tr, br));
+                    const int past0 = tl != v, past1 = tr != v, past2 = bl != v;
+                    out[j] = v;
+                    corner[j] = static_cast<std::uint8_t>(past0 * (1 + past1 * (1 + past2)));
+                }
             }
         });
         return;
@@ -57,20 +92,20 @@ inline void max_pool_forward(cpu, const conv_geometry& g, std::size_t batch, con
         for (std::size_t p = p0; p < p1; ++p) {
             const float* in = x + p * g.h * g.w;
             float* out = y + p * g.out_plane();
-            std::int32_t* arg = argmax ? argmax + p * g.out_plane() : nullptr;
-            if (is_pair_window(g)) {  // the common case: no argmax, vectorisable row maxima
+            if (is_pair_window(g)) {
+                std::uint8_t* corner = corners ? corners + p * g.out_plane() : nullptr;
                 for (int oh = 0; oh < g.oh; ++oh) {
                     const float* r0 = in + 2 * oh * g.w;
                     const float* r1 = r0 + g.w;
-                    float* o = out + oh * g.ow;
                     for (int ow = 0; ow < g.ow; ++ow) {
-                        const float a = std::max(r0[2 * ow], r1[2 * ow]);
-                        const float b = std::max(r0[2 * ow + 1], r1[2 * ow + 1]);
-                        o[ow] = std::max(a, b);
+                        const auto m = pair_max(r0[2 * ow], r0[2 * ow + 1], r1[2 * ow], r1[2 * ow + 1]);
+                        out[oh * g.ow + ow] = m.value;
+                        if (corner) corner[oh * g.ow + ow] = m.corner;
                     }
                 }
                 continue;
             }
+            std::int32_t* arg = argmax + p * g.out_plane();
             for (int oh = 0; oh < g.oh; ++oh)
                 for (int ow = 0; ow < g.ow; ++ow) {
                     float best = -std::numeric_limits<float>::infinity();
@@ -81,46 +116,38 @@ inline void max_pool_forward(cpu, const conv_geometry& g, std::size_t batch, con
                             if (in[i] > best) best = in[i], where = i;
                         }
                     out[oh * g.ow + ow] = best;
-                    if (arg) arg[oh * g.ow + ow] = where;
+                    arg[oh * g.ow + ow] = where;
                 }
         }
     });
 }
 
-/// dx = dy routed to each window's maximum (the first one on ties); dx is overwritten.
-inline void max_pool_backward(cpu, const conv_geometry& g, std::size_t batch, const float* x, const float* y,
-                              const float* dy, const std::int32_t* argmax, float* dx) {
+/// dx = dy routed to each window's maximum (the first one on ties), from the argmax or
+/// corners of the forward pass; dx is overwritten.
+inline void max_pool_backward(cpu, const conv_geometry& g, std::size_t batch, const float* dy,
+                              const std::int32_t* argmax, const std::uint8_t* corners, float* dx) {
     const std::size_t planes = batch * static_cast<std::size_t>(g.c);
     if (tiles_into_line_pairs(g)) {
-        // As in the forward pass: blocks of line pairs across planes. The top and bottom
-        // lines of a block are gathered into two contiguous arrays, where the four
-        // entries of window j sit at 2j and 2j + 1 of each: one long loop picks the first
-        // maximum of every window (same rule as below) and writes its gradient, and the
-        // lines are scattered back.
+        // As in the forward pass: blocks of line pairs across planes, the gradients of a
+        // block's top and bottom lines made in two contiguous arrays and scattered back.
         const std::size_t w = static_cast<std::size_t>(g.w), ow = static_cast<std::size_t>(g.ow);
         const std::size_t lines_per_block = std::max<std::size_t>(1, pool_block_floats / w);
         for_range(planes * g.oh, 64, [&](std::size_t l0, std::size_t l1) {
             float top[pool_block_floats], bottom[pool_block_floats];
             for (std::size_t l = l0; l < l1; l += lines_per_block) {
                 const std::size_t n = std::min(lines_per_block, l1 - l);
-                const float* in = x + 2 * l * w;
-                for (std::size_t i = 0; i < n; ++i)
-                    for (std::size_t k = 0; k < w; ++k) {
-                        top[i * w + k] = in[2 * i * w + k];
-                        bottom[i * w + k] = in[(2 * i + 1) * w + k];
-                    }
-                const float* m = y + l * ow;
+                const std::uint8_t* corner = corners + l * ow;
                 const float* d = dy + l * ow;
-                for (std::size_t j = 0; j < n * ow; ++j) {
-                    const float v = m[j], grad = d[j];
-                    const bool w0 = top[2 * j] == v;
-                    const bool w1 = !w0 & (top[2 * j + 1] == v);
-                    const bool w2 = !(w0 | w1) & (bottom[2 * j] == v);
-                    const bool w3 = !(w0 | w1 | w2);
-                    top[2 * j] = w0 ? grad : 0.0f;
-                    top[2 * j + 1] = w1 ? grad : 0.0f;
-                    bottom[2 * j] = w2 ? grad : 0.0f;
-                    bottom[2 * j + 1] = w3 ? grad : 0.0f;
+                const std::size_t count = n * ow;
+                for (std::size_t j = 0; j < count; ++j) {
+                    // The gradient's bits masked by the corner test: the exact select
+                    // (+0 elsewhere), in integer operations that vectorise.
+                    const auto grad = std::bit_cast<std::uint32_t>(d[j]);
+                    const std::uint32_t k = corner[j];
+                    top[2 * j] = std::bit_cast<float>(grad & (0u - (k == 0)));
+                    top[2 * j + 1] = std::bit_cast<float>(grad & (0u - (k == 1)));
+                    bottom[2 * j] = std::bit_cast<float>(grad & (0u - (k == 2)));
+                    bottom[2 * j + 1] = std::bit_cast<float>(grad & (0u - (k == 3)));
                 }
                 float* out = dx + 2 * l * w;
                 for (std::size_t i = 0; i < n; ++i)
@@ -137,21 +164,17 @@ inline void max_pool_backward(cpu, const conv_geometry& g, std::size_t batch, co
             float* out = dx + p * g.h * g.w;
             const float* d = dy + p * g.out_plane();
             if (is_pair_window(g)) {
-                const float* in = x + p * g.h * g.w;
-                const float* m = y + p * g.out_plane();
+                const std::uint8_t* corner = corners + p * g.out_plane();
                 if (g.h % 2 || g.w % 2) std::fill(out, out + static_cast<std::size_t>(g.h) * g.w, 0.0f);
                 for (int oh = 0; oh < g.oh; ++oh)
                     for (int ow = 0; ow < g.ow; ++ow) {
                         const std::size_t i0 = static_cast<std::size_t>(2 * oh) * g.w + 2 * ow, o = oh * g.ow + ow;
-                        const float v = m[o], grad = d[o];
-                        const bool w0 = in[i0] == v;
-                        const bool w1 = !w0 & (in[i0 + 1] == v);
-                        const bool w2 = !(w0 | w1) & (in[i0 + g.w] == v);
-                        const bool w3 = !(w0 | w1 | w2);
-                        out[i0] = w0 ? grad : 0.0f;
-                        out[i0 + 1] = w1 ? grad : 0.0f;
-                        out[i0 + g.w] = w2 ? grad : 0.0f;
-                        out[i0 + g.w + 1] = w3 ? grad : 0.0f;
+                        const float grad = d[o];
+                        const std::uint8_t k = corner[o];
+                        out[i0] = k == 0 ? grad : 0.0f;
+                        out[i0 + 1] = k == 1 ? grad : 0.0f;
+                        out[i0 + g.w] = k == 2 ? grad : 0.0f;
+                        out[i0 + g.w + 1] = k == 3 ? grad : 0.0f;
                     }
                 continue;
             }
