@@ -10,7 +10,10 @@
 //   void backward(const float* x, const float* y, const float* dy, float* dx, const layer_context&);
 // backward overwrites the gradients of the layer's parameters (each parameter belongs to
 // one layer, so a full backward sets every gradient and no zeroing pass is needed) and
-// sets dx (dx may be null: the input needs none).
+// sets dx (dx may be null: the input needs none). Optionally,
+//   static constexpr bool backward_reads_output = false;  // backward ignores y
+//   static constexpr bool backward_reads_input = false;   // backward ignores x
+// let the sequence drop an output that no backward reads (it is then passed as null).
 #pragma once
 
 #include <cstddef>
