@@ -209,3 +209,34 @@ TEST_CASE("chunk scratch: one buffer per running thread, never shared by two chu
     const s::detail::scratch_slots<int> copy = slots;
     CHECK(s::workspace_stats().growths == growths);
 }
+
+namespace {
+// Bytes of workspace a model holds after one ANN training step on 8 random images.
+template <class Net>
+std::size_t workspace_after_a_step() {
+    const std::size_t before = s::workspace_stats().bytes;
+    s::model<Net> m{s::seed{2}};
+    constexpr std::size_t batch = 8, in = s::model<Net>::input_shape.size();
+    std::vector<float> x(batch * in);
+    const s::detail::counter_rng rng(4, 5);
+    for (std::size_t i = 0; i < x.size(); ++i) x[i] = rng.uniform(i);
+    const std::vector<std::int32_t> y{0, 1, 2, 0, 1, 2, 0, 1};
+    s::rules::ann rule;
+    rule.train_step(m, x.data(), y.data(), batch, 0);
+    return s::workspace_stats().bytes - before;
+}
+}  // namespace
+
+TEST_CASE("a model's convolutions share one scratch: a layer adds its weights and activations, not its own partial sums") {
+    s::threads limit(2);
+    using one = s::network<s::input<64, 4, 4>, s::conv<64, 3>, s::flatten, s::linear<3>>;
+    using three = s::network<s::input<64, 4, 4>, s::conv<64, 3>, s::conv<64, 3>, s::conv<64, 3>, s::flatten,
+                             s::linear<3>>;
+    // Each extra layer: weights and their gradient (2 x 148 KB) and a few 32 KB activation
+    // buffers. Per-layer scratch would add 8 chunks of weight-gradient partials (1.2 MB)
+    // and the column matrices on top.
+    const std::size_t extra = workspace_after_a_step<three>() - workspace_after_a_step<one>();
+    constexpr std::size_t weights = 64 * 64 * 9 * sizeof(float);
+    CHECK(extra >= 2 * 2 * weights);
+    CHECK(extra < 2 * (2 * weights + 300'000));
+}

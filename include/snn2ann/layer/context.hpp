@@ -20,6 +20,7 @@
 #include <cmath>
 #include <cstdint>
 
+#include "../core/backend.hpp"
 #include "../core/rng.hpp"
 #include "../neuron/surrogate.hpp"
 
@@ -79,6 +80,11 @@ struct spiking_options {
     bool resume = false;  ///< converted: continue the membranes of the previous pass
 };
 
+namespace ops {
+template <class Backend>
+struct conv_workspace;
+}  // namespace ops
+
 struct layer_context {
     float* params = nullptr;  ///< this layer's slice of the parameter buffer
     float* grads = nullptr;   ///< same layout as params
@@ -107,6 +113,11 @@ struct layer_context {
     bool snn_training = false;    ///< SNN pass of a training step: membrane dropout on
     float output_scale = 1.0f;    ///< ANN: factor on a spiking layer's output (1/T for the last)
     const spiking_options* spiking = nullptr;
+    /// The model's one convolution scratch (column matrices, per-chunk weight-gradient
+    /// partials), which every CPU convolution of the model shares: layers run one at a
+    /// time, so one set sized for the largest layer serves them all. Null: each layer
+    /// uses its own (a layer run alone).
+    ops::conv_workspace<cpu>* shared_conv_scratch = nullptr;
 
     layer_context at(std::size_t param_offset, std::size_t state_offset, std::uint64_t child) const {
         layer_context c = *this;

@@ -13,6 +13,7 @@
 #include "../core/rng.hpp"
 #include "../core/parallel.hpp"
 #include "../layer/context.hpp"
+#include "../ops/cpu/conv.hpp"
 #include "../ops/cpu/time_mean.hpp"
 #include "branches.hpp"
 #include "network.hpp"
@@ -219,8 +220,10 @@ private:
 
     detail::layer_context context(std::size_t batch, bool training, std::uint64_t step) {
         step_ = step;
-        return detail::model_pass_context(params_.data(), grads_.data(), state_.data(), &spiking_, seed_, T, batch,
-                                          training, step);
+        detail::layer_context c = detail::model_pass_context(params_.data(), grads_.data(), state_.data(), &spiking_,
+                                                             seed_, T, batch, training, step);
+        c.shared_conv_scratch = &conv_scratch_;
+        return c;
     }
 
     std::uint64_t seed_;
@@ -230,6 +233,7 @@ private:
     detail::buffer<float> encoded_;  // Poisson frames, T x batch x input
     detail::buffer<float> snn_outputs_;      // the SNN's logits, batch x output
     detail::buffer<float> mean_, per_step_;  // BPTT: time-averaged outputs and their per-step gradient
+    detail::ops::conv_workspace<cpu> conv_scratch_;  // shared by every convolution (layers run one at a time)
     executor exec_;
 };
 
