@@ -6,7 +6,9 @@
 # peer on the same network (benchmarks/peer, tuned as run_peer.sh; when python3-torch is
 # installed) against our BPTT on the same images, at T = 4 and T = 8. Prints the table and
 # writes the logs, results.md and comparison.svg (accuracy per epoch, accuracy against T).
-#   benchmarks/compare_rules.sh [build-dir] [epochs (5)] [train-limit (0: all)] [threads (2)] [out-dir] [peer-images (10000)]
+# More seeds ("2 3": seed 1 is always run) repeat the paper's pair, SNN2ANN T = 5 and BPTT
+# T = 8, so that the accuracy difference is a mean over seeds, not one draw.
+#   benchmarks/compare_rules.sh [build-dir] [epochs (5)] [train-limit (0: all)] [threads (2)] [out-dir] [peer-images (10000)] [more seeds ("")]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$root/build/release}
@@ -15,6 +17,7 @@ limit=${3:-0}
 threads=${4:-2}
 out=${5:-$root/build/comparison}
 peer_images=${6:-10000}
+more_seeds=${7:-}
 bin=$build/benchmarks/compare_rules
 [ -x "$bin" ] || { echo "build $bin first (cmake --build $build --target compare_rules)"; exit 1; }
 mkdir -p "$out"
@@ -31,6 +34,11 @@ run bptt_T4 "$bin" --rule bptt --T 4 "${common[@]}"
 run snn2ann_T5 "$bin" --rule snn2ann --T 5 "${common[@]}"
 run bptt_T8 "$bin" --rule bptt --T 8 "${common[@]}"
 run ann2snn_T8 "$bin" --rule ann2snn --T 8 --levels 4 "${common[@]}"
+for seed in $more_seeds; do
+    again=(--epochs "$epochs" --threads "$threads" --batch 64 --seed "$seed" --train-limit "$limit")
+    run snn2ann_T5_seed$seed "$bin" --rule snn2ann --T 5 "${again[@]}"
+    run bptt_T8_seed$seed "$bin" --rule bptt --T 8 "${again[@]}"
+done
 if dpkg -s python3-torch >/dev/null 2>&1; then
     for T in 4 8; do
         # Same work for both: one epoch over the first peer-images images, T steps, batch 64.

@@ -2,6 +2,7 @@
 """Reads the logs of benchmarks/compare_rules.sh (a folder), prints the comparison table as
 Markdown and writes comparison.svg there: test accuracy per epoch of each rule, and the
 converted SNN's accuracy against T. Plain Python, no plotting library needed."""
+import glob
 import math
 import os
 import re
@@ -112,6 +113,30 @@ def svg(folder, runs, conversion, ann_accuracy):
         f.write('\n'.join(out) + '\n')
 
 
+def seeds_line(folder, by):
+    """SNN2ANN T = 5 against BPTT T = 8 over every seed run (seed 1 and the *_seed<n> logs)."""
+    pairs = []
+    if 'snn2ann_T5' in by and 'bptt_T8' in by:
+        pairs.append((1, by['snn2ann_T5']['result'], by['bptt_T8']['result']))
+    for path in sorted(glob.glob(os.path.join(folder, 'snn2ann_T5_seed*.log'))):
+        seed = path.rsplit('seed', 1)[1][:-4]
+        a, b = parse_run(folder, f'snn2ann_T5_seed{seed}'), parse_run(folder, f'bptt_T8_seed{seed}')
+        if a and b and 'result' in a and 'result' in b:
+            pairs.append((int(seed), a['result'], b['result']))
+    if len(pairs) < 2:
+        return
+    acc = lambda r: 100 * float(r['accuracy'])
+    diffs = [acc(a) - acc(b) for _, a, b in pairs]
+    mean = lambda v: sum(v) / len(v)
+    sd = lambda v: math.sqrt(sum((x - mean(v)) ** 2 for x in v) / (len(v) - 1))
+    ours, theirs = [acc(a) for _, a, _ in pairs], [acc(b) for _, _, b in pairs]
+    print(f"SNN2ANN T = 5 / BPTT T = 8 over seeds {', '.join(str(s) for s, _, _ in pairs)}: SNN2ANN "
+          f"{mean(ours):.2f}% (sd {sd(ours):.2f}), BPTT {mean(theirs):.2f}% (sd {sd(theirs):.2f}), accuracy "
+          f"{mean(diffs):+.2f} pp on average (per seed: {', '.join(f'{d:+.2f}' for d in diffs)}); "
+          f"time {mean([float(a['sec_per_epoch']) / float(b['sec_per_epoch']) for _, a, b in pairs]):.3f}x, "
+          f"spikes {mean([float(a['spikes_per_image']) / float(b['spikes_per_image']) for _, a, b in pairs]):.3f}x")
+
+
 def main():
     folder = sys.argv[1] if len(sys.argv) > 1 else 'build/comparison'
     names = ['snn2ann_T4', 'bptt_T4', 'snn2ann_T5', 'bptt_T8', 'ann2snn_T8']
@@ -133,6 +158,7 @@ def main():
                   f"time {ratio('sec_per_epoch'):.3f}x, peak RSS {by[a]['rss'] / by[b]['rss']:.3f}x, "
                   f"workspace {ratio('workspace_peak_MiB'):.3f}x, spikes {ratio('spikes_per_image'):.3f}x "
                   f"(paper: 0.377x time, 0.27x memory, 0.33x spikes)")
+    seeds_line(folder, by)
     conv = by.get('ann2snn_T8', {})
     if conv.get('conversion'):
         print()
