@@ -19,8 +19,9 @@ namespace snn2ann::inline v0::detail::ops {
 template <class Backend>
 struct conv_workspace;
 
-/// Scratch memory of one convolution layer, reused across batches: column matrices per
-/// running thread, weight and bias gradients per chunk (for the fixed-order sum).
+/// Scratch memory of convolutions, reused across batches (a model's convolutions share
+/// one; see layer_context::shared_conv_scratch): column matrices per running thread,
+/// weight and bias gradients per chunk (for the fixed-order sum).
 template <>
 struct conv_workspace<cpu> {
     scratch_slots<float> col, dcol;
@@ -33,9 +34,10 @@ inline void conv_forward(cpu, const conv_geometry& g, std::size_t batch, const f
     const auto rows = static_cast<std::ptrdiff_t>(g.col_rows());
     const auto cols = static_cast<std::ptrdiff_t>(g.out_plane());
     const std::size_t chunks = chunk_count(batch);
-    if (!g.is_pointwise()) ws.col.prepare(chunks, g.col_rows() * g.out_plane());
+    const bool columns = !g.is_pointwise();
+    if (columns) ws.col.prepare(chunks, g.col_rows() * g.out_plane());
     for_chunks(batch, chunks, [&](std::size_t, std::size_t n0, std::size_t n1) {
-        auto col_lease = ws.col.acquire_unless(g.is_pointwise());
+        auto col_lease = ws.col.acquire_unless(!columns);
         float* col = col_lease.data();
         for (std::size_t n = n0; n < n1; ++n) {
             const float* xn = x + n * g.in_size();

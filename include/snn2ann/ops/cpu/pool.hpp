@@ -37,8 +37,16 @@ struct pair_winner {
 };
 inline pair_winner pair_max(float tl, float tr, float bl, float br) {
     const float v = std::max(std::max(tl, bl), std::max(tr, br));
-    const std::uint8_t corner = tl == v ? 0 : tr == v ? 1 : bl == v ? 2 : 3;
-    return {v, corner};
+    // The corner as arithmetic on the comparisons, not a chain of branches, keeps the
+    // blocked loop below vectorised.
+    const int past0 = tl != v, past1 = tr != v, past2 = bl != v;
+    return {v, static_cast<std::uint8_t>(past0 * (1 + past1 * (1 + past2)))};
+}
+
+/// The gradient a window's input at `at` receives: grad where the window's winning corner
+/// is `at`, else +0; an exact select done on the bits, which vectorises.
+inline float routed_gradient(float grad, std::uint32_t corner, std::uint32_t at) {
+    return std::bit_cast<float>(std::bit_cast<std::uint32_t>(grad) & (0u - (corner == at)));
 }
 
 /// y = max over each window. General windows write argmax[i], the input index (within the
@@ -73,16 +81,12 @@ inline void max_pool_forward(cpu, const conv_geometry& g, std::size_t batch, con
                         top[i * w + k] = in[2 * i * w + k];
                         bottom[i * w + k] = in[(2 * i + 1) * w + k];
                     }
-                // The corner as arithmetic on the comparisons (the same first-maximum rule
-                // as pair_max) keeps the loop vectorised.
                 std::uint8_t* corner = corners + l * ow;
                 const std::size_t count = n * ow;  // a local bound: byte stores may alias a captured one
                 for (std::size_t j = 0; j < count; ++j) {
-                    const float tl = top[2 * j], tr = top[2 * j + 1], bl = bottom[2 * j], br = bottom[2 * j + 1];
-                    const float v = std::max(std::max(tl, bl), std::max(tr, br));
-                    const int past0 = tl != v, past1 = tr != v, past2 = bl != v;
-                    out[j] = v;
-                    corner[j] = static_cast<std::uint8_t>(past0 * (1 + past1 * (1 + past2)));
+                    const auto m = pair_max(top[2 * j], top[2 * j + 1], bottom[2 * j], bottom[2 * j + 1]);
+                    out[j] = m.value;
+                    corner[j] = m.corner;
                 }
             }
         });
@@ -140,14 +144,12 @@ inline void max_pool_backward(cpu, const conv_geometry& g, std::size_t batch, co
                 const float* d = dy + l * ow;
                 const std::size_t count = n * ow;
                 for (std::size_t j = 0; j < count; ++j) {
-                    // The gradient's bits masked by the corner test: the exact select
-                    // (+0 elsewhere), in integer operations that vectorise.
-                    const auto grad = std::bit_cast<std::uint32_t>(d[j]);
+                    const float grad = d[j];
                     const std::uint32_t k = corner[j];
-                    top[2 * j] = std::bit_cast<float>(grad & (0u - (k == 0)));
-                    top[2 * j + 1] = std::bit_cast<float>(grad & (0u - (k == 1)));
-                    bottom[2 * j] = std::bit_cast<float>(grad & (0u - (k == 2)));
-                    bottom[2 * j + 1] = std::bit_cast<float>(grad & (0u - (k == 3)));
+                    top[2 * j] = routed_gradient(grad, k, 0);
+                    top[2 * j + 1] = routed_gradient(grad, k, 1);
+                    bottom[2 * j] = routed_gradient(grad, k, 2);
+                    bottom[2 * j + 1] = routed_gradient(grad, k, 3);
                 }
                 float* out = dx + 2 * l * w;
                 for (std::size_t i = 0; i < n; ++i)
@@ -170,11 +172,11 @@ inline void max_pool_backward(cpu, const conv_geometry& g, std::size_t batch, co
                     for (int ow = 0; ow < g.ow; ++ow) {
                         const std::size_t i0 = static_cast<std::size_t>(2 * oh) * g.w + 2 * ow, o = oh * g.ow + ow;
                         const float grad = d[o];
-                        const std::uint8_t k = corner[o];
-                        out[i0] = k == 0 ? grad : 0.0f;
-                        out[i0 + 1] = k == 1 ? grad : 0.0f;
-                        out[i0 + g.w] = k == 2 ? grad : 0.0f;
-                        out[i0 + g.w + 1] = k == 3 ? grad : 0.0f;
+                        const std::uint32_t k = corner[o];
+                        out[i0] = routed_gradient(grad, k, 0);
+                        out[i0 + 1] = routed_gradient(grad, k, 1);
+                        out[i0 + g.w] = routed_gradient(grad, k, 2);
+                        out[i0 + g.w + 1] = routed_gradient(grad, k, 3);
                     }
                 continue;
             }
