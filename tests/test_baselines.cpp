@@ -326,7 +326,7 @@ TEST_CASE("ANN-to-SNN conversion approaches the ANN with T, and the one-pass eva
     CHECK(spikes.spikes_per_image == doctest::Approx(curve[1].spikes_per_image));
 }
 
-TEST_CASE("a converted SNN's max pooling passes the current of the input with the largest accumulated current") {
+TEST_CASE("a converted SNN's max pooling passes the growth of the largest accumulated current") {
     using pool = s::max_pool<2>::impl<s::cpu, s::image_shape(1, 2, 2)>;
     pool p;
     s::detail::spiking_options o;
@@ -337,16 +337,25 @@ TEST_CASE("a converted SNN's max pooling passes the current of the input with th
     c.timesteps = 3;
     c.batch = 3;  // T x B, B = 1
     c.spiking = &o;
-    // step 0: input 0 leads (2 > 1); step 1: input 0 still leads on sums (2.5 > 2) although input 1
-    // is larger now; step 2: input 3 overtakes (0 + 0 + 4 > 2.5).
+    // Sums after each step: (2, 1, 0, 0), (2.5, 2, 0, 0), (2.5, 2, 0, 4); their maxima 2, 2.5, 4
+    // grow by 2, 0.5, 1.5. Passing the leader's own current instead would give 2, 0.5, 4: a
+    // total of 6.5 where the ANN's max of the summed inputs is 4.
     const std::vector<float> x{2.0f, 1.0f, 0.0f, 0.0f, 0.5f, 1.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 4.0f};
     std::vector<float> y(3);
     p.forward(x.data(), y.data(), c);
-    CHECK(y == std::vector<float>{2.0f, 0.5f, 4.0f});
-    o.resume = true;  // the sums carry on: 2.5, 2, 0, 4 plus this step's 3 on input 1 -> input 1 (5)
+    CHECK(y == std::vector<float>{2.0f, 0.5f, 1.5f});
+    o.resume = true;  // the sums carry on: (2.5, 5, 0, 4), maximum 5, one more than 4
     const std::vector<float> more{0.0f, 3.0f, 0.0f, 0.0f};
     c.timesteps = 1;
     c.batch = 1;
     p.forward(more.data(), y.data(), c);
-    CHECK(y[0] == 3.0f);
+    CHECK(y[0] == 1.0f);
+    // Negative currents: the passed currents still add up to the max of the sums, here -0.5.
+    o.resume = false;
+    const std::vector<float> falling{-1.0f, -2.0f, -3.0f, -4.0f, 0.5f, -1.0f, 0.0f, 0.0f};
+    c.timesteps = 2;
+    c.batch = 2;
+    std::vector<float> two(2);
+    p.forward(falling.data(), two.data(), c);
+    CHECK(two == std::vector<float>{-1.0f, 0.5f});  // maxima -1, then max(-0.5, -3, -3, -4) = -0.5
 }

@@ -41,7 +41,7 @@ struct max_pool {
         static void init(float*, float*, const detail::counter_rng&) {}
         void forward(const float* x, float* y, const detail::layer_context& c) {
             if (c.mode == detail::branch::snn && c.time_major && c.spiking && c.spiking->converted)
-                return gated_forward(x, y, c);
+                return running_max_forward(x, y, c);
             constexpr bool pair = detail::ops::is_pair_window(geometry);
             const std::size_t n = c.batch * out.size();
             // 2x2 winners are kept only where a backward can follow (a training pass).
@@ -60,33 +60,38 @@ struct max_pool {
     private:
         /// A converted ANN's SNN pools currents that change from step to step. The mean of
         /// per-step maxima exceeds the max of the means (what the ANN's max pool computed),
-        /// so each window instead passes the current of the input whose accumulated current
-        /// is the largest so far (gating by the running rate, Rueckauer et al. 2017); its
-        /// time average tends to the ANN's max. The sums carry on when the pass resumes.
-        void gated_forward(const float* x, float* y, const detail::layer_context& c) {
+        /// and passing the current of the input whose accumulated current leads (gating by
+        /// the running rate, Rueckauer et al. 2017) still over-counts each time the lead
+        /// changes. So each window passes the growth of its maximum accumulated current,
+        /// M[t] - M[t-1] with M[t] = max_i sum_{s <= t} x_i[s] and M[-1] = 0: the passed
+        /// currents telescope to M[T-1], so their time average is exactly the max of the
+        /// mean currents, at every T and causally. The sums carry on when the pass resumes.
+        void running_max_forward(const float* x, float* y, const detail::layer_context& c) {
             const std::size_t steps = static_cast<std::size_t>(c.timesteps), batch = c.batch / steps;
             constexpr std::size_t in_size = In.size(), plane = static_cast<std::size_t>(In.h) * In.w;
             float* sums = running_.ensure(batch * in_size);
             if (!c.spiking->resume || running_batch_ != batch) std::fill(sums, sums + batch * in_size, 0.0f);
             running_batch_ = batch;
             const detail::conv_geometry g = geometry;
+            const auto window_max = [g](const float* sum, int oh, int ow) {
+                float best = sum[(oh * g.stride) * g.w + ow * g.stride];
+                for (int kh = 0; kh < g.k; ++kh)
+                    for (int kw = 0; kw < g.k; ++kw)
+                        best = std::max(best, sum[(oh * g.stride + kh) * g.w + ow * g.stride + kw]);
+                return best;
+            };
             detail::for_range(batch * static_cast<std::size_t>(In.c), 4, [&](std::size_t p0, std::size_t p1) {
                 for (std::size_t t = 0; t < steps; ++t)
                     for (std::size_t p = p0; p < p1; ++p) {
                         float* sum = sums + p * plane;
                         const float* in = x + t * batch * in_size + p * plane;
                         float* o = y + t * batch * out.size() + p * g.out_plane();
+                        for (int oh = 0; oh < g.oh; ++oh)  // M[t-1] first, into the output
+                            for (int ow = 0; ow < g.ow; ++ow) o[oh * g.ow + ow] = window_max(sum, oh, ow);
                         for (std::size_t i = 0; i < plane; ++i) sum[i] += in[i];
                         for (int oh = 0; oh < g.oh; ++oh)
-                            for (int ow = 0; ow < g.ow; ++ow) {
-                                int best = (oh * g.stride) * g.w + ow * g.stride;
-                                for (int kh = 0; kh < g.k; ++kh)
-                                    for (int kw = 0; kw < g.k; ++kw) {
-                                        const int i = (oh * g.stride + kh) * g.w + ow * g.stride + kw;
-                                        if (sum[i] > sum[best]) best = i;
-                                    }
-                                o[oh * g.ow + ow] = in[best];
-                            }
+                            for (int ow = 0; ow < g.ow; ++ow)
+                                o[oh * g.ow + ow] = window_max(sum, oh, ow) - o[oh * g.ow + ow];
                     }
             });
         }
