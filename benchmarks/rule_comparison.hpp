@@ -10,8 +10,11 @@
 // Options: --rule snn2ann|bptt|ann2snn  --T n (SNN2ANN 4|5, BPTT 4|8, conversion: any)
 //          --epochs n (5)  --batch n (64)  --threads n (2)  --seed n (1)
 //          --levels L (QCFS levels of the conversion's ANN, 4)  --surrogate-alpha a (4)
-//          --snn2ann-threshold uniform|1 (SNN2ANN's initial thresholds: METHOD.md's uniform
-//          [0, 1) per neuron, or the constant 1.0 of its options)
+//          SNN2ANN's options (METHOD.md's defaults first):
+//          --snn2ann-threshold uniform|1 (initial thresholds uniform [0, 1) per neuron, or 1.0)
+//          --snn2ann-reset zero|subtract  --snn2ann-dropout 50|0 (membrane dropout, percent)
+//          --ata-tolerance f (0.1)  --ata-scale f (0.1)  --spike-penalty p (0)
+//          --snn2ann-pooling per-step|accumulated (max pooling of the SNN's currents)
 //          --schedule cosine|constant (Adam 1e-3 decayed by a cosine over the epochs, the
 //          same for every rule, or kept constant)
 // Output: one "epoch" line per epoch (test accuracy of the rule's SNN), then "result"
@@ -38,6 +41,11 @@ struct comparison_options {
     std::uint64_t seed = 1;
     float alpha = 4.0f;
     std::string snn2ann_threshold = "uniform";
+    std::string snn2ann_reset = "zero";  ///< SNN2ANN's reset: to zero (METHOD.md) or by subtraction
+    int snn2ann_dropout = 50;  ///< SNN2ANN's membrane dropout percentage: 50 (METHOD.md) or 0
+    snn2ann::ata ata{};        ///< SNN2ANN's threshold adjustment (METHOD.md's defaults)
+    float spike_penalty = 0.0f;  ///< SNN2ANN's activity regularisation (rules::snn2ann::spike_penalty)
+    std::string snn2ann_pooling = "per-step";  ///< SNN2ANN's max pooling of SNN currents
     std::string schedule = "cosine";
 };
 
@@ -98,15 +106,44 @@ int train_and_report(const comparison_options& o, Model& model, Rule rule, Evalu
     return 0;
 }
 
+template <class Neuron, template <class> class Net, int T>
+int run_snn2ann_with(const comparison_options& o, const s::data::dataset& train, const s::data::dataset& test) {
+    s::model<Net<Neuron>, s::timesteps<T>> model{s::seed{o.seed}};
+    s::rules::snn2ann rule{s::mapping_unit::resu, o.ata};
+    rule.spike_penalty = o.spike_penalty;
+    if (o.snn2ann_pooling == "accumulated") rule.pooling = s::current_pooling::accumulated;
+    else if (o.snn2ann_pooling != "per-step")
+        throw s::invalid_argument("compare_rules: --snn2ann-pooling must be per-step or accumulated, not " +
+                                  o.snn2ann_pooling);
+    return train_and_report(o, model, rule, rule, train, test);
+}
+
+/// SNN2ANN's neuron picked at run time from its three compile-time choices.
+template <template <class> class Net, int T, s::reset Reset, class Threshold>
+int run_snn2ann_dropout(const comparison_options& o, const s::data::dataset& train, const s::data::dataset& test) {
+    if (o.snn2ann_dropout == 0)
+        return run_snn2ann_with<s::if_neuron<Reset, s::firing::strict, Threshold, 0>, Net, T>(o, train, test);
+    return run_snn2ann_with<s::if_neuron<Reset, s::firing::strict, Threshold, 50>, Net, T>(o, train, test);
+}
+template <template <class> class Net, int T, s::reset Reset>
+int run_snn2ann_threshold(const comparison_options& o, const s::data::dataset& train, const s::data::dataset& test) {
+    if (o.snn2ann_threshold == "1")
+        return run_snn2ann_dropout<Net, T, Reset, s::constant_threshold<1>>(o, train, test);
+    return run_snn2ann_dropout<Net, T, Reset, s::uniform_threshold>(o, train, test);
+}
+
 template <template <class> class Net, int T>
 int run_snn2ann(const comparison_options& o, const s::data::dataset& train, const s::data::dataset& test) {
-    if (o.snn2ann_threshold == "1") {
-        using threshold_1 = s::if_neuron<s::reset::to_zero, s::firing::strict, s::constant_threshold<1>>;
-        s::model<Net<threshold_1>, s::timesteps<T>> model{s::seed{o.seed}};
-        return train_and_report(o, model, s::rules::snn2ann{}, s::rules::snn2ann{}, train, test);
-    }
-    s::model<Net<s::if_neuron<>>, s::timesteps<T>> model{s::seed{o.seed}};
-    return train_and_report(o, model, s::rules::snn2ann{}, s::rules::snn2ann{}, train, test);
+    if (o.snn2ann_dropout != 0 && o.snn2ann_dropout != 50)
+        throw s::invalid_argument("compare_rules: --snn2ann-dropout must be 50 or 0, not " +
+                                  std::to_string(o.snn2ann_dropout));
+    if (o.snn2ann_threshold != "uniform" && o.snn2ann_threshold != "1")
+        throw s::invalid_argument("compare_rules: --snn2ann-threshold must be uniform or 1, not " +
+                                  o.snn2ann_threshold);
+    if (o.snn2ann_reset == "subtract") return run_snn2ann_threshold<Net, T, s::reset::by_subtraction>(o, train, test);
+    if (o.snn2ann_reset != "zero")
+        throw s::invalid_argument("compare_rules: --snn2ann-reset must be zero or subtract, not " + o.snn2ann_reset);
+    return run_snn2ann_threshold<Net, T, s::reset::to_zero>(o, train, test);
 }
 
 template <template <class> class Net, int T>
@@ -164,6 +201,12 @@ inline comparison_options parse_comparison_options(int argc, char** argv) {
         else if (a == "--surrogate-alpha") o.alpha = std::strtof(v.c_str(), nullptr);
         else if (a == "--snn2ann-threshold") o.snn2ann_threshold = v;
         else if (a == "--schedule") o.schedule = v;
+        else if (a == "--snn2ann-reset") o.snn2ann_reset = v;
+        else if (a == "--snn2ann-dropout") o.snn2ann_dropout = std::atoi(v.c_str());
+        else if (a == "--ata-tolerance") o.ata.tolerance = std::strtof(v.c_str(), nullptr);
+        else if (a == "--ata-scale") o.ata.scale = std::strtof(v.c_str(), nullptr);
+        else if (a == "--snn2ann-pooling") o.snn2ann_pooling = v;
+        else if (a == "--spike-penalty") o.spike_penalty = std::strtof(v.c_str(), nullptr);
     }
     if (o.schedule != "cosine" && o.schedule != "constant")
         throw s::invalid_argument("compare_rules: --schedule must be cosine or constant, not " + o.schedule);
@@ -176,6 +219,12 @@ int compare_rules(const comparison_options& o, const s::data::dataset& train, co
     std::printf("# compare_rules: rule %s T %d epochs %d batch %zu threads %d seed %llu schedule %s train %zu test %zu\n",
                 o.rule.c_str(), o.T, o.epochs, o.batch, o.threads, static_cast<unsigned long long>(o.seed),
                 o.schedule.c_str(), train.size(), test.size());
+    if (o.rule == "snn2ann")
+        std::printf("# snn2ann options: --snn2ann-threshold %s --snn2ann-reset %s --snn2ann-dropout %d "
+                    "--snn2ann-pooling %s --ata-tolerance %g --ata-scale %g --spike-penalty %g\n",
+                    o.snn2ann_threshold.c_str(), o.snn2ann_reset.c_str(), o.snn2ann_dropout, o.snn2ann_pooling.c_str(),
+                    static_cast<double>(o.ata.tolerance), static_cast<double>(o.ata.scale),
+                    static_cast<double>(o.spike_penalty));
     std::fflush(stdout);
     if (o.rule == "snn2ann" && o.T == 4) return run_snn2ann<Net, 4>(o, train, test);
     if (o.rule == "snn2ann" && o.T == 5) return run_snn2ann<Net, 5>(o, train, test);

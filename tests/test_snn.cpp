@@ -220,6 +220,27 @@ TEST_CASE("the gradient through the mapping unit is ReLU's, numerically, with th
     }
 }
 
+TEST_CASE("the spike penalty adds penalty / batch to the gradient of every ANN-active neuron") {
+    hand_layer h;
+    h.c.batch = 2;
+    h.c.constant_input = true;
+    h.c.mode = s::detail::branch::snn;
+    std::vector<float> current{0.7f, 0.5f, 2.0f, -1.0f, 0.7f, 0.5f, 2.0f, -1.0f}, spikes(32);
+    h.l.forward(current.data(), spikes.data(), h.c);
+    const std::vector<float> z{0.3f, -0.2f, 1.5f, -0.7f, 0.0f, 2.0f, -1.0f, 0.1f};
+    const std::vector<float> dy{1.0f, 2.0f, -3.0f, 4.0f, 1.0f, 1.0f, 1.0f, 1.0f};
+    std::vector<float> plain(8), penalised(8);
+    h.c.mode = s::detail::branch::ann;
+    h.l.backward(z.data(), nullptr, dy.data(), plain.data(), h.c);
+    h.options.spike_penalty = 0.5f;
+    h.l.backward(z.data(), nullptr, dy.data(), penalised.data(), h.c);
+    for (std::size_t i = 0; i < z.size(); ++i) CHECK(penalised[i] == plain[i] + (z[i] > 0.0f ? 0.25f : 0.0f));
+    // A plain activation (rules::ann) has no spikes to penalise.
+    h.options.mapping = false;
+    h.l.backward(z.data(), nullptr, dy.data(), penalised.data(), h.c);
+    CHECK(penalised == plain);
+}
+
 namespace {
 using in4 = s::input<2, 6, 6>;
 using tiny = s::network<in4, s::conv<3, 3>, s::batch_norm, s::spiking<>, s::conv<4, 3>, s::batch_norm,
@@ -279,6 +300,62 @@ TEST_CASE("BN folding: the SNN's summed current equals the ANN pre-activation fr
         worst = std::max(worst, std::abs(sum - z) / std::max(1.0, std::abs(z)));
     }
     CHECK(worst < 1e-5);
+}
+
+TEST_CASE("accumulated current pooling: the SNN's summed pooled current is the ANN's pooled pre-activation") {
+    // conv -> BN -> 2x2 max pool on spike trains, summed over t, against the ANN's max pool
+    // of the same layers on the counts: equal with current_pooling::accumulated; per-step
+    // pooling's sum exceeds it (a sum of maxima is at least the maximum of the sums).
+    constexpr int T = 5;
+    constexpr std::size_t B = 3;
+    constexpr s::shape in = s::image_shape(3, 6, 6);
+    using block =
+        s::detail::sequence<s::cpu, in, s::detail::type_list<s::conv<4, 3>, s::batch_norm, s::max_pool<2>>>;
+    std::vector<float> params(block::param_count), state(block::state_count);
+    block::init(params.data(), state.data(), 3, 0);
+    const s::detail::counter_rng rng(9, 9);
+    for (std::size_t i = 0; i < params.size(); ++i) params[i] += 0.3f * (rng.uniform(i) - 0.5f);
+    for (std::size_t i = 0; i < state.size(); ++i) state[i] = 0.2f + rng.uniform(500 + i);
+    std::vector<float> spikes(T * B * in.size()), counts(B * in.size(), 0.0f);
+    for (std::size_t t = 0; t < T; ++t)
+        for (std::size_t i = 0; i < B * in.size(); ++i) {
+            const float sp = rng.uniform(10000 + t * 1000 + i) < 0.4f ? 1.0f : 0.0f;
+            spikes[t * B * in.size() + i] = sp;
+            counts[i] += sp;
+        }
+    s::detail::spiking_options options;
+    s::detail::layer_context c;
+    c.params = params.data();
+    c.state = state.data();
+    c.timesteps = T;
+    c.spiking = &options;
+    block ann;
+    c.batch = B;
+    ann.forward(counts.data(), c);
+    const std::size_t out = block::out_sizes[2];
+    const std::vector<float> z(ann.output(), ann.output() + B * out);
+    auto summed_snn = [&](s::current_pooling pooling) {
+        options.pooling = pooling;
+        block snn;
+        c.mode = s::detail::branch::snn;
+        c.time_major = true;
+        c.batch = T * B;
+        c.bias_scale = 1.0f / T;
+        snn.forward(spikes.data(), c);
+        std::vector<double> sum(B * out, 0.0);
+        for (std::size_t t = 0; t < T; ++t)
+            for (std::size_t i = 0; i < B * out; ++i) sum[i] += snn.output()[t * B * out + i];
+        return sum;
+    };
+    const auto accumulated = summed_snn(s::current_pooling::accumulated);
+    const auto per_step = summed_snn(s::current_pooling::per_step);
+    std::size_t above = 0;
+    for (std::size_t i = 0; i < B * out; ++i) {
+        CHECK(accumulated[i] == doctest::Approx(z[i]).epsilon(1e-5));
+        CHECK(per_step[i] >= z[i] - 1e-5 * std::max(1.0f, std::abs(z[i])));
+        above += per_step[i] > z[i] + 1e-3;
+    }
+    CHECK(above > 0);
 }
 
 TEST_CASE("STSU: the SNN's and the ANN's logits are equal in evaluation mode") {
@@ -364,6 +441,20 @@ TEST_CASE("SNN2ANN learns a small task, and its SNN branch is what is evaluated"
     CHECK(spikes.spikes_per_image > 0);
     CHECK(spikes.layers[0].firing_rate <= 1.0);
     CHECK(spikes.snn_energy_uj < spikes.ann_energy_uj);
+}
+
+TEST_CASE("the spike penalty trades spikes for accuracy: the same training fires less") {
+    const auto train = test::bars(300, 1), held_out = test::bars(150, 2);
+    auto spikes_after_training = [&](float penalty) {
+        s::model<task_net, s::timesteps<4>> m{s::seed{3}};
+        s::rules::snn2ann rule;
+        rule.spike_penalty = penalty;
+        s::trainer{m, rule, s::adam{3e-3}}.quiet().fit(train, s::epochs{4}, s::batch{32});
+        return s::measure_spikes(m, held_out).spikes_per_image;
+    };
+    const double plain = spikes_after_training(0.0f), penalised = spikes_after_training(0.05f);
+    CHECK(plain > 0.0);
+    CHECK(penalised < 0.7 * plain);
 }
 
 TEST_CASE("Poisson encoding: the SNN sees Bernoulli frames with the pixel as probability") {

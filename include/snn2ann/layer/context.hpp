@@ -38,6 +38,13 @@ enum class encoding {
     poisson,  ///< at each step, pixel i spikes with probability clamp(x_i, 0, 1)
 };
 
+/// How max pooling treats the time-varying input currents of an SNN pass (layers before the
+/// first spiking layer see a constant current, where both are the same).
+enum class current_pooling {
+    per_step,     ///< the max of each step's currents (METHOD.md; its mean exceeds the max of means)
+    accumulated,  ///< the growth of the largest accumulated current: its mean is the max of means
+};
+
 /// What a spiking layer computes in a plain ANN pass (rules::ann, for ANN-to-SNN conversion).
 enum class ann_activation {
     relu,  ///< h = max(z, 0)
@@ -68,6 +75,10 @@ struct spiking_options {
     bool mapping = true;  ///< false: the ANN pass uses `activation` instead
     mapping_unit unit = mapping_unit::resu;
     ata threshold_adjustment{};
+    /// Added to the gradient of every ANN-active neuron's spike count, per sample (see
+    /// rules::snn2ann::spike_penalty); 0: none.
+    float spike_penalty = 0.0f;
+    current_pooling pooling = current_pooling::per_step;  ///< SNN pass (converted SNNs: always accumulated)
     // rules::ann
     ann_activation activation = ann_activation::relu;
     int qcfs_levels = 8;

@@ -115,6 +115,8 @@ struct gpu_layer<max_pool<K, S>, In> : gpu_layer_base<max_pool<K, S>, In> {
     void forward(const float* x, float* y, const layer_context& c, const gpu::device_context& d) {
         if (c.spiking && c.spiking->converted)
             throw invalid_argument("cuda backend: converted SNNs (convert::ann_to_snn) run on the cpu backend only");
+        if (c.mode == branch::snn && c.spiking && c.spiking->pooling == current_pooling::accumulated)
+            throw invalid_argument("cuda backend: current_pooling::accumulated runs on the cpu backend only");
         gpu::max_pool_forward(d, geometry, c.batch, x, y, argmax_.ensure(c.batch * geometry.out_size()));
     }
     void backward(const float*, const float*, const float* dy, float* dx, const layer_context& c,
@@ -204,8 +206,10 @@ struct gpu_layer<spiking<Neuron>, In> : gpu_layer_base<spiking<Neuron>, In> {
         if (c.grads) gpu::check(cudaMemsetAsync(c.grads, 0, sizeof(float), d.stream()), "cudaMemsetAsync");
         if (c.mode == branch::bptt) return bptt_backward(dy, dx, c, d);
         if (!dx) return;
-        const float k = c.spiking && !c.spiking->mapping ? 1.0f : c.output_scale;
-        gpu::relu_backward(d, x, dy, dx, c.batch * neurons, k);
+        const bool mapping = !c.spiking || c.spiking->mapping;
+        const float k = mapping ? c.output_scale : 1.0f;
+        const float penalty = mapping && c.spiking ? c.spiking->spike_penalty / static_cast<float>(c.batch) : 0.0f;
+        gpu::relu_backward(d, x, dy, dx, c.batch * neurons, k, penalty);
     }
 
     /// Spike counts of the last SNN or BPTT pass (device memory, batch x neurons).

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <vector>
 
 #include "../core/backend.hpp"
 #include "../core/buffer.hpp"
@@ -40,7 +41,8 @@ struct max_pool {
 
         static void init(float*, float*, const detail::counter_rng&) {}
         void forward(const float* x, float* y, const detail::layer_context& c) {
-            if (c.mode == detail::branch::snn && c.time_major && c.spiking && c.spiking->converted)
+            if (c.mode == detail::branch::snn && c.time_major && c.spiking &&
+                (c.spiking->converted || c.spiking->pooling == current_pooling::accumulated))
                 return running_max_forward(x, y, c);
             constexpr bool pair = detail::ops::is_pair_window(geometry);
             const std::size_t n = c.batch * out.size();
@@ -58,7 +60,8 @@ struct max_pool {
         }
 
     private:
-        /// A converted ANN's SNN pools currents that change from step to step. The mean of
+        /// A converted ANN's SNN (and an SNN2ANN SNN pass that asks for current_pooling::
+        /// accumulated) pools currents that change from step to step. The mean of
         /// per-step maxima exceeds the max of the means (what the ANN's max pool computed),
         /// and passing the current of the input whose accumulated current leads (gating by
         /// the running rate, Rueckauer et al. 2017) still over-counts each time the lead
@@ -69,9 +72,12 @@ struct max_pool {
         void running_max_forward(const float* x, float* y, const detail::layer_context& c) {
             const std::size_t steps = static_cast<std::size_t>(c.timesteps), batch = c.batch / steps;
             constexpr std::size_t in_size = In.size(), plane = static_cast<std::size_t>(In.h) * In.w;
-            float* sums = running_.ensure(batch * in_size);
-            if (!c.spiking->resume || running_batch_ != batch) std::fill(sums, sums + batch * in_size, 0.0f);
-            running_batch_ = batch;
+            // A converted pass may be resumed, so its sums outlive the call; otherwise one
+            // plane of sums per task is all it needs (each plane runs through its T steps).
+            const bool keep = c.spiking->converted;
+            float* kept = keep ? running_.ensure(batch * in_size) : nullptr;
+            if (keep && (!c.spiking->resume || running_batch_ != batch)) std::fill(kept, kept + batch * in_size, 0.0f);
+            running_batch_ = keep ? batch : 0;
             const detail::conv_geometry g = geometry;
             const auto window_max = [g](const float* sum, int oh, int ow) {
                 float best = sum[(oh * g.stride) * g.w + ow * g.stride];
@@ -81,9 +87,11 @@ struct max_pool {
                 return best;
             };
             detail::for_range(batch * static_cast<std::size_t>(In.c), 4, [&](std::size_t p0, std::size_t p1) {
-                for (std::size_t t = 0; t < steps; ++t)
-                    for (std::size_t p = p0; p < p1; ++p) {
-                        float* sum = sums + p * plane;
+                std::vector<float> local(keep ? 0 : plane);
+                for (std::size_t p = p0; p < p1; ++p) {
+                    float* sum = keep ? kept + p * plane : local.data();
+                    if (!keep) std::fill(local.begin(), local.end(), 0.0f);
+                    for (std::size_t t = 0; t < steps; ++t) {
                         const float* in = x + t * batch * in_size + p * plane;
                         float* o = y + t * batch * out.size() + p * g.out_plane();
                         for (int oh = 0; oh < g.oh; ++oh)  // M[t-1] first, into the output
@@ -93,6 +101,7 @@ struct max_pool {
                             for (int ow = 0; ow < g.ow; ++ow)
                                 o[oh * g.ow + ow] = window_max(sum, oh, ow) - o[oh * g.ow + ow];
                     }
+                }
             });
         }
 

@@ -115,10 +115,13 @@ struct spiking {
             const bool qcfs = c.spiking && !c.spiking->mapping && c.spiking->activation == ann_activation::qcfs;
             if (qcfs) return qcfs_backward(x, dy, dx, c);
             if (!dx) return;
-            // ReLU's gradient, for the mapping units and for the plain activation alike
-            const float k = c.spiking && !c.spiking->mapping ? 1.0f : c.output_scale;
+            // ReLU's gradient, for the mapping units and for the plain activation alike; a
+            // mapping unit adds the spike penalty's gradient with respect to the count
+            const bool mapping = !c.spiking || c.spiking->mapping;
+            const float k = mapping ? c.output_scale : 1.0f;
+            const float penalty = mapping && c.spiking ? c.spiking->spike_penalty / static_cast<float>(c.batch) : 0.0f;
             detail::for_range(c.batch * neurons, 1 << 14, [&](std::size_t b, std::size_t e) {
-                for (std::size_t i = b; i < e; ++i) dx[i] = x[i] > 0.0f ? dy[i] * k : 0.0f;
+                for (std::size_t i = b; i < e; ++i) dx[i] = x[i] > 0.0f ? dy[i] * k + penalty : 0.0f;
             });
         }
 

@@ -66,6 +66,7 @@ struct ann {
         auto& o = m.spiking_options();
         o.mapping = false;
         o.converted = false;
+        o.pooling = current_pooling::per_step;
         o.activation = activation;
         o.qcfs_levels = qcfs_levels;
     }

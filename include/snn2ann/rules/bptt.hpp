@@ -57,6 +57,7 @@ private:
         o.gradient = gradient;
         o.detach_reset = detach_reset;
         o.converted = false;
+        o.pooling = current_pooling::per_step;
     }
 
     detail::buffer<float> dlogits_;

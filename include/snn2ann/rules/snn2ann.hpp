@@ -22,6 +22,16 @@ struct snn2ann {
     ata threshold_adjustment{};
     encoding input = encoding::direct;  ///< how the SNN branch sees the image
     bool evaluate_ann = false;  ///< predict() with the ANN branch instead of the SNN
+    /// Activity regularisation: adds spike_penalty x (spikes per image of the ANN-active
+    /// neurons, summed over the spiking layers) to the loss, so training trades accuracy for
+    /// fewer spikes. Through the mapping unit's identity backward each active neuron's
+    /// gradient grows by spike_penalty / batch. 0 (METHOD.md): none. The reported loss is
+    /// the cross-entropy alone.
+    float spike_penalty = 0.0f;
+    /// Max pooling of the SNN branch's time-varying currents: per step (METHOD.md), or the
+    /// growth of the largest accumulated current, whose mean over T is the max of the mean
+    /// currents, which is what the ANN branch pools (cpu backend only).
+    current_pooling pooling = current_pooling::per_step;
 
     snn2ann() = default;
     explicit snn2ann(mapping_unit u, ata a = {}) : unit(u), threshold_adjustment(a) {}
@@ -65,6 +75,8 @@ private:
         o.converted = false;
         o.unit = unit;
         o.threshold_adjustment = threshold_adjustment;
+        o.spike_penalty = spike_penalty;
+        o.pooling = pooling;
     }
     static std::size_t count_correct(const float* logits, const std::int32_t* y, std::size_t batch, int classes) {
         std::size_t correct = 0;

@@ -34,12 +34,14 @@ inline void dropout(const device_context& d, const float* x, float* y, std::size
     check_launch("dropout_kernel");
 }
 
-/// dx = dy * k where x > 0, else 0 (ReLU's gradient; the mapping units use it too).
-__global__ void relu_backward_kernel(const float* x, const float* dy, float* dx, std::size_t n, float k) {
-    for (std::size_t i = first_index(); i < n; i += grid_stride()) dx[i] = x[i] > 0.0f ? dy[i] * k : 0.0f;
+/// dx = dy * k + add where x > 0, else 0 (ReLU's gradient; the mapping units use it too,
+/// with their spike penalty as `add`).
+__global__ void relu_backward_kernel(const float* x, const float* dy, float* dx, std::size_t n, float k, float add) {
+    for (std::size_t i = first_index(); i < n; i += grid_stride()) dx[i] = x[i] > 0.0f ? dy[i] * k + add : 0.0f;
 }
-inline void relu_backward(const device_context& d, const float* x, const float* dy, float* dx, std::size_t n, float k) {
-    relu_backward_kernel<<<blocks_for(n), threads_per_block, 0, d.stream()>>>(x, dy, dx, n, k);
+inline void relu_backward(const device_context& d, const float* x, const float* dy, float* dx, std::size_t n, float k,
+                          float add = 0.0f) {
+    relu_backward_kernel<<<blocks_for(n), threads_per_block, 0, d.stream()>>>(x, dy, dx, n, k, add);
     check_launch("relu_backward_kernel");
 }
 __global__ void relu_kernel(const float* x, float* y, std::size_t n) {
