@@ -87,19 +87,22 @@ struct max_pool {
                 return best;
             };
             detail::for_range(batch * static_cast<std::size_t>(In.c), 4, [&](std::size_t p0, std::size_t p1) {
-                std::vector<float> local(keep ? 0 : plane);
+                std::vector<float> local(keep ? 0 : plane), previous(g.out_plane());  // M[t-1] per window
                 for (std::size_t p = p0; p < p1; ++p) {
                     float* sum = keep ? kept + p * plane : local.data();
                     if (!keep) std::fill(local.begin(), local.end(), 0.0f);
+                    for (int oh = 0; oh < g.oh; ++oh)
+                        for (int ow = 0; ow < g.ow; ++ow) previous[oh * g.ow + ow] = window_max(sum, oh, ow);
                     for (std::size_t t = 0; t < steps; ++t) {
                         const float* in = x + t * batch * in_size + p * plane;
                         float* o = y + t * batch * out.size() + p * g.out_plane();
-                        for (int oh = 0; oh < g.oh; ++oh)  // M[t-1] first, into the output
-                            for (int ow = 0; ow < g.ow; ++ow) o[oh * g.ow + ow] = window_max(sum, oh, ow);
                         for (std::size_t i = 0; i < plane; ++i) sum[i] += in[i];
                         for (int oh = 0; oh < g.oh; ++oh)
-                            for (int ow = 0; ow < g.ow; ++ow)
-                                o[oh * g.ow + ow] = window_max(sum, oh, ow) - o[oh * g.ow + ow];
+                            for (int ow = 0; ow < g.ow; ++ow) {
+                                const float m = window_max(sum, oh, ow);
+                                o[oh * g.ow + ow] = m - previous[oh * g.ow + ow];
+                                previous[oh * g.ow + ow] = m;
+                            }
                     }
                 }
             });
