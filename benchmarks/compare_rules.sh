@@ -8,7 +8,11 @@
 # writes the logs, results.md and comparison.svg (accuracy per epoch, accuracy against T).
 # More seeds ("2 3": seed 1 is always run) repeat the paper's pair, SNN2ANN T = 5 and BPTT
 # T = 8, so that the accuracy difference is a mean over seeds, not one draw.
-#   benchmarks/compare_rules.sh [build-dir] [epochs (5)] [train-limit (0: all)] [threads (2)] [out-dir] [peer-images (10000)] [more seeds ("")]
+# SNN2ANN runs with the options in the 8th argument (compare_rules' --snn2ann-* flags; the
+# default below is the configuration the README reports; "" is METHOD.md's defaults), and
+# once more at T = 5 with METHOD.md's defaults (snn2ann_T5_defaults), for reference.
+#   benchmarks/compare_rules.sh [build-dir] [epochs (5)] [train-limit (0: all)] [threads (2)] [out-dir]
+#                               [peer-images (10000)] [more seeds ("")] [snn2ann options (see below)]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$root/build/release}
@@ -18,6 +22,7 @@ threads=${4:-2}
 out=${5:-$root/build/comparison}
 peer_images=${6:-10000}
 more_seeds=${7:-}
+snn2ann_options=(${8---snn2ann-threshold 1 --snn2ann-reset subtract --snn2ann-dropout 0 --snn2ann-pooling accumulated --spike-penalty 5e-6})
 bin=$build/benchmarks/compare_rules
 [ -x "$bin" ] || { echo "build $bin first (cmake --build $build --target compare_rules)"; exit 1; }
 mkdir -p "$out"
@@ -29,14 +34,15 @@ run() {  # name, then the command
     /usr/bin/time -v "$@" >"$out/$name.log" 2>"$out/$name.time"
     grep -E "^(epoch|result|conversion|ann) " "$out/$name.log" || true
 }
-run snn2ann_T4 "$bin" --rule snn2ann --T 4 "${common[@]}"
+run snn2ann_T4 "$bin" --rule snn2ann --T 4 "${snn2ann_options[@]}" "${common[@]}"
 run bptt_T4 "$bin" --rule bptt --T 4 "${common[@]}"
-run snn2ann_T5 "$bin" --rule snn2ann --T 5 "${common[@]}"
+run snn2ann_T5 "$bin" --rule snn2ann --T 5 "${snn2ann_options[@]}" "${common[@]}"
 run bptt_T8 "$bin" --rule bptt --T 8 "${common[@]}"
 run ann2snn_T8 "$bin" --rule ann2snn --T 8 --levels 4 "${common[@]}"
+[ ${#snn2ann_options[@]} -eq 0 ] || run snn2ann_T5_defaults "$bin" --rule snn2ann --T 5 "${common[@]}"
 for seed in $more_seeds; do
     again=(--epochs "$epochs" --threads "$threads" --batch 64 --seed "$seed" --train-limit "$limit")
-    run snn2ann_T5_seed$seed "$bin" --rule snn2ann --T 5 "${again[@]}"
+    run snn2ann_T5_seed$seed "$bin" --rule snn2ann --T 5 "${snn2ann_options[@]}" "${again[@]}"
     run bptt_T8_seed$seed "$bin" --rule bptt --T 8 "${again[@]}"
 done
 if dpkg -s python3-torch >/dev/null 2>&1; then

@@ -57,7 +57,7 @@ def svg(folder, runs, conversion, ann_accuracy):
     w, h, pad = 980, 400, 60
     panel = (w - 3 * pad) / 2
     colors = {'snn2ann_T4': '#1f77b4', 'snn2ann_T5': '#17becf', 'bptt_T4': '#d62728', 'bptt_T8': '#ff7f0e',
-              'ann2snn_T8': '#2ca02c'}
+              'ann2snn_T8': '#2ca02c', 'snn2ann_T5_defaults': '#9467bd'}
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" font-family="sans-serif" font-size="12">',
            f'<rect width="{w}" height="{h}" fill="white"/>']
     # Each panel has its own accuracy range (conversion at T = 1 is far below the rest).
@@ -139,14 +139,18 @@ def seeds_line(folder, by):
 
 def main():
     folder = sys.argv[1] if len(sys.argv) > 1 else 'build/comparison'
-    names = ['snn2ann_T4', 'bptt_T4', 'snn2ann_T5', 'bptt_T8', 'ann2snn_T8']
+    names = ['snn2ann_T4', 'bptt_T4', 'snn2ann_T5', 'bptt_T8', 'ann2snn_T8', 'snn2ann_T5_defaults']
     runs = [r for r in (parse_run(folder, n) for n in names) if r and 'result' in r]
     by = {r['name']: r for r in runs}
+    options = re.search(r'^# snn2ann options: (.*)$', read(os.path.join(folder, 'snn2ann_T5.log')), re.M)
+    if options:
+        print(f'SNN2ANN options: {options.group(1)}\n')
     print('| run | T | test accuracy | s / epoch | peak RSS MiB | workspace peak MiB | spikes / image | SOPs / image | energy uJ (ANN) |')
     print('|---|---|---|---|---|---|---|---|---|')
     for r in runs:
         x = r['result']
-        print(f"| {x['rule']} | {x['T']} | {100 * float(x['accuracy']):.2f}% | {float(x['sec_per_epoch']):.1f} | "
+        rule = x['rule'] + (' (METHOD.md defaults)' if r['name'].endswith('_defaults') else '')
+        print(f"| {rule} | {x['T']} | {100 * float(x['accuracy']):.2f}% | {float(x['sec_per_epoch']):.1f} | "
               f"{r['rss']:.0f} | {float(x['workspace_peak_MiB']):.1f} | {float(x['spikes_per_image']):.0f} | "
               f"{float(x['sops']):.3g} | {float(x['snn_energy_uJ']):.2f} ({float(x['ann_energy_uJ']):.2f}) |")
     print()
