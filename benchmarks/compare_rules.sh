@@ -22,7 +22,7 @@ threads=${4:-2}
 out=${5:-$root/build/comparison}
 peer_images=${6:-10000}
 more_seeds=${7:-}
-snn2ann_options=(${8---snn2ann-threshold 1 --snn2ann-reset subtract --snn2ann-dropout 0 --snn2ann-pooling accumulated --spike-penalty 5e-6})
+snn2ann_options=(${8---snn2ann-threshold 1 --snn2ann-reset subtract --snn2ann-dropout 0 --snn2ann-pooling accumulated})
 bin=$build/benchmarks/compare_rules
 [ -x "$bin" ] || { echo "build $bin first (cmake --build $build --target compare_rules)"; exit 1; }
 mkdir -p "$out"
