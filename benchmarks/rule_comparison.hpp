@@ -112,9 +112,6 @@ int run_snn2ann_with(const comparison_options& o, const s::data::dataset& train,
     s::rules::snn2ann rule{s::mapping_unit::resu, o.ata};
     rule.spike_penalty = o.spike_penalty;
     if (o.snn2ann_pooling == "accumulated") rule.pooling = s::current_pooling::accumulated;
-    else if (o.snn2ann_pooling != "per-step")
-        throw s::invalid_argument("compare_rules: --snn2ann-pooling must be per-step or accumulated, not " +
-                                  o.snn2ann_pooling);
     return train_and_report(o, model, rule, rule, train, test);
 }
 
@@ -134,15 +131,7 @@ int run_snn2ann_threshold(const comparison_options& o, const s::data::dataset& t
 
 template <template <class> class Net, int T>
 int run_snn2ann(const comparison_options& o, const s::data::dataset& train, const s::data::dataset& test) {
-    if (o.snn2ann_dropout != 0 && o.snn2ann_dropout != 50)
-        throw s::invalid_argument("compare_rules: --snn2ann-dropout must be 50 or 0, not " +
-                                  std::to_string(o.snn2ann_dropout));
-    if (o.snn2ann_threshold != "uniform" && o.snn2ann_threshold != "1")
-        throw s::invalid_argument("compare_rules: --snn2ann-threshold must be uniform or 1, not " +
-                                  o.snn2ann_threshold);
     if (o.snn2ann_reset == "subtract") return run_snn2ann_threshold<Net, T, s::reset::by_subtraction>(o, train, test);
-    if (o.snn2ann_reset != "zero")
-        throw s::invalid_argument("compare_rules: --snn2ann-reset must be zero or subtract, not " + o.snn2ann_reset);
     return run_snn2ann_threshold<Net, T, s::reset::to_zero>(o, train, test);
 }
 
@@ -208,8 +197,18 @@ inline comparison_options parse_comparison_options(int argc, char** argv) {
         else if (a == "--snn2ann-pooling") o.snn2ann_pooling = v;
         else if (a == "--spike-penalty") o.spike_penalty = std::strtof(v.c_str(), nullptr);
     }
-    if (o.schedule != "cosine" && o.schedule != "constant")
-        throw s::invalid_argument("compare_rules: --schedule must be cosine or constant, not " + o.schedule);
+    const auto require = [](bool ok, const std::string& flag, const std::string& allowed, const std::string& value) {
+        if (!ok) throw s::invalid_argument("compare_rules: " + flag + " must be " + allowed + ", not " + value);
+    };
+    require(o.schedule == "cosine" || o.schedule == "constant", "--schedule", "cosine or constant", o.schedule);
+    require(o.snn2ann_threshold == "uniform" || o.snn2ann_threshold == "1", "--snn2ann-threshold", "uniform or 1",
+            o.snn2ann_threshold);
+    require(o.snn2ann_reset == "zero" || o.snn2ann_reset == "subtract", "--snn2ann-reset", "zero or subtract",
+            o.snn2ann_reset);
+    require(o.snn2ann_dropout == 50 || o.snn2ann_dropout == 0, "--snn2ann-dropout", "50 or 0",
+            std::to_string(o.snn2ann_dropout));
+    require(o.snn2ann_pooling == "per-step" || o.snn2ann_pooling == "accumulated", "--snn2ann-pooling",
+            "per-step or accumulated", o.snn2ann_pooling);
     return o;
 }
 
