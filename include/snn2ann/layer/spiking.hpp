@@ -15,6 +15,9 @@
 #include <array>
 #include <cstdint>
 #include <string>
+#include <type_traits>
+
+#include <Eigen/Core>
 
 #include "../core/buffer.hpp"
 #include "../core/error.hpp"
@@ -27,6 +30,36 @@
 namespace snn2ann::inline v0 {
 
 namespace detail {
+/// g[i] = G's derivative at v[i] - vth[i] for n neurons. The sigmoid's goes through
+/// Eigen's vectorised exp: std::exp keeps the loop scalar (a libm call per neuron, once a
+/// tenth of BPTT's time); the other surrogates vectorise as written.
+template <class G>
+void surrogate_derivatives(const float* v, const float* vth, float a, float* g, std::size_t n) {
+    if constexpr (std::is_same_v<G, surrogate_function<surrogate_kind::sigmoid>>) {
+        const auto len = static_cast<Eigen::Index>(n);
+        Eigen::Map<Eigen::ArrayXf> s(g, len);
+        s = (1.0f + (-a * (Eigen::Map<const Eigen::ArrayXf>(v, len) - Eigen::Map<const Eigen::ArrayXf>(vth, len)))
+                        .exp())
+                .inverse();
+        s = a * s * (1.0f - s);
+    } else {
+        for (std::size_t i = 0; i < n; ++i) g[i] = G::derivative(v[i] - vth[i], a);
+    }
+}
+
+/// f(std::bool_constant<a>{}, std::bool_constant<b>{}): two run-time flags as compile-time
+/// ones, so the loops f runs have no per-element branch on them.
+template <class F>
+void with_flags(bool a, bool b, F&& f) {
+    if (a) {
+        if (b) f(std::true_type{}, std::true_type{});
+        else f(std::true_type{}, std::false_type{});
+    } else {
+        if (b) f(std::false_type{}, std::true_type{});
+        else f(std::false_type{}, std::false_type{});
+    }
+}
+
 /// Neurons whose dropout draws are single bits, a set bit keeping the membrane (p = 0.5).
 template <class Neuron>
 inline constexpr bool one_bit_keep_mask = Neuron::dropout_draw_bits == 1 && Neuron::dropout_drop_below == 1;
@@ -228,14 +261,20 @@ struct spiking {
                         const std::size_t base = (t * batch + b) * neurons;
                         const float* cur = c.constant_input ? x + b * neurons : x + base;
                         float* out = y + base;
-                        for (std::size_t i = 0; i < neurons; ++i) {
-                            const float v = Neuron::decay * u[i] + cur[i];
-                            const bool spike = Neuron::fires(v, vth[i]);
-                            if (kept) kept[base + i] = v;
-                            u[i] = Neuron::after_spike(v, spike, vth[i]);
-                            cnt[i] += spike ? 1.0f : 0.0f;
-                            out[i] = spike ? 1.0f : 0.0f;
-                        }
+                        // Two copies of the loop, with and without keeping V: a test
+                        // inside it kept the compiler from vectorising it.
+                        const auto step = [&](auto keep) {
+                            for (std::size_t i = 0; i < neurons; ++i) {
+                                const float v = Neuron::decay * u[i] + cur[i];
+                                const bool spike = Neuron::fires(v, vth[i]);
+                                if constexpr (decltype(keep)::value) kept[base + i] = v;
+                                u[i] = Neuron::after_spike(v, spike, vth[i]);
+                                cnt[i] += spike ? 1.0f : 0.0f;
+                                out[i] = spike ? 1.0f : 0.0f;
+                            }
+                        };
+                        if (kept) step(std::true_type{});
+                        else step(std::false_type{});
                     }
                 }
             });
@@ -260,30 +299,49 @@ struct spiking {
             detail::visit_surrogate(c.spiking->gradient.kind, [&](auto sg) {
                 using g_of = decltype(sg);
                 detail::for_range(batch, 1, [&](std::size_t b0, std::size_t b1) {
+                    // The surrogate derivatives of a block of neurons first (vectorised,
+                    // exp included), then the step's recurrence over the block, branch-free.
+                    alignas(64) std::array<float, surrogate_block> g;
                     for (std::size_t b = b0; b < b1; ++b) {
                         float* du = carried + b * neurons;
                         std::fill(du, du + neurons, 0.0f);
                         for (std::size_t t = steps; t-- > 0;) {
                             const std::size_t base = (t * batch + b) * neurons;
-                            const float* v = kept + base;
-                            const float* ds = dy + base;
                             float* di = constant ? dx + b * neurons : dx + base;
                             const bool accumulate = constant && t + 1 < steps;
-                            for (std::size_t i = 0; i < neurons; ++i) {
-                                const float g = g_of::derivative(v[i] - vth[i], alpha);
-                                float du_dv;
-                                if constexpr (Neuron::reset_mode == reset::to_zero)
-                                    du_dv = (Neuron::fires(v[i], vth[i]) ? 0.0f : 1.0f) - (detach ? 0.0f : v[i] * g);
-                                else
-                                    du_dv = 1.0f - (detach ? 0.0f : vth[i] * g);
-                                const float dv = ds[i] * g + du[i] * du_dv;
-                                di[i] = accumulate ? di[i] + dv : dv;
-                                du[i] = Neuron::decay * dv;
+                            for (std::size_t i0 = 0; i0 < neurons; i0 += surrogate_block) {
+                                const std::size_t n = std::min(surrogate_block, neurons - i0);
+                                const float* v = kept + base + i0;
+                                detail::surrogate_derivatives<g_of>(v, vth + i0, alpha, g.data(), n);
+                                const auto step = [&](auto accumulated, auto detached) {
+                                    bptt_backward_step<decltype(accumulated)::value, decltype(detached)::value>(
+                                        v, vth + i0, g.data(), dy + base + i0, du + i0, di + i0, n);
+                                };
+                                detail::with_flags(accumulate, detach, step);
                             }
                         }
                     }
                 });
             });
+        }
+
+        static constexpr std::size_t surrogate_block = 256;
+
+        /// One step of BPTT backward over n neurons, g the surrogate derivatives at V - Vth.
+        template <bool Accumulate, bool Detach>
+        static void bptt_backward_step(const float* v, const float* vth, const float* g, const float* ds, float* du,
+                                       float* di, std::size_t n) {
+            for (std::size_t i = 0; i < n; ++i) {
+                float du_dv;
+                if constexpr (Neuron::reset_mode == reset::to_zero)
+                    du_dv = (Neuron::fires(v[i], vth[i]) ? 0.0f : 1.0f) - (Detach ? 0.0f : v[i] * g[i]);
+                else
+                    du_dv = 1.0f - (Detach ? 0.0f : vth[i] * g[i]);
+                const float dv = ds[i] * g[i] + du[i] * du_dv;
+                if constexpr (Accumulate) di[i] += dv;
+                else di[i] = dv;
+                du[i] = Neuron::decay * dv;
+            }
         }
 
     public:
