@@ -261,20 +261,8 @@ struct spiking {
                         const std::size_t base = (t * batch + b) * neurons;
                         const float* cur = c.constant_input ? x + b * neurons : x + base;
                         float* out = y + base;
-                        // Two copies of the loop, with and without keeping V: a test
-                        // inside it kept the compiler from vectorising it.
-                        const auto step = [&](auto keep) {
-                            for (std::size_t i = 0; i < neurons; ++i) {
-                                const float v = Neuron::decay * u[i] + cur[i];
-                                const bool spike = Neuron::fires(v, vth[i]);
-                                if constexpr (decltype(keep)::value) kept[base + i] = v;
-                                u[i] = Neuron::after_spike(v, spike, vth[i]);
-                                cnt[i] += spike ? 1.0f : 0.0f;
-                                out[i] = spike ? 1.0f : 0.0f;
-                            }
-                        };
-                        if (kept) step(std::true_type{});
-                        else step(std::false_type{});
+                        if (kept) bptt_forward_step<true>(cur, vth, u, cnt, out, kept + base, neurons);
+                        else bptt_forward_step<false>(cur, vth, u, cnt, out, nullptr, neurons);
                     }
                 }
             });
@@ -326,6 +314,23 @@ struct spiking {
         }
 
         static constexpr std::size_t surrogate_block = 256;
+
+        /// One BPTT step over n neurons: V = decay U + I, spikes, reset, counts, and V kept
+        /// if Keep. The arrays never overlap; saying so (restrict) lets the compiler
+        /// vectorise the loop, which it otherwise ran scalar with a branch per spike.
+        template <bool Keep>
+        static void bptt_forward_step(const float* __restrict cur, const float* __restrict vth, float* __restrict u,
+                                      float* __restrict cnt, float* __restrict out, float* __restrict keep,
+                                      std::size_t n) {
+            for (std::size_t i = 0; i < n; ++i) {
+                const float v = Neuron::decay * u[i] + cur[i];
+                const bool spike = Neuron::fires(v, vth[i]);
+                if constexpr (Keep) keep[i] = v;
+                u[i] = Neuron::after_spike(v, spike, vth[i]);
+                cnt[i] += spike ? 1.0f : 0.0f;
+                out[i] = spike ? 1.0f : 0.0f;
+            }
+        }
 
         /// One step of BPTT backward over n neurons, g the surrogate derivatives at V - Vth.
         template <bool Accumulate, bool Detach>
