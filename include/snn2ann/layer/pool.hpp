@@ -78,34 +78,52 @@ struct max_pool {
             float* kept = keep ? running_.ensure(batch * in_size) : nullptr;
             if (keep && (!c.spiking->resume || running_batch_ != batch)) std::fill(kept, kept + batch * in_size, 0.0f);
             running_batch_ = keep ? batch : 0;
-            const detail::conv_geometry g = geometry;
-            const auto window_max = [g](const float* sum, int oh, int ow) {
-                float best = sum[(oh * g.stride) * g.w + ow * g.stride];
-                for (int kh = 0; kh < g.k; ++kh)
-                    for (int kw = 0; kw < g.k; ++kw)
-                        best = std::max(best, sum[(oh * g.stride + kh) * g.w + ow * g.stride + kw]);
-                return best;
-            };
+            constexpr detail::conv_geometry g = geometry;
+            constexpr std::size_t windows = g.out_plane();
             detail::for_range(batch * static_cast<std::size_t>(In.c), 4, [&](std::size_t p0, std::size_t p1) {
-                std::vector<float> local(keep ? 0 : plane), previous(g.out_plane());  // M[t-1] per window
+                // M[t-1] and M[t] per window, swapped every step.
+                std::vector<float> local(keep ? 0 : plane), maxima(2 * windows);
+                float* previous = maxima.data();
+                float* current = previous + windows;
                 for (std::size_t p = p0; p < p1; ++p) {
                     float* sum = keep ? kept + p * plane : local.data();
                     if (!keep) std::fill(local.begin(), local.end(), 0.0f);
-                    for (int oh = 0; oh < g.oh; ++oh)
-                        for (int ow = 0; ow < g.ow; ++ow) previous[oh * g.ow + ow] = window_max(sum, oh, ow);
+                    window_maxima(sum, previous);
                     for (std::size_t t = 0; t < steps; ++t) {
                         const float* in = x + t * batch * in_size + p * plane;
-                        float* o = y + t * batch * out.size() + p * g.out_plane();
+                        float* o = y + t * batch * out.size() + p * windows;
                         for (std::size_t i = 0; i < plane; ++i) sum[i] += in[i];
-                        for (int oh = 0; oh < g.oh; ++oh)
-                            for (int ow = 0; ow < g.ow; ++ow) {
-                                const float m = window_max(sum, oh, ow);
-                                o[oh * g.ow + ow] = m - previous[oh * g.ow + ow];
-                                previous[oh * g.ow + ow] = m;
-                            }
+                        window_maxima(sum, current);
+                        for (std::size_t j = 0; j < windows; ++j) o[j] = current[j] - previous[j];
+                        std::swap(previous, current);
                     }
                 }
             });
+        }
+
+        /// The maximum of every window of one plane.
+        static void window_maxima(const float* plane, float* maxima) {
+            constexpr detail::conv_geometry g = geometry;
+            if constexpr (detail::ops::is_pair_window(g)) {
+                // 2x2 windows at stride 2 (the common case): two rows at a time, which
+                // the compiler vectorises.
+                for (int oh = 0; oh < g.oh; ++oh) {
+                    const float* r0 = plane + 2 * oh * g.w;
+                    const float* r1 = r0 + g.w;
+                    float* m = maxima + oh * g.ow;
+                    for (int ow = 0; ow < g.ow; ++ow)
+                        m[ow] = std::max(std::max(r0[2 * ow], r0[2 * ow + 1]), std::max(r1[2 * ow], r1[2 * ow + 1]));
+                }
+            } else {
+                for (int oh = 0; oh < g.oh; ++oh)
+                    for (int ow = 0; ow < g.ow; ++ow) {
+                        float best = plane[(oh * g.stride) * g.w + ow * g.stride];
+                        for (int kh = 0; kh < g.k; ++kh)
+                            for (int kw = 0; kw < g.k; ++kw)
+                                best = std::max(best, plane[(oh * g.stride + kh) * g.w + ow * g.stride + kw]);
+                        maxima[oh * g.ow + ow] = best;
+                    }
+            }
         }
 
         detail::buffer<std::int32_t> argmax_;   // general windows: the input index that won

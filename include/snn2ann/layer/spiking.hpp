@@ -190,11 +190,8 @@ struct spiking {
                         const std::size_t base = (t * batch + b) * neurons;
                         const float* cur = c.constant_input ? x + b * neurons : x + base;
                         float* out = y + base;
-                        for (std::size_t i = 0; i < neurons; ++i) {
-                            const bool spike = Neuron::step(u[i], cur[i], vth[i]);
-                            cnt[i] += spike ? 1.0f : 0.0f;
-                            if (!c.collapse_output) out[i] = spike ? 1.0f : 0.0f;
-                        }
+                        if (c.collapse_output) neuron_step<false, false>(cur, vth, u, cnt, nullptr, nullptr, neurons);
+                        else neuron_step<false, true>(cur, vth, u, cnt, out, nullptr, neurons);
                         // The membrane after the last step is never read: no draws for it.
                         if constexpr (Neuron::membrane_dropout > 0.0f)
                             if (drop && t + 1 < steps)
@@ -261,8 +258,8 @@ struct spiking {
                         const std::size_t base = (t * batch + b) * neurons;
                         const float* cur = c.constant_input ? x + b * neurons : x + base;
                         float* out = y + base;
-                        if (kept) bptt_forward_step<true>(cur, vth, u, cnt, out, kept + base, neurons);
-                        else bptt_forward_step<false>(cur, vth, u, cnt, out, nullptr, neurons);
+                        if (kept) neuron_step<true, true>(cur, vth, u, cnt, out, kept + base, neurons);
+                        else neuron_step<false, true>(cur, vth, u, cnt, out, nullptr, neurons);
                     }
                 }
             });
@@ -315,20 +312,20 @@ struct spiking {
 
         static constexpr std::size_t surrogate_block = 256;
 
-        /// One BPTT step over n neurons: V = decay U + I, spikes, reset, counts, and V kept
-        /// if Keep. The arrays never overlap; saying so (restrict) lets the compiler
-        /// vectorise the loop, which it otherwise ran scalar with a branch per spike.
-        template <bool Keep>
-        static void bptt_forward_step(const float* __restrict cur, const float* __restrict vth, float* __restrict u,
-                                      float* __restrict cnt, float* __restrict out, float* __restrict keep,
-                                      std::size_t n) {
+        /// One step of n neurons: V = decay U + I, spikes, reset, counts; the spikes written
+        /// to `out` if Emit, V to `keep` if Keep (BPTT). The arrays never overlap; saying so
+        /// (restrict) lets the compiler vectorise the loop, which it otherwise ran scalar
+        /// with a branch per spike.
+        template <bool Keep, bool Emit>
+        static void neuron_step(const float* __restrict cur, const float* __restrict vth, float* __restrict u,
+                                float* __restrict cnt, float* __restrict out, float* __restrict keep, std::size_t n) {
             for (std::size_t i = 0; i < n; ++i) {
                 const float v = Neuron::decay * u[i] + cur[i];
                 const bool spike = Neuron::fires(v, vth[i]);
                 if constexpr (Keep) keep[i] = v;
                 u[i] = Neuron::after_spike(v, spike, vth[i]);
                 cnt[i] += spike ? 1.0f : 0.0f;
-                out[i] = spike ? 1.0f : 0.0f;
+                if constexpr (Emit) out[i] = spike ? 1.0f : 0.0f;
             }
         }
 
