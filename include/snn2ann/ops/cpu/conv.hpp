@@ -12,6 +12,7 @@
 #include "../../core/parallel.hpp"
 #include "../../core/scratch_slots.hpp"
 #include "gemm.hpp"
+#include "packed_gemm.hpp"
 #include "im2col.hpp"
 
 namespace snn2ann::inline v0::detail::ops {
@@ -26,26 +27,34 @@ template <>
 struct conv_workspace<cpu> {
     scratch_slots<float> col, dcol;
     std::array<buffer<float>, max_chunks> dw, db;
+    packed_rhs weights;  // the pass's weights in the GEMM kernel's layout (packed_gemm.hpp)
 };
 
 /// y[n] = W * im2col(x[n]) + bias_scale * b for n in [0, batch). W is (oc x c*k*k), b may be null.
+/// In column-major terms each image computes y[n]^T (plane x oc) += im2col(x[n])^T W^T,
+/// with W^T packed once for the whole batch; the column matrix is packed into a second
+/// scratch (the backward pass's dcol, the same size).
 inline void conv_forward(cpu, const conv_geometry& g, std::size_t batch, const float* x, const float* w,
                          const float* b, float* y, conv_workspace<cpu>& ws, float bias_scale = 1.0f) {
-    const auto rows = static_cast<std::ptrdiff_t>(g.col_rows());
-    const auto cols = static_cast<std::ptrdiff_t>(g.out_plane());
+    const auto rows = static_cast<Eigen::Index>(g.col_rows());
+    const auto cols = static_cast<Eigen::Index>(g.out_plane());
     const std::size_t chunks = chunk_count(batch);
     const bool columns = !g.is_pointwise();
     if (columns) ws.col.prepare(chunks, g.col_rows() * g.out_plane());
+    ws.weights.pack<Eigen::ColMajor>(w, rows, cols, rows, g.oc);
+    ws.dcol.prepare(chunks, ws.weights.scratch_floats(cols));
     for_chunks(batch, chunks, [&](std::size_t, std::size_t n0, std::size_t n1) {
         auto col_lease = ws.col.acquire_unless(!columns);
+        auto pack_lease = ws.dcol.acquire();
         float* col = col_lease.data();
         for (std::size_t n = n0; n < n1; ++n) {
             const float* xn = x + n * g.in_size();
             float* yn = y + n * g.out_size();
             if (col) im2col(g, xn, col);
-            // Starting from the bias and accumulating spares Eigen's zeroing pass.
+            // The kernel accumulates: start from the bias (or zero).
             if (b) mat(yn, g.oc, cols).colwise() = Eigen::Map<const Eigen::VectorXf>(b, g.oc) * bias_scale;
-            gemm_nn(g.oc, cols, rows, w, col ? col : xn, yn, b != nullptr);
+            else std::fill(yn, yn + g.out_size(), 0.0f);
+            ws.weights.multiply<Eigen::ColMajor>(col ? col : xn, cols, cols, yn, cols, pack_lease.data());
         }
     });
 }
@@ -59,10 +68,14 @@ inline void conv_backward(cpu, const conv_geometry& g, std::size_t batch, const 
     const std::size_t chunks = chunk_count(batch);
     const std::size_t wsize = g.col_rows() * static_cast<std::size_t>(g.oc);
     const bool columns = !g.is_pointwise(), dcolumns = columns && dx;
-    if (columns) ws.col.prepare(chunks, g.col_rows() * g.out_plane());
+    // dx[n]'s columns: dcol[n]^T (plane x c*k*k) += dy[n]^T W, with W packed once; dy[n]^T is
+    // packed into the column scratch, free again once dw has used it.
+    if (dx) ws.weights.pack<Eigen::RowMajor>(w, rows, cols, g.oc, rows);
+    const std::size_t pack_floats = dx ? ws.weights.scratch_floats(cols) : 0;
+    if (columns || dx) ws.col.prepare(chunks, std::max(columns ? g.col_rows() * g.out_plane() : 0, pack_floats));
     if (dcolumns) ws.dcol.prepare(chunks, g.col_rows() * g.out_plane());
     for_chunks(batch, chunks, [&](std::size_t k, std::size_t n0, std::size_t n1) {
-        auto col_lease = ws.col.acquire_unless(!columns);
+        auto col_lease = ws.col.acquire_unless(!columns && !dx);
         auto dcol_lease = ws.dcol.acquire_unless(!dcolumns);
         float* col = col_lease.data();
         float* dcol = dcol_lease.data();
@@ -71,17 +84,17 @@ inline void conv_backward(cpu, const conv_geometry& g, std::size_t batch, const 
         for (std::size_t n = n0; n < n1; ++n) {
             const float* xn = x + n * g.in_size();
             const float* dyn = dy + n * g.out_size();
-            if (col) im2col(g, xn, col);
-            gemm_nt(g.oc, rows, cols, dyn, col ? col : xn, dwk, n != n0);
+            if (columns) im2col(g, xn, col);
+            gemm_nt(g.oc, rows, cols, dyn, columns ? col : xn, dwk, n != n0);
             if (dbk) Eigen::Map<Eigen::VectorXf>(dbk, g.oc) += cmat(dyn, g.oc, cols).rowwise().sum();
             if (dx) {
                 float* dxn = dx + n * g.in_size();
+                float* target = dcol ? dcol : dxn;
+                std::fill(target, target + g.col_rows() * g.out_plane(), 0.0f);
+                ws.weights.multiply<Eigen::ColMajor>(dyn, cols, cols, target, cols, col);
                 if (dcol) {
-                    gemm_tn(rows, cols, g.oc, w, dyn, dcol, false);
                     std::fill(dxn, dxn + g.in_size(), 0.0f);
                     col2im_add(g, dcol, dxn);
-                } else {
-                    gemm_tn(rows, cols, g.oc, w, dyn, dxn, false);
                 }
             }
         }
