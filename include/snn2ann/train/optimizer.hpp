@@ -2,9 +2,12 @@
 // element-wise loop over that buffer, so it parallelises without changing the result.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <span>
+
+#include <Eigen/Core>
 
 #include "../core/buffer.hpp"
 #include "../core/parallel.hpp"
@@ -75,18 +78,34 @@ public:
         const float shrink = decoupled ? static_cast<float>(1.0 - lr * weight_decay) : 1.0f;
         float* m = m_.data();
         float* v = v_.data();
+        const coefficients k{l2, b1, b2, shrink, step_size, inv_sqrt_bc2, e};
         detail::for_range(n, detail::optimizer_grain, [&](std::size_t i0, std::size_t i1) {
-            for (std::size_t i = i0; i < i1; ++i) {
-                const float g = grads[i] + l2 * params[i];
-                m[i] = b1 * m[i] + (1.0f - b1) * g;
-                v[i] = b2 * v[i] + (1.0f - b2) * g * g;
-                params[i] = params[i] * shrink - step_size * m[i] / (std::sqrt(v[i]) * inv_sqrt_bc2 + e);
-            }
+            update(params.data() + i0, grads.data() + i0, m + i0, v + i0, i1 - i0, k);
         });
     }
     std::uint64_t steps() const { return t_; }
 
 private:
+    struct coefficients {
+        float l2, b1, b2, shrink, step_size, inv_sqrt_bc2, eps;
+    };
+    // Blocks of Eigen array expressions, which vectorise, the square root included: a
+    // plain loop's std::sqrt keeps errno semantics, which kept the compiler from
+    // vectorising the loop. Eigen's vectorised square root refines an approximate
+    // reciprocal root by a Newton step, so it may differ from std::sqrt in the last bits.
+    // A block stays in L1 across its three statements.
+    static void update(float* p, const float* grads, float* m, float* v, std::size_t n, const coefficients k) {
+        constexpr std::size_t block = 1024;
+        for (std::size_t i = 0; i < n; i += block) {
+            const auto len = static_cast<Eigen::Index>(std::min(block, n - i));
+            Eigen::Map<Eigen::ArrayXf> pm(p + i, len), mm(m + i, len), vm(v + i, len);
+            const auto g = Eigen::Map<const Eigen::ArrayXf>(grads + i, len) + k.l2 * pm;
+            mm = k.b1 * mm + (1.0f - k.b1) * g;
+            vm = k.b2 * vm + (1.0f - k.b2) * g.square();
+            pm = pm * k.shrink - k.step_size * mm / (vm.sqrt() * k.inv_sqrt_bc2 + k.eps);
+        }
+    }
+
     detail::buffer<float> m_, v_;
     std::uint64_t t_ = 0;
 };
