@@ -3,14 +3,15 @@
 //
 // Eigen's GEMM packs both operands into its kernel's panel layout on every call. A
 // convolution calls it once per image with the same weights, so the weights were packed
-// T x B times per pass (a tenth of BPTT's time went to packing), and every call also
+// T x B times per pass (packing was a tenth of BPTT's time), and every call also
 // worked out its cache blocking and allocated its packing buffers anew. Here the weights
 // are packed once per pass, in Eigen's own layout, and each image only packs its column
 // matrix into caller-provided scratch before Eigen's kernel (gebp) runs: the same kernel,
 // blocking and sums as Eigen's GEMM, in the same order.
 //
 // This uses Eigen's internal product kernels (Eigen/src/Core/products/
-// GeneralBlockPanelKernel.h), stable across Eigen 3.4.
+// GeneralBlockPanelKernel.h) as Eigen 3.4 defines them; the convolution tests check the
+// results against their definitions.
 #pragma once
 
 #include <algorithm>
