@@ -35,13 +35,5 @@ inline void gemm_nt(std::ptrdiff_t m, std::ptrdiff_t n, std::ptrdiff_t k, const 
     else
         mat(c, m, n).noalias() = cmat(a, m, k) * cmat(b, n, k).transpose();
 }
-/// C(MxN) (+)= A(KxM)^T * B(KxN)
-inline void gemm_tn(std::ptrdiff_t m, std::ptrdiff_t n, std::ptrdiff_t k, const float* a,
-                    const float* b, float* c, bool accumulate) {
-    if (accumulate)
-        mat(c, m, n).noalias() += cmat(a, k, m).transpose() * cmat(b, k, n);
-    else
-        mat(c, m, n).noalias() = cmat(a, k, m).transpose() * cmat(b, k, n);
-}
 
 }  // namespace snn2ann::inline v0::detail::ops
