@@ -39,6 +39,9 @@ def parse_run(folder, name):
             run['conversion'].append((int(kv['T']), float(kv['accuracy']), float(kv['spikes_per_image'])))
         elif line.startswith('ann accuracy='):
             run['ann_accuracy'] = float(line.split()[1].split('=')[1])
+            run['ann_levels'] = int(line.split()[2].split('=')[1])
+        elif line.startswith('ann_levels '):
+            run['ann_by_levels'] = [(int(k[1:]), float(v)) for k, v in (x.split('=') for x in line.split()[1:])]
     return run
 
 
@@ -137,6 +140,20 @@ def seeds_line(folder, by):
           f"spikes {mean([float(a['spikes_per_image']) / float(b['spikes_per_image']) for _, a, b in pairs]):.3f}x")
 
 
+def conversion_seeds_line(folder, by):
+    """The converted SNN at T = 8 against its ANN over every seed run (ann2snn_T8[_seed<n>])."""
+    runs = [(1, by.get('ann2snn_T8'))] + [
+        (int(p.rsplit('seed', 1)[1][:-4]), parse_run(folder, os.path.basename(p)[:-4]))
+        for p in sorted(glob.glob(os.path.join(folder, 'ann2snn_T8_seed*.log')))]
+    gaps = [(seed, 100 * (float(r['result']['accuracy']) - r['ann_accuracy']))
+            for seed, r in runs if r and 'result' in r and 'ann_accuracy' in r]
+    if len(gaps) < 2:
+        return
+    print(f"ANN-to-SNN, converted T = 8 against its ANN over seeds {', '.join(str(s) for s, _ in gaps)}: "
+          f"{sum(g for _, g in gaps) / len(gaps):+.2f} pp on average (per seed: "
+          f"{', '.join(f'{g:+.2f}' for _, g in gaps)}; worst {min(g for _, g in gaps):+.2f})")
+
+
 def main():
     folder = sys.argv[1] if len(sys.argv) > 1 else 'build/comparison'
     names = ['snn2ann_T4', 'bptt_T4', 'snn2ann_T5', 'bptt_T8', 'ann2snn_T8', 'snn2ann_T5_defaults']
@@ -166,8 +183,12 @@ def main():
     conv = by.get('ann2snn_T8', {})
     if conv.get('conversion'):
         print()
-        print(f"ANN-to-SNN (QCFS ANN {100 * conv.get('ann_accuracy', float('nan')):.2f}%): " +
+        print(f"ANN-to-SNN (QCFS ANN, L = {conv.get('ann_levels', '?')}, {100 * conv.get('ann_accuracy', float('nan')):.2f}%): " +
               ', '.join(f'T={t} {100 * a:.2f}% ({s:.0f} spikes)' for t, a, s in conv['conversion']))
+        if conv.get('ann_by_levels'):
+            print('The same ANN evaluated with L levels: ' +
+                  ', '.join(f'L={l} {100 * a:.2f}%' for l, a in conv['ann_by_levels']))
+        conversion_seeds_line(folder, by)
     for T in (4, 8):
         ours, ours_rss = ours_speed(folder, f'speed_ours_T{T}')
         peer, peer_rss = peer_speed(folder, f'speed_peer_T{T}')

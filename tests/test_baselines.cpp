@@ -324,6 +324,18 @@ TEST_CASE("ANN-to-SNN conversion approaches the ANN with T, and the one-pass eva
     CHECK(eight.accuracy == doctest::Approx(curve[1].accuracy));
     const auto spikes = s::measure_spikes(m, held_out, 32, s::convert::converted_snn{8});
     CHECK(spikes.spikes_per_image == doctest::Approx(curve[1].spikes_per_image));
+    // One step is exact: from Vth/2 = lambda/2 a neuron fires, carrying lambda, where QCFS
+    // with one level rounds z / lambda up to 1, and the pooled current is the plain
+    // maximum. So the converted SNN at T = 1 is the ANN with L = 1, output for output (BN
+    // folded into the weights rounds differently, hence Approx). Its error at larger T is
+    // therefore the quantisation the ANN was trained with, not the conversion.
+    s::rules::ann one_level{s::ann_activation::qcfs, 1};
+    const float* ann_out = one_level.predict(m, held_out.image(0), held_out.size());
+    const std::vector<float> expected(ann_out, ann_out + held_out.size() * 3);
+    s::convert::converted_snn one_step{1};
+    const float* snn_out = one_step.predict(m, held_out.image(0), held_out.size());
+    for (std::size_t i = 0; i < expected.size(); ++i)
+        CHECK(snn_out[i] == doctest::Approx(expected[i]).epsilon(1e-4).scale(1.0));
 }
 
 TEST_CASE("a converted SNN's max pooling passes the growth of the largest accumulated current") {
