@@ -6,9 +6,10 @@
 #       plain ANN against  run_peer.sh --mode ann
 #   benchmarks/compare_peer.sh snn2ann [build-dir] [threads] [repeats] [train-limit]
 #       SNN2ANN at T = 4 against the peer's BPTT at T = 4 (run_peer.sh --T 4)
-#   benchmarks/compare_peer.sh bptt    [build-dir] [threads] [repeats] [train-limit] [T (4)]
+#   benchmarks/compare_peer.sh bptt    [build-dir] [threads] [repeats] [train-limit] [T (4)] [matmul (fp32)]
 #       our BPTT against the peer's on the reference network at the same T
-#       (compare_rules --rule bptt, one epoch; run_peer.sh --net reference --conv1-once)
+#       (compare_rules --rule bptt, one epoch; run_peer.sh --net reference --conv1-once);
+#       matmul amx runs ours with snn2ann::cpu_matmul::amx_split_bf16 (compare_rules --matmul)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 mode=${1:-ann}
@@ -17,6 +18,7 @@ threads=${3:-2}
 repeats=${4:-3}
 limit=${5:-10000}
 T=${6:-4}
+matmul=${7:-fp32}
 case $mode in
     ann | snn2ann) target=train_throughput ;;
     bptt) target=compare_rules ;;
@@ -28,7 +30,7 @@ case $mode in
     ann) peer_args=(--mode ann) ours_args=(--rule ann --repeat 1) ;;
     snn2ann) peer_args=(--mode bptt --T 4) ours_args=(--rule snn2ann --repeat 1) ;;
     bptt) peer_args=(--net reference --conv1-once --T "$T" --batch 64)
-          ours_args=(--rule bptt --T "$T" --epochs 1 --batch 64 --seed 1 --test-limit 1000) ;;
+          ours_args=(--rule bptt --T "$T" --epochs 1 --batch 64 --seed 1 --test-limit 1000 --matmul "$matmul") ;;
 esac
 # train_throughput prints "median ... <img/s>"; compare_rules "epoch 1 ... images_per_second <img/s>".
 ours_rate() { awk '/median/{print $5} /^epoch 1 /{for (i = 1; i < NF; i++) if ($i == "images_per_second") print $(i + 1)}' "$1"; }
@@ -50,7 +52,7 @@ median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END{print a[int((NR+1)
 mo=$(median "${ours[@]}") mp=$(median "${peer[@]}")
 mm=$(median "${ours_mem[@]}") pm=$(median "${peer_mem[@]}")
 label=$mode
-[ "$mode" = bptt ] && label="bptt, T = $T"
+[ "$mode" = bptt ] && label="bptt, T = $T, matmul $matmul"
 echo "median ($label): ours $mo img/s, $mm MiB peak; PyTorch peer $mp img/s, $pm MiB peak;" \
      "speed ratio $(awk -v a="$mo" -v b="$mp" 'BEGIN{printf "%.2f", a/b}')x," \
      "memory ratio $(awk -v a="$mm" -v b="$pm" 'BEGIN{printf "%.2f", a/b}')"

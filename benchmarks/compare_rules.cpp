@@ -1,7 +1,7 @@
 // SNN2ANN, BPTT and ANN-to-SNN conversion on the reference Fashion-MNIST network, one rule
 // per process (see rule_comparison.hpp; benchmarks/compare_rules.sh runs them all).
 //   compare_rules --rule snn2ann|bptt|ann2snn --T n [--epochs n] [--batch n] [--threads n]
-//                 [--seed n] [--levels L] [--train-limit n] [--test-limit n] [--data DIR]
+//                 [--seed n] [--levels L] [--matmul fp32|amx] [--train-limit n] [--test-limit n] [--data DIR]
 #include <cstdio>
 #include <cstdlib>
 #include <string>

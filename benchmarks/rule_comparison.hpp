@@ -15,6 +15,7 @@
 //          --snn2ann-reset zero|subtract  --snn2ann-dropout 50|0 (membrane dropout, percent)
 //          --ata-tolerance f (0.1)  --ata-scale f (0.1)  --spike-penalty p (0)
 //          --snn2ann-pooling per-step|accumulated (max pooling of the SNN's currents)
+//          --matmul fp32|amx (the convolutions' matrix product, snn2ann::cpu_matmul)
 //          --schedule cosine|constant (Adam 1e-3 decayed by a cosine over the epochs, the
 //          same for every rule, or kept constant)
 // Output: one "epoch" line per epoch (test accuracy of the rule's SNN), then "result"
@@ -47,6 +48,7 @@ struct comparison_options {
     float spike_penalty = 0.0f;  ///< SNN2ANN's activity regularisation (rules::snn2ann::spike_penalty)
     std::string snn2ann_pooling = "per-step";  ///< SNN2ANN's max pooling of SNN currents
     std::string schedule = "cosine";
+    std::string matmul = "fp32";  ///< the convolutions' matrix product: fp32 or amx (snn2ann::cpu_matmul)
 };
 
 /// The learning-rate schedule every rule trains with (the same for all three).
@@ -204,6 +206,7 @@ inline comparison_options parse_comparison_options(int argc, char** argv) {
         else if (a == "--ata-scale") o.ata.scale = std::strtof(v.c_str(), nullptr);
         else if (a == "--snn2ann-pooling") o.snn2ann_pooling = v;
         else if (a == "--spike-penalty") o.spike_penalty = std::strtof(v.c_str(), nullptr);
+        else if (a == "--matmul") o.matmul = v;
     }
     const auto require = [](bool ok, const std::string& flag, const std::string& allowed, const std::string& value) {
         if (!ok) throw s::invalid_argument("compare_rules: " + flag + " must be " + allowed + ", not " + value);
@@ -217,15 +220,18 @@ inline comparison_options parse_comparison_options(int argc, char** argv) {
             std::to_string(o.snn2ann_dropout));
     require(o.snn2ann_pooling == "per-step" || o.snn2ann_pooling == "accumulated", "--snn2ann-pooling",
             "per-step or accumulated", o.snn2ann_pooling);
+    require(o.matmul == "fp32" || o.matmul == "amx", "--matmul", "fp32 or amx", o.matmul);
     return o;
 }
 
 template <template <class> class Net>
 int compare_rules(const comparison_options& o, const s::data::dataset& train, const s::data::dataset& test) {
     s::threads limit(o.threads);
-    std::printf("# compare_rules: rule %s T %d epochs %d batch %zu threads %d seed %llu schedule %s train %zu test %zu\n",
+    s::use_cpu_matmul(o.matmul == "amx" ? s::cpu_matmul::amx_split_bf16 : s::cpu_matmul::fp32);
+    std::printf("# compare_rules: rule %s T %d epochs %d batch %zu threads %d seed %llu schedule %s matmul %s train %zu "
+                "test %zu\n",
                 o.rule.c_str(), o.T, o.epochs, o.batch, o.threads, static_cast<unsigned long long>(o.seed),
-                o.schedule.c_str(), train.size(), test.size());
+                o.schedule.c_str(), o.matmul.c_str(), train.size(), test.size());
     if (o.rule == "snn2ann")
         std::printf("# snn2ann options: --snn2ann-threshold %s --snn2ann-reset %s --snn2ann-dropout %d "
                     "--snn2ann-pooling %s --ata-tolerance %g --ata-scale %g --spike-penalty %g\n",

@@ -2,6 +2,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <vector>
 
@@ -209,4 +210,162 @@ TEST_CASE("max_pool 2x2 forward and backward equal their definition over many pl
         CHECK(wrong == 0);
         CHECK(dx == expected_dx);
     }
+}
+
+// cpu_matmul::amx_split_bf16: operands split into bf16 hi + lo parts on Intel AMX tiles.
+namespace {
+struct amx_matmul_scope {
+    amx_matmul_scope() { s::use_cpu_matmul(s::cpu_matmul::amx_split_bf16); }
+    ~amx_matmul_scope() { s::use_cpu_matmul(s::cpu_matmul::fp32); }
+    amx_matmul_scope(const amx_matmul_scope&) = delete;
+    amx_matmul_scope& operator=(const amx_matmul_scope&) = delete;
+};
+}  // namespace
+
+TEST_CASE("AMX operands: hi + lo within 2^-16 of each value, 0/1 and other bf16 numbers need no lo part") {
+    namespace o = s::detail::ops;
+    const s::detail::counter_rng rng(31, 1);
+    std::vector<float> a(37 * 45);
+    for (std::size_t i = 0; i < a.size(); ++i) a[i] = (rng.uniform(i) - 0.5f) * 10.0f;
+    std::vector<std::uint16_t> storage(o::amx_operand::storage_a(37, 45));
+    o::amx_operand p;
+    p.pack_a(a.data(), 45, 1, 37, 45, storage.data());
+    CHECK_FALSE(p.exact());
+    const std::size_t dp = 64;  // 45 padded to 32s
+    double worst = 0.0;
+    for (std::size_t i = 0; i < 37; ++i)
+        for (std::size_t k = 0; k < dp; ++k) {
+            const double v = double(o::amx_detail::from_bf16(p.hi()[i * dp + k])) + o::amx_detail::from_bf16(p.lo()[i * dp + k]);
+            if (k >= 45) {
+                CHECK(v == 0.0);  // padding
+                continue;
+            }
+            worst = std::max(worst, std::abs(v - a[i * 45 + k]) / std::abs(a[i * 45 + k]));
+        }
+    CHECK(worst <= std::ldexp(1.0, -16));
+    std::vector<float> spikes(a.size());
+    for (std::size_t i = 0; i < a.size(); ++i) spikes[i] = rng.uniform(90000 + i) < 0.4f ? 1.0f : 0.0f;
+    spikes[3] = -0.375f;  // also a bf16 number
+    p.pack_b(spikes.data(), 45, 1, 37, 45, storage.data());
+    CHECK(p.exact());
+    // ... and packs the same from its bf16 bits (the path of spike inputs).
+    std::vector<std::uint16_t> bits(spikes.size()), from_bits(storage.size());
+    CHECK(o::to_bf16_exact(spikes.data(), spikes.size(), bits.data()));
+    o::amx_operand q;
+    q.pack_b_bf16(bits.data(), 45, 37, 45, from_bits.data());
+    CHECK(std::equal(p.hi(), p.hi() + 64 * 64, q.hi()));
+    CHECK_FALSE(o::to_bf16_exact(a.data(), a.size(), bits.data()));
+    // B's transposed source gives the same packing.
+    std::vector<float> transposed(a.size());
+    for (std::size_t k = 0; k < 37; ++k)
+        for (std::size_t j = 0; j < 45; ++j) transposed[j * 37 + k] = a[k * 45 + j];
+    std::vector<std::uint16_t> rows_storage(storage.size()), columns_storage(storage.size());
+    o::amx_operand rows, columns;
+    rows.pack_b(a.data(), 45, 1, 37, 45, rows_storage.data());
+    columns.pack_b(transposed.data(), 1, 37, 37, 45, columns_storage.data());
+    CHECK(std::equal(rows.hi(), rows.hi() + 64 * 64, columns.hi()));
+    CHECK(std::equal(rows.lo(), rows.lo() + 64 * 64, columns.lo()));
+}
+
+// Each operand's hi + lo is within 2^-18 of it and lo * lo is left out, so each product is
+// within about 3 x 2^-18 of its exact value, and fp32 sums add their rounding: 2^-15 of the
+// summed magnitudes bounds it with room (bf16 alone, hi * hi, would be off by 2^-8).
+TEST_CASE("AMX product: within 2^-15 of the float64 sums, accumulating or not") {
+    if (!s::amx_available()) {
+        CHECK_THROWS_AS(s::use_cpu_matmul(s::cpu_matmul::amx_split_bf16), s::invalid_argument);
+        MESSAGE("AMX is not available here: the AMX product and convolutions are not run");
+        return;
+    }
+    namespace o = s::detail::ops;
+    const s::detail::counter_rng rng(32, 1);
+    for (const bool spikes : {false, true}) {
+        constexpr std::size_t m = 35, k = 70, n = 50;  // every dimension has a partial tile
+        std::vector<float> a(m * k), b(k * n), c(m * n);
+        for (std::size_t i = 0; i < a.size(); ++i) a[i] = rng.uniform(i) - 0.5f;
+        for (std::size_t i = 0; i < b.size(); ++i)
+            b[i] = spikes ? float(rng.uniform(10000 + i) < 0.5f) : 3.0f * (rng.uniform(10000 + i) - 0.5f);
+        for (std::size_t i = 0; i < c.size(); ++i) c[i] = rng.uniform(20000 + i);
+        const std::vector<float> c0 = c;
+        std::vector<std::uint16_t> sa(o::amx_operand::storage_a(m, k)), sb(o::amx_operand::storage_b(k, n));
+        o::amx_operand pa, pb;
+        pa.pack_a(a.data(), k, 1, m, k, sa.data());
+        pb.pack_b(b.data(), n, 1, k, n, sb.data());
+        CHECK(pb.exact() == spikes);
+        for (const bool accumulate : {false, true}) {
+            c = c0;
+            o::amx_multiply(pa, pb, c.data(), n, accumulate);
+            double worst = 0.0;
+            for (std::size_t i = 0; i < m; ++i)
+                for (std::size_t j = 0; j < n; ++j) {
+                    double sum = accumulate ? c0[i * n + j] : 0.0, magnitude = std::abs(sum);
+                    for (std::size_t q = 0; q < k; ++q) {
+                        sum += double(a[i * k + q]) * b[q * n + j];
+                        magnitude += std::abs(double(a[i * k + q]) * b[q * n + j]);
+                    }
+                    worst = std::max(worst, std::abs(c[i * n + j] - sum) / magnitude);
+                }
+            INFO("spikes " << spikes << ", accumulate " << accumulate);
+            CHECK(worst <= std::ldexp(1.0, -15));
+        }
+    }
+}
+
+// The numerical gradient check cannot see AMX's conv: its 2^-17 rounding, divided by the
+// difference step, swamps the comparison. The fp32 path passes that check above; the AMX
+// path must then agree with it in outputs and gradients to within the product's accuracy.
+template <class Spec, s::shape In>
+void check_amx_against_fp32(std::size_t batch, std::uint64_t seed, bool spikes = false) {
+    using layer = typename Spec::template impl<s::cpu, In>;
+    std::vector<float> params(layer::param_count), grads_fp32(layer::param_count), grads_amx(layer::param_count);
+    layer::init(params.data(), nullptr, s::detail::counter_rng(seed, 1));
+    const s::detail::counter_rng rng(seed, 99);
+    std::vector<float> x(batch * In.size()), dy(batch * layer::out.size());
+    // Spikes take the exact bf16 path (no lo part), other inputs the split one.
+    for (std::size_t i = 0; i < x.size(); ++i) x[i] = spikes ? float(rng.uniform(i) < 0.45f) : 2.0f * rng.uniform(i) - 1.0f;
+    for (std::size_t i = 0; i < dy.size(); ++i) dy[i] = 2.0f * rng.uniform(5000000 + i) - 1.0f;
+    const auto run = [&](std::vector<float>& grads) {
+        std::vector<float> y(dy.size()), dx(x.size());
+        layer l;
+        s::detail::layer_context c;
+        c.params = params.data();
+        c.grads = grads.data();
+        c.batch = batch;
+        c.training = true;
+        l.forward(x.data(), y.data(), c);
+        l.backward(x.data(), y.data(), dy.data(), dx.data(), c);
+        return std::pair{y, dx};
+    };
+    const auto [y_fp32, dx_fp32] = run(grads_fp32);
+    const auto [y_amx, dx_amx] = [&] {
+        amx_matmul_scope amx;
+        return run(grads_amx);
+    }();
+    // Worst difference relative to the largest magnitude of the fp32 result.
+    const auto difference = [](const std::vector<float>& a, const std::vector<float>& b) {
+        double worst = 0.0, largest = 0.0;
+        for (std::size_t i = 0; i < a.size(); ++i) {
+            worst = std::max(worst, double(std::abs(a[i] - b[i])));
+            largest = std::max(largest, double(std::abs(a[i])));
+        }
+        return worst / largest;
+    };
+    CHECK(difference(y_fp32, y_amx) <= std::ldexp(1.0, -15));
+    CHECK(difference(dx_fp32, dx_amx) <= std::ldexp(1.0, -15));
+    CHECK(difference(grads_fp32, grads_amx) <= std::ldexp(1.0, -15));
+}
+
+TEST_CASE("conv on AMX tiles agrees with the fp32 path: outputs, input and parameter gradients") {
+    if (!s::amx_available()) {
+        MESSAGE("AMX is not available here: skipped");
+        return;
+    }
+    check_amx_against_fp32<s::conv<4, 3>, s::image_shape(3, 7, 6)>(3, 1);
+    check_amx_against_fp32<s::conv<5, 3, 2, 1>, s::image_shape(2, 9, 8)>(2, 2);
+    check_amx_against_fp32<s::conv<6, 1, 1, 0, false>, s::image_shape(4, 5, 5)>(3, 3);
+    check_amx_against_fp32<s::conv<2, 3>, s::image_shape(2, 4, 4)>(19, 5);
+    check_amx_against_fp32<s::conv<5, 3, 2, 1>, s::image_shape(2, 9, 8)>(2, 7, true);
+    check_amx_against_fp32<s::conv<6, 1, 1, 0, false>, s::image_shape(4, 5, 5)>(3, 8, true);
+    // The reference network's conv2, on real values and on spikes.
+    check_amx_against_fp32<s::conv<64, 3>, s::image_shape(32, 14, 14)>(4, 6);
+    check_amx_against_fp32<s::conv<64, 3>, s::image_shape(32, 14, 14)>(9, 9, true);
 }

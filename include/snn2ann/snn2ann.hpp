@@ -9,6 +9,7 @@
 #include "version.hpp"
 
 #include "core/backend.hpp"
+#include "core/cpu_matmul.hpp"
 #include "core/buffer.hpp"
 #include "core/denormals.hpp"
 #include "core/error.hpp"

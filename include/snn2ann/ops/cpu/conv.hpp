@@ -9,8 +9,10 @@
 
 #include "../../core/buffer.hpp"
 #include "../../core/backend.hpp"
+#include "../../core/cpu_matmul.hpp"
 #include "../../core/parallel.hpp"
 #include "../../core/scratch_slots.hpp"
+#include "amx_gemm.hpp"
 #include "gemm.hpp"
 #include "packed_gemm.hpp"
 #include "im2col.hpp"
@@ -28,7 +30,19 @@ struct conv_workspace<cpu> {
     scratch_slots<float> col, dcol;
     std::array<buffer<float>, max_chunks> dw, db;
     packed_rhs weights;  // the pass's weights in the GEMM kernel's layout (packed_gemm.hpp)
+    // cpu_matmul::amx_split_bf16 (amx_gemm.hpp): storage of the pass's weights as an
+    // operand, and per running thread of an image's two operands and its bf16 input (a
+    // spike input's, converted exactly; its bf16 columns use the operand's lo part).
+    buffer<std::uint16_t> amx_weights;
+    scratch_slots<std::uint16_t> amx_first, amx_second, amx_bf16;
 };
+
+inline bool conv_uses_amx() { return current_cpu_matmul() == cpu_matmul::amx_split_bf16; }
+
+inline void conv_forward_amx(const conv_geometry& g, std::size_t batch, const float* x, const float* w,
+                             const float* b, float* y, conv_workspace<cpu>& ws, float bias_scale);
+inline void conv_backward_amx(const conv_geometry& g, std::size_t batch, const float* x, const float* w,
+                              const float* dy, float* dx, float* dw, float* db, conv_workspace<cpu>& ws);
 
 /// y[n] = W * im2col(x[n]) + bias_scale * b for n in [0, batch). W is (oc x c*k*k), b may be null.
 /// In column-major terms each image computes y[n]^T (plane x oc) += im2col(x[n])^T W^T,
@@ -41,6 +55,7 @@ inline void conv_forward(cpu, const conv_geometry& g, std::size_t batch, const f
     const std::size_t chunks = chunk_count(batch);
     const bool columns = !g.is_pointwise();
     if (columns) ws.col.prepare(chunks, g.col_rows() * g.out_plane());
+    if (conv_uses_amx()) return conv_forward_amx(g, batch, x, w, b, y, ws, bias_scale);
     ws.weights.pack<Eigen::ColMajor>(w, rows, cols, rows, g.oc);
     ws.dcol.prepare(chunks, ws.weights.scratch_floats(cols));
     for_chunks(batch, chunks, [&](std::size_t, std::size_t n0, std::size_t n1) {
@@ -59,6 +74,117 @@ inline void conv_forward(cpu, const conv_geometry& g, std::size_t batch, const f
     });
 }
 
+/// An image's column matrix (c*k*k x plane): in bf16 when its input converts exactly
+/// (spikes), else in fp32. `columns` and `columns16` are null for pointwise convolutions,
+/// whose input is its own column matrix.
+struct image_columns {
+    const std::uint16_t* bf16 = nullptr;  // set when exact
+    const float* fp32 = nullptr;          // set otherwise
+};
+inline image_columns columns_of(const conv_geometry& g, const float* xn, float* columns, std::uint16_t* input16,
+                                std::uint16_t* columns16) {
+    if (to_bf16_exact(xn, g.in_size(), input16)) {
+        if (!columns16) return {input16, nullptr};
+        im2col(g, static_cast<const std::uint16_t*>(input16), columns16);
+        return {columns16, nullptr};
+    }
+    if (!columns) return {nullptr, xn};
+    im2col(g, xn, columns);
+    return {nullptr, columns};
+}
+
+/// conv_forward on AMX tiles (cpu_matmul::amx_split_bf16): y[n] (oc x plane) += W im2col(x[n]).
+inline void conv_forward_amx(const conv_geometry& g, std::size_t batch, const float* x, const float* w,
+                             const float* b, float* y, conv_workspace<cpu>& ws, float bias_scale) {
+    const std::size_t k_rows = g.col_rows(), plane = g.out_plane(), oc = static_cast<std::size_t>(g.oc);
+    const std::size_t chunks = chunk_count(batch);
+    const bool columns = !g.is_pointwise();
+    amx_operand weights;
+    weights.pack_a(w, k_rows, 1, oc, k_rows, ws.amx_weights.ensure(amx_operand::storage_a(oc, k_rows)));
+    if (columns) ws.col.prepare(chunks, k_rows * plane);
+    ws.amx_first.prepare(chunks, amx_operand::storage_b(k_rows, plane));
+    const std::size_t lo_part = amx_operand::storage_b(k_rows, plane) / 2;
+    ws.amx_bf16.prepare(chunks, g.in_size());
+    for_chunks(batch, chunks, [&](std::size_t, std::size_t n0, std::size_t n1) {
+        auto col_lease = ws.col.acquire_unless(!columns);
+        auto operand_lease = ws.amx_first.acquire();
+        auto bf16_lease = ws.amx_bf16.acquire();
+        std::uint16_t* input16 = bf16_lease.data();
+        amx_operand image;
+        for (std::size_t n = n0; n < n1; ++n) {
+            float* yn = y + n * g.out_size();
+            // bf16 columns go where the operand's lo part would be: an exact operand has none.
+            const image_columns c = columns_of(g, x + n * g.in_size(), col_lease.data(), input16,
+                                               columns ? operand_lease.data() + lo_part : nullptr);
+            if (c.bf16) image.pack_b_bf16(c.bf16, plane, k_rows, plane, operand_lease.data());
+            else image.pack_b(c.fp32, plane, 1, k_rows, plane, operand_lease.data());
+            if (b) mat(yn, g.oc, static_cast<std::ptrdiff_t>(plane)).colwise() = Eigen::Map<const Eigen::VectorXf>(b, g.oc) * bias_scale;
+            amx_multiply(weights, image, yn, plane, b != nullptr);
+        }
+    });
+}
+
+/// conv_backward on AMX tiles: per image, dw^T (c*k*k x oc) += im2col(x[n]) dy[n]^T and
+/// dcol (c*k*k x plane) = W^T dy[n]; the chunks' dw^T are summed in order and transposed
+/// once.
+inline void conv_backward_amx(const conv_geometry& g, std::size_t batch, const float* x, const float* w,
+                              const float* dy, float* dx, float* dw, float* db, conv_workspace<cpu>& ws) {
+    const std::size_t k_rows = g.col_rows(), plane = g.out_plane(), oc = static_cast<std::size_t>(g.oc);
+    const auto cols = static_cast<std::ptrdiff_t>(plane);
+    const std::size_t chunks = chunk_count(batch);
+    const std::size_t wsize = k_rows * oc;
+    const bool columns = !g.is_pointwise(), dcolumns = columns && dx;
+    amx_operand weights_t;  // W^T (c*k*k x oc)
+    if (dx) weights_t.pack_a(w, 1, k_rows, k_rows, oc, ws.amx_weights.ensure(amx_operand::storage_a(k_rows, oc)));
+    if (columns) ws.col.prepare(chunks, k_rows * plane);
+    if (dcolumns) ws.dcol.prepare(chunks, k_rows * plane);
+    ws.amx_first.prepare(chunks, amx_operand::storage_a(k_rows, plane));
+    ws.amx_second.prepare(chunks, std::max(amx_operand::storage_b(plane, oc), amx_operand::storage_b(oc, plane)));
+    ws.amx_bf16.prepare(chunks, g.in_size());
+    const std::size_t lo_part = amx_operand::storage_a(k_rows, plane) / 2;
+    for_chunks(batch, chunks, [&](std::size_t k, std::size_t n0, std::size_t n1) {
+        auto col_lease = ws.col.acquire_unless(!columns);
+        auto dcol_lease = ws.dcol.acquire_unless(!dcolumns);
+        auto first_lease = ws.amx_first.acquire();
+        auto second_lease = ws.amx_second.acquire();
+        auto bf16_lease = ws.amx_bf16.acquire();
+        std::uint16_t* input16 = bf16_lease.data();
+        float* dcol = dcol_lease.data();
+        float* dwk = ws.dw[k].ensure(wsize);
+        float* dbk = db ? ws.db[k].zeros(oc) : nullptr;
+        amx_operand image_columns_a, gradient;
+        for (std::size_t n = n0; n < n1; ++n) {
+            const float* dyn = dy + n * g.out_size();
+            const image_columns c = columns_of(g, x + n * g.in_size(), col_lease.data(), input16,
+                                               columns ? first_lease.data() + lo_part : nullptr);
+            if (c.bf16) image_columns_a.pack_a_bf16(c.bf16, plane, k_rows, plane, first_lease.data());
+            else image_columns_a.pack_a(c.fp32, plane, 1, k_rows, plane, first_lease.data());
+            gradient.pack_b(dyn, 1, plane, plane, oc, second_lease.data());  // dy[n]^T
+            amx_multiply(image_columns_a, gradient, dwk, oc, n != n0);
+            if (dbk) Eigen::Map<Eigen::VectorXf>(dbk, g.oc) += cmat(dyn, g.oc, cols).rowwise().sum();
+            if (dx) {
+                float* dxn = dx + n * g.in_size();
+                gradient.pack_b(dyn, plane, 1, oc, plane, second_lease.data());  // dy[n]
+                amx_multiply(weights_t, gradient, dcol ? dcol : dxn, plane, false);
+                if (dcol) {
+                    std::fill(dxn, dxn + g.in_size(), 0.0f);
+                    col2im_add(g, dcol, dxn);
+                }
+            }
+        }
+    });
+    // Fixed-order sum of the chunks' dw^T (c*k*k x oc), then dw = its transpose.
+    for (std::size_t k = 1; k < chunks; ++k)
+        Eigen::Map<Eigen::VectorXf>(ws.dw[0].data(), static_cast<std::ptrdiff_t>(wsize)) +=
+            Eigen::Map<const Eigen::VectorXf>(ws.dw[k].data(), static_cast<std::ptrdiff_t>(wsize));
+    mat(dw, g.oc, static_cast<std::ptrdiff_t>(k_rows)) = cmat(ws.dw[0].data(), static_cast<std::ptrdiff_t>(k_rows), g.oc).transpose();
+    if (db) {
+        Eigen::Map<Eigen::VectorXf>(db, g.oc) = Eigen::Map<const Eigen::VectorXf>(ws.db[0].data(), g.oc);
+        for (std::size_t k = 1; k < chunks; ++k)
+            Eigen::Map<Eigen::VectorXf>(db, g.oc) += Eigen::Map<const Eigen::VectorXf>(ws.db[k].data(), g.oc);
+    }
+}
+
 /// dw = sum_n dy[n] * im2col(x[n])^T, db = sum_n rowsum(dy[n]), and, when dx is not
 /// null, dx[n] = col2im(W^T * dy[n]).
 inline void conv_backward(cpu, const conv_geometry& g, std::size_t batch, const float* x, const float* w,
@@ -68,6 +194,7 @@ inline void conv_backward(cpu, const conv_geometry& g, std::size_t batch, const 
     const std::size_t chunks = chunk_count(batch);
     const std::size_t wsize = g.col_rows() * static_cast<std::size_t>(g.oc);
     const bool columns = !g.is_pointwise(), dcolumns = columns && dx;
+    if (conv_uses_amx()) return conv_backward_amx(g, batch, x, w, dy, dx, dw, db, ws);
     // dx[n]'s columns: dcol[n]^T (plane x c*k*k) += dy[n]^T W, with W packed once; dy[n]^T is
     // packed into the column scratch, free again once dw has used it.
     if (dx) ws.weights.pack<Eigen::RowMajor>(w, rows, cols, g.oc, rows);

@@ -59,56 +59,60 @@ struct shifted_row {
 /// Zeroes columns [0, lo) and [hi, w) of lines [oh_lo, oh_hi) of a w-wide plane: the entries
 /// a shifted copy brought in from the neighbouring line. Column by column, as strided
 /// stores: these runs are a pixel or two long, too short for memset calls to pay.
-inline void clear_wrapped_columns(float* plane, int w, int oh_lo, int oh_hi, int lo, int hi) {
+template <class T>
+inline void clear_wrapped_columns(T* plane, int w, int oh_lo, int oh_hi, int lo, int hi) {
     for (int o = 0; o < lo; ++o)
-        for (int oh = oh_lo; oh < oh_hi; ++oh) plane[static_cast<std::ptrdiff_t>(oh) * w + o] = 0.0f;
+        for (int oh = oh_lo; oh < oh_hi; ++oh) plane[static_cast<std::ptrdiff_t>(oh) * w + o] = T{};
     for (int o = hi; o < w; ++o)
-        for (int oh = oh_lo; oh < oh_hi; ++oh) plane[static_cast<std::ptrdiff_t>(oh) * w + o] = 0.0f;
+        for (int oh = oh_lo; oh < oh_hi; ++oh) plane[static_cast<std::ptrdiff_t>(oh) * w + o] = T{};
 }
 
-inline void im2col_shifted_plane(const conv_geometry& g, const float* x, float* col) {
+template <class T>
+inline void im2col_shifted_plane(const conv_geometry& g, const T* x, T* col) {
     const std::ptrdiff_t plane = static_cast<std::ptrdiff_t>(g.h) * g.w;
     for (int c = 0; c < g.c; ++c) {
-        const float* in = x + c * plane;
+        const T* in = x + c * plane;
         for (int kh = 0; kh < g.k; ++kh)
             for (int kw = 0; kw < g.k; ++kw) {
-                float* row = col + ((static_cast<std::size_t>(c) * g.k + kh) * g.k + kw) * g.out_plane();
+                T* row = col + ((static_cast<std::size_t>(c) * g.k + kh) * g.k + kw) * g.out_plane();
                 const shifted_row r(g, kh, kw);
                 const std::ptrdiff_t end = static_cast<std::ptrdiff_t>(g.out_plane());
                 // Copy the valid rows in one run, clipped to the plane, then clear what
                 // wrapped around from the neighbouring line and the rows above and below.
-                std::fill(row, row + std::max<std::ptrdiff_t>(r.first, 0), 0.0f);
+                std::fill(row, row + std::max<std::ptrdiff_t>(r.first, 0), T{});
                 for (std::ptrdiff_t i = r.first; i < r.last; ++i) row[i] = in[i + r.shift];
-                std::fill(row + std::min(std::max(r.last, r.first), end), row + end, 0.0f);
+                std::fill(row + std::min(std::max(r.last, r.first), end), row + end, T{});
                 clear_wrapped_columns(row, g.w, r.oh_lo, r.oh_hi, r.lo, r.hi);
             }
     }
 }
 
-inline void im2col(const conv_geometry& g, const float* x, float* col) {
+/// Also for bf16 bits (std::uint16_t): a spike input packs for AMX without conversion.
+template <class T>
+inline void im2col(const conv_geometry& g, const T* x, T* col) {
     if (is_shifted_plane(g)) return im2col_shifted_plane(g, x, col);
     const int ow = g.ow;
     for (int c = 0; c < g.c; ++c)
         for (int kh = 0; kh < g.k; ++kh)
             for (int kw = 0; kw < g.k; ++kw) {
-                float* row = col + ((static_cast<std::size_t>(c) * g.k + kh) * g.k + kw) * g.out_plane();
+                T* row = col + ((static_cast<std::size_t>(c) * g.k + kh) * g.k + kw) * g.out_plane();
                 int lo, hi;
                 valid_span(kw - g.pad, g.stride, g.w, ow, lo, hi);
                 for (int oh = 0; oh < g.oh; ++oh) {
-                    float* out = row + static_cast<std::size_t>(oh) * ow;
+                    T* out = row + static_cast<std::size_t>(oh) * ow;
                     const int ih = oh * g.stride - g.pad + kh;
                     if (ih < 0 || ih >= g.h) {
-                        std::fill(out, out + ow, 0.0f);
+                        std::fill(out, out + ow, T{});
                         continue;
                     }
-                    const float* in = x + (static_cast<std::size_t>(c) * g.h + ih) * g.w + (kw - g.pad);
-                    std::fill(out, out + lo, 0.0f);
+                    const T* in = x + (static_cast<std::size_t>(c) * g.h + ih) * g.w + (kw - g.pad);
+                    std::fill(out, out + lo, T{});
                     // Rows are short (a few dozen floats): an inline loop beats a memcpy call.
                     if (g.stride == 1)
                         for (int o = lo; o < hi; ++o) out[o] = in[o];
                     else
                         for (int o = lo; o < hi; ++o) out[o] = in[o * g.stride];
-                    std::fill(out + hi, out + ow, 0.0f);
+                    std::fill(out + hi, out + ow, T{});
                 }
             }
 }

@@ -1,0 +1,39 @@
+// snn2ann/core: how the CPU backend's convolutions multiply matrices.
+//  - fp32 (default): Eigen's single-precision kernel.
+//  - amx_split_bf16: Intel AMX tiles (Sapphire Rapids and later, on Linux), each fp32
+//    operand split into two bf16 parts and the three significant partial products summed
+//    in fp32 (ops/cpu/amx_gemm.hpp): results within about 2^-17 of the fp32 sums, not
+//    bit-identical to them, at several times the speed. Spike operands (0 and 1) are
+//    bf16 numbers already and need no split.
+// The choice is process-wide, like the thread count, and can change between batches.
+#pragma once
+
+#include <atomic>
+
+#include "../ops/cpu/amx_gemm.hpp"
+#include "error.hpp"
+
+namespace snn2ann::inline v0 {
+
+enum class cpu_matmul { fp32, amx_split_bf16 };
+
+namespace detail {
+inline std::atomic<cpu_matmul>& cpu_matmul_setting() {
+    static std::atomic<cpu_matmul> setting{cpu_matmul::fp32};
+    return setting;
+}
+}  // namespace detail
+
+/// Whether this machine can run cpu_matmul::amx_split_bf16 (CPU, operating system, build).
+inline bool amx_available() { return detail::ops::amx_available(); }
+
+/// Selects the CPU convolutions' matrix product; throws invalid_argument for AMX where
+/// amx_available() is false.
+inline void use_cpu_matmul(cpu_matmul m) {
+    if (m == cpu_matmul::amx_split_bf16 && !amx_available())
+        throw invalid_argument("use_cpu_matmul: AMX (amx-tile, amx-bf16) is not available on this machine");
+    detail::cpu_matmul_setting().store(m, std::memory_order_relaxed);
+}
+inline cpu_matmul current_cpu_matmul() { return detail::cpu_matmul_setting().load(std::memory_order_relaxed); }
+
+}  // namespace snn2ann::inline v0
