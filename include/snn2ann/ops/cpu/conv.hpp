@@ -52,10 +52,10 @@ inline void conv_forward(cpu, const conv_geometry& g, std::size_t batch, const f
                          const float* b, float* y, conv_workspace<cpu>& ws, float bias_scale = 1.0f) {
     const auto rows = static_cast<Eigen::Index>(g.col_rows());
     const auto cols = static_cast<Eigen::Index>(g.out_plane());
+    if (conv_uses_amx()) return conv_forward_amx(g, batch, x, w, b, y, ws, bias_scale);
     const std::size_t chunks = chunk_count(batch);
     const bool columns = !g.is_pointwise();
     if (columns) ws.col.prepare(chunks, g.col_rows() * g.out_plane());
-    if (conv_uses_amx()) return conv_forward_amx(g, batch, x, w, b, y, ws, bias_scale);
     ws.weights.pack<Eigen::ColMajor>(w, rows, cols, rows, g.oc);
     ws.dcol.prepare(chunks, ws.weights.scratch_floats(cols));
     for_chunks(batch, chunks, [&](std::size_t, std::size_t n0, std::size_t n1) {
