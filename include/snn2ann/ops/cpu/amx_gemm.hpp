@@ -202,8 +202,8 @@ private:
             for (std::size_t k0 = 0; k0 < dp; k0 += 2 * run) {
                 const std::size_t n = k0 < depth ? std::min(2 * run, depth - k0) : 0;
                 for (std::size_t r = 0; r < group; ++r) {
-                    const std::size_t j = j0 + r;
-                    exact &= split_words(j < cols ? b + j * col_stride + k0 : nullptr, j < cols ? n : 0, h[r], l[r]);
+                    const std::size_t j = j0 + r, m = j < cols ? n : 0;  // padding columns and depths: zeros
+                    exact &= split_words(m ? b + j * col_stride + k0 : nullptr, m, h[r], l[r]);
                 }
                 const std::size_t words = std::min(run, (dp - k0) / 2);
                 for (std::size_t w = 0; w < words; ++w) {
