@@ -240,6 +240,35 @@ TEST_CASE("BPTT learns the synthetic task, deterministically, and keeps memory t
     CHECK(m16.layers().ann_activation_bytes() > 2 * m4.layers().ann_activation_bytes());
 }
 
+TEST_CASE("BPTT with the AMX product learns the synthetic task, with the same weights on 1 and 2 threads") {
+    if (!s::amx_available()) {
+        MESSAGE("AMX is not available here: skipped");
+        return;
+    }
+    using neuron = s::if_neuron<s::reset::by_subtraction, s::firing::strict, s::constant_threshold<1>, 0>;
+    using net = s::network<s::input<1, 12, 12>, s::conv<6, 3>, s::batch_norm, s::max_pool<2>, s::spiking<neuron>,
+                           s::conv<8, 3>, s::batch_norm, s::spiking<neuron>, s::flatten, s::linear<3>>;
+    const auto train = test::bars(240, 1), held_out = test::bars(90, 2);
+    auto run = [&](int threads) {
+        s::threads limit(threads);
+        s::model<net, s::timesteps<4>> m{s::seed{3}};
+        s::trainer t{m, s::rules::bptt{}, s::adam{3e-3}};
+        const auto reports = t.quiet().validate_on(held_out).fit(train, s::epochs{3}, s::batch{16});
+        return std::make_pair(reports.back(), std::vector<float>(m.parameters().begin(), m.parameters().end()));
+    };
+    struct fp32_after {  // the process-wide setting goes back even if a run throws
+        ~fp32_after() { s::use_cpu_matmul(s::cpu_matmul::fp32); }
+    } restore;
+    s::use_cpu_matmul(s::cpu_matmul::amx_split_bf16);
+    const auto [amx, weights] = run(1);
+    const auto again = run(2).second;
+    s::use_cpu_matmul(s::cpu_matmul::fp32);
+    const auto fp32 = run(2).second;
+    CHECK(amx.test_accuracy > 0.9);
+    CHECK(again == weights);  // per-image products and a fixed-order sum of the chunks
+    CHECK(fp32 != weights);   // the product did change: not bit-identical to fp32
+}
+
 TEST_CASE("QCFS: quantised clipped activation, straight-through gradients, trained lambda") {
     using layer = s::spiking<>::impl<s::cpu, s::flat_shape(6)>;
     layer l;
