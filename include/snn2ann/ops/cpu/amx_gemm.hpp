@@ -262,11 +262,32 @@ inline bool amx_available() {
     return available;
 }
 
+namespace amx_detail {
+// The kernel's 2 x 2 block: tiles 0-3 hold the results, 4 and 5 two row tiles of A, 6
+// and 7 two column tiles of B (tile numbers must be literals in the intrinsics).
+__attribute__((target("amx-tile,amx-bf16"), always_inline)) inline void load_a(const std::uint16_t* a, std::size_t rows,
+                                                                              std::size_t stride) {
+    _tile_loadd(4, a, stride);
+    _tile_loadd(5, a + rows, stride);
+}
+__attribute__((target("amx-tile,amx-bf16"), always_inline)) inline void load_b(const std::uint16_t* b, std::size_t cols,
+                                                                              std::size_t stride) {
+    _tile_loadd(6, b, stride);
+    _tile_loadd(7, b + cols, stride);
+}
+__attribute__((target("amx-tile,amx-bf16"), always_inline)) inline void multiply_block() {
+    _tile_dpbf16ps(0, 4, 6);
+    _tile_dpbf16ps(1, 4, 7);
+    _tile_dpbf16ps(2, 5, 6);
+    _tile_dpbf16ps(3, 5, 7);
+}
+}  // namespace amx_detail
+
 /// C (a.rows() x b.cols(), row-major, leading dimension ldc) = A B, or += A B when
 /// `accumulate`. Requires amx_available() and a.depth() == b.depth().
 __attribute__((target("amx-tile,amx-bf16"))) inline void amx_multiply(const amx_operand& a, const amx_operand& b,
                                                                         float* c, std::size_t ldc, bool accumulate) {
-    using amx_detail::tile;
+    using amx_detail::tile, amx_detail::load_a, amx_detail::load_b, amx_detail::multiply_block;
     struct alignas(64) tile_config {
         std::uint8_t palette = 1, start_row = 0, reserved[14]{};
         std::uint16_t bytes_per_row[16]{};
@@ -277,6 +298,7 @@ __attribute__((target("amx-tile,amx-bf16"))) inline void amx_multiply(const amx_
     const std::size_t rp = amx_detail::padded(a.rows()), cp = amx_detail::padded(b.cols());
     const std::size_t dp = amx_detail::padded(a.depth());
     const std::size_t a_stride = dp * sizeof(std::uint16_t), b_stride = 2 * cp * sizeof(std::uint16_t);
+    const std::size_t a_next = tile * dp, b_next = 2 * tile;  // the second row / column tile
     alignas(64) float block[4][tile * tile];
     for (std::size_t i = 0; i < rp; i += 2 * tile)
         for (std::size_t j = 0; j < cp; j += 2 * tile) {
@@ -285,35 +307,18 @@ __attribute__((target("amx-tile,amx-bf16"))) inline void amx_multiply(const amx_
             _tile_zero(2);
             _tile_zero(3);
             for (std::size_t k = 0; k < dp; k += amx_detail::step) {
-                // Tiles 4, 5: rows i and i + 16 of A; 6, 7: columns j and j + 16 of B.
                 const std::size_t ao = i * dp + k, bo = k * cp + 2 * j;
-                _tile_loadd(4, a.hi() + ao, a_stride);
-                _tile_loadd(5, a.hi() + ao + tile * dp, a_stride);
-                _tile_loadd(6, b.hi() + bo, b_stride);
-                _tile_loadd(7, b.hi() + bo + 2 * tile, b_stride);
-                _tile_dpbf16ps(0, 4, 6);
-                _tile_dpbf16ps(1, 4, 7);
-                _tile_dpbf16ps(2, 5, 6);
-                _tile_dpbf16ps(3, 5, 7);
+                load_a(a.hi() + ao, a_next, a_stride);
+                load_b(b.hi() + bo, b_next, b_stride);
+                multiply_block();  // hi * hi
                 if (!b.exact()) {  // hi * lo
-                    _tile_loadd(6, b.lo() + bo, b_stride);
-                    _tile_loadd(7, b.lo() + bo + 2 * tile, b_stride);
-                    _tile_dpbf16ps(0, 4, 6);
-                    _tile_dpbf16ps(1, 4, 7);
-                    _tile_dpbf16ps(2, 5, 6);
-                    _tile_dpbf16ps(3, 5, 7);
-                    if (!a.exact()) {
-                        _tile_loadd(6, b.hi() + bo, b_stride);
-                        _tile_loadd(7, b.hi() + bo + 2 * tile, b_stride);
-                    }
+                    load_b(b.lo() + bo, b_next, b_stride);
+                    multiply_block();
+                    if (!a.exact()) load_b(b.hi() + bo, b_next, b_stride);
                 }
                 if (!a.exact()) {  // lo * hi
-                    _tile_loadd(4, a.lo() + ao, a_stride);
-                    _tile_loadd(5, a.lo() + ao + tile * dp, a_stride);
-                    _tile_dpbf16ps(0, 4, 6);
-                    _tile_dpbf16ps(1, 4, 7);
-                    _tile_dpbf16ps(2, 5, 6);
-                    _tile_dpbf16ps(3, 5, 7);
+                    load_a(a.lo() + ao, a_next, a_stride);
+                    multiply_block();
                 }
             }
             _tile_stored(0, block[0], tile * sizeof(float));

@@ -37,6 +37,16 @@ struct conv_workspace<cpu> {
     scratch_slots<std::uint16_t> amx_first, amx_second, amx_bf16;
 };
 
+/// out = parts[0] + parts[1] + ... + parts[chunks - 1] over n floats, in that order (so the
+/// result does not depend on the thread count); out may be parts[0] itself.
+inline void sum_chunks(const std::array<buffer<float>, max_chunks>& parts, std::size_t chunks, std::size_t n,
+                       float* out) {
+    const auto size = static_cast<std::ptrdiff_t>(n);
+    Eigen::Map<Eigen::VectorXf> sum(out, size);
+    if (out != parts[0].data()) sum = Eigen::Map<const Eigen::VectorXf>(parts[0].data(), size);
+    for (std::size_t k = 1; k < chunks; ++k) sum += Eigen::Map<const Eigen::VectorXf>(parts[k].data(), size);
+}
+
 inline bool conv_uses_amx() { return current_cpu_matmul() == cpu_matmul::amx_split_bf16; }
 
 inline void conv_forward_amx(const conv_geometry& g, std::size_t batch, const float* x, const float* w,
@@ -173,16 +183,10 @@ inline void conv_backward_amx(const conv_geometry& g, std::size_t batch, const f
             }
         }
     });
-    // Fixed-order sum of the chunks' dw^T (c*k*k x oc), then dw = its transpose.
-    for (std::size_t k = 1; k < chunks; ++k)
-        Eigen::Map<Eigen::VectorXf>(ws.dw[0].data(), static_cast<std::ptrdiff_t>(wsize)) +=
-            Eigen::Map<const Eigen::VectorXf>(ws.dw[k].data(), static_cast<std::ptrdiff_t>(wsize));
+    // The chunks' dw^T (c*k*k x oc) summed in place, then dw = its transpose.
+    sum_chunks(ws.dw, chunks, wsize, ws.dw[0].data());
     mat(dw, g.oc, static_cast<std::ptrdiff_t>(k_rows)) = cmat(ws.dw[0].data(), static_cast<std::ptrdiff_t>(k_rows), g.oc).transpose();
-    if (db) {
-        Eigen::Map<Eigen::VectorXf>(db, g.oc) = Eigen::Map<const Eigen::VectorXf>(ws.db[0].data(), g.oc);
-        for (std::size_t k = 1; k < chunks; ++k)
-            Eigen::Map<Eigen::VectorXf>(db, g.oc) += Eigen::Map<const Eigen::VectorXf>(ws.db[k].data(), g.oc);
-    }
+    if (db) sum_chunks(ws.db, chunks, oc, db);
 }
 
 /// dw = sum_n dy[n] * im2col(x[n])^T, db = sum_n rowsum(dy[n]), and, when dx is not
@@ -226,15 +230,8 @@ inline void conv_backward(cpu, const conv_geometry& g, std::size_t batch, const 
             }
         }
     });
-    // Fixed-order reduction of the per-chunk partial sums.
-    Eigen::Map<Eigen::VectorXf> dw_all(dw, static_cast<std::ptrdiff_t>(wsize));
-    dw_all = Eigen::Map<const Eigen::VectorXf>(ws.dw[0].data(), static_cast<std::ptrdiff_t>(wsize));
-    if (db) Eigen::Map<Eigen::VectorXf>(db, g.oc) = Eigen::Map<const Eigen::VectorXf>(ws.db[0].data(), g.oc);
-    for (std::size_t k = 1; k < chunks; ++k) {
-        dw_all += Eigen::Map<const Eigen::VectorXf>(ws.dw[k].data(), static_cast<std::ptrdiff_t>(wsize));
-        if (db)
-            Eigen::Map<Eigen::VectorXf>(db, g.oc) += Eigen::Map<const Eigen::VectorXf>(ws.db[k].data(), g.oc);
-    }
+    sum_chunks(ws.dw, chunks, wsize, dw);
+    if (db) sum_chunks(ws.db, chunks, static_cast<std::size_t>(g.oc), db);
 }
 
 }  // namespace snn2ann::inline v0::detail::ops
