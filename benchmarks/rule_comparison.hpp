@@ -4,30 +4,22 @@
 // processes, the PyTorch peer, and prints the table; plot_comparison.py draws the figure.
 //
 // For a network of your own, write a main that loads your data and calls
-//   return snn2ann_bench::compare_rules<your_net_template>(argc, argv, train, test);
-// where your_net_template<Neuron> is your network with spiking<Neuron> layers.
-//
-// Options: --rule snn2ann|bptt|ann2snn  --T n (SNN2ANN 4|5, BPTT 4|8, conversion: any)
-//          --epochs n (5)  --batch n (64)  --threads n (2)  --seed n (1)
-//          --levels L (QCFS levels of the conversion's ANN, 8)  --surrogate-alpha a (4)
-//          SNN2ANN's options (METHOD.md's defaults first):
-//          --snn2ann-threshold uniform|1 (initial thresholds uniform [0, 1) per neuron, or 1.0)
-//          --snn2ann-reset zero|subtract  --snn2ann-dropout 50|0 (membrane dropout, percent)
-//          --ata-tolerance f (0.1)  --ata-scale f (0.1)  --spike-penalty p (0)
-//          --snn2ann-pooling per-step|accumulated (max pooling of the SNN's currents)
-//          --matmul fp32|amx (the convolutions' matrix product, snn2ann::cpu_matmul)
-//          --schedule cosine|constant (Adam 1e-3 decayed by a cosine over the epochs, the
-//          same for every rule, or kept constant)
+//   const auto o = snn2ann_bench::parse_comparison_options(argc, argv);  // usage: --help
+//   return snn2ann_bench::compare_rules<your_net_template>(o, train, test);
+// where your_net_template<Neuron> is your network with spiking<Neuron> layers; the options
+// are listed in comparison_usage below.
 // Output: one "epoch" line per epoch (test accuracy of the rule's SNN), then "result"
 // lines (key=value) that the script parses, and for conversion one "conversion" line per T.
 #pragma once
 
 #include <sys/resource.h>
 
+#include <charconv>
 #include <chrono>
 #include <cstdio>
-#include <cstdlib>
+#include <stdexcept>
 #include <string>
+#include <system_error>
 #include <vector>
 
 #include <snn2ann/snn2ann.hpp>
@@ -49,14 +41,32 @@ struct comparison_options {
     std::string snn2ann_pooling = "per-step";  ///< SNN2ANN's max pooling of SNN currents
     std::string schedule = "cosine";
     std::string matmul = "fp32";  ///< the convolutions' matrix product: fp32 or amx (snn2ann::cpu_matmul)
+    // For the data loader of the caller's main (0: all images; "": the default folder).
+    std::size_t train_limit = 0, test_limit = 0;
+    std::string data_dir;
+    bool help = false;  ///< --help was given: print comparison_usage, run nothing
 };
+
+inline constexpr const char* comparison_usage =
+    "usage: compare_rules [options]\n"
+    "  --rule snn2ann|bptt|ann2snn  --T n (SNN2ANN 4|5, BPTT 4|8, conversion: any)\n"
+    "  --epochs n (5)  --batch n (64)  --threads n (2)  --seed n (1)\n"
+    "  --levels L (QCFS levels of the conversion's ANN, 8)  --surrogate-alpha a (4)\n"
+    "  SNN2ANN's options (METHOD.md's defaults first):\n"
+    "  --snn2ann-threshold uniform|1 (initial thresholds uniform [0, 1) per neuron, or 1.0)\n"
+    "  --snn2ann-reset zero|subtract  --snn2ann-dropout 50|0 (membrane dropout, percent)\n"
+    "  --ata-tolerance f (0.1)  --ata-scale f (0.1)  --spike-penalty p (0)\n"
+    "  --snn2ann-pooling per-step|accumulated (max pooling of the SNN's currents)\n"
+    "  --matmul fp32|amx (the convolutions' matrix product, snn2ann::cpu_matmul)\n"
+    "  --schedule cosine|constant (Adam 1e-3 decayed by a cosine over the epochs, or constant)\n"
+    "  --train-limit n  --test-limit n (first n images; 0: all)  --data DIR (Fashion-MNIST's folder)\n";
 
 /// The learning-rate schedule every rule trains with (the same for all three).
 template <class Trainer>
 void apply_schedule(const comparison_options& o, Trainer& trainer) {
     if (o.schedule == "cosine") trainer.schedule(s::cosine_lr{o.epochs});
     else if (o.schedule != "constant")
-        throw s::invalid_argument("compare_rules: --schedule must be cosine or constant, not " + o.schedule);
+        throw std::invalid_argument("--schedule must be cosine or constant, not " + o.schedule);
 }
 
 /// BPTT's and conversion's neuron, as the peer and SpikingJelly users configure it:
@@ -186,30 +196,58 @@ int run_conversion(const comparison_options& o, const s::data::dataset& train, c
     return 0;
 }
 
+namespace detail {
+// The whole of `text` as a number of type T, or std::invalid_argument naming the flag. (The
+// program's own usage errors are not the library's: no "snn2ann: " prefix.)
+template <class T>
+T number(const std::string& flag, const std::string& text) {
+    T value{};
+    const char* end = text.data() + text.size();
+    const auto [at, error] = std::from_chars(text.data(), end, value);
+    if (text.empty() || error != std::errc{} || at != end)
+        throw std::invalid_argument(flag + " needs a number, not '" + text + "'");
+    return value;
+}
+}  // namespace detail
+
+/// The options of comparison_usage. Throws std::invalid_argument for an unknown flag, a
+/// flag without its value, a value that is not a number where one is needed, or a choice
+/// that is not one of those listed; `--help` (or -h) only sets o.help.
 inline comparison_options parse_comparison_options(int argc, char** argv) {
     comparison_options o;
-    for (int i = 1; i + 1 < argc; i += 2) {
-        const std::string a = argv[i], v = argv[i + 1];
+    for (int i = 1; i < argc; ++i) {
+        const std::string a = argv[i];
+        if (a == "--help" || a == "-h") {
+            o.help = true;
+            return o;
+        }
+        if (i + 1 >= argc) throw std::invalid_argument(a + " needs a value (see --help)");
+        const std::string v = argv[++i];
+        using detail::number;
         if (a == "--rule") o.rule = v;
-        else if (a == "--T") o.T = std::atoi(v.c_str());
-        else if (a == "--epochs") o.epochs = std::atoi(v.c_str());
-        else if (a == "--batch") o.batch = std::strtoul(v.c_str(), nullptr, 10);
-        else if (a == "--threads") o.threads = std::atoi(v.c_str());
-        else if (a == "--seed") o.seed = std::strtoull(v.c_str(), nullptr, 10);
-        else if (a == "--levels") o.levels = std::atoi(v.c_str());
-        else if (a == "--surrogate-alpha") o.alpha = std::strtof(v.c_str(), nullptr);
+        else if (a == "--T") o.T = number<int>(a, v);
+        else if (a == "--epochs") o.epochs = number<int>(a, v);
+        else if (a == "--batch") o.batch = number<std::size_t>(a, v);
+        else if (a == "--threads") o.threads = number<int>(a, v);
+        else if (a == "--seed") o.seed = number<std::uint64_t>(a, v);
+        else if (a == "--levels") o.levels = number<int>(a, v);
+        else if (a == "--surrogate-alpha") o.alpha = number<float>(a, v);
         else if (a == "--snn2ann-threshold") o.snn2ann_threshold = v;
         else if (a == "--schedule") o.schedule = v;
         else if (a == "--snn2ann-reset") o.snn2ann_reset = v;
-        else if (a == "--snn2ann-dropout") o.snn2ann_dropout = std::atoi(v.c_str());
-        else if (a == "--ata-tolerance") o.ata.tolerance = std::strtof(v.c_str(), nullptr);
-        else if (a == "--ata-scale") o.ata.scale = std::strtof(v.c_str(), nullptr);
+        else if (a == "--snn2ann-dropout") o.snn2ann_dropout = number<int>(a, v);
+        else if (a == "--ata-tolerance") o.ata.tolerance = number<float>(a, v);
+        else if (a == "--ata-scale") o.ata.scale = number<float>(a, v);
         else if (a == "--snn2ann-pooling") o.snn2ann_pooling = v;
-        else if (a == "--spike-penalty") o.spike_penalty = std::strtof(v.c_str(), nullptr);
+        else if (a == "--spike-penalty") o.spike_penalty = number<float>(a, v);
         else if (a == "--matmul") o.matmul = v;
+        else if (a == "--train-limit") o.train_limit = number<std::size_t>(a, v);
+        else if (a == "--test-limit") o.test_limit = number<std::size_t>(a, v);
+        else if (a == "--data") o.data_dir = v;
+        else throw std::invalid_argument("unknown option " + a + " (see --help)");
     }
     const auto require = [](bool ok, const std::string& flag, const std::string& allowed, const std::string& value) {
-        if (!ok) throw s::invalid_argument("compare_rules: " + flag + " must be " + allowed + ", not " + value);
+        if (!ok) throw std::invalid_argument(flag + " must be " + allowed + ", not " + value);
     };
     require(o.schedule == "cosine" || o.schedule == "constant", "--schedule", "cosine or constant", o.schedule);
     require(o.snn2ann_threshold == "uniform" || o.snn2ann_threshold == "1", "--snn2ann-threshold", "uniform or 1",

@@ -160,11 +160,14 @@ private:
         rows_ = rows, depth_ = depth, cols_ = cols;
     }
 
+    // Values split per pass into stack arrays by the packers below (2 * run per row pair
+    // or column).
+    static constexpr std::size_t run = 64;
+
     // VNNI: word (kk, j) holds the pair B[2kk][j] (low half), B[2kk + 1][j] (high half).
     // Rows of B contiguous: split two rows a run at a time, then interleave.
     bool pack_b_rows(const float* b, std::size_t depth_stride, std::size_t depth, std::size_t cols) {
         const std::size_t cp = amx_detail::padded(cols), dp = amx_detail::padded(depth);
-        constexpr std::size_t run = 64;
         alignas(64) std::uint16_t h[2 * run], l[2 * run];
         bool exact = true;
         for (std::size_t kk = 0; kk < dp / 2; ++kk) {
@@ -195,7 +198,7 @@ private:
     // row then gets sixteen words in one contiguous run.
     bool pack_b_columns(const float* b, std::size_t col_stride, std::size_t depth, std::size_t cols) {
         const std::size_t cp = amx_detail::padded(cols), dp = amx_detail::padded(depth);
-        constexpr std::size_t group = 16, run = 64;  // columns; words (2 * run depths) per pass
+        constexpr std::size_t group = 16;  // columns per pass, each with run words (2 * run depths)
         alignas(64) std::uint32_t h[group][run], l[group][run];
         bool exact = true;
         for (std::size_t j0 = 0; j0 < cp; j0 += group)
@@ -220,7 +223,6 @@ private:
     // n values (n <= 2 * run, zero-padded to 2 * run) split into hi and lo words of
     // consecutive pairs.
     static bool split_words(const float* x, std::size_t n, std::uint32_t* hi, std::uint32_t* lo) {
-        constexpr std::size_t run = 64;
         alignas(64) std::uint16_t h[2 * run], l[2 * run];
         const bool exact = n == 0 || split_run(x, n, h, l);
         std::fill(h + n, h + 2 * run, std::uint16_t{0});
