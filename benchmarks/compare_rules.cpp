@@ -10,16 +10,10 @@
 
 int main(int argc, char** argv) {
     snn2ann_bench::comparison_options o;
-    try {
-        o = snn2ann_bench::parse_comparison_options(argc, argv);
-    } catch (const std::exception& e) {
-        std::fprintf(stderr, "compare_rules: %s\n", e.what());
-        return 2;
-    }
-    if (o.help) {
-        std::fputs(snn2ann_bench::comparison_usage, stdout);
-        return 0;
-    }
+    const int rc = snn2ann_examples::read_command_line(
+        argc, argv, "compare_rules", snn2ann_bench::comparison_usage,
+        [&](snn2ann_examples::arguments& args) { o = snn2ann_bench::parse_comparison_options(args); });
+    if (rc >= 0) return rc;
     try {
         const auto data = snn2ann::data::fashion_mnist(o.data_dir, o.train_limit, o.test_limit);
         return snn2ann_bench::compare_rules<reference::snn>(o, data.train, data.test);

@@ -3,8 +3,12 @@
 // under the same seed, data, batch and epochs. benchmarks/compare_rules.sh runs the
 // processes, the PyTorch peer, and prints the table; plot_comparison.py draws the figure.
 //
-// For a network of your own, write a main that loads your data and calls
-//   const auto o = snn2ann_bench::parse_comparison_options(argc, argv);  // usage: --help
+// For a network of your own, write a main that reads the options, loads your data and
+// runs the comparison, as compare_rules.cpp does:
+//   snn2ann_bench::comparison_options o;
+//   const int rc = snn2ann_examples::read_command_line(argc, argv, "my_comparison",
+//       snn2ann_bench::comparison_usage, [&](auto& args) { o = snn2ann_bench::parse_comparison_options(args); });
+//   if (rc >= 0) return rc;  // --help, or a usage error
 //   return snn2ann_bench::compare_rules<your_net_template>(o, train, test);
 // where your_net_template<Neuron> is your network with spiking<Neuron> layers; the options
 // are listed in comparison_usage below.
@@ -14,15 +18,15 @@
 
 #include <sys/resource.h>
 
-#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <stdexcept>
 #include <string>
-#include <system_error>
 #include <vector>
 
 #include <snn2ann/snn2ann.hpp>
+
+#include "../examples/command_line.hpp"
 
 namespace snn2ann_bench {
 namespace s = snn2ann;
@@ -44,7 +48,6 @@ struct comparison_options {
     // For the data loader of the caller's main (0: all images; "": the default folder).
     std::size_t train_limit = 0, test_limit = 0;
     std::string data_dir;
-    bool help = false;  ///< --help was given: print comparison_usage, run nothing
 };
 
 inline constexpr const char* comparison_usage =
@@ -196,55 +199,33 @@ int run_conversion(const comparison_options& o, const s::data::dataset& train, c
     return 0;
 }
 
-namespace detail {
-// The whole of `text` as a number of type T, or std::invalid_argument naming the flag. (The
-// program's own usage errors are not the library's: no "snn2ann: " prefix.)
-template <class T>
-T number(const std::string& flag, const std::string& text) {
-    T value{};
-    const char* end = text.data() + text.size();
-    const auto [at, error] = std::from_chars(text.data(), end, value);
-    if (text.empty() || error != std::errc{} || at != end)
-        throw std::invalid_argument(flag + " needs a number, not '" + text + "'");
-    return value;
-}
-}  // namespace detail
-
-/// The options of comparison_usage. Throws std::invalid_argument for an unknown flag, a
-/// flag without its value, a value that is not a number where one is needed, or a choice
-/// that is not one of those listed; `--help` (or -h) only sets o.help.
-inline comparison_options parse_comparison_options(int argc, char** argv) {
+/// The options of comparison_usage, read by `args` (an unknown flag, a flag without its
+/// value or its number throw std::invalid_argument), then checked: a choice that is not
+/// one of those listed throws too.
+inline comparison_options parse_comparison_options(snn2ann_examples::arguments& args) {
     comparison_options o;
-    for (int i = 1; i < argc; ++i) {
-        const std::string a = argv[i];
-        if (a == "--help" || a == "-h") {
-            o.help = true;
-            return o;
-        }
-        if (i + 1 >= argc) throw std::invalid_argument(a + " needs a value (see --help)");
-        const std::string v = argv[++i];
-        using detail::number;
-        if (a == "--rule") o.rule = v;
-        else if (a == "--T") o.T = number<int>(a, v);
-        else if (a == "--epochs") o.epochs = number<int>(a, v);
-        else if (a == "--batch") o.batch = number<std::size_t>(a, v);
-        else if (a == "--threads") o.threads = number<int>(a, v);
-        else if (a == "--seed") o.seed = number<std::uint64_t>(a, v);
-        else if (a == "--levels") o.levels = number<int>(a, v);
-        else if (a == "--surrogate-alpha") o.alpha = number<float>(a, v);
-        else if (a == "--snn2ann-threshold") o.snn2ann_threshold = v;
-        else if (a == "--schedule") o.schedule = v;
-        else if (a == "--snn2ann-reset") o.snn2ann_reset = v;
-        else if (a == "--snn2ann-dropout") o.snn2ann_dropout = number<int>(a, v);
-        else if (a == "--ata-tolerance") o.ata.tolerance = number<float>(a, v);
-        else if (a == "--ata-scale") o.ata.scale = number<float>(a, v);
-        else if (a == "--snn2ann-pooling") o.snn2ann_pooling = v;
-        else if (a == "--spike-penalty") o.spike_penalty = number<float>(a, v);
-        else if (a == "--matmul") o.matmul = v;
-        else if (a == "--train-limit") o.train_limit = number<std::size_t>(a, v);
-        else if (a == "--test-limit") o.test_limit = number<std::size_t>(a, v);
-        else if (a == "--data") o.data_dir = v;
-        else throw std::invalid_argument("unknown option " + a + " (see --help)");
+    while (args.next()) {
+        if (args.is("--rule")) o.rule = args.text();
+        else if (args.is("--T")) o.T = args.value<int>();
+        else if (args.is("--epochs")) o.epochs = args.value<int>();
+        else if (args.is("--batch")) o.batch = args.value<std::size_t>();
+        else if (args.is("--threads")) o.threads = args.value<int>();
+        else if (args.is("--seed")) o.seed = args.value<std::uint64_t>();
+        else if (args.is("--levels")) o.levels = args.value<int>();
+        else if (args.is("--surrogate-alpha")) o.alpha = args.value<float>();
+        else if (args.is("--snn2ann-threshold")) o.snn2ann_threshold = args.text();
+        else if (args.is("--schedule")) o.schedule = args.text();
+        else if (args.is("--snn2ann-reset")) o.snn2ann_reset = args.text();
+        else if (args.is("--snn2ann-dropout")) o.snn2ann_dropout = args.value<int>();
+        else if (args.is("--ata-tolerance")) o.ata.tolerance = args.value<float>();
+        else if (args.is("--ata-scale")) o.ata.scale = args.value<float>();
+        else if (args.is("--snn2ann-pooling")) o.snn2ann_pooling = args.text();
+        else if (args.is("--spike-penalty")) o.spike_penalty = args.value<float>();
+        else if (args.is("--matmul")) o.matmul = args.text();
+        else if (args.is("--train-limit")) o.train_limit = args.value<std::size_t>();
+        else if (args.is("--test-limit")) o.test_limit = args.value<std::size_t>();
+        else if (args.is("--data")) o.data_dir = args.text();
+        else args.unknown();
     }
     const auto require = [](bool ok, const std::string& flag, const std::string& allowed, const std::string& value) {
         if (!ok) throw std::invalid_argument(flag + " must be " + allowed + ", not " + value);

@@ -7,10 +7,10 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <cstdlib>
 #include <string>
 #include <vector>
 
+#include "../examples/command_line.hpp"
 #include "../examples/reference_networks.hpp"
 
 namespace s = snn2ann;
@@ -30,19 +30,22 @@ int main(int argc, char** argv) {
     int threads = 2, repeat = 3;
     std::string rule = "ann";
     std::size_t batch = 64, limit = 10000;
-    for (int i = 1; i + 1 < argc; i += 2) {
-        const std::string a = argv[i];
-        if (a == "--threads") threads = std::atoi(argv[i + 1]);
-        else if (a == "--batch") batch = std::strtoul(argv[i + 1], nullptr, 10);
-        else if (a == "--train-limit") limit = std::strtoul(argv[i + 1], nullptr, 10);
-        else if (a == "--repeat") repeat = std::atoi(argv[i + 1]);
-        else if (a == "--rule" && (std::string(argv[i + 1]) == "ann" || std::string(argv[i + 1]) == "snn2ann"))
-            rule = argv[i + 1];
-        else {
-            std::fprintf(stderr, "unknown option %s\n", argv[i]);
-            return 2;
-        }
-    }
+    const int rc = snn2ann_examples::read_command_line(
+        argc, argv, "train_throughput",
+        "usage: train_throughput [--rule ann|snn2ann (ann)] [--threads K (2)] [--batch B (64)] [--train-limit N (10000)]\n"
+        "                        [--repeat R (3)]\n",
+        [&](snn2ann_examples::arguments& args) {
+            while (args.next()) {
+                if (args.is("--threads")) threads = args.value<int>();
+                else if (args.is("--batch")) batch = args.value<std::size_t>();
+                else if (args.is("--train-limit")) limit = args.value<std::size_t>();
+                else if (args.is("--repeat")) repeat = args.value<int>();
+                else if (args.is("--rule")) rule = args.text();
+                else args.unknown();
+            }
+            if (rule != "ann" && rule != "snn2ann") throw std::invalid_argument("--rule must be ann or snn2ann, not " + rule);
+        });
+    if (rc >= 0) return rc;
     s::threads limit_threads(threads);
     // Only the images trained on are read: the peak RSS is then the training's own.
     const auto train = s::data::fashion_mnist({}, limit, 1).train;

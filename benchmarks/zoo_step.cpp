@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -13,6 +12,7 @@
 #include <snn2ann/zoo/resnet17.hpp>
 #include <snn2ann/zoo/vgg13.hpp>
 
+#include "../examples/command_line.hpp"
 #include "random_batch.hpp"
 
 namespace s = snn2ann;
@@ -45,12 +45,17 @@ void measure(const char* name, std::size_t batch, int repeat) {
 int main(int argc, char** argv) {
     std::size_t batch = 16;
     int repeat = 3, threads = 2;
-    for (int i = 1; i + 1 < argc; i += 2) {
-        const std::string a = argv[i];
-        if (a == "--batch") batch = std::strtoul(argv[i + 1], nullptr, 10);
-        else if (a == "--repeat") repeat = std::atoi(argv[i + 1]);
-        else if (a == "--threads") threads = std::atoi(argv[i + 1]);
-    }
+    const int rc = snn2ann_examples::read_command_line(
+        argc, argv, "zoo_step", "usage: zoo_step [--batch B (16)] [--repeat R (3)] [--threads K (2)]\n",
+        [&](snn2ann_examples::arguments& args) {
+            while (args.next()) {
+                if (args.is("--batch")) batch = args.value<std::size_t>();
+                else if (args.is("--repeat")) repeat = args.value<int>();
+                else if (args.is("--threads")) threads = args.value<int>();
+                else args.unknown();
+            }
+        });
+    if (rc >= 0) return rc;
     s::threads limit(threads);
     using bptt_neuron = s::if_neuron<s::reset::by_subtraction, s::firing::inclusive, s::constant_threshold<1>, 0>;
     measure<s::zoo::vgg13<10>, 4, s::rules::snn2ann>("VGG-13 SNN2ANN", batch, repeat);

@@ -2,10 +2,9 @@
 // by back-propagation on Fashion-MNIST: the lower bound of what a spiking run costs.
 //   ann_fashion_mnist [--epochs N] [--batch B] [--threads K] [--train-limit N] [--data DIR]
 #include <cstdio>
-#include <cstdlib>
-#include <cstring>
 #include <string>
 
+#include "command_line.hpp"
 #include "reference_networks.hpp"
 
 namespace s = snn2ann;
@@ -15,18 +14,20 @@ int main(int argc, char** argv) {
     int epochs = 5, threads = 0;
     std::size_t batch = 64, train_limit = 0;
     std::string dir;
-    for (int i = 1; i + 1 < argc; i += 2) {
-        const std::string a = argv[i];
-        if (a == "--epochs") epochs = std::atoi(argv[i + 1]);
-        else if (a == "--batch") batch = std::strtoul(argv[i + 1], nullptr, 10);
-        else if (a == "--threads") threads = std::atoi(argv[i + 1]);
-        else if (a == "--train-limit") train_limit = std::strtoul(argv[i + 1], nullptr, 10);
-        else if (a == "--data") dir = argv[i + 1];
-        else {
-            std::fprintf(stderr, "unknown option %s\n", argv[i]);
-            return 2;
-        }
-    }
+    const int rc = snn2ann_examples::read_command_line(
+        argc, argv, "ann_fashion_mnist",
+        "usage: ann_fashion_mnist [--epochs N (5)] [--batch B (64)] [--threads K] [--train-limit N] [--data DIR]\n",
+        [&](snn2ann_examples::arguments& args) {
+            while (args.next()) {
+                if (args.is("--epochs")) epochs = args.value<int>();
+                else if (args.is("--batch")) batch = args.value<std::size_t>();
+                else if (args.is("--threads")) threads = args.value<int>();
+                else if (args.is("--train-limit")) train_limit = args.value<std::size_t>();
+                else if (args.is("--data")) dir = args.text();
+                else args.unknown();
+            }
+        });
+    if (rc >= 0) return rc;
     try {
         s::threads limit(threads);
         auto data = s::data::fashion_mnist(dir);

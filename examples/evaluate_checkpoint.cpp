@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <string>
 
+#include "command_line.hpp"
 #include "reference_networks.hpp"
 
 namespace s = snn2ann;
@@ -30,12 +31,19 @@ int evaluate(const std::string& file, const std::string& dir) {
 int main(int argc, char** argv) {
     std::string file = "snn2ann_fashion_mnist.npz", dir;
     bool constant_threshold = false;
-    for (int i = 1; i < argc; ++i) {
-        const std::string a = argv[i];
-        if (a == "--data" && i + 1 < argc) dir = argv[++i];
-        else if (a == "--constant-threshold") constant_threshold = true;
-        else file = a;
-    }
+    const int rc = snn2ann_examples::read_command_line(
+        argc, argv, "evaluate_checkpoint",
+        "usage: evaluate_checkpoint [FILE (snn2ann_fashion_mnist.npz)] [--data DIR] [--constant-threshold]\n"
+        "  --constant-threshold: the network was trained with snn2ann_fashion_mnist --constant-threshold\n",
+        [&](snn2ann_examples::arguments& args) {
+            while (args.next()) {
+                if (args.is("--data")) dir = args.text();
+                else if (args.is("--constant-threshold")) constant_threshold = true;
+                else if (args.flag().starts_with("-")) args.unknown();
+                else file = args.flag();
+            }
+        });
+    if (rc >= 0) return rc;
     return constant_threshold ? evaluate<reference::snn<reference::if_threshold_1>>(file, dir)
                               : evaluate<reference::snn<>>(file, dir);
 }

@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
         else args.push_back(argv[i]);
     }
     const int n = static_cast<int>(args.size());
-    if (current) return zoo_example::run<resnet17_current, 5>(n, args.data(), "ResNet-17 (current shortcuts)");
-    return zoo_example::run<resnet17_spikes, 5>(n, args.data(), "ResNet-17");
+    const char* more_usage = "  --current-shortcut: identity shortcuts carry currents, as the reference SNN\n";
+    if (current) return zoo_example::run<resnet17_current, 5>(n, args.data(), "ResNet-17 (current shortcuts)", more_usage);
+    return zoo_example::run<resnet17_spikes, 5>(n, args.data(), "ResNet-17", more_usage);
 }

@@ -9,15 +9,24 @@
 //                         [--wide: 64/128 channels and a 512-wide linear layer]
 //                         [--augment: random crops (2-pixel padding) and horizontal flips]
 #include <cstdio>
-#include <cstdlib>
 #include <string>
 
 #include <snn2ann/data/augment.hpp>
 
+#include "command_line.hpp"
 #include "reference_networks.hpp"
 
 namespace s = snn2ann;
 constexpr int T = reference::timesteps;
+
+constexpr const char* usage =
+    "usage: snn2ann_fashion_mnist [--epochs N (6)] [--batch B (64)] [--threads K] [--train-limit N] [--data DIR]\n"
+    "                             [--save FILE (snn2ann_fashion_mnist.npz)] [--stsu] [--no-ata] [--poisson]\n"
+    "                             [--constant-threshold] [--wide] [--augment]\n"
+    "  --stsu: STSU mapping units instead of ReSU      --no-ata: thresholds stay as initialised\n"
+    "  --poisson: Poisson-coded input spikes           --constant-threshold: IF thresholds of 1.0\n"
+    "  --wide: 64/128 channels and a 512-wide linear layer\n"
+    "  --augment: random crops (2-pixel padding) and horizontal flips\n";
 
 struct options {
     int epochs = 6;
@@ -34,26 +43,25 @@ int main(int argc, char** argv) {
     options o;
     int threads = 0;
     bool constant_threshold = false, wide = false;
-    for (int i = 1; i < argc; ++i) {
-        const std::string a = argv[i];
-        const bool has_value = i + 1 < argc;
-        if (a == "--stsu") o.rule.unit = s::mapping_unit::stsu;
-        else if (a == "--no-ata") o.rule.threshold_adjustment.enabled = false;
-        else if (a == "--poisson") o.rule.input = s::encoding::poisson;
-        else if (a == "--constant-threshold") constant_threshold = true;
-        else if (a == "--wide") wide = true;
-        else if (a == "--augment") o.augment = true;
-        else if (a == "--epochs" && has_value) o.epochs = std::atoi(argv[++i]);
-        else if (a == "--batch" && has_value) o.batch = std::strtoul(argv[++i], nullptr, 10);
-        else if (a == "--threads" && has_value) threads = std::atoi(argv[++i]);
-        else if (a == "--train-limit" && has_value) o.train_limit = std::strtoul(argv[++i], nullptr, 10);
-        else if (a == "--data" && has_value) o.dir = argv[++i];
-        else if (a == "--save" && has_value) o.save = argv[++i];
-        else {
-            std::fprintf(stderr, "unknown option %s\n", argv[i]);
-            return 2;
+    const int rc = snn2ann_examples::read_command_line(argc, argv, "snn2ann_fashion_mnist", usage,
+                                                       [&](snn2ann_examples::arguments& args) {
+        while (args.next()) {
+            if (args.is("--stsu")) o.rule.unit = s::mapping_unit::stsu;
+            else if (args.is("--no-ata")) o.rule.threshold_adjustment.enabled = false;
+            else if (args.is("--poisson")) o.rule.input = s::encoding::poisson;
+            else if (args.is("--constant-threshold")) constant_threshold = true;
+            else if (args.is("--wide")) wide = true;
+            else if (args.is("--augment")) o.augment = true;
+            else if (args.is("--epochs")) o.epochs = args.value<int>();
+            else if (args.is("--batch")) o.batch = args.value<std::size_t>();
+            else if (args.is("--threads")) threads = args.value<int>();
+            else if (args.is("--train-limit")) o.train_limit = args.value<std::size_t>();
+            else if (args.is("--data")) o.dir = args.text();
+            else if (args.is("--save")) o.save = args.text();
+            else args.unknown();
         }
-    }
+    });
+    if (rc >= 0) return rc;
     s::threads limit(threads);
     if (wide) return run<reference::snn_wide<>>(o);
     return constant_threshold ? run<reference::snn<reference::if_threshold_1>>(o) : run<reference::snn<>>(o);

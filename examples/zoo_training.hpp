@@ -7,7 +7,6 @@
 #pragma once
 
 #include <cstdio>
-#include <cstdlib>
 #include <filesystem>
 #include <string>
 
@@ -15,6 +14,8 @@
 #include <snn2ann/data/augment.hpp>
 #include <snn2ann/data/cifar.hpp>
 #include <snn2ann/data/tiny_imagenet.hpp>
+
+#include "command_line.hpp"
 
 namespace zoo_example {
 namespace s = snn2ann;
@@ -25,25 +26,29 @@ struct options {
     std::size_t batch = 512, train_limit = 0, test_limit = 0;
 };
 
-inline bool parse(int argc, char** argv, options& o) {
-    for (int i = 1; i + 1 < argc; i += 2) {
-        const std::string a = argv[i], v = argv[i + 1];
-        if (a == "--data") o.data = v;
-        else if (a == "--dir") o.dir = v;
-        else if (a == "--epochs") o.epochs = std::atoi(v.c_str());
-        else if (a == "--batch") o.batch = std::strtoul(v.c_str(), nullptr, 10);
-        else if (a == "--threads") o.threads = std::atoi(v.c_str());
-        else if (a == "--train-limit") o.train_limit = std::strtoul(v.c_str(), nullptr, 10);
-        else if (a == "--test-limit") o.test_limit = std::strtoul(v.c_str(), nullptr, 10);
-        else {
-            std::fprintf(stderr, "unknown option %s\n", argv[i]);
-            return false;
+/// Reads the options into o; returns -1 to go on, else the exit code (0 after --help).
+/// `more_usage` lists the program's own flags, which it took out of argv.
+inline int parse(int argc, char** argv, options& o, const char* more_usage) {
+    const std::string program = argc > 0 ? std::filesystem::path(argv[0]).filename().string() : "zoo example";
+    const std::string usage = "usage: " + program +
+                              " --data cifar10|cifar100|tiny --dir DIR [--epochs N (200)] [--batch B (512)]\n"
+                              "       [--threads K] [--train-limit N] [--test-limit N]\n" + more_usage;
+    const int rc = snn2ann_examples::read_command_line(argc, argv, program.c_str(), usage.c_str(),
+                                                       [&](snn2ann_examples::arguments& args) {
+        while (args.next()) {
+            if (args.is("--data")) o.data = args.text();
+            else if (args.is("--dir")) o.dir = args.text();
+            else if (args.is("--epochs")) o.epochs = args.value<int>();
+            else if (args.is("--batch")) o.batch = args.value<std::size_t>();
+            else if (args.is("--threads")) o.threads = args.value<int>();
+            else if (args.is("--train-limit")) o.train_limit = args.value<std::size_t>();
+            else if (args.is("--test-limit")) o.test_limit = args.value<std::size_t>();
+            else args.unknown();
         }
-    }
-    if (o.data != "cifar10" && o.data != "cifar100" && o.data != "tiny") {
-        std::fprintf(stderr, "--data must be cifar10, cifar100 or tiny\n");
-        return false;
-    }
+        if (o.data != "cifar10" && o.data != "cifar100" && o.data != "tiny")
+            throw std::invalid_argument("--data must be cifar10, cifar100 or tiny, not " + o.data);
+    });
+    if (rc >= 0) return rc;
     if (o.dir.empty() || !std::filesystem::is_directory(o.dir)) {
         std::fprintf(stderr,
                      "give the data set's folder with --dir (\"%s\" is not one). The data cannot be downloaded by "
@@ -52,9 +57,9 @@ inline bool parse(int argc, char** argv, options& o) {
                      "  CIFAR-100:     https://www.cs.toronto.edu/~kriz/cifar-100-binary.tar.gz (folder cifar-100-binary)\n"
                      "  Tiny-ImageNet: http://cs231n.stanford.edu/tiny-imagenet-200.zip          (folder tiny-imagenet-200)\n",
                      o.dir.c_str());
-        return false;
+        return 2;
     }
-    return true;
+    return -1;
 }
 
 inline s::data::split load(const options& o) {
@@ -92,11 +97,12 @@ int train(const options& o, const s::data::split& d, const char* name) {
     return 0;
 }
 
-/// main() of a zoo example: Net<Classes, Input> is the zoo template, T its time steps.
+/// main() of a zoo example: Net<Classes, Input> is the zoo template, T its time steps,
+/// `more_usage` the --help lines of flags the program handled itself.
 template <template <int, class, class> class Net, int T>
-int run(int argc, char** argv, const char* name) {
+int run(int argc, char** argv, const char* name, const char* more_usage = "") {
     options o;
-    if (!parse(argc, argv, o)) return 2;
+    if (const int rc = parse(argc, argv, o, more_usage); rc >= 0) return rc;
     s::threads limit(o.threads);
     try {
         const auto d = load(o);
