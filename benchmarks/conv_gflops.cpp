@@ -44,9 +44,8 @@ struct conv_case {
 template <class Body>
 void with_amx(benchmark::State& st, Body body) {
     if (!s::amx_available()) return st.SkipWithError("AMX is not available on this machine");
-    s::use_cpu_matmul(s::cpu_matmul::amx_split_bf16);
+    const s::cpu_matmul_scope amx(s::cpu_matmul::amx_split_bf16);
     body();
-    s::use_cpu_matmul(s::cpu_matmul::fp32);
 }
 
 template <s::shape In, class Spec, inputs Kind = inputs::half>

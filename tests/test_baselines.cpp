@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <tuple>
 #include <vector>
 
 #include <snn2ann/snn2ann.hpp>
@@ -256,13 +257,11 @@ TEST_CASE("BPTT with the AMX product learns the synthetic task, with the same we
         const auto reports = t.quiet().validate_on(held_out).fit(train, s::epochs{3}, s::batch{16});
         return std::make_pair(reports.back(), std::vector<float>(m.parameters().begin(), m.parameters().end()));
     };
-    struct fp32_after {  // the process-wide setting goes back even if a run throws
-        ~fp32_after() { s::use_cpu_matmul(s::cpu_matmul::fp32); }
-    } restore;
-    s::use_cpu_matmul(s::cpu_matmul::amx_split_bf16);
-    const auto [amx, weights] = run(1);
-    const auto again = run(2).second;
-    s::use_cpu_matmul(s::cpu_matmul::fp32);
+    const auto [amx, weights, again] = [&] {
+        const s::cpu_matmul_scope on_amx(s::cpu_matmul::amx_split_bf16);  // restored even if a run throws
+        const auto [report, first] = run(1);
+        return std::tuple{report, first, run(2).second};
+    }();
     const auto fp32 = run(2).second;
     CHECK(amx.test_accuracy > 0.9);
     CHECK(again == weights);  // per-image products and a fixed-order sum of the chunks

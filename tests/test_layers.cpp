@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <stdexcept>
 #include <vector>
 
 #include "gradient_check.hpp"
@@ -213,14 +214,6 @@ TEST_CASE("max_pool 2x2 forward and backward equal their definition over many pl
 }
 
 // cpu_matmul::amx_split_bf16: operands split into bf16 hi + lo parts on Intel AMX tiles.
-namespace {
-struct amx_matmul_scope {
-    amx_matmul_scope() { s::use_cpu_matmul(s::cpu_matmul::amx_split_bf16); }
-    ~amx_matmul_scope() { s::use_cpu_matmul(s::cpu_matmul::fp32); }
-    amx_matmul_scope(const amx_matmul_scope&) = delete;
-    amx_matmul_scope& operator=(const amx_matmul_scope&) = delete;
-};
-}  // namespace
 
 TEST_CASE("AMX operands: hi + lo within 2^-16 of each value, 0/1 and other bf16 numbers need no lo part") {
     namespace o = s::detail::ops;
@@ -265,6 +258,31 @@ TEST_CASE("AMX operands: hi + lo within 2^-16 of each value, 0/1 and other bf16 
     columns.pack_b(transposed.data(), 1, 37, 37, 45, columns_storage.data());
     CHECK(std::equal(rows.hi(), rows.hi() + 64 * 64, columns.hi()));
     CHECK(std::equal(rows.lo(), rows.lo() + 64 * 64, columns.lo()));
+}
+
+TEST_CASE("cpu_matmul_scope: the choice holds inside the scope, and the one before comes back after") {
+    REQUIRE(s::current_cpu_matmul() == s::cpu_matmul::fp32);
+    if (!s::amx_available()) {
+        CHECK_THROWS_AS(s::cpu_matmul_scope{s::cpu_matmul::amx_split_bf16}, s::invalid_argument);
+        CHECK(s::current_cpu_matmul() == s::cpu_matmul::fp32);
+        return;
+    }
+    {
+        const s::cpu_matmul_scope amx(s::cpu_matmul::amx_split_bf16);
+        CHECK(s::current_cpu_matmul() == s::cpu_matmul::amx_split_bf16);
+        {
+            const s::cpu_matmul_scope fp32(s::cpu_matmul::fp32);
+            CHECK(s::current_cpu_matmul() == s::cpu_matmul::fp32);
+        }
+        CHECK(s::current_cpu_matmul() == s::cpu_matmul::amx_split_bf16);  // the outer choice, not the default
+    }
+    CHECK(s::current_cpu_matmul() == s::cpu_matmul::fp32);
+    try {
+        const s::cpu_matmul_scope amx(s::cpu_matmul::amx_split_bf16);
+        throw std::runtime_error("leaving the scope by an exception");
+    } catch (const std::runtime_error&) {
+    }
+    CHECK(s::current_cpu_matmul() == s::cpu_matmul::fp32);
 }
 
 // Each operand's hi + lo is within 2^-18 of it and lo * lo is left out, so each product is
@@ -337,7 +355,7 @@ void check_amx_against_fp32(std::size_t batch, std::uint64_t seed, bool spikes =
     };
     const auto [y_fp32, dx_fp32] = run(grads_fp32);
     const auto [y_amx, dx_amx] = [&] {
-        amx_matmul_scope amx;
+        s::cpu_matmul_scope amx(s::cpu_matmul::amx_split_bf16);
         return run(grads_amx);
     }();
     // Worst difference relative to the largest magnitude of the fp32 result.

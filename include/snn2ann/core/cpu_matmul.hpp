@@ -36,4 +36,17 @@ inline void use_cpu_matmul(cpu_matmul m) {
 }
 inline cpu_matmul current_cpu_matmul() { return detail::cpu_matmul_setting().load(std::memory_order_relaxed); }
 
+/// use_cpu_matmul(m) for the scope's lifetime; the choice before it comes back at the end,
+/// also when the scope is left by an exception (as snn2ann::threads does for the count).
+class cpu_matmul_scope {
+public:
+    explicit cpu_matmul_scope(cpu_matmul m) : previous_(current_cpu_matmul()) { use_cpu_matmul(m); }
+    ~cpu_matmul_scope() { detail::cpu_matmul_setting().store(previous_, std::memory_order_relaxed); }
+    cpu_matmul_scope(const cpu_matmul_scope&) = delete;
+    cpu_matmul_scope& operator=(const cpu_matmul_scope&) = delete;
+
+private:
+    cpu_matmul previous_;
+};
+
 }  // namespace snn2ann::inline v0
