@@ -18,7 +18,7 @@ int evaluate(const std::string& file, const std::string& dir) {
         const s::rules::snn2ann rule;
         const auto snn = s::evaluate(model, data.test, 256, rule);
         const auto ann = s::evaluate(model, data.test, 256, rule.ann_branch());
-        const auto spikes = s::measure_spikes(model, data.test);
+        const auto spikes = s::measure_spikes(model, data.test, rule);
         std::printf("%s: SNN (T=%d) test accuracy %.2f%%, ANN branch %.2f%%, %.0f spikes/image\n", file.c_str(),
                     reference::timesteps, 100 * snn.accuracy, 100 * ann.accuracy, spikes.spikes_per_image);
     } catch (const std::exception& e) {

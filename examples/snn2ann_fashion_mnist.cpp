@@ -87,7 +87,7 @@ int run(const options& o) {
         trainer.on_epoch([&](const s::epoch_report& r) {
             const double snn = s::evaluate(model, data.test, 256, rule).accuracy;
             const double ann = s::evaluate(model, data.test, 256, rule.ann_branch()).accuracy;
-            const auto spikes = s::measure_spikes(model, data.test.head(2000));
+            const auto spikes = s::measure_spikes(model, data.test.head(2000), rule);
             std::printf("epoch %3d  loss %.4f  test ANN %.2f%%  SNN %.2f%%  spikes/image %.0f  %.0f img/s\n", r.epoch,
                         r.loss, 100 * ann, 100 * snn, spikes.spikes_per_image, r.images_per_second);
             std::fflush(stdout);
@@ -96,7 +96,7 @@ int run(const options& o) {
 
         const auto acc = s::evaluate(model, data.test, 256, rule);
         const auto ann = s::evaluate(model, data.test, 256, rule.ann_branch());
-        const auto sp = s::measure_spikes(model, data.test);
+        const auto sp = s::measure_spikes(model, data.test, rule);
         std::printf("\n%-22s %12s %12s\n", "", "SNN (T=4)", "ANN");
         std::printf("%-22s %11.2f%% %11.2f%%\n", "test accuracy", 100 * acc.accuracy, 100 * ann.accuracy);
         std::printf("%-22s %12.0f %12s\n", "spikes / image", sp.spikes_per_image, "-");

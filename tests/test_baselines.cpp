@@ -313,9 +313,8 @@ TEST_CASE("ANN-to-SNN conversion: thresholds from max, percentile and lambda") {
     const auto by_max = s::convert::ann_to_snn(m, calibration, relu, {s::convert::threshold_source::max, 99.9, 50, 16});
     REQUIRE(by_max.size() == 2);
     // The maximum by hand: the largest ReLU output of each spiking layer over the 50 images.
-    s::rules::ann(relu).configure(m);
     std::vector<float> largest(2, 0.0f);
-    m.forward(calibration.image(0), 50, false);
+    m.forward(calibration.image(0), 50, relu.options(), false);
     for (std::size_t k = 0; k < 2; ++k) {
         const std::size_t index = k == 0 ? 3 : 6, n = (k == 0 ? 6 * 6 * 6 : 24) * 50;
         const float* h = m.layers().output(index);

@@ -326,16 +326,14 @@ TEST_CASE("a whole model: same initial weights, same ANN pass and gradients, sam
     const float* x = data.images.data();
     const std::int32_t* y = data.labels.data();
 
-    rules::ann ann;
-    ann.configure(host);
-    ann.configure(device);
+    const auto ann = rules::ann{}.options();
     std::vector<float> dy = random_vector(16 * 3, 50);
-    const float* hy = host.forward(x, 16, true, 1);
+    const float* hy = host.forward(x, 16, ann, true, 1);
     const std::vector<float> host_logits(hy, hy + 16 * 3);
-    const float* dyv = device.forward(x, 16, true, 1);
+    const float* dyv = device.forward(x, 16, ann, true, 1);
     CHECK(relative_error(host_logits, std::vector<float>(dyv, dyv + 16 * 3)) < tolerance);
-    host.backward(x, dy.data(), 16);
-    device.backward(x, dy.data(), 16);
+    host.backward(x, dy.data(), 16, ann);
+    device.backward(x, dy.data(), 16, ann);
     CHECK(relative_error(std::vector<float>(host.gradients().begin(), host.gradients().end()),
                          device.gradients_on_host()) < 1e-4);  // through three BN layers
 

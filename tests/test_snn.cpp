@@ -443,7 +443,7 @@ TEST_CASE("SNN2ANN learns a small task, and its SNN branch is what is evaluated"
     const auto reports = trainer.quiet().validate_on(held_out).fit(train, s::epochs{8}, s::batch{32});
     CHECK(reports.back().loss < reports.front().loss);
     CHECK(reports.back().test_accuracy > 0.85);
-    const auto spikes = s::measure_spikes(m, held_out);
+    const auto spikes = s::measure_spikes(m, held_out, s::rules::snn2ann{});
     REQUIRE(spikes.layers.size() == 2);
     CHECK(spikes.spikes_per_image > 0);
     CHECK(spikes.layers[0].firing_rate <= 1.0);
@@ -457,7 +457,7 @@ TEST_CASE("the spike penalty: the same training fires less") {
         s::rules::snn2ann rule;
         rule.spike_penalty = penalty;
         s::trainer{m, rule, s::adam{3e-3}}.quiet().fit(train, s::epochs{4}, s::batch{32});
-        return s::measure_spikes(m, held_out).spikes_per_image;
+        return s::measure_spikes(m, held_out, rule).spikes_per_image;
     };
     const double plain = spikes_after_training(0.0f), penalised = spikes_after_training(0.05f);
     CHECK(plain > 0.0);
@@ -468,7 +468,9 @@ TEST_CASE("Poisson encoding: the SNN sees Bernoulli frames with the pixel as pro
     s::model<task_net, s::timesteps<8>> m{s::seed{3}};
     auto logits = [&](float pixel, s::encoding e, std::uint64_t step) {
         std::vector<float> x(30 * 144, pixel);
-        const float* p = m.snn_forward(x.data(), 30, false, step, e);
+        s::detail::spiking_options o;
+        o.input = e;
+        const float* p = m.snn_forward(x.data(), 30, o, false, step);
         return std::vector<float>(p, p + 90);
     };
     auto close = [](const std::vector<float>& a, const std::vector<float>& b) {
@@ -534,13 +536,14 @@ TEST_CASE("the SNN pass runs in chunks of samples: a batch gives what its parts 
     s::model<task_net, s::timesteps<4>> m{s::seed{9}};
     const auto d = test::bars(40, 4);
     constexpr std::size_t classes = 3, first_neurons = 6 * 6 * 6;
-    const float* all = m.snn_forward(d.image(0), 40);
+    const s::detail::spiking_options o = s::rules::snn2ann{}.options();
+    const float* all = m.snn_forward(d.image(0), 40, o);
     const std::vector<float> logits(all, all + 40 * classes);
     const float* c = m.layers().layer<3>().counts();
     const std::vector<float> counts(c, c + 40 * first_neurons);
     for (std::size_t first : {std::size_t{0}, std::size_t{23}}) {
         const std::size_t n = first == 0 ? 23 : 17;
-        const float* part = m.snn_forward(d.image(first), n);
+        const float* part = m.snn_forward(d.image(first), n, o);
         // The head's GEMM may sum in another order for another row count: equal up to rounding.
         for (std::size_t i = 0; i < n * classes; ++i) CHECK(part[i] == doctest::Approx(logits[first * classes + i]).epsilon(1e-5));
         const float* pc = m.layers().layer<3>().counts();

@@ -240,3 +240,67 @@ TEST_CASE("a model's convolutions share one scratch: a layer adds its weights an
     CHECK(extra >= 2 * 2 * weights);
     CHECK(extra < 2 * (2 * weights + 300'000));
 }
+
+namespace {
+using spiking_net = s::network<s::input<1, 12, 12>, s::conv<4, 3>, s::batch_norm, s::max_pool<2>, s::spiking<>,
+                               s::flatten, s::linear<3>>;
+}
+
+TEST_CASE("every entry that takes a data set checks it whole before computing anything") {
+    s::model<spiking_net, s::timesteps<4>> m{s::seed{2}};
+    const std::vector<float> before(m.parameters().begin(), m.parameters().end());
+    const auto unchanged = [&] { return std::equal(before.begin(), before.end(), m.parameters().begin()); };
+    const auto fit = [&](const s::data::dataset& d) {
+        s::trainer t{m, s::rules::snn2ann{}, s::adam{1e-3}};
+        t.quiet().fit(d, s::epochs{1}, s::batch{16});
+    };
+    auto d = test::bars(300, 1);
+    SUBCASE("fewer image values than labels x sample size") {
+        d.images.resize(d.images.size() - 144);
+        CHECK_THROWS_WITH_AS(fit(d), doctest::Contains("43056 image values for 300 labels of 144 values each"),
+                             s::invalid_argument);
+        CHECK_THROWS_WITH_AS(s::evaluate(m, d, s::rules::snn2ann{}), doctest::Contains("image values"),
+                             s::invalid_argument);
+        CHECK_THROWS_WITH_AS(s::measure_spikes(m, d, s::rules::bptt{}), doctest::Contains("image values"),
+                             s::invalid_argument);
+        CHECK_THROWS_WITH_AS(s::convert::evaluate_converted(m, d, {4}), doctest::Contains("image values"),
+                             s::invalid_argument);
+        CHECK_THROWS_WITH_AS(s::convert::ann_to_snn(m, d, s::rules::ann{}), doctest::Contains("image values"),
+                             s::invalid_argument);
+    }
+    SUBCASE("a label outside the classes, reported with its index in the data set, before any step") {
+        d.labels[250] = 7;
+        CHECK_THROWS_WITH_AS(fit(d), doctest::Contains("label 7 of sample 250 is outside [0, 3)"),
+                             s::invalid_argument);
+        d.labels[250] = -1;
+        CHECK_THROWS_WITH_AS(s::evaluate(m, d, s::rules::bptt{}), doctest::Contains("label -1 of sample 250"),
+                             s::invalid_argument);
+        d.labels[250] = 2;
+        d.classes = 2;  // the data set's own class count is a bound too
+        CHECK_THROWS_WITH_AS(fit(d), doctest::Contains("label 2 of sample 2 is outside [0, 2) (the data set's classes)"),
+                             s::invalid_argument);
+    }
+    SUBCASE("a sample shape with a zero dimension, or not the network's") {
+        d.width = 0;
+        CHECK_THROWS_WITH_AS(fit(d), doctest::Contains("has a dimension that is not positive"), s::invalid_argument);
+        d.width = 12;
+        d.channels = 2, d.height = 6;  // 144 values, but the data are 2x6x12
+        CHECK_NOTHROW(s::data::validate(d, s::image_shape(1, 12, 12), 3, "same size"));
+        d.height = 7;
+        CHECK_THROWS_WITH_AS(fit(d), doctest::Contains("2x7x12 (168 values), the network's input 144 values"),
+                             s::invalid_argument);
+    }
+    SUBCASE("a bad validation set is found before training starts") {
+        auto held_out = test::bars(30, 2);
+        held_out.labels[29] = 3;
+        s::trainer t{m, s::rules::snn2ann{}, s::adam{1e-3}};
+        t.quiet().validate_on(held_out);
+        CHECK_THROWS_WITH_AS(t.fit(d, s::epochs{1}, s::batch{16}),
+                             doctest::Contains("validation set): label 3 of sample 29"), s::invalid_argument);
+    }
+    SUBCASE("normalize refuses images that do not fit the shape") {
+        d.images.pop_back();
+        CHECK_THROWS_AS(s::data::normalize(d, {0.5f}, {0.25f}), s::invalid_argument);
+    }
+    CHECK(unchanged());
+}

@@ -33,6 +33,7 @@
 #include "net/model.hpp"
 #include "net/network.hpp"
 
+#include "rules/rule.hpp"
 #include "rules/ann.hpp"
 #include "rules/bptt.hpp"
 #include "rules/snn2ann.hpp"

@@ -1,4 +1,4 @@
-// snn2ann/convert: ANN-to-SNN conversion, the second baseline of METHOD.md.
+// snn2ann/convert: ANN-to-SNN conversion, the second baseline of docs/method.md.
 //  1. Train the network with rules::ann (spiking layers act as ReLU, or as QCFS with a
 //     trainable ceiling lambda and L levels).
 //  2. ann_to_snn() sets every spiking layer's thresholds to one value per layer: the
@@ -7,7 +7,8 @@
 //  3. The converted SNN (model::converted_forward) folds BN with its running statistics
 //     into the conv/linear weights, feeds the image as input current at every step, runs
 //     IF neurons with reset by subtraction from an initial membrane of Vth/2, lets a spike
-//     carry the value Vth, and averages the outputs over the steps.
+//     carry the value Vth, and averages the outputs over the steps. Networks of leaky
+//     neurons are refused at compile time: a leak breaks the equivalence (docs/method.md).
 // evaluate_converted() reports accuracy and spikes per image at several T in one pass;
 // rules-like converted_snn{T} plugs the converted SNN into evaluate() and measure_spikes().
 #pragma once
@@ -52,12 +53,13 @@ std::vector<float> ann_to_snn(Model& m, const data::dataset& calibration, const 
     using executor = typename Model::executor;
     static_assert(executor::first_spiking >= 0,
                   "snn2ann::convert::ann_to_snn: the network has no spiking layer to convert (add snn2ann::spiking<...>)");
+    detail::require_integrate_and_fire<executor>();
     if (o.thresholds == threshold_source::lambda && trained_with.activation != ann_activation::qcfs)
         throw invalid_argument("convert::ann_to_snn: thresholds from lambda need an ANN trained with QCFS");
     if (o.thresholds == threshold_source::percentile && !(o.percentile > 0.0 && o.percentile <= 100.0))
         throw invalid_argument("convert::ann_to_snn: the percentile must lie in (0, 100], got " +
                                std::to_string(o.percentile));
-    trained_with.configure(m);
+    const detail::spiking_options calibrated = trained_with.options();
     std::vector<std::vector<float>> seen;  // activations per spiking layer (percentile)
     std::vector<float> thresholds;
     // Every spiking layer, those inside residual blocks included, in network order.
@@ -72,14 +74,13 @@ std::vector<float> ann_to_snn(Model& m, const data::dataset& calibration, const 
             thresholds.push_back(m.parameters()[at.param_offset]);
         });
     } else {
+        data::validate(calibration, Model::input_shape, Model::output_shape.c, "convert::ann_to_snn (calibration set)");
         if (calibration.size() == 0) throw invalid_argument("convert::ann_to_snn: the calibration set is empty");
-        if (calibration.image_size() != Model::input_shape.size())
-            throw invalid_argument("convert::ann_to_snn: the calibration samples do not fit the network's input");
         if (o.batch == 0) throw invalid_argument("convert::ann_to_snn: the batch size is 0");
         const std::size_t images = std::min(o.calibration_images, calibration.size());
         for (std::size_t i = 0; i < images; i += o.batch) {
             const std::size_t n = std::min(o.batch, images - i);
-            m.forward(calibration.image(i), n, false);
+            m.forward(calibration.image(i), n, calibrated, false);
             for_spiking([&](auto& l, const detail::layer_position&, std::size_t k) {
                 const float* h = l.last_activations();
                 const std::size_t count = l.last_activation_count();
@@ -110,6 +111,7 @@ std::vector<float> ann_to_snn(Model& m, const data::dataset& calibration, const 
 /// The converted SNN run for `timesteps` steps, as a rule for evaluate() and
 /// measure_spikes(): predict() returns the outputs averaged over the steps.
 struct converted_snn {
+    static constexpr bool predicts_with_snn = true;
     int timesteps = 8;
 
     converted_snn() = default;
@@ -144,12 +146,12 @@ template <class Model>
 std::vector<time_point> evaluate_converted(Model& m, const data::dataset& d, std::vector<int> steps = {4, 8, 16, 32, 64},
                                            std::size_t batch = 64) {
     static_assert(Model::output_shape.flat, "snn2ann::convert::evaluate_converted: the outputs must be class scores");
+    detail::require_integrate_and_fire<typename Model::executor>();
     if (steps.empty()) throw invalid_argument("convert::evaluate_converted: no time steps given");
     std::sort(steps.begin(), steps.end());
     steps.erase(std::unique(steps.begin(), steps.end()), steps.end());
     if (steps.front() <= 0) throw invalid_argument("convert::evaluate_converted: time steps must be positive");
-    if (d.image_size() != Model::input_shape.size())
-        throw invalid_argument("convert::evaluate_converted: the samples do not fit the network's input");
+    data::validate(d, Model::input_shape, Model::output_shape.c, "convert::evaluate_converted");
     if (batch == 0) throw invalid_argument("convert::evaluate_converted: the batch size is 0");
     int chunk = 0;
     for (int t : steps) chunk = std::gcd(chunk, t);

@@ -38,8 +38,43 @@ struct split {
     dataset train, test;
 };
 
+/// Checks that `d` can be read as samples of shape `input` with labels for `classes`
+/// outputs: positive dimensions of the size of the input, one image per label, every
+/// label in [0, classes) (and below d.classes where that is set). `who` names the entry
+/// point in the message; a bad label is reported with its index in the data set. Every
+/// public function that reads a data set calls this before it computes anything.
+inline void validate(const dataset& d, shape input, int classes, const char* who) {
+    const std::string where = std::string(who) + ": ";
+    if (d.channels <= 0 || d.height <= 0 || d.width <= 0)
+        throw invalid_argument(where + "the data set's sample shape " + std::to_string(d.channels) + "x" +
+                               std::to_string(d.height) + "x" + std::to_string(d.width) +
+                               " has a dimension that is not positive");
+    if (d.image_size() != input.size())
+        throw invalid_argument(where + "the data set's samples are " + std::to_string(d.channels) + "x" +
+                               std::to_string(d.height) + "x" + std::to_string(d.width) + " (" +
+                               std::to_string(d.image_size()) + " values), the network's input " +
+                               std::to_string(input.size()) + " values");
+    if (d.images.size() / d.image_size() != d.labels.size() || d.images.size() % d.image_size() != 0)
+        throw invalid_argument(where + "the data set holds " + std::to_string(d.images.size()) +
+                               " image values for " + std::to_string(d.labels.size()) + " labels of " +
+                               std::to_string(d.image_size()) + " values each (" +
+                               std::to_string(d.labels.size() * d.image_size()) + " expected)");
+    if (d.classes < 0) throw invalid_argument(where + "the data set has " + std::to_string(d.classes) + " classes");
+    const int bound = d.classes > 0 && d.classes < classes ? d.classes : classes;
+    for (std::size_t i = 0; i < d.labels.size(); ++i)
+        if (d.labels[i] < 0 || d.labels[i] >= bound)
+            throw invalid_argument(where + "label " + std::to_string(d.labels[i]) + " of sample " + std::to_string(i) +
+                                   " is outside [0, " + std::to_string(bound) + ")" +
+                                   (bound == classes ? " (the network's outputs)" : " (the data set's classes)"));
+}
+
 /// (x - mean[c]) / std[c] per channel, in place.
 inline void normalize(dataset& d, const std::vector<float>& mean, const std::vector<float>& std_dev) {
+    if (d.channels <= 0 || d.height <= 0 || d.width <= 0 || d.images.size() != d.size() * d.image_size())
+        throw invalid_argument("data::normalize: the data set's images (" + std::to_string(d.images.size()) +
+                               " values) are not " + std::to_string(d.size()) + " samples of " +
+                               std::to_string(d.channels) + "x" + std::to_string(d.height) + "x" +
+                               std::to_string(d.width));
     if (mean.size() != static_cast<std::size_t>(d.channels) || std_dev.size() != mean.size())
         throw invalid_argument("data::normalize: " + std::to_string(mean.size()) + " means and " +
                                std::to_string(std_dev.size()) + " deviations for " + std::to_string(d.channels) +

@@ -69,7 +69,9 @@ namespace snn2ann::inline v0::detail {
 /// spiking one on sees T x B samples, and spiking layers keep their membranes for backward).
 enum class branch { ann, snn, bptt };
 
-/// What the spiking layers do, as the training rule sets it.
+/// What the spiking layers do in one pass. The rule that runs the pass builds these
+/// (rule.options()) and hands them to it; the model keeps none, so no call can change
+/// what a later call computes. The defaults are rules::snn2ann's.
 struct spiking_options {
     // SNN2ANN (spiking layers as mapping units in the ANN branch)
     bool mapping = true;  ///< false: the ANN pass uses `activation` instead
@@ -79,6 +81,7 @@ struct spiking_options {
     /// rules::snn2ann::spike_penalty); 0: none.
     float spike_penalty = 0.0f;
     current_pooling pooling = current_pooling::per_step;  ///< SNN pass (converted SNNs: always accumulated)
+    encoding input = encoding::direct;  ///< how the SNN pass sees the image
     // rules::ann
     ann_activation activation = ann_activation::relu;
     int qcfs_levels = 8;
@@ -95,6 +98,7 @@ namespace ops {
 template <class Backend>
 struct conv_workspace;
 }  // namespace ops
+
 
 struct layer_context {
     float* params = nullptr;  ///< this layer's slice of the parameter buffer

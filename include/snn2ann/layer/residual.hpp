@@ -37,6 +37,7 @@ struct residual<layers<Main...>, layers<Shortcut...>> {
                       "or size); give the shortcut a 1x1 conv (and batch_norm) with the main path's "
                       "channels and stride");
         static constexpr bool has_spiking = main_path::first_spiking >= 0 || shortcut_path::first_spiking >= 0;
+        static constexpr bool has_leaky_neurons = main_path::has_leaky_neurons || shortcut_path::has_leaky_neurons;
         static constexpr shape out = main_out;
         static constexpr std::size_t param_count = main_path::param_count + shortcut_path::param_count;
         static constexpr std::size_t state_count = main_path::state_count + shortcut_path::state_count;

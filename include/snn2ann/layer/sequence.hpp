@@ -42,6 +42,14 @@ concept weighted_layer = requires { L::macs; };
 template <class L>
 concept stepping_block = requires { L::has_spiking; } && L::has_spiking;
 
+/// Whether a layer holds neurons that leak (LIF), itself or inside a block.
+template <class L>
+constexpr bool has_leaky_neurons() {
+    if constexpr (spiking_layer<L>) return L::neuron::decay != 1.0f;
+    else if constexpr (requires { L::has_leaky_neurons; }) return L::has_leaky_neurons;
+    else return false;
+}
+
 template <class L>
 concept batch_norm_layer = requires { L::is_batch_norm; };
 /// A convolution or linear layer with bias, whose weights a following BN can absorb.
@@ -104,6 +112,9 @@ public:
         return keep;
     }();
     static constexpr std::array<bool, size> is_spiking{spiking_layer<Impls>...};
+    /// Some spiking layer (here or inside a block) runs leaky neurons: ANN-to-SNN
+    /// conversion, whose theory needs integrate-and-fire neurons, refuses the network.
+    static constexpr bool has_leaky_neurons = (detail::has_leaky_neurons<Impls>() || ... || false);
     static constexpr std::array<bool, size> is_stepping_block{stepping_block<Impls>...};
     static constexpr std::array<bool, size> is_batch_norm{batch_norm_layer<Impls>...};
     static constexpr std::array<bool, size> is_foldable{foldable_layer<Impls>...};
@@ -396,6 +407,19 @@ private:
     std::array<buffer<float>, size == 0 ? 1 : size> folded_;  // BN-folded weights per layer
     const float* input_ = nullptr;
 };
+
+/// ANN-to-SNN conversion's compile-time check of a network (docs/method.md, "Why
+/// conversion needs IF neurons").
+template <class Sequence>
+constexpr void require_integrate_and_fire() {
+    static_assert(!Sequence::has_leaky_neurons,
+                  "snn2ann::convert: the network's spiking layers run leaky neurons (lif_neuron<Tau>); ANN-to-SNN "
+                  "conversion needs integrate-and-fire neurons, whose spike counts are the ANN's quantised "
+                  "activations (a leak drains charge in proportion to the membrane, so a LIF neuron's count is "
+                  "no function of its mean input, and inputs below (1 - 1/Tau) Vth never fire). Declare the "
+                  "network with if_neuron<...> for conversion: rules::ann trains the same weights whatever "
+                  "the neuron");
+}
 
 /// The executor of Specs on input shape In.
 template <class Backend, shape In, class Specs>

@@ -172,6 +172,7 @@ struct spiking {
             else if (counted_batch_ != total) throw invalid_argument("spiking layer: SNN chunks of different batches");
             float* counts = counts_.data() + offset * neurons;
             counted_batch_ = total;
+            counted_by_ = pass::snn;
             const float* vth = c.state;
             const bool drop = c.snn_training && Neuron::membrane_dropout > 0.0f;
             const float keep_scale = 1.0f / (1.0f - Neuron::membrane_dropout);
@@ -204,17 +205,20 @@ struct spiking {
             });
         }
 
-        /// A converted ANN's IF neurons (METHOD.md's baseline): reset by subtraction, membranes
-        /// starting at Vth/2, spikes of value Vth, counts and membranes carried on when
-        /// `resume` is set (a long run in chunks of steps).
+        /// A converted ANN's IF neurons (docs/method.md's baseline): no leak, reset by
+        /// subtraction, membranes starting at Vth/2, spikes of value Vth, counts and
+        /// membranes carried on when `resume` is set (a long run in chunks of steps).
+        /// Conversion refuses networks of leaky neurons at compile time
+        /// (model::converted_forward), so the network's own neuron adds only its firing rule.
         void converted_forward(const float* x, float* y, const detail::layer_context& c) {
             const std::size_t batch = c.batch, steps = static_cast<std::size_t>(c.timesteps);
             const bool resume = c.spiking->resume;
-            if (resume && counted_batch_ != batch)
+            if (resume && (counted_batch_ != batch || counted_by_ != pass::converted))
                 throw invalid_argument("spiking layer: a resumed converted pass needs the same batch as the last one");
             float* counts = counts_.ensure(batch * neurons);
             float* membrane = membrane_.ensure(batch * neurons);
             counted_batch_ = batch;
+            counted_by_ = pass::converted;
             const float* vth = c.state;
             detail::for_range(batch, 1, [&](std::size_t b0, std::size_t b1) {
                 for (std::size_t b = b0; b < b1; ++b) {
@@ -227,7 +231,7 @@ struct spiking {
                         const float* cur = c.constant_input ? x + b * neurons : x + base;
                         float* out = y + base;
                         for (std::size_t i = 0; i < neurons; ++i) {
-                            const float v = Neuron::decay * u[i] + cur[i];
+                            const float v = u[i] + cur[i];
                             const bool spike = Neuron::fires(v, vth[i]);
                             u[i] = spike ? v - vth[i] : v;
                             cnt[i] += spike ? 1.0f : 0.0f;
@@ -246,6 +250,7 @@ struct spiking {
             float* membrane = membrane_.ensure(batch * neurons);
             float* kept = c.training ? potentials_.ensure(steps * batch * neurons) : nullptr;
             counted_batch_ = batch;
+            counted_by_ = pass::bptt;
             kept_for_backward_ = c.training;
             const float* vth = c.state;
             detail::for_range(batch, 1, [&](std::size_t b0, std::size_t b1) {
@@ -387,9 +392,9 @@ struct spiking {
         }
 
         void ann_forward(const float* z, float* h, const detail::layer_context& c) {
-            if (counted_batch_ != c.batch || !c.spiking)
-                throw invalid_argument("spiking layer: the ANN branch needs the spike counts of an SNN pass over the "
-                                       "same batch first (use rules::snn2ann)");
+            if (counted_batch_ != c.batch || counted_by_ != pass::snn || !c.spiking)
+                throw invalid_argument("spiking layer: the ANN branch needs the spike counts of an SNN2ANN SNN pass "
+                                       "over the same batch first (use rules::snn2ann)");
             const float* counts = counts_.data();
             const bool resu = c.spiking->unit == mapping_unit::resu;
             const float k = c.output_scale;
@@ -407,7 +412,10 @@ struct spiking {
                     c.state[i] = a.ema * c.state[i] + (1.0f - a.ema) * (c.state[i] + a.scale);
         }
 
+        /// The pass that left the counts: the ANN branch reads only an SNN2ANN SNN pass's.
+        enum class pass { none, snn, converted, bptt };
         detail::buffer<float> counts_;
+        pass counted_by_ = pass::none;
         detail::buffer<float> membrane_;  // U per neuron of the running SNN pass
         detail::buffer<float> potentials_;  // BPTT: V[t] per step and neuron, for backward
         detail::buffer<float> carried_;     // BPTT backward: dL/dU per neuron

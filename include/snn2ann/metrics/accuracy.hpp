@@ -4,11 +4,14 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <string>
+#include <utility>
 
 #include "../core/buffer.hpp"
 #include "../core/error.hpp"
 #include "../data/dataset.hpp"
 #include "../rules/ann.hpp"
+#include "../rules/rule.hpp"
 
 namespace snn2ann::inline v0 {
 
@@ -17,13 +20,18 @@ struct accuracy_result {
     std::size_t correct = 0, total = 0;
 };
 
-/// Fraction of `d` whose argmax output equals the label, evaluated in batches in the
-/// rule's evaluation mode (running BN statistics, no dropout).
-template <class Model, class Rule = rules::ann>
-accuracy_result evaluate(Model& m, const data::dataset& d, std::size_t batch = 256, Rule rule = {}) {
-    if (d.image_size() != Model::input_shape.size())
-        throw invalid_argument("evaluate: the data set's samples have " + std::to_string(d.image_size()) +
-                               " values, the network's input " + std::to_string(Model::input_shape.size()));
+/// Fraction of `d` whose argmax output equals the label, evaluated in batches with the
+/// rule's prediction (its evaluation mode: running BN statistics, no dropout). The rule
+/// says what a network with spiking layers computes: rules::snn2ann{...} (its SNN branch,
+/// or .ann_branch()), rules::bptt{...}, rules::ann{...} (the ANN), convert::converted_snn{T}.
+template <class Model, class Rule>
+accuracy_result evaluate(Model& m, const data::dataset& d, std::size_t batch, Rule rule) {
+    static_assert(evaluation_rule<Rule, Model>,
+                  "snn2ann::evaluate(model, data, batch, rule): the last argument is not a rule (a type with "
+                  "predict(model, x, batch) and predicts_with_snn, such as rules::snn2ann, rules::bptt, "
+                  "rules::ann or convert::converted_snn)");
+    data::validate(d, Model::input_shape, Model::output_shape.c, "evaluate");
+    if (batch == 0) throw invalid_argument("evaluate: the batch size is 0");
     constexpr int classes = Model::output_shape.c;
     accuracy_result r;
     for (std::size_t i = 0; i < d.size(); i += batch) {
@@ -40,6 +48,24 @@ accuracy_result evaluate(Model& m, const data::dataset& d, std::size_t batch = 2
     r.total = d.size();
     r.accuracy = r.total ? static_cast<double>(r.correct) / static_cast<double>(r.total) : 0.0;
     return r;
+}
+
+/// The same with a batch of 256.
+template <class Model, class Rule>
+    requires evaluation_rule<Rule, Model>
+accuracy_result evaluate(Model& m, const data::dataset& d, Rule rule) {
+    return evaluate(m, d, 256, std::move(rule));
+}
+
+/// A network without spiking layers evaluated as the ANN it is. A network with spiking
+/// layers needs the rule that says how to run it.
+template <class Model>
+accuracy_result evaluate(Model& m, const data::dataset& d, std::size_t batch = 256) {
+    static_assert(Model::executor::first_spiking < 0,
+                  "snn2ann::evaluate(model, data): the network has spiking layers, so say how to run it: "
+                  "evaluate(model, data, rule) with the rule it was trained with (rules::snn2ann{...}, its "
+                  ".ann_branch(), rules::bptt{...}, rules::ann{...}) or convert::converted_snn{T}");
+    return evaluate(m, d, batch, rules::ann{});
 }
 
 }  // namespace snn2ann::inline v0

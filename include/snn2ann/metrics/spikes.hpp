@@ -8,12 +8,13 @@
 #include <algorithm>
 #include <cstddef>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "../core/error.hpp"
 #include "../data/dataset.hpp"
 #include "../layer/sequence.hpp"
-#include "../rules/snn2ann.hpp"
+#include "../rules/rule.hpp"
 
 namespace snn2ann::inline v0 {
 
@@ -45,11 +46,20 @@ constexpr double steps_of(const Rule& rule) {
 }  // namespace detail
 
 /// Runs the rule's prediction (its SNN, in evaluation mode) over `d` and reports its spike
-/// activity: the SNN2ANN branch by default, rules::bptt{} or convert::converted_snn{T}.
-template <class Model, class Rule = rules::snn2ann>
-spike_report measure_spikes(Model& m, const data::dataset& d, std::size_t batch = 256, Rule rule = {}) {
-    if (d.image_size() != Model::input_shape.size())
-        throw invalid_argument("measure_spikes: the data set's samples do not fit the network's input");
+/// activity: the SNN branch of a rules::snn2ann{...} (with the options it was trained
+/// with), rules::bptt{...} or convert::converted_snn{T}.
+template <class Model, class Rule>
+spike_report measure_spikes(Model& m, const data::dataset& d, std::size_t batch, Rule rule) {
+    static_assert(evaluation_rule<Rule, Model>,
+                  "snn2ann::measure_spikes(model, data, batch, rule): the last argument is not a rule (a type "
+                  "with predict(model, x, batch) and predicts_with_snn)");
+    static_assert(Rule::predicts_with_snn,
+                  "snn2ann::measure_spikes: this rule's prediction runs no SNN (rules::ann runs the network as "
+                  "an ANN), so it has no spikes to count; measure rules::snn2ann{...}, rules::bptt{...} or the "
+                  "converted SNN, convert::converted_snn{T}");
+    static_assert(Model::executor::last_spiking >= 0, "snn2ann::measure_spikes: the network has no spiking layer");
+    data::validate(d, Model::input_shape, Model::output_shape.c, "measure_spikes");
+    if (batch == 0) throw invalid_argument("measure_spikes: the batch size is 0");
     spike_report r;
     std::vector<double> totals;
     for (std::size_t i = 0; i < d.size(); i += batch) {
@@ -59,6 +69,8 @@ spike_report measure_spikes(Model& m, const data::dataset& d, std::size_t batch 
         m.layers().for_each_layer_deep([&](auto& l, const detail::layer_position&) {
             if constexpr (detail::spiking_layer<std::remove_cvref_t<decltype(l)>>) {
                 if (totals.size() <= k) totals.push_back(0.0);
+                if (l.counted_batch() != n)  // a rule that says it runs an SNN but did not
+                    throw invalid_argument("measure_spikes: the rule's prediction left no spike counts of this batch");
                 const float* c = l.counts();
                 double s = 0.0;
                 for (std::size_t j = 0; j < n * l.neurons; ++j) s += c[j];
@@ -95,6 +107,24 @@ spike_report measure_spikes(Model& m, const data::dataset& d, std::size_t batch 
     r.snn_energy_uj = (r.macs_per_image * spike_report::mac_pj + r.sops_per_image * spike_report::ac_pj) * 1e-6;
     r.ann_energy_uj = r.ann_macs_per_image * spike_report::mac_pj * 1e-6;
     return r;
+}
+
+/// The same with a batch of 256.
+template <class Model, class Rule>
+    requires evaluation_rule<Rule, Model>
+spike_report measure_spikes(Model& m, const data::dataset& d, Rule rule) {
+    return measure_spikes(m, d, 256, std::move(rule));
+}
+
+/// Without a rule there is no telling which SNN to measure: refused with a sentence.
+template <class Model>
+spike_report measure_spikes(Model& m, const data::dataset& d, std::size_t batch = 256) {
+    static_assert(sizeof(Model) == 0,
+                  "snn2ann::measure_spikes(model, data): say which SNN to measure: measure_spikes(model, data, "
+                  "rule) with the rule the model was trained with (rules::snn2ann{...} with its options, "
+                  "rules::bptt{...}) or convert::converted_snn{T}");
+    (void)m, (void)d, (void)batch;
+    return {};
 }
 
 }  // namespace snn2ann::inline v0

@@ -90,7 +90,6 @@ public:
     }
 
     std::uint64_t seed_value() const { return seed_; }
-    detail::spiking_options& spiking_options() { return spiking_; }
     /// TF32 tensor-core GEMMs (faster, about 10 mantissa bits per product) or plain fp32.
     void allow_tf32(bool on) { dev_.allow_tf32(on); }
     /// Waits for every kernel queued so far (for timing).
@@ -119,17 +118,17 @@ public:
     }
 
     /// The SNN branch (as model<net, T>::snn_forward); x and the returned logits are host memory.
-    const float* snn_forward(const float* x, std::size_t batch, bool training = false, std::uint64_t step = 0,
-                             encoding input = encoding::direct) {
+    const float* snn_forward(const float* x, std::size_t batch, const detail::spiking_options& o,
+                             bool training = false, std::uint64_t step = 0) {
         if (batch == 0) throw invalid_argument("model::snn_forward: the batch is empty");
-        if (input != encoding::direct)
+        if (o.input != encoding::direct)
             throw invalid_argument("model<..., cuda>::snn_forward: Poisson input encoding runs on the cpu backend only");
         const float* xd = upload_input(x, batch);
         constexpr std::size_t in = input_shape.size(), out = output_shape.size();
         float* logits = snn_outputs_.ensure(batch * out);
         for (std::size_t first = 0; first < batch; first += snn_chunk) {
             const std::size_t n = std::min(snn_chunk, batch - first);
-            detail::layer_context c = context(n, false, step);
+            detail::layer_context c = context(n, false, step, o);
             c.mode = detail::branch::snn;
             c.snn_training = training;
             c.sample_offset = first;
@@ -140,23 +139,34 @@ public:
         return outputs_.download(dev_, logits, batch * out);
     }
 
-    /// The ANN pass; x and the returned outputs are host memory.
-    const float* forward(const float* x, std::size_t batch, bool training, std::uint64_t step = 0) {
+    /// The ANN pass with the options of the rule that runs it; x and the returned outputs
+    /// are host memory.
+    const float* forward(const float* x, std::size_t batch, const detail::spiking_options& o, bool training,
+                         std::uint64_t step = 0) {
         if (batch == 0) throw invalid_argument("model::forward: the batch is empty");
-        exec_.forward(upload_input(x, batch), context(batch, training, step), dev_);
+        exec_.forward(upload_input(x, batch), context(batch, training, step, o), dev_);
         return outputs_.download(dev_, exec_.output(), batch * output_shape.size());
     }
-    /// Gradients of the last forward (same batch; its input is still on the device) for
-    /// the host gradient dy of its outputs.
-    void backward(const float*, const float* dy, std::size_t batch) {
+    /// Gradients of the last forward (same batch and options; its input is still on the
+    /// device) for the host gradient dy of its outputs.
+    void backward(const float*, const float* dy, std::size_t batch, const detail::spiking_options& o) {
         float* d = upload(dy_, dy, batch * output_shape.size());
-        exec_.backward(input_.data(), d, context(batch, true, step_), dev_);
+        exec_.backward(input_.data(), d, context(batch, true, step_, o), dev_);
+    }
+    /// The same for a network without spiking layers, which has nothing to choose.
+    const float* forward(const float* x, std::size_t batch, bool training, std::uint64_t step = 0) {
+        static_assert(executor::first_spiking < 0,
+                      "snn2ann::model::forward(x, batch, training): the network has spiking layers, so say what "
+                      "they compute: forward(x, batch, rule.options(), training) with the rule that runs the "
+                      "pass, or rule.predict(model, x, batch)");
+        return forward(x, batch, detail::spiking_options{}, training, step);
     }
 
     /// BPTT's forward (as model<net, T>::bptt_forward): the outputs averaged over T, on the host.
-    const float* bptt_forward(const float* x, std::size_t batch, bool training, std::uint64_t step = 0) {
+    const float* bptt_forward(const float* x, std::size_t batch, const detail::spiking_options& o, bool training,
+                              std::uint64_t step = 0) {
         if (batch == 0) throw invalid_argument("model::bptt_forward: the batch is empty");
-        detail::layer_context c = context(batch, training, step);
+        detail::layer_context c = context(batch, training, step, o);
         c.mode = detail::branch::bptt;
         exec_.forward(upload_input(x, batch), c, dev_);
         constexpr std::size_t n = output_shape.size();
@@ -168,8 +178,8 @@ public:
             return outputs_.download(dev_, mean, batch * n);
         }
     }
-    void bptt_backward(const float*, const float* dmean, std::size_t batch) {
-        detail::layer_context c = context(batch, true, step_);
+    void bptt_backward(const float*, const float* dmean, std::size_t batch, const detail::spiking_options& o) {
+        detail::layer_context c = context(batch, true, step_, o);
         c.mode = detail::branch::bptt;
         constexpr std::size_t n = output_shape.size();
         float* d = upload(dy_, dmean, batch * n);
@@ -184,22 +194,24 @@ public:
     /// A training pass of the ANN branch with the loss on the device (rules call it in
     /// place of forward, softmax_cross_entropy on the host, backward): only the batch's
     /// per-sample losses and hits come back; the logits' gradient never leaves the GPU.
-    loss_result ann_train_pass(const float* x, const std::int32_t* y, std::size_t batch, std::uint64_t step) {
+    loss_result ann_train_pass(const float* x, const std::int32_t* y, std::size_t batch, std::uint64_t step,
+                               const detail::spiking_options& o) {
         if (batch == 0) throw invalid_argument("model::forward: the batch is empty");
         const std::int32_t* labels = upload_labels(y, batch);
         const float* xd = upload_input(x, batch);
-        const detail::layer_context c = context(batch, true, step);
+        const detail::layer_context c = context(batch, true, step, o);
         exec_.forward(xd, c, dev_);
         float* d = device_loss(exec_.output(), labels, batch);
         exec_.backward(xd, d, c, dev_);
         return loss_on_host(batch);
     }
     /// BPTT's training pass with the loss on the device (the loss of the outputs averaged over T).
-    loss_result bptt_train_pass(const float* x, const std::int32_t* y, std::size_t batch, std::uint64_t step) {
+    loss_result bptt_train_pass(const float* x, const std::int32_t* y, std::size_t batch, std::uint64_t step,
+                                const detail::spiking_options& o) {
         if (batch == 0) throw invalid_argument("model::bptt_forward: the batch is empty");
         const std::int32_t* labels = upload_labels(y, batch);
         const float* xd = upload_input(x, batch);
-        detail::layer_context c = context(batch, true, step);
+        detail::layer_context c = context(batch, true, step, o);
         c.mode = detail::branch::bptt;
         exec_.forward(xd, c, dev_);
         constexpr std::size_t n = output_shape.size();
@@ -297,9 +309,11 @@ private:
         detail::gpu::check(cudaMemcpy(v.data(), from, n * sizeof(float), cudaMemcpyDeviceToHost), "cudaMemcpy");
         return v;
     }
-    detail::layer_context context(std::size_t batch, bool training, std::uint64_t step) {
+    /// The context of one pass; it points at `o`, which outlives the pass.
+    detail::layer_context context(std::size_t batch, bool training, std::uint64_t step,
+                                  const detail::spiking_options& o) {
         step_ = step;
-        return detail::model_pass_context(params_.data(), grads_.data(), state_.data(), &spiking_, seed_, T, batch,
+        return detail::model_pass_context(params_.data(), grads_.data(), state_.data(), &o, seed_, T, batch,
                                           training, step);
     }
 
@@ -314,7 +328,6 @@ private:
     std::vector<double> host_losses_;
     std::vector<std::int32_t> host_hits_;
     detail::gpu::staging staging_, outputs_;
-    detail::spiking_options spiking_;
     executor exec_;
 };
 

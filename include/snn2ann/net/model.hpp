@@ -1,5 +1,7 @@
 // snn2ann/net: model<network, options...> owns the one parameter buffer, its gradient
-// buffer and the state buffer (DESIGN.md 2), and runs the network on a batch.
+// buffer and the state buffer (docs/design.md), and runs the network on a batch. It holds
+// weights and state only, never a rule's settings: every pass of a network with spiking
+// layers takes the spiking options of the rule that runs it (rule.options()).
 #pragma once
 
 #include <algorithm>
@@ -84,21 +86,24 @@ public:
 
     void zero_grad() { std::fill(grads_.begin(), grads_.end(), 0.0f); }
 
-    /// The two branches over this model's one parameter and one state buffer.
-    ann_branch<model> ann() { return ann_branch<model>(*this); }
-    snn_branch<model> snn() { return snn_branch<model>(*this); }
+    /// The two branches of SNN2ANN over this model's one parameter and one state buffer,
+    /// run with the options of `rule` (a rules::snn2ann); without one, with the default
+    /// rules::snn2ann{}'s.
+    template <class Rule>
+    ann_branch<model> ann(const Rule& rule) { return ann_branch<model>(*this, rule.options()); }
+    template <class Rule>
+    snn_branch<model> snn(const Rule& rule) { return snn_branch<model>(*this, rule.options()); }
+    ann_branch<model> ann() { return ann_branch<model>(*this, detail::spiking_options{}); }
+    snn_branch<model> snn() { return snn_branch<model>(*this, detail::spiking_options{}); }
 
-    /// Mapping unit and ATA settings the spiking layers use (set by rules::snn2ann).
-    detail::spiking_options& spiking_options() { return spiking_; }
-
-    /// The SNN branch over T steps on `batch` images (direct encoding: the image is the
-    /// input current at every step); returns the logits of the head on the last spiking
-    /// layer's mean firing rate, and leaves every spiking layer's spike counts for the ANN
-    /// branch. `training` turns on membrane dropout; BN always uses its running statistics.
-    /// With encoding::poisson the SNN sees T Bernoulli spike frames of the image instead
-    /// (a function of seed, step and pixel); the ANN branch still sees the image.
-    const float* snn_forward(const float* x, std::size_t batch, bool training = false, std::uint64_t step = 0,
-                             encoding input = encoding::direct) {
+    /// The SNN branch over T steps on `batch` images, with the spiking options `o` of the
+    /// rule that runs it (o.input: the image as the input current at every step, or T
+    /// Bernoulli spike frames of it, a function of seed, step and pixel); returns the
+    /// logits of the head on the last spiking layer's mean firing rate, and leaves every
+    /// spiking layer's spike counts for the ANN branch, which still sees the image.
+    /// `training` turns on membrane dropout; BN always uses its running statistics.
+    const float* snn_forward(const float* x, std::size_t batch, const detail::spiking_options& o,
+                             bool training = false, std::uint64_t step = 0) {
         if (batch == 0) throw invalid_argument("model::snn_forward: the batch is empty");
         // The SNN runs on chunks of samples: its T-step activations then take a chunk's
         // memory, not the batch's. Samples are independent here (BN uses running
@@ -109,13 +114,13 @@ public:
         const std::size_t chunk = snn_chunk(batch);
         for (std::size_t first = 0; first < batch; first += chunk) {
             const std::size_t n = std::min(chunk, batch - first);
-            detail::layer_context c = context(n, false, step);
+            detail::layer_context c = context(n, false, step, o);
             c.mode = detail::branch::snn;
             c.snn_training = training;
             c.sample_offset = first;
             c.total_samples = batch;
             const float* chunk_input = x + first * in;
-            if (input == encoding::poisson && executor::first_spiking >= 0) {
+            if (o.input == encoding::poisson && executor::first_spiking >= 0) {
                 chunk_input = poisson_frames(x, batch, first, n, step);
                 c.time_varying_input = true;
             }
@@ -135,13 +140,15 @@ public:
         return chunks == 0 ? 0 : (batch + chunks - 1) / chunks;
     }
 
-    /// BPTT's forward: every layer from the first spiking one on runs over T x B samples,
-    /// spiking layers step through time (keeping their membranes for backward when
-    /// `training`), and the result is the mean over T of the network's outputs (batch x
-    /// output size). BN normalises over the T x B samples.
-    const float* bptt_forward(const float* x, std::size_t batch, bool training, std::uint64_t step = 0) {
+    /// BPTT's forward with the spiking options `o` of rules::bptt: every layer from the
+    /// first spiking one on runs over T x B samples, spiking layers step through time
+    /// (keeping their membranes for backward when `training`), and the result is the mean
+    /// over T of the network's outputs (batch x output size). BN normalises over the T x B
+    /// samples.
+    const float* bptt_forward(const float* x, std::size_t batch, const detail::spiking_options& o, bool training,
+                              std::uint64_t step = 0) {
         if (batch == 0) throw invalid_argument("model::bptt_forward: the batch is empty");
-        detail::layer_context c = context(batch, training, step);
+        detail::layer_context c = context(batch, training, step, o);
         c.mode = detail::branch::bptt;
         exec_.forward(x, c);
         if constexpr (executor::first_spiking < 0) {
@@ -152,10 +159,10 @@ public:
             return mean;
         }
     }
-    /// Sets the gradients of the last bptt_forward (same x and batch, training) for the
-    /// gradient `dmean` of its time-averaged output.
-    void bptt_backward(const float* x, const float* dmean, std::size_t batch) {
-        detail::layer_context c = context(batch, true, step_);
+    /// Sets the gradients of the last bptt_forward (same x, batch and options, training)
+    /// for the gradient `dmean` of its time-averaged output.
+    void bptt_backward(const float* x, const float* dmean, std::size_t batch, const detail::spiking_options& o) {
+        detail::layer_context c = context(batch, true, step_, o);
         c.mode = detail::branch::bptt;
         if constexpr (executor::first_spiking < 0) {
             exec_.backward(x, dmean, nullptr, c);
@@ -174,28 +181,46 @@ public:
     /// size, time-major. With `resume` the membranes and spike counts of the previous call
     /// (same batch and input) carry on, so a long run can go in chunks of steps.
     const float* converted_forward(const float* x, std::size_t batch, int steps, bool resume) {
+        detail::require_integrate_and_fire<executor>();
         if (batch == 0) throw invalid_argument("model::converted_forward: the batch is empty");
         if (steps <= 0) throw invalid_argument("model::converted_forward: steps must be positive");
-        detail::layer_context c = context(batch, false, 0);
-        c.mode = detail::branch::snn;
-        c.timesteps = steps;
-        detail::spiking_options o = spiking_;
+        detail::spiking_options o;  // conversion's own neurons; nothing of any rule's
         o.converted = true;
         o.resume = resume;
-        c.spiking = &o;
+        detail::layer_context c = context(batch, false, 0, o);
+        c.mode = detail::branch::snn;
+        c.timesteps = steps;
         return exec_.snn_forward(x, c);
     }
 
-    /// Runs the network on `batch` samples; returns the outputs (batch x output size),
+    /// Runs the network on `batch` samples as an ANN, its spiking layers doing what the
+    /// options `o` of the rule that runs it say (SNN2ANN's mapping units on the counts of
+    /// the SNN pass just before, ReLU or QCFS); returns the outputs (batch x output size),
     /// valid until the next forward. `step` keys the randomness of stochastic layers.
-    const float* forward(const float* x, std::size_t batch, bool training, std::uint64_t step = 0) {
+    const float* forward(const float* x, std::size_t batch, const detail::spiking_options& o, bool training,
+                         std::uint64_t step = 0) {
         if (batch == 0) throw invalid_argument("model::forward: the batch is empty");
-        exec_.forward(x, context(batch, training, step));
+        exec_.forward(x, context(batch, training, step, o));
         return exec_.output();
     }
-    /// Sets the gradients of the last forward (same x and batch) for output gradient dy.
+    /// Sets the gradients of the last forward (same x, batch and options) for output
+    /// gradient dy.
+    void backward(const float* x, const float* dy, std::size_t batch, const detail::spiking_options& o) {
+        exec_.backward(x, dy, nullptr, context(batch, true, step_, o));
+    }
+    /// The same for a network without spiking layers, which has nothing to choose.
+    const float* forward(const float* x, std::size_t batch, bool training, std::uint64_t step = 0) {
+        static_assert(executor::first_spiking < 0,
+                      "snn2ann::model::forward(x, batch, training): the network has spiking layers, so say what "
+                      "they compute: forward(x, batch, rule.options(), training) with the rule that runs the "
+                      "pass, or rule.predict(model, x, batch)");
+        return forward(x, batch, detail::spiking_options{}, training, step);
+    }
     void backward(const float* x, const float* dy, std::size_t batch) {
-        exec_.backward(x, dy, nullptr, context(batch, true, step_));
+        static_assert(executor::first_spiking < 0,
+                      "snn2ann::model::backward(x, dy, batch): the network has spiking layers; pass the options "
+                      "of the forward it differentiates: backward(x, dy, batch, rule.options())");
+        backward(x, dy, batch, detail::spiking_options{});
     }
 
     executor& layers() { return exec_; }
@@ -218,9 +243,11 @@ private:
         return frames;
     }
 
-    detail::layer_context context(std::size_t batch, bool training, std::uint64_t step) {
+    /// The context of one pass; it points at `o`, which outlives the pass.
+    detail::layer_context context(std::size_t batch, bool training, std::uint64_t step,
+                                  const detail::spiking_options& o) {
         step_ = step;
-        detail::layer_context c = detail::model_pass_context(params_.data(), grads_.data(), state_.data(), &spiking_,
+        detail::layer_context c = detail::model_pass_context(params_.data(), grads_.data(), state_.data(), &o,
                                                              seed_, T, batch, training, step);
         c.shared_conv_scratch = &conv_scratch_;
         return c;
@@ -229,7 +256,6 @@ private:
     std::uint64_t seed_;
     std::uint64_t step_ = 0;
     detail::buffer<float> params_, grads_, state_;
-    detail::spiking_options spiking_;
     detail::buffer<float> encoded_;  // Poisson frames, T x batch x input
     detail::buffer<float> snn_outputs_;      // the SNN's logits, batch x output
     detail::buffer<float> mean_, per_step_;  // BPTT: time-averaged outputs and their per-step gradient

@@ -1,7 +1,5 @@
 // snn2ann/rules: plain ANN training, back-propagation through the network as written.
-// A rule decides which executors run and where the gradients come from (DESIGN.md 4):
-//   loss_result train_step(Model&, const float* x, const std::int32_t* y, std::size_t batch, std::uint64_t step);
-//   const float* predict(Model&, const float* x, std::size_t batch);   // evaluation outputs
+// A rule decides which passes run and where the gradients come from (rules/rule.hpp).
 #pragma once
 
 #include <cstddef>
@@ -12,22 +10,24 @@
 #include "../core/error.hpp"
 #include "../layer/context.hpp"
 #include "../train/loss.hpp"
+#include "rule.hpp"
 
 namespace snn2ann::inline v0 {
 namespace detail {
 
-/// The ANN pass every rule ends with: forward in training mode, softmax cross-entropy on
-/// the outputs, backward of its gradient (dlogits is the rule's reusable buffer).
+/// The ANN pass every rule ends with: forward in training mode with the rule's options
+/// o, softmax cross-entropy on the outputs, backward of its gradient (dlogits is the
+/// rule's reusable buffer).
 template <class Model>
 loss_result ann_loss_step(Model& m, const float* x, const std::int32_t* y, std::size_t batch, std::uint64_t step,
-                          buffer<float>& dlogits) {
+                          const spiking_options& o, buffer<float>& dlogits) {
     // A GPU model computes the loss where its logits are (net/cuda_model.cuh).
-    if constexpr (requires { m.ann_train_pass(x, y, batch, step); }) return m.ann_train_pass(x, y, batch, step);
+    if constexpr (requires { m.ann_train_pass(x, y, batch, step, o); }) return m.ann_train_pass(x, y, batch, step, o);
     constexpr int classes = Model::output_shape.c;
-    const float* logits = m.forward(x, batch, true, step);
+    const float* logits = m.forward(x, batch, o, true, step);
     float* d = dlogits.ensure(batch * classes);
     const loss_result r = softmax_cross_entropy(logits, y, batch, classes, d);
-    m.backward(x, d, batch);
+    m.backward(x, d, batch, o);
     return r;
 }
 
@@ -39,6 +39,7 @@ namespace rules {
 /// (default) or QCFS with `qcfs_levels` levels and the layer's trainable ceiling lambda
 /// (the activation that ANN-to-SNN conversion turns into IF neurons with few steps).
 struct ann {
+    static constexpr bool predicts_with_snn = false;  ///< its prediction is the ANN: no spikes
     ann_activation activation = ann_activation::relu;
     int qcfs_levels = 8;
 
@@ -52,23 +53,20 @@ struct ann {
         static_assert(Model::output_shape.flat,
                       "snn2ann::rules::ann: the network's output must be flat class scores (end it with a "
                       "linear layer)");
-        configure(m);
-        return detail::ann_loss_step(m, x, y, batch, step, dlogits_);
+        return detail::ann_loss_step(m, x, y, batch, step, options(), dlogits_);
     }
     template <class Model>
     const float* predict(Model& m, const float* x, std::size_t batch) {
-        configure(m);
-        return m.forward(x, batch, false);
+        return m.forward(x, batch, options(), false);
     }
-    /// Sets the model's spiking layers to this rule's activation (also for calibration).
-    template <class Model>
-    void configure(Model& m) const {
-        auto& o = m.spiking_options();
+    /// What the spiking layers do in this rule's passes: this rule's activation (also for
+    /// the calibration of ANN-to-SNN conversion).
+    detail::spiking_options options() const {
+        detail::spiking_options o;
         o.mapping = false;
-        o.converted = false;
-        o.pooling = current_pooling::per_step;
         o.activation = activation;
         o.qcfs_levels = qcfs_levels;
+        return o;
     }
 
 private:

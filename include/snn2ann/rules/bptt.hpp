@@ -18,10 +18,12 @@
 #include "../core/buffer.hpp"
 #include "../neuron/surrogate.hpp"
 #include "../train/loss.hpp"
+#include "rule.hpp"
 
 namespace snn2ann::inline v0::rules {
 
 struct bptt {
+    static constexpr bool predicts_with_snn = true;
     surrogate gradient = surrogate::sigmoid();
     bool detach_reset = false;  ///< treat the reset as a constant in backward (SpikingJelly's option)
 
@@ -34,32 +36,31 @@ struct bptt {
                       "snn2ann::rules::bptt: the network's output must be flat class scores (end it with a "
                       "linear head)");
         constexpr int classes = Model::output_shape.c;
-        configure(m);
+        const detail::spiking_options o = options();
         // A GPU model computes the loss where its outputs are (net/cuda_model.cuh).
-        if constexpr (requires { m.bptt_train_pass(x, y, batch, step); }) return m.bptt_train_pass(x, y, batch, step);
-        const float* logits = m.bptt_forward(x, batch, true, step);
+        if constexpr (requires { m.bptt_train_pass(x, y, batch, step, o); })
+            return m.bptt_train_pass(x, y, batch, step, o);
+        const float* logits = m.bptt_forward(x, batch, o, true, step);
         float* d = dlogits_.ensure(batch * classes);
         const loss_result r = softmax_cross_entropy(logits, y, batch, classes, d);
-        m.bptt_backward(x, d, batch);
+        m.bptt_backward(x, d, batch, o);
         return r;
     }
 
     template <class Model>
     const float* predict(Model& m, const float* x, std::size_t batch) {
-        configure(m);
-        return m.bptt_forward(x, batch, false);
+        return m.bptt_forward(x, batch, options(), false);
+    }
+
+    /// What the spiking layers do in this rule's passes.
+    detail::spiking_options options() const {
+        detail::spiking_options o;
+        o.gradient = gradient;
+        o.detach_reset = detach_reset;
+        return o;
     }
 
 private:
-    template <class Model>
-    void configure(Model& m) const {
-        auto& o = m.spiking_options();
-        o.gradient = gradient;
-        o.detach_reset = detach_reset;
-        o.converted = false;
-        o.pooling = current_pooling::per_step;
-    }
-
     detail::buffer<float> dlogits_;
 };
 

@@ -18,6 +18,7 @@
 namespace snn2ann::inline v0::rules {
 
 struct snn2ann {
+    static constexpr bool predicts_with_snn = true;  ///< also with evaluate_ann: the counts are the SNN's
     mapping_unit unit = mapping_unit::resu;
     ata threshold_adjustment{};
     encoding input = encoding::direct;  ///< how the SNN branch sees the image
@@ -51,33 +52,35 @@ struct snn2ann {
         static_assert(Model::executor::last_spiking >= 0,
                       "snn2ann::rules::snn2ann: the network has no spiking layer (add snn2ann::spiking<...>)");
         constexpr int classes = Model::output_shape.c;
-        configure(m);
-        const float* snn_logits = m.snn_forward(x, batch, true, step, input);
+        const detail::spiking_options o = options();
+        const float* snn_logits = m.snn_forward(x, batch, o, true, step);
         snn_correct_ = count_correct(snn_logits, y, batch, classes);
-        return detail::ann_loss_step(m, x, y, batch, step, dlogits_);
+        return detail::ann_loss_step(m, x, y, batch, step, o, dlogits_);
     }
 
     template <class Model>
     const float* predict(Model& m, const float* x, std::size_t batch) {
-        configure(m);
-        const float* snn_logits = m.snn_forward(x, batch, false, 0, input);
-        return evaluate_ann ? m.forward(x, batch, false) : snn_logits;
+        const detail::spiking_options o = options();
+        const float* snn_logits = m.snn_forward(x, batch, o, false, 0);
+        return evaluate_ann ? m.forward(x, batch, o, false) : snn_logits;
+    }
+
+    /// What the spiking layers do in this rule's passes (both branches).
+    detail::spiking_options options() const {
+        detail::spiking_options o;
+        o.mapping = true;
+        o.unit = unit;
+        o.threshold_adjustment = threshold_adjustment;
+        o.spike_penalty = spike_penalty;
+        o.pooling = pooling;
+        o.input = input;
+        return o;
     }
 
     /// SNN-branch hits of the last training batch (the loss never sees the SNN's logits).
     std::size_t last_snn_correct() const { return snn_correct_; }
 
 private:
-    template <class Model>
-    void configure(Model& m) const {
-        auto& o = m.spiking_options();
-        o.mapping = true;
-        o.converted = false;
-        o.unit = unit;
-        o.threshold_adjustment = threshold_adjustment;
-        o.spike_penalty = spike_penalty;
-        o.pooling = pooling;
-    }
     static std::size_t count_correct(const float* logits, const std::int32_t* y, std::size_t batch, int classes) {
         std::size_t correct = 0;
         for (std::size_t n = 0; n < batch; ++n) {

@@ -16,6 +16,7 @@
 #include "../core/shape.hpp"
 #include "../data/dataset.hpp"
 #include "../metrics/accuracy.hpp"
+#include "../rules/rule.hpp"
 #include "progress.hpp"
 #include "schedule.hpp"
 
@@ -43,6 +44,11 @@ struct epoch_report {
 
 template <class Model, class Rule, class Optimizer>
 class trainer {
+    static_assert(training_rule<Rule, Model>,
+                  "snn2ann::trainer{model, rule, optimizer}: the rule cannot train this model (a training rule "
+                  "has options(), train_step(model, x, y, batch, step) and predict(model, x, batch): "
+                  "rules::snn2ann, rules::bptt, rules::ann)");
+
 public:
     trainer(Model& m, Rule rule, Optimizer opt) : model_(m), rule_(std::move(rule)), opt_(std::move(opt)) {
         base_lr_ = opt_.lr;
@@ -90,10 +96,12 @@ public:
 
     std::vector<epoch_report> fit(const data::dataset& train, epochs e, batch b) {
         if (b.value == 0) throw invalid_argument("trainer::fit: the batch size is 0");
+        if (e.value < 0) throw invalid_argument("trainer::fit: the number of epochs is negative");
+        // Both sets are checked whole before the first step changes anything.
+        data::validate(train, Model::input_shape, Model::output_shape.c, "trainer::fit (training set)");
         if (train.size() == 0) throw invalid_argument("trainer::fit: the training set is empty");
-        if (train.image_size() != Model::input_shape.size())
-            throw invalid_argument("trainer::fit: the samples have " + std::to_string(train.image_size()) +
-                                   " values, the network's input " + std::to_string(Model::input_shape.size()));
+        if (validation_)
+            data::validate(*validation_, Model::input_shape, Model::output_shape.c, "trainer::fit (validation set)");
         const detail::flush_denormals_scope flush(flush_denormals_);
         std::vector<epoch_report> reports;
         for (int ep = 0; ep < e.value; ++ep) {

@@ -1,0 +1,9 @@
+// Counting spikes without saying which SNN: the trained rule's options would be lost.
+#include <snn2ann/snn2ann.hpp>
+namespace s = snn2ann;
+using net = s::network<s::input<1, 8, 8>, s::conv<4, 3>, s::batch_norm, s::spiking<>, s::flatten, s::linear<3>>;
+int main() {
+    s::model<net, s::timesteps<4>> m;
+    s::data::dataset d;
+    return static_cast<int>(s::measure_spikes(m, d).spikes_per_image);
+}
