@@ -2,7 +2,7 @@
 # Installs the Debian packages snn2ann builds, tests and runs with, when missing.
 # Idempotent; as root it uses apt-get directly, otherwise sudo.
 set -euo pipefail
-packages=(cmake g++ make ccache libeigen3-dev libtbb-dev libxtensor-dev zlib1g-dev doctest-dev
+packages=(cmake g++ make ccache libeigen3-dev libtbb-dev libxtensor-dev zlib1g-dev libzip-dev doctest-dev
           libbenchmark-dev libstb-dev dataset-fashion-mnist)
 missing=()
 for p in "${packages[@]}"; do

@@ -1,31 +1,58 @@
 // snn2ann/io: checkpoints. A model is saved as an .npz archive of named float32 arrays
 // (layerNN.params, layerNN.state) with its network signature, T and a format version,
-// written atomically; loading checks all three and every array's size, and names the
-// file and the mismatch when something is wrong.
+// written atomically. The signature of format 2 names every compile-time property that
+// changes what the weights mean: each layer's kind and options (kernel, stride, padding,
+// bias, pooling kind and window, dropout, BN's momentum and eps, the neuron model with
+// its leak, reset, firing rule and membrane dropout) with its output shape and counts.
+// Loading checks all of it and every array before the model changes, and names the file
+// and the first mismatch; format-1 files (shapes and counts only) still load, with a
+// warning of what could not be checked.
 #pragma once
 
 #include <algorithm>
 #include <cstdint>
-#include <type_traits>
-#include <sstream>
+#include <cstdio>
+#include <functional>
 #include <string>
+#include <type_traits>
 #include <vector>
-
-#include <xtensor/xadapt.hpp>
-#include <xtensor/xarray.hpp>
-#include <xtensor/xnpy.hpp>
 
 #include "../core/error.hpp"
 #include "../layer/sequence.hpp"
+#include "npy.hpp"
 #include "zip.hpp"
 
 namespace snn2ann::inline v0::io {
 
-inline constexpr std::int32_t checkpoint_format_version = 1;
+/// The format save_checkpoint writes. Format 1 recorded shapes and counts only.
+inline constexpr std::int32_t checkpoint_format_version = 2;
 
-/// A description of the network's layers (shapes, parameter and state counts, spiking
-/// marks), e.g. "32x28x28:p320:s0;...": two networks with different signatures cannot
-/// share a checkpoint.
+/// What load_checkpoint found: the file's format and what it could not check.
+struct checkpoint_report {
+    std::int32_t format_version = 0;
+    std::vector<std::string> warnings;
+};
+
+/// Where load_checkpoint's warnings go by default: standard error.
+inline void print_checkpoint_warning(const std::string& warning) { std::fprintf(stderr, "%s\n", warning.c_str()); }
+
+/// The network's layers in words, one line per layer of its list: what it computes, its
+/// output shape and its parameter and state counts. Two networks with different
+/// descriptions cannot share a checkpoint.
+template <class Model>
+std::string network_description(Model& m) {
+    std::string d = "input " + snn2ann::detail::shape_text(Model::input_shape);
+    m.layers().for_each_layer([&](auto& l, std::size_t i) {
+        using layer = std::remove_cvref_t<decltype(l)>;
+        d += "\nlayer " + std::to_string(i) + ": " + snn2ann::detail::describe_layer<layer>() + " -> " +
+             snn2ann::detail::shape_text(layer::out) + ", " + std::to_string(layer::param_count) + " parameters, " +
+             std::to_string(layer::state_count) + " state values";
+    });
+    return d;
+}
+
+/// The signature of format 1: shapes, parameter and state counts and spiking marks, e.g.
+/// "1x28x28;32x28x28:p320:s0;...".
 template <class Model>
 std::string network_signature(Model& m) {
     std::string sig = std::to_string(Model::input_shape.c) + "x" + std::to_string(Model::input_shape.h) + "x" +
@@ -47,19 +74,109 @@ inline std::string layer_name(std::size_t i, const char* what) {
     return "layer" + n + "." + what;
 }
 
-template <class T>
-std::string npy(const T* data, std::size_t n) {
-    return xt::dump_npy(xt::adapt(data, n, xt::no_ownership(), std::vector<std::size_t>{n}));
+inline std::string text_of(const std::vector<std::uint8_t>& bytes) { return {bytes.begin(), bytes.end()}; }
+
+/// The first line where two descriptions differ, in words.
+inline std::string first_difference(const std::string& saved, const std::string& ours) {
+    const auto lines = [](const std::string& text) {
+        std::vector<std::string> v(1);
+        for (char c : text) {
+            if (c == '\n') v.emplace_back();
+            else v.back().push_back(c);
+        }
+        return v;
+    };
+    const std::vector<std::string> a = lines(saved), b = lines(ours);
+    for (std::size_t i = 0; i < std::min(a.size(), b.size()); ++i)
+        if (a[i] != b[i]) return "the checkpoint has \"" + a[i] + "\", this model \"" + b[i] + "\"";
+    return "the checkpoint's network has " + std::to_string(a.size() - 1) + " layers, this model's " +
+           std::to_string(b.size() - 1);
 }
 
-template <class T>
-xt::xarray<T> from_npy(const std::string& path, const zip_entry& e) {
-    std::istringstream in(e.bytes);
-    try {
-        return xt::load_npy<T>(in);
-    } catch (const std::exception& ex) {
-        throw io_error(path, "member " + e.name + " is not a valid .npy array (" + ex.what() + ")");
+/// Loads the members of a checkpoint archive (`path` names it in messages) into m.
+template <class Model>
+checkpoint_report load_checkpoint_entries(Model& m, const std::vector<zip_entry>& entries, const std::string& path,
+                                          const std::function<void(const std::string&)>& warn) {
+    using exec = typename Model::executor;
+    std::vector<std::string> expected{"format_version.npy", "timesteps.npy", "signature.npy"};
+    for (std::size_t i = 0; i < exec::size; ++i) {
+        if (exec::param_offsets[i + 1] > exec::param_offsets[i]) expected.push_back(layer_name(i, "params.npy"));
+        if (exec::state_offsets[i + 1] > exec::state_offsets[i]) expected.push_back(layer_name(i, "state.npy"));
     }
+    for (std::size_t i = 0; i < entries.size(); ++i)
+        for (std::size_t j = 0; j < i; ++j)
+            if (entries[i].name == entries[j].name)
+                throw io_error(path, "corrupt: member " + entries[i].name + " appears twice");
+    auto find = [&](const std::string& name) -> const zip_entry& {
+        for (const auto& e : entries)
+            if (e.name == name) return e;
+        std::string unexpected;
+        for (const auto& e : entries)
+            if (std::find(expected.begin(), expected.end(), e.name) == expected.end())
+                unexpected += (unexpected.empty() ? "" : ", ") + e.name;
+        throw io_error(path, "not an snn2ann checkpoint of this network: member " + name + " is missing" +
+                                 (unexpected.empty() ? std::string()
+                                                     : " and the archive holds members this network does not have (" +
+                                                           unexpected + "): a damaged file, or another network's"));
+    };
+    const auto version = read_npy<std::int32_t>(find("format_version.npy").bytes, path, "format_version.npy");
+    checkpoint_report report;
+    report.format_version = version.size() == 1 ? version[0] : -1;
+    if (report.format_version != 1 && report.format_version != checkpoint_format_version)
+        throw io_error(path, "checkpoint format version " + std::to_string(report.format_version) +
+                                 " is not supported (this library reads versions 1 and " +
+                                 std::to_string(checkpoint_format_version) + ")");
+    const std::string saved = text_of(read_npy<std::uint8_t>(find("signature.npy").bytes, path, "signature.npy"));
+    if (report.format_version == 1) {
+        const std::string expected_signature = network_signature(m);
+        if (saved != expected_signature)
+            throw io_error(path, "the checkpoint was saved from another network (" + saved + ") than this one (" +
+                                     expected_signature + ")");
+        report.warnings.push_back(
+            "snn2ann: " + path +
+            ": a checkpoint of format 1, which records layer shapes and counts only: the neuron types (leak, reset, "
+            "firing rule, membrane dropout) and the layer options (kernel, stride, padding, bias, pooling kind and "
+            "window, dropout, batch norm settings) could not be checked against this model; save it again to "
+            "record them");
+    } else if (const std::string ours = network_description(m); saved != ours) {
+        throw io_error(path, "the checkpoint was saved from another network: " + first_difference(saved, ours));
+    }
+    const auto steps = read_npy<std::int32_t>(find("timesteps.npy").bytes, path, "timesteps.npy");
+    if (steps.size() != 1 || steps[0] != Model::T)
+        throw io_error(path, "the checkpoint was saved with T = " + std::to_string(steps.size() ? steps[0] : -1) +
+                                 ", the model has T = " + std::to_string(Model::T));
+    std::vector<float> params(m.parameters().size()), state(m.state().size());
+    auto fill = [&](const std::string& name, float* dst, std::size_t n) {
+        const auto a = read_npy<float>(find(name).bytes, path, name);
+        if (a.size() != n)
+            throw io_error(path, "member " + name + " holds " + std::to_string(a.size()) + " values, the layer needs " +
+                                     std::to_string(n));
+        std::copy(a.begin(), a.end(), dst);
+    };
+    for (std::size_t i = 0; i < exec::size; ++i) {
+        const std::size_t np = exec::param_offsets[i + 1] - exec::param_offsets[i];
+        const std::size_t ns = exec::state_offsets[i + 1] - exec::state_offsets[i];
+        if (np) fill(layer_name(i, "params.npy"), params.data() + exec::param_offsets[i], np);
+        if (ns) fill(layer_name(i, "state.npy"), state.data() + exec::state_offsets[i], ns);
+    }
+    std::copy(params.begin(), params.end(), m.parameters().begin());
+    std::copy(state.begin(), state.end(), m.state().begin());
+    for (const auto& w : report.warnings)
+        if (warn) warn(w);
+    return report;
+}
+
+/// The largest member a checkpoint of m may hold: its largest array or its description,
+/// with room for a header. Reading refuses anything larger as it inflates.
+template <class Model>
+std::size_t largest_checkpoint_member(Model& m) {
+    using exec = typename Model::executor;
+    std::size_t largest = network_description(m).size();
+    for (std::size_t i = 0; i < exec::size; ++i) {
+        largest = std::max(largest, sizeof(float) * (exec::param_offsets[i + 1] - exec::param_offsets[i]));
+        largest = std::max(largest, sizeof(float) * (exec::state_offsets[i + 1] - exec::state_offsets[i]));
+    }
+    return largest + 65536;
 }
 
 }  // namespace detail
@@ -69,63 +186,30 @@ template <class Model>
 void save_checkpoint(Model& m, const std::string& path) {
     std::vector<zip_entry> entries;
     const std::int32_t version = checkpoint_format_version, steps = Model::T;
-    entries.push_back({"format_version.npy", detail::npy(&version, 1)});
-    entries.push_back({"timesteps.npy", detail::npy(&steps, 1)});
-    const std::string sig = network_signature(m);
-    entries.push_back({"signature.npy", detail::npy(reinterpret_cast<const std::uint8_t*>(sig.data()), sig.size())});
+    entries.push_back({"format_version.npy", write_npy(&version, 1)});
+    entries.push_back({"timesteps.npy", write_npy(&steps, 1)});
+    const std::string sig = network_description(m);
+    entries.push_back({"signature.npy", write_npy(reinterpret_cast<const std::uint8_t*>(sig.data()), sig.size())});
     using exec = typename Model::executor;
     const float* p = m.parameters().data();
     const float* st = m.state().data();
     for (std::size_t i = 0; i < exec::size; ++i) {
         const std::size_t np = exec::param_offsets[i + 1] - exec::param_offsets[i];
         const std::size_t ns = exec::state_offsets[i + 1] - exec::state_offsets[i];
-        if (np) entries.push_back({detail::layer_name(i, "params.npy"), detail::npy(p + exec::param_offsets[i], np)});
-        if (ns) entries.push_back({detail::layer_name(i, "state.npy"), detail::npy(st + exec::state_offsets[i], ns)});
+        if (np) entries.push_back({detail::layer_name(i, "params.npy"), write_npy(p + exec::param_offsets[i], np)});
+        if (ns) entries.push_back({detail::layer_name(i, "state.npy"), write_npy(st + exec::state_offsets[i], ns)});
     }
     write_zip(path, entries);
 }
 
 /// Loads a checkpoint written by save_checkpoint for the same network and T. Nothing of
-/// the model changes unless every check passes.
+/// the model changes unless every check passes. Warnings (a format-1 file, whose neuron
+/// types and layer options cannot be checked) go to `warn`, standard error by default,
+/// and come back in the report.
 template <class Model>
-void load_checkpoint(Model& m, const std::string& path) {
-    const auto entries = read_zip(path);
-    auto find = [&](const std::string& name) -> const zip_entry& {
-        for (const auto& e : entries)
-            if (e.name == name) return e;
-        throw io_error(path, "not an snn2ann checkpoint of this network: member " + name + " is missing");
-    };
-    const auto version = detail::from_npy<std::int32_t>(path, find("format_version.npy"));
-    if (version.size() != 1 || version(0) != checkpoint_format_version)
-        throw io_error(path, "checkpoint format version " + std::to_string(version.size() ? version(0) : -1) +
-                                 " is not supported (this library reads version " +
-                                 std::to_string(checkpoint_format_version) + ")");
-    const auto sig_bytes = detail::from_npy<std::uint8_t>(path, find("signature.npy"));
-    const std::string sig(sig_bytes.begin(), sig_bytes.end()), expected = network_signature(m);
-    if (sig != expected)
-        throw io_error(path, "the checkpoint was saved from another network (" + sig + ") than this one (" +
-                                 expected + ")");
-    const auto steps = detail::from_npy<std::int32_t>(path, find("timesteps.npy"));
-    if (steps.size() != 1 || steps(0) != Model::T)
-        throw io_error(path, "the checkpoint was saved with T = " + std::to_string(steps.size() ? steps(0) : -1) +
-                                 ", the model has T = " + std::to_string(Model::T));
-    using exec = typename Model::executor;
-    std::vector<float> params(m.parameters().size()), state(m.state().size());
-    auto fill = [&](const std::string& name, float* dst, std::size_t n) {
-        const auto a = detail::from_npy<float>(path, find(name));
-        if (a.size() != n)
-            throw io_error(path, "member " + name + " holds " + std::to_string(a.size()) + " values, the layer needs " +
-                                     std::to_string(n));
-        std::copy(a.begin(), a.end(), dst);
-    };
-    for (std::size_t i = 0; i < exec::size; ++i) {
-        const std::size_t np = exec::param_offsets[i + 1] - exec::param_offsets[i];
-        const std::size_t ns = exec::state_offsets[i + 1] - exec::state_offsets[i];
-        if (np) fill(detail::layer_name(i, "params.npy"), params.data() + exec::param_offsets[i], np);
-        if (ns) fill(detail::layer_name(i, "state.npy"), state.data() + exec::state_offsets[i], ns);
-    }
-    std::copy(params.begin(), params.end(), m.parameters().begin());
-    std::copy(state.begin(), state.end(), m.state().begin());
+checkpoint_report load_checkpoint(Model& m, const std::string& path,
+                                  const std::function<void(const std::string&)>& warn = print_checkpoint_warning) {
+    return detail::load_checkpoint_entries(m, read_zip(path, detail::largest_checkpoint_member(m)), path, warn);
 }
 
 }  // namespace snn2ann::inline v0::io

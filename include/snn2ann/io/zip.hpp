@@ -1,17 +1,23 @@
-// snn2ann/io: the zip container of .npz files: writing uncompressed entries, reading
-// stored or deflated ones. Every defect is reported with the file's name.
+// snn2ann/io: the zip container of .npz files, on libzip (Debian's libzip-dev; fuzzed
+// upstream): archives are written with stored (uncompressed) members and read whether
+// their members are stored or deflated. Reading trusts no size a header claims: libzip
+// checks the archive's structure against the file (ZIP_CHECKCONS) and every member's
+// CRC, and a member grows only as its data arrive, up to a cap, so a damaged or hostile
+// archive can neither read past its bytes nor make the reader allocate what it claims.
+// Every defect is reported with the file's name.
 #pragma once
 
+#include <algorithm>
+#include <cstddef>
 #include <cstdint>
-#include <cstdio>
-#include <filesystem>
+#include <ctime>
 #include <fstream>
 #include <iterator>
 #include <string>
 #include <utility>
 #include <vector>
 
-#include <zlib.h>
+#include <zip.h>
 
 #include "../core/error.hpp"
 
@@ -22,128 +28,138 @@ struct zip_entry {
     std::string name, bytes;
 };
 
+/// The largest member read_zip inflates by default (a checkpoint asks for its own).
+inline constexpr std::size_t default_max_member_bytes = std::size_t{1} << 30;
+
 namespace detail {
 
-inline void put16(std::string& s, std::uint32_t v) {
-    s.push_back(static_cast<char>(v & 0xff));
-    s.push_back(static_cast<char>((v >> 8) & 0xff));
-}
-inline void put32(std::string& s, std::uint32_t v) {
-    put16(s, v & 0xffff);
-    put16(s, v >> 16);
-}
-inline std::uint32_t get16(const std::string& s, std::size_t at) {
-    return static_cast<std::uint32_t>(static_cast<unsigned char>(s[at])) |
-           static_cast<std::uint32_t>(static_cast<unsigned char>(s[at + 1])) << 8;
-}
-inline std::uint32_t get32(const std::string& s, std::size_t at) { return get16(s, at) | get16(s, at + 2) << 16; }
+/// Owns a libzip archive handle (closed without writing).
+class zip_reader {
+public:
+    zip_reader(const std::string& bytes, const std::string& path) : path_(path) {
+        zip_error_t error;
+        zip_error_init(&error);
+        zip_source_t* source = zip_source_buffer_create(bytes.data(), bytes.size(), 0, &error);
+        if (source) archive_ = zip_open_from_source(source, ZIP_RDONLY | ZIP_CHECKCONS, &error);
+        if (!archive_) {
+            const std::string why = zip_error_strerror(&error);
+            const int code = zip_error_code_zip(&error);
+            zip_error_fini(&error);
+            if (source) zip_source_free(source);
+            throw io_error(path, code == ZIP_ER_NOZIP
+                                     ? "not a zip/npz archive, or one whose directory is damaged (libzip: " + why + ")"
+                                     : "corrupt zip archive (libzip: " + why + ")");
+        }
+        zip_error_fini(&error);
+    }
+    zip_reader(const zip_reader&) = delete;
+    zip_reader& operator=(const zip_reader&) = delete;
+    ~zip_reader() { zip_discard(archive_); }
 
-inline constexpr std::uint32_t local_signature = 0x04034b50, central_signature = 0x02014b50,
-                               end_signature = 0x06054b50;
-inline constexpr std::uint32_t dos_date_1980_01_01 = 0x21;
+    std::size_t size() const {
+        const zip_int64_t n = zip_get_num_entries(archive_, 0);
+        return n > 0 ? static_cast<std::size_t>(n) : 0;
+    }
+    /// Member i, read in blocks and never beyond `max_bytes`, CRC checked at its end.
+    zip_entry read(std::size_t i, std::size_t max_bytes) {
+        const char* name = zip_get_name(archive_, i, ZIP_FL_ENC_RAW);
+        if (!name) fail("the name of member " + std::to_string(i) + " cannot be read");
+        zip_entry e{name, {}};
+        zip_file_t* f = zip_fopen_index(archive_, i, 0);
+        if (!f) fail("member " + e.name + " cannot be opened (libzip: " + std::string(zip_strerror(archive_)) + ")");
+        char block[1 << 16];
+        for (;;) {
+            const zip_int64_t got = zip_fread(f, block, sizeof block);
+            if (got < 0) {
+                const std::string why = zip_file_strerror(f);
+                zip_fclose(f);
+                fail("member " + e.name + " is corrupt (libzip: " + why + ")");
+            }
+            if (got == 0) break;
+            if (static_cast<std::size_t>(got) > max_bytes - e.bytes.size()) {
+                zip_fclose(f);
+                fail("member " + e.name + " holds more than " + std::to_string(max_bytes) +
+                     " bytes, more than it may (a damaged size or a compression bomb)");
+            }
+            e.bytes.append(block, static_cast<std::size_t>(got));
+        }
+        if (zip_fclose(f) != 0) fail("member " + e.name + " is corrupt (CRC mismatch)");
+        return e;
+    }
+
+private:
+    [[noreturn]] void fail(const std::string& what) const { throw io_error(path_, what); }
+
+    std::string path_;
+    zip_t* archive_ = nullptr;
+};
+
+/// The whole file, refusing anything that is not a regular, readable file.
+inline std::string read_file(const std::string& path) {
+    std::ifstream f(path, std::ios::binary);
+    if (!f) throw io_error(path, "cannot open the file (missing or unreadable)");
+    std::string bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+    if (f.bad()) throw io_error(path, "read failed");
+    return bytes;
+}
+
+/// Every member of the archive in `bytes` (named `path` in messages).
+inline std::vector<zip_entry> read_zip_bytes(const std::string& bytes, const std::string& path,
+                                             std::size_t max_member_bytes) {
+    zip_reader archive(bytes, path);
+    std::vector<zip_entry> entries;
+    // No member holds less than its local and central headers (76 bytes): the count the
+    // archive claims cannot make the list outgrow the file.
+    entries.reserve(std::min(archive.size(), bytes.size() / 76 + 1));
+    for (std::size_t i = 0; i < archive.size(); ++i) entries.push_back(archive.read(i, max_member_bytes));
+    return entries;
+}
 
 }  // namespace detail
 
-/// Writes the entries as a zip archive of stored (uncompressed) members. The archive is
-/// written to a temporary file beside `path` and renamed over it, so a crash never
-/// leaves a half-written file under the final name.
+/// Writes the entries as a zip archive of stored (uncompressed) members, atomically:
+/// libzip writes a temporary file beside `path` and renames it over the file, so a crash
+/// never leaves a half-written file under the final name.
 inline void write_zip(const std::string& path, const std::vector<zip_entry>& entries) {
-    std::string out, central;
+    if (entries.empty()) throw invalid_argument("write_zip: " + path + ": an archive needs at least one member");
+    int code = 0;
+    zip_t* archive = zip_open(path.c_str(), ZIP_CREATE | ZIP_TRUNCATE, &code);
+    if (!archive) {
+        zip_error_t error;
+        zip_error_init_with_code(&error, code);
+        const std::string why = zip_error_strerror(&error);
+        zip_error_fini(&error);
+        throw io_error(path, "cannot create the archive (" + why + ")");
+    }
+    // A fixed time stamp: the same model gives the same bytes.
+    constexpr std::time_t stamp = 946684800;  // 2000-01-01
     for (const auto& e : entries) {
-        if (e.bytes.size() >= 0xffffffffu || out.size() >= 0xffffffffu)
-            throw io_error(path, "entry " + e.name + " is too large for a zip archive without ZIP64");
-        const auto crc = static_cast<std::uint32_t>(
-            crc32(0L, reinterpret_cast<const Bytef*>(e.bytes.data()), static_cast<uInt>(e.bytes.size())));
-        const auto size = static_cast<std::uint32_t>(e.bytes.size());
-        const auto offset = static_cast<std::uint32_t>(out.size());
-        detail::put32(out, detail::local_signature);
-        detail::put16(out, 20), detail::put16(out, 0), detail::put16(out, 0), detail::put16(out, 0), detail::put16(out, detail::dos_date_1980_01_01);
-        detail::put32(out, crc), detail::put32(out, size), detail::put32(out, size);
-        detail::put16(out, static_cast<std::uint32_t>(e.name.size())), detail::put16(out, 0);
-        out += e.name;
-        out += e.bytes;
-        detail::put32(central, detail::central_signature);
-        detail::put16(central, 20), detail::put16(central, 20), detail::put16(central, 0), detail::put16(central, 0), detail::put16(central, 0);
-        detail::put16(central, detail::dos_date_1980_01_01);
-        detail::put32(central, crc), detail::put32(central, size), detail::put32(central, size);
-        detail::put16(central, static_cast<std::uint32_t>(e.name.size())), detail::put16(central, 0), detail::put16(central, 0);
-        detail::put16(central, 0), detail::put16(central, 0), detail::put32(central, 0), detail::put32(central, offset);
-        central += e.name;
+        zip_source_t* source = zip_source_buffer(archive, e.bytes.data(), e.bytes.size(), 0);
+        const zip_int64_t index = source ? zip_file_add(archive, e.name.c_str(), source, ZIP_FL_ENC_UTF_8) : -1;
+        if (index < 0) {
+            if (source) zip_source_free(source);
+            const std::string why = zip_strerror(archive);
+            zip_discard(archive);
+            throw io_error(path, "cannot add member " + e.name + " (" + why + ")");
+        }
+        const auto i = static_cast<zip_uint64_t>(index);
+        if (zip_set_file_compression(archive, i, ZIP_CM_STORE, 0) != 0 || zip_file_set_mtime(archive, i, stamp, 0) != 0) {
+            const std::string why = zip_strerror(archive);
+            zip_discard(archive);
+            throw io_error(path, "cannot store member " + e.name + " (" + why + ")");
+        }
     }
-    const auto central_offset = static_cast<std::uint32_t>(out.size());
-    out += central;
-    detail::put32(out, detail::end_signature);
-    detail::put16(out, 0), detail::put16(out, 0);
-    detail::put16(out, static_cast<std::uint32_t>(entries.size())), detail::put16(out, static_cast<std::uint32_t>(entries.size()));
-    detail::put32(out, static_cast<std::uint32_t>(central.size())), detail::put32(out, central_offset), detail::put16(out, 0);
-
-    const std::string tmp = path + ".tmp";
-    {
-        std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-        if (!f) throw io_error(tmp, "cannot create the file");
-        f.write(out.data(), static_cast<std::streamsize>(out.size()));
-        f.flush();
-        if (!f) throw io_error(tmp, "write failed (disk full?)");
+    if (zip_close(archive) != 0) {
+        const std::string why = zip_strerror(archive);
+        zip_discard(archive);
+        throw io_error(path, "write failed (" + why + "; disk full or directory not writable?)");
     }
-    std::error_code ec;
-    std::filesystem::rename(tmp, path, ec);
-    if (ec) throw io_error(path, "cannot replace the file with " + tmp + ": " + ec.message());
 }
 
-/// Reads every member of a zip archive (stored or deflated) and checks its CRC.
-inline std::vector<zip_entry> read_zip(const std::string& path) {
-    std::ifstream f(path, std::ios::binary);
-    if (!f) throw io_error(path, "cannot open the file (missing or unreadable)");
-    const std::string s((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-    if (s.size() < 22) throw io_error(path, "not a zip/npz archive (too short)");
-    std::size_t end = std::string::npos;
-    for (std::size_t i = s.size() - 22 + 1; i-- > 0 && s.size() - i <= 22 + 65535;)
-        if (detail::get32(s, i) == detail::end_signature) {
-            end = i;
-            break;
-        }
-    if (end == std::string::npos) throw io_error(path, "not a zip/npz archive (no end of central directory)");
-    const std::size_t count = detail::get16(s, end + 10), cd_size = detail::get32(s, end + 12), cd_offset = detail::get32(s, end + 16);
-    if (cd_offset + cd_size > end) throw io_error(path, "truncated or corrupt: the central directory is out of range");
-    std::vector<zip_entry> entries;
-    std::size_t at = cd_offset;
-    for (std::size_t k = 0; k < count; ++k) {
-        if (at + 46 > end || detail::get32(s, at) != detail::central_signature)
-            throw io_error(path, "corrupt central directory entry " + std::to_string(k));
-        const std::uint32_t method = detail::get16(s, at + 10), crc = detail::get32(s, at + 16), csize = detail::get32(s, at + 20),
-                            usize = detail::get32(s, at + 24), name_len = detail::get16(s, at + 28), extra = detail::get16(s, at + 30),
-                            comment = detail::get16(s, at + 32), local = detail::get32(s, at + 42);
-        if (at + 46 + name_len > end) throw io_error(path, "corrupt central directory entry " + std::to_string(k));
-        zip_entry e;
-        e.name = s.substr(at + 46, name_len);
-        at += 46 + name_len + extra + comment;
-        if (local + 30 > s.size() || detail::get32(s, local) != detail::local_signature)
-            throw io_error(path, "corrupt local header of " + e.name);
-        const std::size_t data = local + 30 + detail::get16(s, local + 26) + detail::get16(s, local + 28);
-        if (data + csize > s.size()) throw io_error(path, "truncated: member " + e.name + " ends past the file");
-        if (method == 0) {
-            e.bytes = s.substr(data, csize);
-        } else if (method == 8) {
-            e.bytes.resize(usize);
-            z_stream z{};
-            if (inflateInit2(&z, -MAX_WBITS) != Z_OK) throw io_error(path, "zlib cannot start inflating");
-            z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(s.data() + data));
-            z.avail_in = csize;
-            z.next_out = reinterpret_cast<Bytef*>(e.bytes.data());
-            z.avail_out = usize;
-            const int r = inflate(&z, Z_FINISH);
-            inflateEnd(&z);
-            if (r != Z_STREAM_END || z.total_out != usize)
-                throw io_error(path, "corrupt compressed data in member " + e.name);
-        } else {
-            throw io_error(path, "member " + e.name + " uses unsupported compression method " + std::to_string(method));
-        }
-        const auto actual = static_cast<std::uint32_t>(
-            crc32(0L, reinterpret_cast<const Bytef*>(e.bytes.data()), static_cast<uInt>(e.bytes.size())));
-        if (actual != crc) throw io_error(path, "corrupt: CRC mismatch in member " + e.name);
-        entries.push_back(std::move(e));
-    }
-    return entries;
+/// Reads every member of a zip archive (stored or deflated) and checks its CRC; a member
+/// of more than max_member_bytes is refused as it inflates.
+inline std::vector<zip_entry> read_zip(const std::string& path, std::size_t max_member_bytes = default_max_member_bytes) {
+    return detail::read_zip_bytes(detail::read_file(path), path, max_member_bytes);
 }
 
 }  // namespace snn2ann::inline v0::io

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <algorithm>
+#include <string>
 
 #include "../core/backend.hpp"
 #include "../core/buffer.hpp"
@@ -29,6 +30,9 @@ struct batch_norm {
         /// Backward recomputes the normalised input from the input and the saved batch
         /// statistics: the output need not be kept for it.
         static constexpr bool backward_reads_output = false;
+        static std::string describe() {
+            return "batch_norm<momentum " + detail::exact_text(momentum) + ", eps " + detail::exact_text(eps) + ">";
+        }
 
         static void init(float* params, float* state, const detail::counter_rng&) {
             std::fill(params, params + channels, 1.0f);

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cmath>
+#include <string>
 #include <type_traits>
 
 #include "../core/backend.hpp"
@@ -44,6 +45,11 @@ struct conv {
         static constexpr std::size_t state_count = 0;
         /// Multiply-accumulates per sample (for synaptic-operation and energy accounting).
         static constexpr std::size_t macs = geometry.col_rows() * geometry.out_size();
+        /// What the weights mean (checkpoints record it): the initialisation does not count.
+        static std::string describe() {
+            return "conv<" + std::to_string(OutChannels) + ", " + std::to_string(Kernel) + ", stride " +
+                   std::to_string(Stride) + ", padding " + std::to_string(Padding) + (Bias ? ", bias>" : ", no bias>");
+        }
 
         static void init(float* params, float*, const detail::counter_rng& rng) {
             if constexpr (std::is_same_v<Init, kaiming_normal_fan_out>) {

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstring>
+#include <string>
 
 #include "../core/backend.hpp"
 #include "../core/parallel.hpp"
@@ -19,6 +20,7 @@ struct flatten {
     struct impl {
         static constexpr shape out = flat_shape(static_cast<int>(In.size()));
         static constexpr std::size_t param_count = 0, state_count = 0;
+        static std::string describe() { return "flatten"; }
         static void init(float*, float*, const detail::counter_rng&) {}
         void forward(const float* x, float* y, const detail::layer_context& c) {
             std::memcpy(y, x, sizeof(float) * c.batch * In.size());
@@ -35,6 +37,7 @@ struct relu {
     struct impl {
         static constexpr shape out = In;
         static constexpr std::size_t param_count = 0, state_count = 0;
+        static std::string describe() { return "relu"; }
         static void init(float*, float*, const detail::counter_rng&) {}
         void forward(const float* x, float* y, const detail::layer_context& c) {
             detail::for_range(c.batch * In.size(), detail::elementwise_grain, [&](std::size_t b, std::size_t e) {
@@ -62,6 +65,9 @@ struct dropout {
     struct impl {
         static constexpr shape out = In;
         static constexpr std::size_t param_count = 0, state_count = 0;
+        static std::string describe() {
+            return "dropout<" + std::to_string(Numerator) + "/" + std::to_string(Denominator) + ">";
+        }
         static void init(float*, float*, const detail::counter_rng&) {}
         void forward(const float* x, float* y, const detail::layer_context& c) {
             const std::size_t n = c.batch * In.size();

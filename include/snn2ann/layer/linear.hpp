@@ -1,6 +1,8 @@
 // snn2ann/layer: fully connected layer on a flat input; weight (out, in) as PyTorch.
 #pragma once
 
+#include <string>
+
 #include "../core/backend.hpp"
 #include "../core/shape.hpp"
 #include "../ops/cpu/linear.hpp"
@@ -26,6 +28,7 @@ struct linear {
         static constexpr std::size_t state_count = 0;
         /// Multiply-accumulates per sample (for synaptic-operation and energy accounting).
         static constexpr std::size_t macs = weight_count;
+        static std::string describe() { return "linear<" + std::to_string(Out) + (Bias ? ", bias>" : ", no bias>"); }
 
         static void init(float* params, float*, const detail::counter_rng& rng) {
             detail::init_uniform_fan_in(params, param_count, static_cast<std::size_t>(In.c), rng, 0);

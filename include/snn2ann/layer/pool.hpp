@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "../core/backend.hpp"
@@ -38,6 +39,9 @@ struct max_pool {
         /// be kept for it (the sequence then keeps it only if its producer's backward
         /// reads it).
         static constexpr bool backward_reads_input = false;
+        static std::string describe() {
+            return "max_pool<" + std::to_string(Kernel) + ", stride " + std::to_string(Stride) + ">";
+        }
 
         static void init(float*, float*, const detail::counter_rng&) {}
         void forward(const float* x, float* y, const detail::layer_context& c) {
@@ -144,6 +148,9 @@ struct avg_pool {
         static constexpr detail::conv_geometry geometry = detail::pool_geometry<In, Kernel, Stride>();
         static constexpr shape out = image_shape(In.c, geometry.oh, geometry.ow);
         static constexpr std::size_t param_count = 0, state_count = 0;
+        static std::string describe() {
+            return "avg_pool<" + std::to_string(Kernel) + ", stride " + std::to_string(Stride) + ">";
+        }
         static void init(float*, float*, const detail::counter_rng&) {}
         void forward(const float* x, float* y, const detail::layer_context& c) {
             detail::ops::avg_pool_forward(Backend{}, geometry, c.batch, x, y);

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <algorithm>
+#include <string>
 
 #include "../core/error.hpp"
 #include "../core/parallel.hpp"
@@ -38,6 +39,9 @@ struct residual<layers<Main...>, layers<Shortcut...>> {
                       "channels and stride");
         static constexpr bool has_spiking = main_path::first_spiking >= 0 || shortcut_path::first_spiking >= 0;
         static constexpr bool has_leaky_neurons = main_path::has_leaky_neurons || shortcut_path::has_leaky_neurons;
+        static std::string describe() {
+            return "residual<" + main_path::describe_layers() + " | " + shortcut_path::describe_layers() + ">";
+        }
         static constexpr shape out = main_out;
         static constexpr std::size_t param_count = main_path::param_count + shortcut_path::param_count;
         static constexpr std::size_t state_count = main_path::state_count + shortcut_path::state_count;

@@ -6,6 +6,7 @@
 #include <array>
 #include <cmath>
 #include <cstddef>
+#include <string>
 #include <tuple>
 #include <utility>
 
@@ -68,6 +69,20 @@ template <class L>
 constexpr bool backward_reads_input() {
     if constexpr (requires { L::backward_reads_input; }) return L::backward_reads_input;
     else return true;
+}
+
+/// "CxHxW" of a shape, "Nf" when flat.
+inline std::string shape_text(shape s) {
+    return s.flat ? std::to_string(s.c) + "f"
+                  : std::to_string(s.c) + "x" + std::to_string(s.h) + "x" + std::to_string(s.w);
+}
+
+/// A layer's compile-time properties in words (its describe(); a layer of the user's own
+/// without one is named by its shape and counts only).
+template <class L>
+std::string describe_layer() {
+    if constexpr (requires { L::describe(); }) return L::describe();
+    else return "a layer without describe()";
 }
 
 /// Where a layer sits: its index in its layer list and its offsets in the model's buffers.
@@ -142,6 +157,13 @@ public:
             if (is_spiking[i]) last = static_cast<std::ptrdiff_t>(i);
         return last;
     }();
+
+    /// Every layer's compile-time properties and its output shape, "conv<...> -> 4x8x8, ...".
+    static std::string describe_layers() {
+        std::string d;
+        ((d += (d.empty() ? "" : ", ") + describe_layer<Impls>() + " -> " + shape_text(Impls::out)), ...);
+        return d.empty() ? "identity" : d;
+    }
 
     /// Initialise every layer's parameters and state; layer i draws from stream (stream, i).
     static void init(float* params, float* state, std::uint64_t seed, std::uint64_t stream) {

@@ -122,6 +122,7 @@ struct spiking {
         static constexpr std::size_t param_count = 1, state_count = neurons;
         static constexpr float initial_lambda = 4.0f;  // QCFS ceiling: BN-normalised currents rarely exceed 4
         using neuron = Neuron;
+        static std::string describe() { return "spiking<" + Neuron::describe() + ">"; }
 
         static void init(float* params, float* state, const detail::counter_rng& rng) {
             params[0] = initial_lambda;

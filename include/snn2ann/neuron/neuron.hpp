@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 
 #include "../core/rng.hpp"
 
@@ -63,6 +64,16 @@ struct neuron_model {
         return dropout_drops(rng.bits(at / dropout_draws_per_word), at);
     }
     using threshold = Threshold;
+
+    /// What the neuron computes (checkpoints record it). The thresholds' initial values
+    /// do not count: the thresholds themselves are state, saved and loaded.
+    static std::string describe() {
+        std::string d = DecayNum == DecayDen ? "if_neuron<" : "lif_neuron<tau " + std::to_string(DecayDen) + ", ";
+        d += Reset == reset::to_zero ? "reset to zero" : "reset by subtraction";
+        d += Firing == firing::strict ? ", V > Vth" : ", V >= Vth";
+        d += ", membrane dropout " + std::to_string(MembraneDropoutPercent) + "%>";
+        return d;
+    }
 
     static constexpr bool fires(float v, float vth) {
         if constexpr (Firing == firing::strict) return v > vth;
