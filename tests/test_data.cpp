@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include <sys/resource.h>
 #include <zlib.h>
 
 #include <snn2ann/snn2ann.hpp>
@@ -100,9 +101,24 @@ TEST_CASE("defective IDX input raises an error that names the file and the probl
         CHECK_THROWS_WITH_AS(s::data::read_idx(f), doctest::Contains((f + ": not an IDX file: wrong magic").c_str()),
                              s::io_error);
     }
-    SUBCASE("unsupported element type") {
+    SUBCASE("unsupported element type, named in hexadecimal") {
         write(f, idx_bytes({2, 2}, 0x0D), true);
-        CHECK_THROWS_WITH_AS(s::data::read_idx(f), doctest::Contains("is not supported"), s::io_error);
+        CHECK_THROWS_WITH_AS(s::data::read_idx(f), doctest::Contains("IDX element type 0x0d is not supported"),
+                             s::io_error);
+    }
+    SUBCASE("truncation reports the payload's bytes as such, plain and gzip") {
+        auto b = idx_bytes({1, 1000, 1000});  // a 1,000,016-byte file
+        b.resize(b.size() - 16);
+        write(t.file("cut"), b, false);
+        CHECK_THROWS_WITH_AS(s::data::read_idx(t.file("cut")),
+                             doctest::Contains("the dimensions 1 x 1000 x 1000 need 1000000 payload bytes after the "
+                                               "16-byte header, the file has 999984"),
+                             s::io_error);
+        write(f, b, true);
+        CHECK_THROWS_WITH_AS(s::data::read_idx(f),
+                             doctest::Contains("the payload needs 1000000 bytes from byte 16 (uncompressed), but the "
+                                               "file ends after 999984 of them"),
+                             s::io_error);
     }
     SUBCASE("truncated payload") {
         auto b = idx_bytes({4, 28, 28});
@@ -179,4 +195,44 @@ TEST_CASE("normalize per channel") {
     CHECK(d.images[0] == 1.0f);
     CHECK(d.images[1] == 1.0f);
     CHECK_THROWS_AS(s::data::normalize(d, {0.5f}, {0.5f}), s::invalid_argument);
+}
+
+namespace {
+std::vector<unsigned char> header_only(std::vector<std::uint32_t> dims) {
+    std::vector<unsigned char> b{0, 0, 0x08, static_cast<unsigned char>(dims.size())};
+    for (auto d : dims)
+        for (int k = 3; k >= 0; --k) b.push_back(static_cast<unsigned char>(d >> (8 * k)));
+    return b;
+}
+std::size_t peak_rss_kib() {
+    rusage u{};
+    getrusage(RUSAGE_SELF, &u);
+    return static_cast<std::size_t>(u.ru_maxrss);
+}
+}  // namespace
+
+TEST_CASE("IDX dimensions are checked against what the file holds before anything is allocated") {
+    temp_dir t;
+    const std::size_t before = peak_rss_kib();
+    for (bool gz : {false, true}) {
+        CAPTURE(gz);
+        const std::string f = t.file(gz ? "h.gz" : "h");
+        // 16 bytes that claim 1 x 2^17 x 2^17 = 16 GiB of payload
+        write(f, header_only({1, 1u << 17, 1u << 17}), gz);
+        CHECK_THROWS_WITH_AS(s::data::read_idx(f), doctest::Contains("implausible IDX dimensions 1 x 131072 x 131072"),
+                             s::io_error);
+        // 2^32 bytes pass the cap, but the file does not hold them
+        write(f, header_only({1, 1u << 16, 1u << 16}), gz);
+        CHECK_THROWS_WITH_AS(s::data::read_idx(f), doctest::Contains("truncated"), s::io_error);
+        // 16 x 2^30 x 2^30 wraps a 64-bit product to zero
+        write(f, header_only({16, 1u << 30, 1u << 30}), gz);
+        CHECK_THROWS_WITH_AS(s::data::read_idx(f), doctest::Contains("implausible IDX dimensions 16 x 1073741824"),
+                             s::io_error);
+    }
+    CHECK(peak_rss_kib() - before < 256 * 1024);  // nothing near the claimed sizes was allocated
+    // No images, but absurd image sizes: refused by the image reader, which makes them ints.
+    write(t.file("img"), header_only({0, 1u << 31, 1u << 31}), false);
+    write(t.file("lab"), header_only({0}), false);
+    CHECK_THROWS_WITH_AS(s::data::read_idx_pair(t.file("img"), t.file("lab")),
+                         doctest::Contains("an image height of 2147483648 pixels is not in [1, 65535]"), s::io_error);
 }

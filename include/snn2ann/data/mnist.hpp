@@ -24,6 +24,10 @@ inline dataset read_idx_pair(const std::string& images_path, const std::string& 
     const idx_array img = read_idx(images_path, limit);
     if (img.dims.size() != 3) throw io_error(images_path, "expected 3 dimensions (count x height x width)");
     if (lab.dims.size() != 1) throw io_error(labels_path, "expected 1 dimension (count)");
+    for (std::size_t k : {1, 2})
+        if (img.dims[k] == 0 || img.dims[k] > 65535)
+            throw io_error(images_path, "an image " + std::string(k == 1 ? "height" : "width") + " of " +
+                                            std::to_string(img.dims[k]) + " pixels is not in [1, 65535]");
     if (img.dims[0] != lab.dims[0])
         throw io_error(labels_path, "holds " + std::to_string(lab.dims[0]) + " labels but " + images_path +
                                         " holds " + std::to_string(img.dims[0]) + " images");

@@ -18,9 +18,10 @@
 #include <utility>
 #include <vector>
 
-// The three functions of stb_image (libstb, Debian's libstb-dev) this reader calls,
+// The four functions of stb_image (libstb, Debian's libstb-dev) this reader calls,
 // declared here rather than including stb_image.h, whose macros would leak to users.
 extern "C" {
+int stbi_info(const char* filename, int* x, int* y, int* channels_in_file);
 unsigned char* stbi_load(const char* filename, int* x, int* y, int* channels_in_file, int desired_channels);
 void stbi_image_free(void* retval_from_stbi_load);
 const char* stbi_failure_reason(void);
@@ -36,26 +37,46 @@ namespace snn2ann::inline v0::data {
 inline const std::vector<float> tiny_imagenet_mean{0.4802f, 0.4481f, 0.3975f};
 inline const std::vector<float> tiny_imagenet_std{0.2302f, 0.2265f, 0.2262f};
 
-/// Decodes the images at `files` (64 x 64, any channel count) into d with `labels`, in
-/// parallel; the first failing file (in list order) is the one reported.
+/// Decodes the images at `files` (size x size, any channel count) into d with `labels`, in
+/// parallel; the first failing file (in list order) is the one reported. Each image's
+/// header is read first, so an image of another size is refused before it is decoded
+/// (a damaged header cannot make the decoder allocate what it claims).
 inline void decode_images(dataset& d, const std::vector<std::string>& files, const std::vector<int>& labels, int size) {
+    if (size <= 0 || size > 4096) throw invalid_argument("data::decode_images: image size " + std::to_string(size));
+    if (labels.size() != files.size())
+        throw invalid_argument("data::decode_images: " + std::to_string(files.size()) + " files but " +
+                               std::to_string(labels.size()) + " labels");
     const std::size_t n = files.size(), pixels = 3 * static_cast<std::size_t>(size) * size;
     const std::size_t base = d.size();
     d.images.resize((base + n) * pixels);
     d.labels.insert(d.labels.end(), labels.begin(), labels.end());
     std::vector<std::string> errors(n);
+    const auto undecodable = [] {
+        const char* why = stbi_failure_reason();
+        return std::string("cannot be decoded as an image (") + (why ? why : "unknown reason") + ")";
+    };
+    const auto wrong_size = [size](int w, int h) {
+        return "is " + std::to_string(w) + "x" + std::to_string(h) + ", expected " + std::to_string(size) + "x" +
+               std::to_string(size);
+    };
     snn2ann::detail::for_range(n, 8, [&](std::size_t b, std::size_t e) {
         for (std::size_t i = b; i < e; ++i) {
             int w = 0, h = 0, channels = 0;
-            unsigned char* p = stbi_load(files[i].c_str(), &w, &h, &channels, 3);
-            if (!p) {
-                const char* why = stbi_failure_reason();
-                errors[i] = std::string("cannot be decoded as an image (") + (why ? why : "unknown reason") + ")";
+            if (!stbi_info(files[i].c_str(), &w, &h, &channels)) {
+                errors[i] = undecodable();
                 continue;
             }
             if (w != size || h != size) {
-                errors[i] = "is " + std::to_string(w) + "x" + std::to_string(h) + ", expected " +
-                            std::to_string(size) + "x" + std::to_string(size);
+                errors[i] = wrong_size(w, h);
+                continue;
+            }
+            unsigned char* p = stbi_load(files[i].c_str(), &w, &h, &channels, 3);
+            if (!p) {
+                errors[i] = undecodable();
+                continue;
+            }
+            if (w != size || h != size) {  // the header said otherwise: a damaged file
+                errors[i] = wrong_size(w, h);
             } else {
                 float* out = d.images.data() + (base + i) * pixels;
                 const std::size_t plane = static_cast<std::size_t>(size) * size;

@@ -66,9 +66,13 @@ std::string network_signature(Model& m) {
     return sig;
 }
 
-namespace detail {
+}  // namespace snn2ann::inline v0::io
 
-inline std::string layer_name(std::size_t i, const char* what) {
+// Internals of the io readers live in the one detail namespace: a nested one would hide
+// snn2ann::detail from the rest of snn2ann::io.
+namespace snn2ann::inline v0::detail {
+
+inline std::string checkpoint_member_name(std::size_t i, const char* what) {
     std::string n = std::to_string(i);
     if (n.size() < 2) n = "0" + n;
     return "layer" + n + "." + what;
@@ -95,19 +99,19 @@ inline std::string first_difference(const std::string& saved, const std::string&
 
 /// Loads the members of a checkpoint archive (`path` names it in messages) into m.
 template <class Model>
-checkpoint_report load_checkpoint_entries(Model& m, const std::vector<zip_entry>& entries, const std::string& path,
+io::checkpoint_report load_checkpoint_entries(Model& m, const std::vector<io::zip_entry>& entries, const std::string& path,
                                           const std::function<void(const std::string&)>& warn) {
     using exec = typename Model::executor;
     std::vector<std::string> expected{"format_version.npy", "timesteps.npy", "signature.npy"};
     for (std::size_t i = 0; i < exec::size; ++i) {
-        if (exec::param_offsets[i + 1] > exec::param_offsets[i]) expected.push_back(layer_name(i, "params.npy"));
-        if (exec::state_offsets[i + 1] > exec::state_offsets[i]) expected.push_back(layer_name(i, "state.npy"));
+        if (exec::param_offsets[i + 1] > exec::param_offsets[i]) expected.push_back(checkpoint_member_name(i, "params.npy"));
+        if (exec::state_offsets[i + 1] > exec::state_offsets[i]) expected.push_back(checkpoint_member_name(i, "state.npy"));
     }
     for (std::size_t i = 0; i < entries.size(); ++i)
         for (std::size_t j = 0; j < i; ++j)
             if (entries[i].name == entries[j].name)
                 throw io_error(path, "corrupt: member " + entries[i].name + " appears twice");
-    auto find = [&](const std::string& name) -> const zip_entry& {
+    auto find = [&](const std::string& name) -> const io::zip_entry& {
         for (const auto& e : entries)
             if (e.name == name) return e;
         std::string unexpected;
@@ -119,16 +123,16 @@ checkpoint_report load_checkpoint_entries(Model& m, const std::vector<zip_entry>
                                                      : " and the archive holds members this network does not have (" +
                                                            unexpected + "): a damaged file, or another network's"));
     };
-    const auto version = read_npy<std::int32_t>(find("format_version.npy").bytes, path, "format_version.npy");
-    checkpoint_report report;
+    const auto version = io::read_npy<std::int32_t>(find("format_version.npy").bytes, path, "format_version.npy");
+    io::checkpoint_report report;
     report.format_version = version.size() == 1 ? version[0] : -1;
-    if (report.format_version != 1 && report.format_version != checkpoint_format_version)
+    if (report.format_version != 1 && report.format_version != io::checkpoint_format_version)
         throw io_error(path, "checkpoint format version " + std::to_string(report.format_version) +
                                  " is not supported (this library reads versions 1 and " +
-                                 std::to_string(checkpoint_format_version) + ")");
-    const std::string saved = text_of(read_npy<std::uint8_t>(find("signature.npy").bytes, path, "signature.npy"));
+                                 std::to_string(io::checkpoint_format_version) + ")");
+    const std::string saved = text_of(io::read_npy<std::uint8_t>(find("signature.npy").bytes, path, "signature.npy"));
     if (report.format_version == 1) {
-        const std::string expected_signature = network_signature(m);
+        const std::string expected_signature = io::network_signature(m);
         if (saved != expected_signature)
             throw io_error(path, "the checkpoint was saved from another network (" + saved + ") than this one (" +
                                      expected_signature + ")");
@@ -138,16 +142,16 @@ checkpoint_report load_checkpoint_entries(Model& m, const std::vector<zip_entry>
             "firing rule, membrane dropout) and the layer options (kernel, stride, padding, bias, pooling kind and "
             "window, dropout, batch norm settings) could not be checked against this model; save it again to "
             "record them");
-    } else if (const std::string ours = network_description(m); saved != ours) {
+    } else if (const std::string ours = io::network_description(m); saved != ours) {
         throw io_error(path, "the checkpoint was saved from another network: " + first_difference(saved, ours));
     }
-    const auto steps = read_npy<std::int32_t>(find("timesteps.npy").bytes, path, "timesteps.npy");
+    const auto steps = io::read_npy<std::int32_t>(find("timesteps.npy").bytes, path, "timesteps.npy");
     if (steps.size() != 1 || steps[0] != Model::T)
         throw io_error(path, "the checkpoint was saved with T = " + std::to_string(steps.size() ? steps[0] : -1) +
                                  ", the model has T = " + std::to_string(Model::T));
     std::vector<float> params(m.parameters().size()), state(m.state().size());
     auto fill = [&](const std::string& name, float* dst, std::size_t n) {
-        const auto a = read_npy<float>(find(name).bytes, path, name);
+        const auto a = io::read_npy<float>(find(name).bytes, path, name);
         if (a.size() != n)
             throw io_error(path, "member " + name + " holds " + std::to_string(a.size()) + " values, the layer needs " +
                                      std::to_string(n));
@@ -156,8 +160,8 @@ checkpoint_report load_checkpoint_entries(Model& m, const std::vector<zip_entry>
     for (std::size_t i = 0; i < exec::size; ++i) {
         const std::size_t np = exec::param_offsets[i + 1] - exec::param_offsets[i];
         const std::size_t ns = exec::state_offsets[i + 1] - exec::state_offsets[i];
-        if (np) fill(layer_name(i, "params.npy"), params.data() + exec::param_offsets[i], np);
-        if (ns) fill(layer_name(i, "state.npy"), state.data() + exec::state_offsets[i], ns);
+        if (np) fill(checkpoint_member_name(i, "params.npy"), params.data() + exec::param_offsets[i], np);
+        if (ns) fill(checkpoint_member_name(i, "state.npy"), state.data() + exec::state_offsets[i], ns);
     }
     std::copy(params.begin(), params.end(), m.parameters().begin());
     std::copy(state.begin(), state.end(), m.state().begin());
@@ -171,7 +175,7 @@ checkpoint_report load_checkpoint_entries(Model& m, const std::vector<zip_entry>
 template <class Model>
 std::size_t largest_checkpoint_member(Model& m) {
     using exec = typename Model::executor;
-    std::size_t largest = network_description(m).size();
+    std::size_t largest = io::network_description(m).size();
     for (std::size_t i = 0; i < exec::size; ++i) {
         largest = std::max(largest, sizeof(float) * (exec::param_offsets[i + 1] - exec::param_offsets[i]));
         largest = std::max(largest, sizeof(float) * (exec::state_offsets[i + 1] - exec::state_offsets[i]));
@@ -179,7 +183,9 @@ std::size_t largest_checkpoint_member(Model& m) {
     return largest + 65536;
 }
 
-}  // namespace detail
+}  // namespace snn2ann::inline v0::detail
+
+namespace snn2ann::inline v0::io {
 
 /// Saves parameters and state of `m` to `path` (an .npz archive), atomically.
 template <class Model>
@@ -196,8 +202,8 @@ void save_checkpoint(Model& m, const std::string& path) {
     for (std::size_t i = 0; i < exec::size; ++i) {
         const std::size_t np = exec::param_offsets[i + 1] - exec::param_offsets[i];
         const std::size_t ns = exec::state_offsets[i + 1] - exec::state_offsets[i];
-        if (np) entries.push_back({detail::layer_name(i, "params.npy"), write_npy(p + exec::param_offsets[i], np)});
-        if (ns) entries.push_back({detail::layer_name(i, "state.npy"), write_npy(st + exec::state_offsets[i], ns)});
+        if (np) entries.push_back({detail::checkpoint_member_name(i, "params.npy"), write_npy(p + exec::param_offsets[i], np)});
+        if (ns) entries.push_back({detail::checkpoint_member_name(i, "state.npy"), write_npy(st + exec::state_offsets[i], ns)});
     }
     write_zip(path, entries);
 }

@@ -32,7 +32,11 @@ struct npy_header {
     std::size_t payload_offset = 0;   ///< bytes before the first element
 };
 
-namespace detail {
+}  // namespace snn2ann::inline v0::io
+
+// Internals of the io readers live in the one detail namespace: a nested one would hide
+// snn2ann::detail from the rest of snn2ann::io.
+namespace snn2ann::inline v0::detail {
 
 /// numpy's type string for the element types checkpoints hold.
 template <class T>
@@ -114,7 +118,9 @@ private:
     const std::string& member_;
 };
 
-}  // namespace detail
+}  // namespace snn2ann::inline v0::detail
+
+namespace snn2ann::inline v0::io {
 
 /// Parses and checks the header of the .npy bytes `npy` (a file, or member `member` of an
 /// archive at `path`, both for messages): throws io_error naming them and what is wrong.

@@ -31,7 +31,11 @@ struct zip_entry {
 /// The largest member read_zip inflates by default (a checkpoint asks for its own).
 inline constexpr std::size_t default_max_member_bytes = std::size_t{1} << 30;
 
-namespace detail {
+}  // namespace snn2ann::inline v0::io
+
+// Internals of the io readers live in the one detail namespace: a nested one would hide
+// snn2ann::detail from the rest of snn2ann::io.
+namespace snn2ann::inline v0::detail {
 
 /// Owns a libzip archive handle (closed without writing).
 class zip_reader {
@@ -61,10 +65,10 @@ public:
         return n > 0 ? static_cast<std::size_t>(n) : 0;
     }
     /// Member i, read in blocks and never beyond `max_bytes`, CRC checked at its end.
-    zip_entry read(std::size_t i, std::size_t max_bytes) {
+    io::zip_entry read(std::size_t i, std::size_t max_bytes) {
         const char* name = zip_get_name(archive_, i, ZIP_FL_ENC_RAW);
         if (!name) fail("the name of member " + std::to_string(i) + " cannot be read");
-        zip_entry e{name, {}};
+        io::zip_entry e{name, {}};
         zip_file_t* f = zip_fopen_index(archive_, i, 0);
         if (!f) fail("member " + e.name + " cannot be opened (libzip: " + std::string(zip_strerror(archive_)) + ")");
         char block[1 << 16];
@@ -104,10 +108,10 @@ inline std::string read_file(const std::string& path) {
 }
 
 /// Every member of the archive in `bytes` (named `path` in messages).
-inline std::vector<zip_entry> read_zip_bytes(const std::string& bytes, const std::string& path,
+inline std::vector<io::zip_entry> read_zip_bytes(const std::string& bytes, const std::string& path,
                                              std::size_t max_member_bytes) {
     zip_reader archive(bytes, path);
-    std::vector<zip_entry> entries;
+    std::vector<io::zip_entry> entries;
     // No member holds less than its local and central headers (76 bytes): the count the
     // archive claims cannot make the list outgrow the file.
     entries.reserve(std::min(archive.size(), bytes.size() / 76 + 1));
@@ -115,7 +119,9 @@ inline std::vector<zip_entry> read_zip_bytes(const std::string& bytes, const std
     return entries;
 }
 
-}  // namespace detail
+}  // namespace snn2ann::inline v0::detail
+
+namespace snn2ann::inline v0::io {
 
 /// Writes the entries as a zip archive of stored (uncompressed) members, atomically:
 /// libzip writes a temporary file beside `path` and renames it over the file, so a crash
