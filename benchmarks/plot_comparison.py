@@ -166,7 +166,7 @@ def main():
     print('|---|---|---|---|---|---|---|---|---|')
     for r in runs:
         x = r['result']
-        rule = x['rule'] + (' (METHOD.md defaults)' if r['name'].endswith('_defaults') else '')
+        rule = x['rule'] + (' (docs/method.md defaults)' if r['name'].endswith('_defaults') else '')
         print(f"| {rule} | {x['T']} | {100 * float(x['accuracy']):.2f}% | {float(x['sec_per_epoch']):.1f} | "
               f"{r['rss']:.0f} | {float(x['workspace_peak_MiB']):.1f} | {float(x['spikes_per_image']):.0f} | "
               f"{float(x['sops']):.3g} | {float(x['snn_energy_uJ']):.2f} ({float(x['ann_energy_uJ']):.2f}) |")

@@ -38,9 +38,9 @@ struct comparison_options {
     std::uint64_t seed = 1;
     float alpha = 4.0f;
     std::string snn2ann_threshold = "uniform";
-    std::string snn2ann_reset = "zero";  ///< SNN2ANN's reset: to zero (METHOD.md) or by subtraction
-    int snn2ann_dropout = 50;  ///< SNN2ANN's membrane dropout percentage: 50 (METHOD.md) or 0
-    snn2ann::ata ata{};        ///< SNN2ANN's threshold adjustment (METHOD.md's defaults)
+    std::string snn2ann_reset = "zero";  ///< SNN2ANN's reset: to zero (docs/method.md) or by subtraction
+    int snn2ann_dropout = 50;  ///< SNN2ANN's membrane dropout percentage: 50 (docs/method.md) or 0
+    snn2ann::ata ata{};        ///< SNN2ANN's threshold adjustment (docs/method.md's defaults)
     float spike_penalty = 0.0f;  ///< SNN2ANN's activity regularisation (rules::snn2ann::spike_penalty)
     std::string snn2ann_pooling = "per-step";  ///< SNN2ANN's max pooling of SNN currents
     std::string schedule = "cosine";
@@ -55,7 +55,7 @@ inline constexpr const char* comparison_usage =
     "  --rule snn2ann|bptt|ann2snn  --T n (SNN2ANN 4|5, BPTT 4|8, conversion: any)\n"
     "  --epochs n (5)  --batch n (64)  --threads n (2)  --seed n (1)\n"
     "  --levels L (QCFS levels of the conversion's ANN, 8)  --surrogate-alpha a (4)\n"
-    "  SNN2ANN's options (METHOD.md's defaults first):\n"
+    "  SNN2ANN's options (docs/method.md's defaults first):\n"
     "  --snn2ann-threshold uniform|1 (initial thresholds uniform [0, 1) per neuron, or 1.0)\n"
     "  --snn2ann-reset zero|subtract  --snn2ann-dropout 50|0 (membrane dropout, percent)\n"
     "  --ata-tolerance f (0.1)  --ata-scale f (0.1)  --spike-penalty p (0)\n"

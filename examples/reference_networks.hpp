@@ -32,7 +32,7 @@ template <class Neuron = s::if_neuron<>>
 using snn_wide = s::network<s::input<1, 28, 28>, conv_bn_pool_if<Neuron, 64>, conv_bn_pool_if<Neuron, 128>,
                             s::flatten, s::linear<512>, s::batch_norm, s::spiking<Neuron>, s::linear<10>>;
 
-/// METHOD.md's IF with every threshold starting at 1.0 instead of uniform [0, 1).
+/// docs/method.md's IF with every threshold starting at 1.0 instead of uniform [0, 1).
 using if_threshold_1 = s::if_neuron<s::reset::to_zero, s::firing::strict, s::constant_threshold<1>>;
 
 inline constexpr int timesteps = 4;

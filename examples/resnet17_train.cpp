@@ -1,4 +1,4 @@
-// ResNet-17 (METHOD.md) trained by SNN2ANN at T = 5 on CIFAR-10/100 or Tiny-ImageNet.
+// ResNet-17 (docs/method.md) trained by SNN2ANN at T = 5 on CIFAR-10/100 or Tiny-ImageNet.
 //   resnet17_train --data cifar10|cifar100|tiny --dir DIR [--epochs 200] [--batch 512] ...
 //                  [--current-shortcut: identity shortcuts carry currents, as the reference SNN]
 #include <string>

@@ -1,5 +1,5 @@
 // The main example: the reference network with spiking layers (reference_networks.hpp)
-// trained by SNN2ANN at T = 4 on Fashion-MNIST, with METHOD.md's defaults: IF neurons
+// trained by SNN2ANN at T = 4 on Fashion-MNIST, with docs/method.md's defaults: IF neurons
 // with hard reset to zero, strict firing, thresholds uniform [0, 1) and 50% membrane
 // dropout; ReSU mapping units; ATA. After training it prints the SNN's and the ANN's
 // accuracy, spikes, synaptic operations and energy, and saves a checkpoint that

@@ -1,4 +1,4 @@
-// VGG-13 (METHOD.md) trained by SNN2ANN at T = 4 on CIFAR-10/100 or Tiny-ImageNet.
+// VGG-13 (docs/method.md) trained by SNN2ANN at T = 4 on CIFAR-10/100 or Tiny-ImageNet.
 //   vgg13_train --data cifar10|cifar100|tiny --dir DIR [--epochs 200] [--batch 512] ...
 #include <snn2ann/zoo/vgg13.hpp>
 

@@ -1,5 +1,5 @@
 // Shared by the zoo examples: trains a zoo network by SNN2ANN on CIFAR-10, CIFAR-100 or
-// Tiny-ImageNet from a folder, with METHOD.md's training defaults (Adam 1e-3, weight
+// Tiny-ImageNet from a folder, with docs/method.md's training defaults (Adam 1e-3, weight
 // decay 5e-4, 200 epochs, lr x0.1 at epochs 100, 150, 175, batch 512, random crop with
 // padding 4 and horizontal flip, CIFAR normalisation).
 //   <program> --data cifar10|cifar100|tiny --dir DIR [--epochs N] [--batch B] [--threads K]

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The CUDA backend's checks on a machine with an NVIDIA GPU, in one run (issue 5):
+# The CUDA backend's checks on a machine with an NVIDIA GPU, in one run:
 # configure and build the CUDA test and benchmark with nvcc, run the test (every kernel
 # against the CPU path, whole models, training), the benchmark (VGG-13 SNN2ANN T=5 vs
 # BPTT T=8 at batch 128, then the reference network trained on Fashion-MNIST), and the

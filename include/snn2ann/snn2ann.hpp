@@ -53,4 +53,5 @@
 #include "data/mnist.hpp"
 
 #include "io/checkpoint.hpp"
+#include "io/npy.hpp"
 #include "io/zip.hpp"

@@ -1,6 +1,6 @@
 // snn2ann/core: aligned, reusable buffers and the library's workspace accounting.
 // Workspaces are sized on the first batch of a given size and reused afterwards
-// (DESIGN.md 7); every growth is counted so tests can prove the steady state allocates
+// (docs/design.md, idea 8); every growth is counted so tests can prove the steady state allocates
 // nothing, and the high-water mark tells how much memory a training rule keeps.
 #pragma once
 

@@ -1,7 +1,7 @@
 // snn2ann/core: the library's only source of parallelism, oneTBB. Work is cut into a
 // number of chunks that depends on the problem size alone, never on the thread count,
 // and every reduction adds the chunks' partial results in chunk order: the same seed then
-// gives bit-identical results with any number of threads (DESIGN.md 6). Eigen runs
+// gives bit-identical results with any number of threads (docs/design.md, idea 7). Eigen runs
 // single-threaded inside the chunks, so there is no oversubscription.
 #pragma once
 

@@ -1,6 +1,6 @@
 // snn2ann/core: counter-based random numbers. A value is a pure function of
 // (seed, stream, counter), so results do not depend on which thread draws them or in
-// which order (DESIGN.md 6: deterministic by default).
+// which order (docs/design.md, idea 7: deterministic by default).
 #pragma once
 
 #include <cmath>

@@ -1,5 +1,5 @@
 // snn2ann/core: a flat type list and the splicing of nested `layers<...>` blocks into it.
-// Blocks are spliced, not nested, so that a network stays one flat list (DESIGN.md 1).
+// Blocks are spliced, not nested, so that a network stays one flat list (docs/design.md, idea 1).
 #pragma once
 
 #include <cstddef>

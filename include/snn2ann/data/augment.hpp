@@ -1,5 +1,5 @@
 // snn2ann/data: training-time augmentation of a gathered batch, the CIFAR recipe of
-// METHOD.md: a random crop of the image padded by `padding` pixels, and a horizontal flip
+// docs/method.md: a random crop of the image padded by `padding` pixels, and a horizontal flip
 // with probability 1/2. Draws are a function of (seed, step, sample), so training stays
 // reproducible and independent of the thread count.
 #pragma once

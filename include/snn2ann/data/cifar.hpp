@@ -4,7 +4,7 @@
 //   CIFAR-100: train.bin, test.bin; records of <1 byte coarse label 0..19><1 byte fine label
 //              0..99><3072 pixel bytes>
 // Pixels are scaled to [0, 1]; data::normalize(d, cifar_mean, cifar_std) applies
-// METHOD.md's normalisation.
+// docs/method.md's normalisation.
 #pragma once
 
 #include <algorithm>
@@ -71,7 +71,7 @@ inline void require_directory_file(const std::string& dir, const std::string& fi
 
 namespace snn2ann::inline v0::data {
 
-/// METHOD.md's CIFAR normalisation (the SNN2ANN reference's values).
+/// docs/method.md's CIFAR normalisation (the SNN2ANN reference's values).
 inline const std::vector<float> cifar_mean{0.4914f, 0.4822f, 0.4465f};
 inline const std::vector<float> cifar_std{0.557f, 0.549f, 0.5534f};
 

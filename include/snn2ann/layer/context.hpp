@@ -44,7 +44,7 @@ enum class encoding {
 /// How max pooling treats the time-varying input currents of an SNN pass (layers before the
 /// first spiking layer see a constant current, where both are the same).
 enum class current_pooling {
-    per_step,     ///< the max of each step's currents (METHOD.md; its mean exceeds the max of means)
+    per_step,     ///< the max of each step's currents (docs/method.md; its mean exceeds the max of means)
     accumulated,  ///< the growth of the largest accumulated current: its mean is the max of means
 };
 

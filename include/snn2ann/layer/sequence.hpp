@@ -232,7 +232,7 @@ public:
         });
     }
 
-    /// The SNN branch: T steps without a gradient graph (DESIGN.md 3). Layers before the
+    /// The SNN branch: T steps without a gradient graph (docs/design.md, idea 3). Layers before the
     /// first spiking layer see the same input at every step and run once on the batch;
     /// layers between spiking layers run all T steps as one batch of T x B samples; the
     /// last spiking layer hands on its mean firing rate, and the layers after it (the
@@ -361,7 +361,7 @@ private:
             in = out;
         }
     }
-    /// BN after a conv/linear layer, folded with its running statistics (METHOD.md):
+    /// BN after a conv/linear layer, folded with its running statistics (docs/method.md):
     /// W' = a W, b' = a (b - mean) + beta per output channel, a = gamma / sqrt(var + eps).
     /// The SNN then skips the BN pass over its T x B activations.
     template <std::size_t I>

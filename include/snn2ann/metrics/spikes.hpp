@@ -1,4 +1,4 @@
-// snn2ann/metrics: spike activity and the efficiency accounting of SNN papers (METHOD.md):
+// snn2ann/metrics: spike activity and the efficiency accounting of SNN papers (docs/method.md):
 //   firing rate of layer l = spikes / (neurons x T);
 //   SOPs_l = T x fr_{l-1} x MACs_l for every weighted layer fed by spikes;
 //   E_SNN = MACs of the layers fed by the analog input x 4.6 pJ + sum SOPs x 0.9 pJ,

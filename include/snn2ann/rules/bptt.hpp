@@ -1,5 +1,5 @@
 // snn2ann/rules: spike-based back-propagation through time with surrogate gradients, the
-// baseline SNN2ANN is measured against (METHOD.md, "The baselines"). Over the same
+// baseline SNN2ANN is measured against (docs/method.md, "Spike-based BPTT"). Over the same
 // network types as the other rules:
 //  - the image is the input current at every step (direct encoding); layers before the
 //    first spiking layer run once, every later layer runs over the T x B samples of all

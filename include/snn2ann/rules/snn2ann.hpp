@@ -1,4 +1,4 @@
-// snn2ann/rules: the SNN2ANN rule (METHOD.md). Per training batch:
+// snn2ann/rules: the SNN2ANN rule (docs/method.md). Per training batch:
 //  1. the SNN branch runs T steps without a gradient graph and leaves spike counts c_l;
 //  2. the ANN branch (batch-statistics BN, one pass) maps a_l = ReLU(z_l) to
 //     h_l = SMU(a_l, c_l), the logits are the head on h_L / T, and the loss is the
@@ -26,10 +26,10 @@ struct snn2ann {
     /// Activity regularisation: adds spike_penalty x (spikes per image of the ANN-active
     /// neurons, summed over the spiking layers) to the loss, so training trades accuracy for
     /// fewer spikes. Through the mapping unit's identity backward each active neuron's
-    /// gradient grows by spike_penalty / batch. 0 (METHOD.md): none. The reported loss is
+    /// gradient grows by spike_penalty / batch. 0 (docs/method.md): none. The reported loss is
     /// the cross-entropy alone.
     float spike_penalty = 0.0f;
-    /// Max pooling of the SNN branch's time-varying currents: per step (METHOD.md), or the
+    /// Max pooling of the SNN branch's time-varying currents: per step (docs/method.md), or the
     /// growth of the largest accumulated current, whose mean over T is the max of the mean
     /// currents, which is what the ANN branch pools (cpu backend only).
     current_pooling pooling = current_pooling::per_step;

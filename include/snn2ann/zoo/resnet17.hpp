@@ -1,4 +1,4 @@
-// snn2ann/zoo: the paper's "ResNet-17" (METHOD.md, "Reference architectures"): a 3x3 stem
+// snn2ann/zoo: the paper's "ResNet-17" (docs/method.md, "Reference architectures"): a 3x3 stem
 // conv (64) with BN and a spiking layer, then 8 basic blocks of 64, 64, 128, 128, 256, 256,
 // 512, 512 channels in four stages of two; no global pooling; head Linear(8*8*512, classes)
 // on the last spiking layer's rate. Strides (stem, stage 1..4): CIFAR [1,1,1,2,2],

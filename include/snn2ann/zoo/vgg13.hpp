@@ -1,4 +1,4 @@
-// snn2ann/zoo: the paper's "VGG-13" (METHOD.md, "Reference architectures"): 13 conv layers
+// snn2ann/zoo: the paper's "VGG-13" (docs/method.md, "Reference architectures"): 13 conv layers
 // 3x3, pad 1, with bias, channels 64,64 | 128,128 | 256 x3 | 512 x3 | 512 x3, each followed
 // by BN and a spiking layer (a mapping unit in the ANN branch); 2x2 max pooling of the
 // current in the last conv of blocks 3, 4, 5 (32x32 inputs: CIFAR) or 2 to 5 (64x64:
@@ -21,7 +21,7 @@
 namespace snn2ann::inline v0 {
 namespace detail {
 
-/// conv -> BN -> [2x2 max pool] -> [dropout 0.25] -> spiking, METHOD.md's order.
+/// conv -> BN -> [2x2 max pool] -> [dropout 0.25] -> spiking, docs/method.md's order.
 template <int Channels, bool Pool, bool Dropout, class Neuron>
 using vgg_unit = layers<conv<Channels, 3>, batch_norm, std::conditional_t<Pool, max_pool<2>, layers<>>,
                         std::conditional_t<Dropout, dropout<25>, layers<>>, spiking<Neuron>>;

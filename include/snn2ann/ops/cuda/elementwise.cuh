@@ -90,7 +90,7 @@ inline void channel_major(const device_context& d, const float* x, float* y, std
     check_launch("channel_major_kernel");
 }
 
-/// BN folded into the layer before it with the running statistics (METHOD.md):
+/// BN folded into the layer before it with the running statistics (docs/method.md):
 /// W' = a W, b' = a (b - mean) + beta per output channel, a = gamma / sqrt(var + eps).
 __global__ void fold_batch_norm_kernel(const float* w, const float* b, const float* gamma, const float* beta,
                                        const float* mean, const float* var, float eps, std::size_t channels,
