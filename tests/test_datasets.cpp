@@ -14,7 +14,7 @@
 #include <snn2ann/data/cifar.hpp>
 #include <snn2ann/data/tiny_imagenet.hpp>
 
-extern "C" int stbi_write_jpg(const char* filename, int w, int h, int comp, const void* data, int quality);
+#include "jpeg_writer.hpp"
 
 namespace s = snn2ann;
 namespace fs = std::filesystem;
@@ -110,7 +110,9 @@ TEST_CASE("Tiny-ImageNet folder layout, decoded in parallel") {
     std::vector<unsigned char> pixels(64 * 64 * 3);
     auto jpeg = [&](const std::string& path, int value) {
         std::fill(pixels.begin(), pixels.end(), static_cast<unsigned char>(value));
-        REQUIRE(stbi_write_jpg(path.c_str(), 64, 64, 3, pixels.data(), 95) != 0);
+        const std::string bytes = test::jpeg(pixels, 64, 64);
+        REQUIRE(!bytes.empty());
+        std::ofstream(path, std::ios::binary) << bytes;
     };
     for (std::size_t k = 0; k < wnids.size(); ++k) {
         fs::create_directories(t.path / "train" / wnids[k] / "images");
@@ -143,6 +145,26 @@ TEST_CASE("Tiny-ImageNet folder layout, decoded in parallel") {
         fs::remove_all(t.path / "train" / wnids[1]);
         CHECK(contains(error_of([&] { s::data::tiny_imagenet(t.path.string()); }), wnids[1] + "/images: missing"));
     }
+}
+
+TEST_CASE("JPEG decoding: grey images become three channels; other sizes and damaged files are refused") {
+    temp_dir t("jpeg");
+    std::vector<unsigned char> grey(8 * 8, 128);
+    std::ofstream(t.file("grey.jpg"), std::ios::binary) << test::jpeg(grey, 8, 8, 1);
+    std::ofstream(t.file("big.jpg"), std::ios::binary) << test::jpeg(std::vector<unsigned char>(16 * 16 * 3), 16, 16);
+    s::data::dataset d;
+    s::data::decode_images(d, {t.file("grey.jpg")}, {0}, 8);
+    REQUIRE(d.images.size() == 3 * 64);
+    CHECK(d.images[5] == doctest::Approx(d.images[64 + 5]));
+    CHECK(d.images[5] == doctest::Approx(128.0 / 255.0).epsilon(0.02));
+    CHECK(contains(error_of([&] { s::data::decode_images(d, {t.file("grey.jpg"), t.file("big.jpg")}, {0, 1}, 8); }),
+                   "big.jpg: is 16x16, expected 8x8"));
+    CHECK(d.size() == 1);  // a failed call leaves the data set as it was
+    CHECK(d.images.size() == 3 * 64);
+    // The fuzzer's first finding: a JPEG whose Huffman table overflows Debian 12's
+    // stb_image (a write past the table). The reader now refuses it with a message.
+    const std::string kept = std::string(SNN2ANN_SOURCE_DIR) + "/tests/fuzz/regressions/tiny_imagenet/stb_huffman_table_overflow.jpg";
+    CHECK(contains(error_of([&] { s::data::decode_images(d, {kept}, {0}, 64); }), "cannot be decoded as a JPEG image"));
 }
 
 TEST_CASE("crop and flip: a shifted, possibly mirrored copy with padding, reproducible") {

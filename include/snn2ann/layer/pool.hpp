@@ -16,12 +16,20 @@
 namespace snn2ann::inline v0 {
 namespace detail {
 
+/// The window's geometry on In. A flat In is reported once, here; the geometry and the
+/// output shape then stand in for valid ones, so that the checks of this and later layers
+/// do not add wrong messages to the right one.
 template <shape In, int Kernel, int Stride>
 constexpr conv_geometry pool_geometry() {
     static_assert(!In.flat, "snn2ann::max_pool/avg_pool: its input is flat; pooling needs a C x H x W input");
-    static_assert(In.h >= Kernel && In.w >= Kernel,
+    static_assert(In.flat || (In.h >= Kernel && In.w >= Kernel),
                   "snn2ann::max_pool/avg_pool: the window is larger than the input");
-    return {In.c, In.h, In.w, Kernel, Stride, 0, In.c, (In.h - Kernel) / Stride + 1, (In.w - Kernel) / Stride + 1};
+    constexpr int h = In.flat ? Kernel : In.h, w = In.flat ? Kernel : In.w;
+    return {In.c, h, w, Kernel, Stride, 0, In.c, (h - Kernel) / Stride + 1, (w - Kernel) / Stride + 1};
+}
+template <shape In, conv_geometry G>
+constexpr shape pool_output() {
+    return In.flat ? In : image_shape(In.c, G.oh, G.ow);
 }
 
 }  // namespace detail
@@ -33,7 +41,7 @@ struct max_pool {
     template <class Backend, shape In>
     struct impl {
         static constexpr detail::conv_geometry geometry = detail::pool_geometry<In, Kernel, Stride>();
-        static constexpr shape out = image_shape(In.c, geometry.oh, geometry.ow);
+        static constexpr shape out = detail::pool_output<In, geometry>();
         static constexpr std::size_t param_count = 0, state_count = 0;
         /// Backward routes the gradient by the winners kept in forward: the input need not
         /// be kept for it (the sequence then keeps it only if its producer's backward
@@ -146,7 +154,7 @@ struct avg_pool {
     template <class Backend, shape In>
     struct impl {
         static constexpr detail::conv_geometry geometry = detail::pool_geometry<In, Kernel, Stride>();
-        static constexpr shape out = image_shape(In.c, geometry.oh, geometry.ow);
+        static constexpr shape out = detail::pool_output<In, geometry>();
         static constexpr std::size_t param_count = 0, state_count = 0;
         static std::string describe() {
             return "avg_pool<" + std::to_string(Kernel) + ", stride " + std::to_string(Stride) + ">";

@@ -111,8 +111,16 @@ void drop_membranes(float* u, std::size_t neurons, std::size_t first, const coun
 }
 }  // namespace detail
 
-template <class Neuron = if_neuron<>>
+template <class Model = if_neuron<>>
 struct spiking {
+    static_assert(detail::neuron<Model>,
+                  "snn2ann::spiking<Neuron>: the argument is not a neuron model; write spiking<if_neuron<...>> or "
+                  "spiking<lif_neuron<Tau, ...>> (a reset mode or firing rule is an argument of the neuron: "
+                  "spiking<if_neuron<reset::by_subtraction>>)");
+    /// The neuron the layer runs (a stand-in after a refused argument, so that the
+    /// sentence above is the only message).
+    using Neuron = std::conditional_t<detail::neuron<Model>, Model, if_neuron<>>;
+
     /// params: lambda (QCFS); state: one threshold per neuron.
     template <class Backend, shape In>
     struct impl {

@@ -1,4 +1,4 @@
-// snn2ann/neuron: spiking neuron models as compile-time policies (METHOD.md, "Neuron").
+// snn2ann/neuron: spiking neuron models as compile-time policies (docs/method.md, "Neurons").
 //   V[t] = decay * U[t-1] + I[t]     (IF: decay 1; LIF: decay 1 - 1/tau)
 //   s[t] = 1[V[t] > Vth]             (or >= with firing::inclusive)
 //   U[t] = V[t] (1 - s[t])           (reset::to_zero) or V[t] - s[t] Vth (reset::by_subtraction)
@@ -6,6 +6,7 @@
 // [0, 1) by default or to a constant, and changed only by the training rule (ATA).
 #pragma once
 
+#include <concepts>
 #include <cstdint>
 #include <string>
 
@@ -91,6 +92,22 @@ struct neuron_model {
         u = after_spike(v, s, vth);
         return s;
     }
+};
+}  // namespace detail
+
+namespace detail {
+/// What spiking<...> accepts: if_neuron<...>, lif_neuron<...>, or a model of that shape.
+template <class N>
+concept neuron = requires(float& u, float v, bool s, const counter_rng& rng, std::uint64_t at) {
+    { N::decay } -> std::convertible_to<float>;
+    { N::reset_mode } -> std::convertible_to<reset>;
+    { N::membrane_dropout } -> std::convertible_to<float>;
+    { N::fires(v, v) } -> std::same_as<bool>;
+    { N::after_spike(v, s, v) } -> std::convertible_to<float>;
+    { N::step(u, v, v) } -> std::same_as<bool>;
+    { N::membrane_dropped(rng, at) } -> std::same_as<bool>;
+    { N::threshold::initial(rng, at) } -> std::convertible_to<float>;
+    { N::describe() } -> std::convertible_to<std::string>;
 };
 }  // namespace detail
 

@@ -1,0 +1,23 @@
+# ctest's fuzz fixture: configures and builds tests/fuzz with clang++ into BUILD_DIR and
+# writes the seed corpora to BUILD_DIR/seeds.
+#   cmake -DSOURCE_DIR=<snn2ann> -DBUILD_DIR=<dir> -DCXX=<clang++> [-DLAUNCHER=ccache] -P smoke.cmake
+foreach(v SOURCE_DIR BUILD_DIR CXX)
+    if(NOT DEFINED ${v})
+        message(FATAL_ERROR "smoke.cmake: -D${v}=... is required")
+    endif()
+endforeach()
+function(run)
+    execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+    if(NOT rc EQUAL 0)
+        message(FATAL_ERROR "failed (${rc}): ${ARGN}\n${out}\n${err}")
+    endif()
+endfunction()
+set(args -DCMAKE_CXX_COMPILER=${CXX} -DCMAKE_BUILD_TYPE=RelWithDebInfo)
+if(LAUNCHER)
+    list(APPEND args -DCMAKE_CXX_COMPILER_LAUNCHER=${LAUNCHER})
+endif()
+run(${CMAKE_COMMAND} -S ${SOURCE_DIR}/tests/fuzz -B ${BUILD_DIR} ${args})
+run(${CMAKE_COMMAND} --build ${BUILD_DIR} -j2)
+file(REMOVE_RECURSE ${BUILD_DIR}/seeds)
+run(${BUILD_DIR}/make_seeds ${BUILD_DIR}/seeds)
+message(STATUS "fuzzers built in ${BUILD_DIR}, seeds in ${BUILD_DIR}/seeds")
