@@ -6,6 +6,7 @@
 #include <fstream>
 #include <string>
 
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <snn2ann/snn2ann.hpp>
@@ -36,6 +37,12 @@ struct temp_file {
         fs::remove(path + ".tmp");
     }
 };
+
+std::size_t peak_rss_kib() {
+    rusage u{};
+    getrusage(RUSAGE_SELF, &u);
+    return static_cast<std::size_t>(u.ru_maxrss);
+}
 
 std::string read_all(const std::string& p) {
     std::ifstream f(p, std::ios::binary);
@@ -225,7 +232,9 @@ TEST_CASE("the zip reader believes no offset or size a header claims") {
     SUBCASE("a deflated member that claims 4 GiB") {
         auto m = test::deflated("big", "tiny");
         m.uncompressed = 0xffffffffu;
+        const std::size_t before = peak_rss_kib();
         CHECK_CONTAINS(refused(test::build_zip({m})), t.path);
+        CHECK(peak_rss_kib() - before < 256 * 1024);  // the claim was not allocated
     }
     SUBCASE("a member that truly inflates past the cap (a compression bomb)") {
         CHECK_CONTAINS(refused(test::build_zip({test::deflated("zeros", std::string(4 << 20, '\0'))})), "holds more than 1048576 bytes");
@@ -307,9 +316,29 @@ TEST_CASE("a checkpoint member with a lying .npy header is refused, naming the f
     temp_file t;
     s::model<net, s::timesteps<4>> a{s::seed{1}}, b{s::seed{2}};
     s::io::save_checkpoint(a, t.path);
-    auto entries = s::io::read_zip(t.path);
-    for (auto& e : entries)
-        if (e.name == "layer00.params.npy") e.bytes.resize(e.bytes.size() - 4);  // cut short by 4 bytes
-    s::io::write_zip(t.path, entries);
-    CHECK_THROWS_WITH_AS(s::io::load_checkpoint(b, t.path), doctest::Contains("member layer00.params.npy"), s::io_error);
+    const auto good = s::io::read_zip(t.path);
+    const std::string payload(4 * 36, '\0');  // the conv's 36 weights
+    const std::vector<std::pair<std::string, std::string>> lies{
+        {"cut short by 4 bytes", ""},
+        {"an empty shape", npy_with_header("{'descr': '<f4', 'fortran_order': False, 'shape': }", payload)},
+        {"a product that wraps, Fortran order",
+         npy_with_header("{'descr': '<f4', 'fortran_order': True, 'shape': (4294967296, 4294967296, 36), }", payload)},
+        {"2^31 elements in a small file",
+         npy_with_header("{'descr': '<f4', 'fortran_order': False, 'shape': (2147483648,), }", payload)},
+    };
+    const std::size_t before = peak_rss_kib();
+    for (const auto& [what, bytes] : lies) {
+        CAPTURE(what);
+        auto entries = good;
+        for (auto& e : entries)
+            if (e.name == "layer00.params.npy") {
+                if (bytes.empty()) e.bytes.resize(e.bytes.size() - 4);
+                else e.bytes = bytes;
+            }
+        s::io::write_zip(t.path, entries);
+        CHECK_THROWS_WITH_AS(s::io::load_checkpoint(b, t.path), doctest::Contains("member layer00.params.npy"),
+                             s::io_error);
+    }
+    CHECK(peak_rss_kib() - before < 256 * 1024);  // no claimed size was allocated
+    CHECK(std::equal(b.parameters().begin(), b.parameters().end(), s::model<net, s::timesteps<4>>{s::seed{2}}.parameters().begin()));
 }

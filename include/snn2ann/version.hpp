@@ -7,6 +7,6 @@ namespace snn2ann::inline v0 {
 struct version_info {
     int major, minor, patch;
 };
-inline constexpr version_info version{0, 1, 0};
+inline constexpr version_info version{0, 2, 0};
 
 }  // namespace snn2ann::inline v0
