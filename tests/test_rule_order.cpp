@@ -118,6 +118,10 @@ TEST_CASE("the rules, evaluate, measure_spikes, the branch views and conversion 
          [&](model_type& mm) { return of(copy(mm.snn(custom_rule()).forward(data.image(0), n), n * classes)); }},
         {"view: ann(custom rule)",
          [&](model_type& mm) { return of(copy(mm.ann(custom_rule()).forward(data.image(0), n), n * classes)); }},
+        {"evaluate: view snn(custom rule)",
+         [&](model_type& mm) { return observation{s::evaluate(mm.snn(custom_rule()), data, 10).accuracy}; }},
+        {"measure_spikes: view snn(custom rule)",
+         [&](model_type& mm) { return of(s::measure_spikes(mm.snn(custom_rule()), data, 10)); }},
     };
 
     const auto run_in = [&](const std::vector<std::size_t>& order) {
@@ -165,4 +169,7 @@ TEST_CASE("the rules, evaluate, measure_spikes, the branch views and conversion 
     CHECK(named("view: ann(custom rule)") == named("snn2ann custom: ANN branch"));
     CHECK(named("view: snn(custom rule)") != named("view: snn() (the default SNN2ANN options)"));
     CHECK(named("view: ann(custom rule)") != named("view: ann() (the default SNN2ANN options)"));
+    // A view says how to run the model as well as its rule does.
+    CHECK(named("evaluate: view snn(custom rule)") == named("evaluate: snn2ann custom"));
+    CHECK(named("measure_spikes: view snn(custom rule)") == named("measure_spikes: snn2ann custom"));
 }

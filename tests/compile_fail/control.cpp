@@ -16,6 +16,7 @@ int main() {
     double sum = s::evaluate(ann, d).accuracy + s::evaluate(m, d, s::rules::snn2ann{}).accuracy +
                  s::measure_spikes(m, d, s::rules::bptt{}).spikes_per_image +
                  s::convert::evaluate_converted(m, d, {4, 8}).size() +
-                 m.forward(x, 1, s::rules::ann{}.options(), false)[0];
+                 m.forward(x, 1, s::rules::ann{}.options(), false)[0] + s::evaluate(m.snn(), d).accuracy +
+                 s::measure_spikes(m.ann(s::rules::snn2ann{}), d).spikes_per_image;
     return static_cast<int>(sum);
 }

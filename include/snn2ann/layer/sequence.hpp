@@ -443,6 +443,16 @@ constexpr void require_integrate_and_fire() {
                   "the neuron");
 }
 
+/// model::forward(x, batch, training)'s compile-time check: without a rule's options, only
+/// a network without spiking layers has nothing to choose.
+template <class Sequence>
+constexpr void require_no_spiking_layers() {
+    static_assert(Sequence::first_spiking < 0,
+                  "snn2ann::model::forward(x, batch, training): the network has spiking layers, so say what they "
+                  "compute: forward(x, batch, rule.options(), training) with the rule that runs the pass, or "
+                  "rule.predict(model, x, batch)");
+}
+
 /// The executor of Specs on input shape In.
 template <class Backend, shape In, class Specs>
 using sequence = sequence_of<typename chain<Backend, In, Specs>::impls>;

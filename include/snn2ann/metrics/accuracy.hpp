@@ -10,6 +10,7 @@
 #include "../core/buffer.hpp"
 #include "../core/error.hpp"
 #include "../data/dataset.hpp"
+#include "../net/branches.hpp"
 #include "../rules/ann.hpp"
 #include "../rules/rule.hpp"
 
@@ -57,9 +58,17 @@ accuracy_result evaluate(Model& m, const data::dataset& d, Rule rule) {
     return evaluate(m, d, 256, std::move(rule));
 }
 
+/// A branch view's accuracy: evaluate(model.snn(rule), data), evaluate(model.ann(rule), data).
+template <class View>
+    requires detail::is_branch_view<View>::value
+accuracy_result evaluate(View view, const data::dataset& d, std::size_t batch = 256) {
+    return evaluate(view.model(), d, batch, detail::view_prediction<View>{view});
+}
+
 /// A network without spiking layers evaluated as the ANN it is. A network with spiking
-/// layers needs the rule that says how to run it.
+/// layers needs the rule (or the branch view) that says how to run it.
 template <class Model>
+    requires(!detail::is_branch_view<Model>::value)
 accuracy_result evaluate(Model& m, const data::dataset& d, std::size_t batch = 256) {
     static_assert(Model::executor::first_spiking < 0,
                   "snn2ann::evaluate(model, data): the network has spiking layers, so say how to run it: "

@@ -14,6 +14,7 @@
 #include "../core/error.hpp"
 #include "../data/dataset.hpp"
 #include "../layer/sequence.hpp"
+#include "../net/branches.hpp"
 #include "../rules/rule.hpp"
 
 namespace snn2ann::inline v0 {
@@ -116,8 +117,16 @@ spike_report measure_spikes(Model& m, const data::dataset& d, Rule rule) {
     return measure_spikes(m, d, 256, std::move(rule));
 }
 
+/// The spikes of a branch view's SNN pass: measure_spikes(model.snn(rule), data).
+template <class View>
+    requires detail::is_branch_view<View>::value
+spike_report measure_spikes(View view, const data::dataset& d, std::size_t batch = 256) {
+    return measure_spikes(view.model(), d, batch, detail::view_prediction<View>{view});
+}
+
 /// Without a rule there is no telling which SNN to measure: refused with a sentence.
 template <class Model>
+    requires(!detail::is_branch_view<Model>::value)
 spike_report measure_spikes(Model& m, const data::dataset& d, std::size_t batch = 256) {
     static_assert(sizeof(Model) == 0,
                   "snn2ann::measure_spikes(model, data): say which SNN to measure: measure_spikes(model, data, "

@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <span>
+#include <type_traits>
 
 #include "../layer/context.hpp"
 
@@ -51,5 +52,25 @@ private:
     Model& m_;
     detail::spiking_options options_;
 };
+
+namespace detail {
+template <class T>
+struct is_branch_view : std::false_type {};
+template <class Model>
+struct is_branch_view<snn_branch<Model>> : std::true_type {};
+template <class Model>
+struct is_branch_view<ann_branch<Model>> : std::true_type {};
+/// A branch view (model.snn(rule), model.ann(rule)) seen as a rule's prediction, for
+/// evaluate() and measure_spikes(): both views run the SNN pass, so both leave counts.
+template <class View>
+struct view_prediction {
+    static constexpr bool predicts_with_snn = true;
+    View view;
+    template <class Model>
+    const float* predict(Model&, const float* x, std::size_t batch) {
+        return view.forward(x, batch);
+    }
+};
+}  // namespace detail
 
 }  // namespace snn2ann::inline v0

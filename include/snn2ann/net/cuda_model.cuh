@@ -155,10 +155,7 @@ public:
     }
     /// The same for a network without spiking layers, which has nothing to choose.
     const float* forward(const float* x, std::size_t batch, bool training, std::uint64_t step = 0) {
-        static_assert(executor::first_spiking < 0,
-                      "snn2ann::model::forward(x, batch, training): the network has spiking layers, so say what "
-                      "they compute: forward(x, batch, rule.options(), training) with the rule that runs the "
-                      "pass, or rule.predict(model, x, batch)");
+        detail::require_no_spiking_layers<executor>();
         return forward(x, batch, detail::spiking_options{}, training, step);
     }
 
