@@ -179,6 +179,18 @@ TEST_CASE("a checkpoint records the neuron type and every layer option, and load
                       variant<s::if_neuron<s::reset::to_zero, s::firing::strict, s::constant_threshold<1>>>>() == "loaded"));
 }
 
+TEST_CASE("a checkpoint written by snn2ann 0.1.0 (format 1) loads, with a warning") {
+    s::model<net, s::timesteps<4>> expected{s::seed{1}}, b{s::seed{2}};
+    for (std::size_t i = 0; i < expected.state().size(); ++i) expected.state()[i] += 0.25f;
+    std::vector<std::string> warnings;
+    const auto report = s::io::load_checkpoint(b, std::string(SNN2ANN_SOURCE_DIR) + "/tests/data/format1_checkpoint.npz",
+                                               [&](const std::string& w) { warnings.push_back(w); });
+    CHECK(report.format_version == 1);
+    CHECK(warnings.size() == 1);
+    CHECK(std::equal(expected.parameters().begin(), expected.parameters().end(), b.parameters().begin()));
+    CHECK(std::equal(expected.state().begin(), expected.state().end(), b.state().begin()));
+}
+
 TEST_CASE("a checkpoint of format 1 still loads, with a warning of what could not be checked") {
     temp_file t;
     s::model<net, s::timesteps<4>> a{s::seed{1}}, b{s::seed{2}};
