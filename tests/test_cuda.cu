@@ -8,6 +8,8 @@
 #define DOCTEST_CONFIG_IMPLEMENT
 #include <doctest/doctest.h>
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -399,6 +401,41 @@ TEST_CASE("training on the GPU lowers the loss with each rule") {
     CHECK(b1 < 0.8 * b0);
     const auto [a0, a1] = first_and_last(rules::ann{}, sgd(0.05, 0.9));
     CHECK(a1 < 0.8 * a0);
+}
+
+TEST_CASE("a GPU run saved mid-epoch and resumed in a new model continues as the uninterrupted run") {
+    const auto data = test::bars(96, 2);
+    const std::string path = "/tmp/snn2ann_cuda_state_" + std::to_string(::getpid()) + ".npz";
+    auto run = [&](auto rule, auto opt) {
+        // Uninterrupted: 3 epochs of 3 batches. Interrupted: stopped after step 4 (mid
+        // epoch 2) with the state saved there, then resumed in another model and trainer.
+        model<small_net, timesteps<4>, cuda> whole(seed{9});
+        trainer a(whole, rule, opt);
+        const auto full = a.quiet().fit(data, epochs(3), batch(32));
+        model<small_net, timesteps<4>, cuda> first(seed{9});
+        trainer b(first, rule, opt);
+        struct stop_after_step_4 {
+            std::string path;
+            bool on_step_end(decltype(b)& t, const step_report& r) {
+                if (r.step != 4) return false;
+                t.save_state(path);
+                return true;
+            }
+        };
+        b.quiet().fit(data, epochs(3), batch(32), stop_after_step_4{path});
+        model<small_net, timesteps<4>, cuda> second(seed{9});
+        trainer c(second, rule, opt);
+        c.resume(path);
+        CHECK(c.steps_done() == 5);
+        const auto resumed = c.quiet().fit(data, epochs(3), batch(32));
+        REQUIRE(resumed.size() == full.size());
+        for (std::size_t e = 0; e < full.size(); ++e) CHECK(resumed[e].loss == doctest::Approx(full[e].loss).epsilon(1e-6));
+        CHECK(relative_error(second.parameters_on_host(), whole.parameters_on_host()) < 1e-6);
+        CHECK(relative_error(second.state_on_host(), whole.state_on_host()) < 1e-6);
+        std::remove(path.c_str());
+    };
+    run(rules::snn2ann{}, adam(3e-3));
+    run(rules::bptt{}, sgd(0.05, 0.9));
 }
 
 int main(int argc, char** argv) {

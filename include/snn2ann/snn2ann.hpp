@@ -13,6 +13,7 @@
 #include "core/buffer.hpp"
 #include "core/denormals.hpp"
 #include "core/error.hpp"
+#include "core/exact_text.hpp"
 #include "core/parallel.hpp"
 #include "core/rng.hpp"
 #include "core/scratch_slots.hpp"
@@ -38,10 +39,13 @@
 #include "rules/bptt.hpp"
 #include "rules/snn2ann.hpp"
 
+#include "train/callbacks.hpp"
+#include "train/finite_guard.hpp"
 #include "train/loss.hpp"
 #include "train/optimizer.hpp"
 #include "train/schedule.hpp"
 #include "train/trainer.hpp"
+#include "train/training_state.hpp"
 
 #include "metrics/accuracy.hpp"
 #include "metrics/spikes.hpp"

@@ -30,4 +30,11 @@ public:
     explicit invalid_argument(const std::string& what) : error("snn2ann: " + what) {}
 };
 
+/// Training produced a NaN or an infinity: the message names the epoch, the step, the
+/// batch and the first layer whose output or gradient is not finite.
+class non_finite_error : public error {
+public:
+    explicit non_finite_error(const std::string& what) : error("snn2ann: " + what) {}
+};
+
 }  // namespace snn2ann::inline v0

@@ -170,6 +170,28 @@ io::checkpoint_report load_checkpoint_entries(Model& m, const std::vector<io::zi
     return report;
 }
 
+/// The members of m's checkpoint: format, T, the network's description, and each layer's
+/// parameters and state.
+template <class Model>
+std::vector<io::zip_entry> checkpoint_entries(Model& m) {
+    std::vector<io::zip_entry> entries;
+    const std::int32_t version = io::checkpoint_format_version, steps = Model::T;
+    entries.push_back({"format_version.npy", io::write_npy(&version, 1)});
+    entries.push_back({"timesteps.npy", io::write_npy(&steps, 1)});
+    const std::string sig = io::network_description(m);
+    entries.push_back({"signature.npy", io::write_npy(reinterpret_cast<const std::uint8_t*>(sig.data()), sig.size())});
+    using exec = typename Model::executor;
+    const float* p = m.parameters().data();
+    const float* st = m.state().data();
+    for (std::size_t i = 0; i < exec::size; ++i) {
+        const std::size_t np = exec::param_offsets[i + 1] - exec::param_offsets[i];
+        const std::size_t ns = exec::state_offsets[i + 1] - exec::state_offsets[i];
+        if (np) entries.push_back({checkpoint_member_name(i, "params.npy"), io::write_npy(p + exec::param_offsets[i], np)});
+        if (ns) entries.push_back({checkpoint_member_name(i, "state.npy"), io::write_npy(st + exec::state_offsets[i], ns)});
+    }
+    return entries;
+}
+
 /// The largest member a checkpoint of m may hold: its largest array or its description,
 /// with room for a header. Reading refuses anything larger as it inflates.
 template <class Model>
@@ -190,22 +212,7 @@ namespace snn2ann::inline v0::io {
 /// Saves parameters and state of `m` to `path` (an .npz archive), atomically.
 template <class Model>
 void save_checkpoint(Model& m, const std::string& path) {
-    std::vector<zip_entry> entries;
-    const std::int32_t version = checkpoint_format_version, steps = Model::T;
-    entries.push_back({"format_version.npy", write_npy(&version, 1)});
-    entries.push_back({"timesteps.npy", write_npy(&steps, 1)});
-    const std::string sig = network_description(m);
-    entries.push_back({"signature.npy", write_npy(reinterpret_cast<const std::uint8_t*>(sig.data()), sig.size())});
-    using exec = typename Model::executor;
-    const float* p = m.parameters().data();
-    const float* st = m.state().data();
-    for (std::size_t i = 0; i < exec::size; ++i) {
-        const std::size_t np = exec::param_offsets[i + 1] - exec::param_offsets[i];
-        const std::size_t ns = exec::state_offsets[i + 1] - exec::state_offsets[i];
-        if (np) entries.push_back({detail::checkpoint_member_name(i, "params.npy"), write_npy(p + exec::param_offsets[i], np)});
-        if (ns) entries.push_back({detail::checkpoint_member_name(i, "state.npy"), write_npy(st + exec::state_offsets[i], ns)});
-    }
-    write_zip(path, entries);
+    write_zip(path, detail::checkpoint_entries(m));
 }
 
 /// Loads a checkpoint written by save_checkpoint for the same network and T. Nothing of

@@ -38,11 +38,13 @@ struct npy_header {
 // snn2ann::detail from the rest of snn2ann::io.
 namespace snn2ann::inline v0::detail {
 
-/// numpy's type string for the element types checkpoints hold.
+/// numpy's type string for the element types checkpoints and training states hold.
 template <class T>
 constexpr std::string_view npy_descr() {
     if constexpr (std::is_same_v<T, float>) return "<f4";
+    else if constexpr (std::is_same_v<T, double>) return "<f8";
     else if constexpr (std::is_same_v<T, std::int32_t>) return "<i4";
+    else if constexpr (std::is_same_v<T, std::int64_t>) return "<i8";
     else if constexpr (std::is_same_v<T, std::uint8_t>) return "|u1";
     else static_assert(sizeof(T) == 0, "snn2ann::io: .npy arrays of this element type are not supported");
 }

@@ -19,11 +19,10 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
-#include <cstdio>
-#include <cstdlib>
 #include <string>
 
 #include "../core/backend.hpp"
+#include "../core/exact_text.hpp"
 #include "../core/rng.hpp"
 #include "../neuron/surrogate.hpp"
 
@@ -164,16 +163,6 @@ inline layer_context model_pass_context(float* params, float* grads, float* stat
     c.timesteps = timesteps;
     c.spiking = spiking;
     return c;
-}
-
-/// A float in the fewest digits that read back as the same float ("0.1", "1e-05").
-inline std::string exact_text(float v) {
-    char text[32];
-    for (int digits = 1; digits <= 9; ++digits) {
-        std::snprintf(text, sizeof text, "%.*g", digits, static_cast<double>(v));
-        if (std::strtof(text, nullptr) == v) break;
-    }
-    return text;
 }
 
 /// PyTorch's default initialisation of conv and linear layers: weights and biases

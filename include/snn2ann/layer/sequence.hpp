@@ -186,6 +186,31 @@ public:
     /// (keeps_output); valid until the next forward or SNN pass.
     const float* output(std::size_t i) const { return outputs_[i].data(); }
 
+    /// The first layer, in forward order, whose kept output of the last forward (ANN or
+    /// BPTT pass) holds a NaN or an infinity; -1 when every kept output is finite.
+    std::ptrdiff_t first_non_finite_output() const {
+        for (std::size_t i = 0; i < size; ++i) {
+            if (!keeps_output[i] || forward_samples_[i] == 0) continue;
+            const float* y = outputs_[i].data();
+            const std::size_t n = forward_samples_[i] * out_sizes[i];
+            for (std::size_t k = 0; k < n; ++k)
+                if (!std::isfinite(y[k])) return static_cast<std::ptrdiff_t>(i);
+        }
+        return -1;
+    }
+    /// Layer i in words: "layer 3: spiking<...> -> 4x8x8".
+    static std::string layer_text(std::size_t i) {
+        static const std::array<std::string, size == 0 ? 1 : size> texts = [] {
+            std::array<std::string, size == 0 ? 1 : size> t{};
+            std::size_t k = 0;
+            ((t[k] = "layer " + std::to_string(k) + ": " + describe_layer<Impls>() + " -> " + shape_text(Impls::out),
+              ++k),
+             ...);
+            return t;
+        }();
+        return texts[i];
+    }
+
     /// Back-propagates dy (gradient of the last output) to dx (may be null), adding to the
     /// parameter gradients. Needs the forward of the same batch just before.
     void backward(const float* x, const float* dy, float* dx, const layer_context& c) {
@@ -308,6 +333,7 @@ private:
     template <std::size_t I>
     void forward_one(const layer_context& c) {
         const float* in = I == 0 ? input_ : forward_buffer(I == 0 ? 0 : I - 1).data();
+        forward_samples_[I] = pass_samples<I>(c);
         float* out = forward_buffer(I).ensure(pass_samples<I>(c) * out_sizes[I]);
         std::get<I>(layers_).forward(in, out, pass_context<I>(c));
     }
@@ -427,6 +453,7 @@ private:
     std::array<buffer<float>, 2> grads_;
     std::array<buffer<float>, 2> snn_buffers_;  // only where fewer than two outputs are kept
     std::array<buffer<float>, size == 0 ? 1 : size> folded_;  // BN-folded weights per layer
+    std::array<std::size_t, size == 0 ? 1 : size> forward_samples_{};  // samples of each output of the last forward
     const float* input_ = nullptr;
 };
 

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -19,6 +20,7 @@ namespace snn2ann::inline v0 {
 struct accuracy_result {
     double accuracy = 0.0;
     std::size_t correct = 0, total = 0;
+    double loss = 0.0;  ///< mean softmax cross-entropy of the outputs
 };
 
 /// Fraction of `d` whose argmax output equals the label, evaluated in batches with the
@@ -44,10 +46,14 @@ accuracy_result evaluate(Model& m, const data::dataset& d, std::size_t batch, Ru
             for (int c = 1; c < classes; ++c)
                 if (z[c] > z[best]) best = c;
             r.correct += best == d.labels[i + k];
+            double sum = 0.0;  // log-sum-exp about the largest output
+            for (int c = 0; c < classes; ++c) sum += std::exp(static_cast<double>(z[c]) - z[best]);
+            r.loss += std::log(sum) + z[best] - z[d.labels[i + k]];
         }
     }
     r.total = d.size();
     r.accuracy = r.total ? static_cast<double>(r.correct) / static_cast<double>(r.total) : 0.0;
+    r.loss = r.total ? r.loss / static_cast<double>(r.total) : 0.0;
     return r;
 }
 

@@ -251,7 +251,50 @@ public:
 
     executor& layers() { return exec_; }
 
+    /// For training states (train/training_state.hpp): the model on the host, the
+    /// optimiser's state from the device, and both back.
+    cpu_model host_model() const {
+        cpu_model m{seed{seed_}};
+        copy_to(m);
+        return m;
+    }
+    snn2ann::optimizer_snapshot optimizer_snapshot(const sgd& o) const {
+        snn2ann::optimizer_snapshot s;
+        s.numbers.emplace_back("started", sgd_steps_ > 0 ? 1.0 : 0.0);
+        if (o.momentum != 0.0 && sgd_steps_ > 0) s.arrays.emplace_back("velocity", to_host(velocity_.data(), param_count));
+        return s;
+    }
+    snn2ann::optimizer_snapshot optimizer_snapshot(const adam&) const {
+        snn2ann::optimizer_snapshot s;
+        s.numbers.emplace_back("steps", static_cast<double>(adam_steps_));
+        if (adam_steps_ > 0) {
+            s.arrays.emplace_back("m", to_host(adam_m_.data(), param_count));
+            s.arrays.emplace_back("v", to_host(adam_v_.data(), param_count));
+        }
+        return s;
+    }
+    void restore(const cpu_model& m, const snn2ann::optimizer_snapshot& s, const sgd& o) {
+        copy_from(m);
+        sgd_steps_ = s.number("started") != 0.0 ? 1 : 0;
+        if (const auto* v = s.array("velocity"); v && o.momentum != 0.0) upload_now(velocity_, v->data());
+    }
+    void restore(const cpu_model& m, const snn2ann::optimizer_snapshot& s, const adam&) {
+        copy_from(m);
+        adam_steps_ = static_cast<std::uint64_t>(s.number("steps"));
+        if (adam_steps_ > 0) {
+            adam_m_.zeros(param_count, dev_.stream());
+            adam_v_.zeros(param_count, dev_.stream());
+            if (const auto* a = s.array("m")) upload_now(adam_m_, a->data());
+            if (const auto* a = s.array("v")) upload_now(adam_v_, a->data());
+        }
+    }
+
 private:
+    void upload_now(detail::gpu::device_buffer<float>& to, const float* from) {
+        float* p = to.ensure(param_count);
+        dev_.synchronize();
+        detail::gpu::check(cudaMemcpy(p, from, param_count * sizeof(float), cudaMemcpyHostToDevice), "cudaMemcpy");
+    }
     float* upload(detail::gpu::device_buffer<float>& to, const float* from, std::size_t n) {
         float* p = to.ensure(n);
         staging_.upload(dev_, from, p, n);

@@ -59,6 +59,10 @@ struct ann {
     const float* predict(Model& m, const float* x, std::size_t batch) {
         return m.forward(x, batch, options(), false);
     }
+    /// The rule and its options, as training states record them.
+    std::string describe() const {
+        return activation == ann_activation::qcfs ? "ann(qcfs, " + std::to_string(qcfs_levels) + " levels)" : "ann(relu)";
+    }
     /// What the spiking layers do in this rule's passes: this rule's activation (also for
     /// the calibration of ANN-to-SNN conversion).
     detail::spiking_options options() const {

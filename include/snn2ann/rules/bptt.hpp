@@ -14,8 +14,10 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 
 #include "../core/buffer.hpp"
+#include "../core/exact_text.hpp"
 #include "../neuron/surrogate.hpp"
 #include "../train/loss.hpp"
 #include "rule.hpp"
@@ -52,6 +54,12 @@ struct bptt {
         return m.bptt_forward(x, batch, options(), false);
     }
 
+    /// The rule and its options, as training states record them.
+    std::string describe() const {
+        constexpr const char* kinds[] = {"rectangle", "triangle", "sigmoid", "fast_sigmoid", "atan"};
+        return std::string("bptt(") + kinds[static_cast<int>(gradient.kind)] + " " +
+               detail::exact_text(gradient.alpha) + (detach_reset ? ", detached reset)" : ")");
+    }
     /// What the spiking layers do in this rule's passes.
     detail::spiking_options options() const {
         detail::spiking_options o;

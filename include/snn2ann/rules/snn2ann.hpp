@@ -9,8 +9,10 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 
 #include "../core/buffer.hpp"
+#include "../core/exact_text.hpp"
 #include "../layer/context.hpp"
 #include "../train/loss.hpp"
 #include "ann.hpp"
@@ -65,6 +67,17 @@ struct snn2ann {
         return evaluate_ann ? m.forward(x, batch, o, false) : snn_logits;
     }
 
+    /// The rule and its options, as training states record them.
+    std::string describe() const {
+        const ata& a = threshold_adjustment;
+        return std::string("snn2ann(") + (unit == mapping_unit::resu ? "resu" : "stsu") +
+               (a.enabled ? ", ata scale " + detail::exact_text(a.scale) + " tolerance " + detail::exact_text(a.tolerance) +
+                                " ema " + detail::exact_text(a.ema)
+                          : std::string(", ata off")) +
+               (input == encoding::direct ? ", direct input" : ", poisson input") +
+               (pooling == current_pooling::per_step ? ", per-step pooling" : ", accumulated pooling") +
+               ", spike penalty " + detail::exact_text(spike_penalty) + (evaluate_ann ? ", evaluates the ann)" : ")");
+    }
     /// What the spiking layers do in this rule's passes (both branches).
     detail::spiking_options options() const {
         detail::spiking_options o;

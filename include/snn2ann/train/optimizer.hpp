@@ -6,16 +6,39 @@
 #include <cmath>
 #include <cstdint>
 #include <span>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include <Eigen/Core>
 
 #include "../core/buffer.hpp"
 #include "../core/parallel.hpp"
+#include "../core/exact_text.hpp"
 
 namespace snn2ann::inline v0 {
 namespace detail {
 inline constexpr std::size_t optimizer_grain = 1 << 15;
 }
+
+/// What an optimiser has learnt about the run so far, to save and restore it exactly:
+/// named arrays (moments, velocity: one float per parameter) and named numbers (step
+/// counts, whether it has started).
+struct optimizer_snapshot {
+    std::vector<std::pair<std::string, std::vector<float>>> arrays;
+    std::vector<std::pair<std::string, double>> numbers;
+
+    const std::vector<float>* array(const std::string& name) const {
+        for (const auto& [n, a] : arrays)
+            if (n == name) return &a;
+        return nullptr;
+    }
+    double number(const std::string& name, double otherwise = 0.0) const {
+        for (const auto& [n, v] : numbers)
+            if (n == name) return v;
+        return otherwise;
+    }
+};
 
 /// Stochastic gradient descent with optional momentum, Nesterov momentum and L2 weight
 /// decay (added to the gradient, as torch.optim.SGD).
@@ -45,6 +68,23 @@ public:
             }
         });
         started_ = true;
+    }
+
+    /// The optimiser and its settings, the learning rate aside (a schedule moves it).
+    std::string describe() const {
+        return "sgd(momentum " + detail::exact_text(momentum) + (nesterov ? ", nesterov" : "") +
+               ", weight decay " + detail::exact_text(weight_decay) + ")";
+    }
+    optimizer_snapshot snapshot(std::size_t params) const {
+        optimizer_snapshot s;
+        s.numbers.emplace_back("started", started_ ? 1.0 : 0.0);
+        if (momentum != 0.0 && started_) s.arrays.emplace_back("velocity", std::vector<float>(velocity_.data(), velocity_.data() + params));
+        return s;
+    }
+    /// Restores a snapshot of the same optimiser over `params` parameters (checked by the caller).
+    void restore(const optimizer_snapshot& s, std::size_t params) {
+        started_ = s.number("started") != 0.0;
+        if (const auto* v = s.array("velocity")) std::copy(v->begin(), v->end(), velocity_.ensure(params));
     }
 
 private:
@@ -84,6 +124,35 @@ public:
         });
     }
     std::uint64_t steps() const { return t_; }
+
+    /// The optimiser and its settings, the learning rate aside (a schedule moves it).
+    std::string describe() const {
+        return std::string(decoupled ? "adamw" : "adam") + "(beta1 " + detail::exact_text(beta1) +
+               ", beta2 " + detail::exact_text(beta2) + ", eps " +
+               detail::exact_text(eps) + ", weight decay " +
+               detail::exact_text(weight_decay) + ")";
+    }
+    optimizer_snapshot snapshot(std::size_t params) const {
+        optimizer_snapshot s;
+        s.numbers.emplace_back("steps", static_cast<double>(t_));
+        if (t_ > 0) {
+            s.arrays.emplace_back("m", std::vector<float>(m_.data(), m_.data() + params));
+            s.arrays.emplace_back("v", std::vector<float>(v_.data(), v_.data() + params));
+        }
+        return s;
+    }
+    /// Restores a snapshot of the same optimiser over `params` parameters (checked by the caller).
+    void restore(const optimizer_snapshot& s, std::size_t params) {
+        t_ = static_cast<std::uint64_t>(s.number("steps"));
+        if (t_ > 0) {
+            const auto* m = s.array("m");
+            const auto* v = s.array("v");
+            m_.zeros(params);
+            v_.zeros(params);
+            if (m) std::copy(m->begin(), m->end(), m_.data());
+            if (v) std::copy(v->begin(), v->end(), v_.data());
+        }
+    }
 
 private:
     struct coefficients {

@@ -1,12 +1,19 @@
 // snn2ann/train: the training loop shared by every rule: seeded shuffled batches, one
 // rule step and one optimiser step per batch, a learning-rate schedule per epoch, an
-// evaluation and a report per epoch, a progress bar on a terminal.
+// evaluation and a report per epoch, a progress bar on a terminal, callbacks
+// (train/callbacks.hpp), a guard against NaN and infinity (train/finite_guard.hpp), and a
+// training state to save and resume from (train/training_state.hpp): a run that is
+// interrupted and resumed computes the same weights, state and losses, bit for bit, as
+// one that is not.
 #pragma once
 
 #include <chrono>
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <functional>
+#include <string>
+#include <type_traits>
 #include <vector>
 
 #include "../core/buffer.hpp"
@@ -15,13 +22,19 @@
 #include "../core/rng.hpp"
 #include "../core/shape.hpp"
 #include "../data/dataset.hpp"
+#include "../io/checkpoint.hpp"
 #include "../metrics/accuracy.hpp"
 #include "../rules/rule.hpp"
+#include "callbacks.hpp"
+#include "finite_guard.hpp"
 #include "progress.hpp"
 #include "schedule.hpp"
+#include "training_state.hpp"
 
 namespace snn2ann::inline v0 {
 
+/// The number of epochs a run trains in all: fit(data, epochs{N}, ...) stops when N epochs
+/// are done, counting those of earlier fit() calls and of a resumed state.
 struct epochs {
     int value;
     constexpr explicit epochs(int n) : value(n) {}
@@ -29,17 +42,6 @@ struct epochs {
 struct batch {
     std::size_t value;
     constexpr explicit batch(std::size_t n) : value(n) {}
-};
-
-/// What one epoch did.
-struct epoch_report {
-    int epoch = 0;                ///< 1-based
-    double loss = 0.0;            ///< mean training loss
-    double train_accuracy = 0.0;  ///< on the training batches, in training mode
-    double test_accuracy = -1.0;  ///< on the validation set (-1 when none was given)
-    double seconds = 0.0;         ///< training time of the epoch, evaluation excluded
-    double images_per_second = 0.0;
-    double learning_rate = 0.0;
 };
 
 template <class Model, class Rule, class Optimizer>
@@ -51,7 +53,7 @@ class trainer {
 
 public:
     trainer(Model& m, Rule rule, Optimizer opt) : model_(m), rule_(std::move(rule)), opt_(std::move(opt)) {
-        base_lr_ = opt_.lr;
+        position_.base_lr = opt_.lr;
     }
 
     /// Evaluate on `d` after every epoch (the pointer must outlive fit()).
@@ -64,7 +66,8 @@ public:
         schedule_ = std::move(factor);
         return *this;
     }
-    /// Called after every epoch; the default prints one line to stdout.
+    /// Called after every epoch instead of the default line on standard output (callbacks
+    /// passed to fit() are the composable form).
     trainer& on_epoch(std::function<void(const epoch_report&)> f) {
         on_epoch_ = std::move(f);
         return *this;
@@ -83,6 +86,11 @@ public:
         batch_limit_ = n;
         return *this;
     }
+    /// What a batch with a non-finite loss or gradient does: stop (default) or skip.
+    trainer& on_non_finite(non_finite policy) {
+        non_finite_ = policy;
+        return *this;
+    }
 
     /// Augments every gathered training batch in place, e.g. data::crop_flip{4}: called as
     /// f(x, count, sample shape, rng) with an rng keyed by (model seed, training step).
@@ -91,86 +99,251 @@ public:
         return *this;
     }
 
+    Model& model() { return model_; }
     Rule& rule() { return rule_; }
     Optimizer& optimizer() { return opt_; }
+    /// Epochs finished, and steps taken, in the whole run (a resumed state's included).
+    int epochs_done() const { return static_cast<int>(position_.epochs_done); }
+    std::uint64_t steps_done() const { return static_cast<std::uint64_t>(position_.step); }
+    /// Every finished epoch of the run, a resumed state's included.
+    const std::vector<epoch_report>& history() const { return position_.history; }
+    /// Stops fit() after the current step (for callbacks).
+    void request_stop() { stop_ = true; }
 
-    std::vector<epoch_report> fit(const data::dataset& train, epochs e, batch b) {
+    /// Trains until `e` epochs of the run are done, in batches of `b`, with the callbacks
+    /// (train/callbacks.hpp) in the order given; returns every finished epoch of the run.
+    /// Both data sets are checked whole before the first step changes anything.
+    template <class... Callbacks>
+    std::vector<epoch_report> fit(const data::dataset& train, epochs e, batch b, Callbacks&&... callbacks) {
         if (b.value == 0) throw invalid_argument("trainer::fit: the batch size is 0");
-        if (e.value < 0) throw invalid_argument("trainer::fit: the number of epochs is negative");
-        // Both sets are checked whole before the first step changes anything.
         data::validate(train, Model::input_shape, Model::output_shape.c, "trainer::fit (training set)");
         if (train.size() == 0) throw invalid_argument("trainer::fit: the training set is empty");
         if (validation_)
             data::validate(*validation_, Model::input_shape, Model::output_shape.c, "trainer::fit (validation set)");
+        if (e.value <= position_.epochs_done)
+            throw invalid_argument("trainer::fit: epochs{" + std::to_string(e.value) + "}, but " +
+                                   std::to_string(position_.epochs_done) +
+                                   " epochs of this run are done already: epochs{N} counts every epoch of the run "
+                                   "(epochs{" + std::to_string(position_.epochs_done + 1) + "} trains one more)");
+        if (position_.next_batch > 0 && static_cast<std::size_t>(position_.batch_size) != b.value)
+            throw invalid_argument("trainer::fit: the run stopped in the middle of an epoch with batches of " +
+                                   std::to_string(position_.batch_size) + ", not " + std::to_string(b.value));
+        if (position_.train_size > 0 && static_cast<std::size_t>(position_.train_size) != train.size())
+            throw invalid_argument("trainer::fit: the run trained on " + std::to_string(position_.train_size) +
+                                   " samples, this training set has " + std::to_string(train.size()) +
+                                   " (the data order depends on it)");
+        position_.batch_size = static_cast<std::int64_t>(b.value);
+        position_.train_size = static_cast<std::int64_t>(train.size());
         const detail::flush_denormals_scope flush(flush_denormals_);
-        std::vector<epoch_report> reports;
-        for (int ep = 0; ep < e.value; ++ep) {
-            reports.push_back(run_epoch(train, b.value));
-            if (validation_) reports.back().test_accuracy = evaluate(model_, *validation_, 256, rule_).accuracy;
-            if (on_epoch_) on_epoch_(reports.back());
-            else if (!quiet_) print(reports.back());
+        stop_ = false;
+        (hook_fit_begin(callbacks), ...);
+        while (position_.epochs_done < e.value && !stop_) {
+            epoch_report r;
+            if (!run_epoch(train, b.value, r, callbacks...)) break;  // stopped within the epoch
+            if (validation_) {
+                const accuracy_result v = evaluate(model_, *validation_, 256, rule_);
+                r.test_accuracy = v.accuracy, r.test_loss = v.loss;
+            }
+            position_.history.push_back(r);
+            if (on_epoch_) on_epoch_(r);
+            else if (!quiet_) print(r);
+            ((stop_ = hook_epoch_end(callbacks, r) || stop_), ...);
         }
-        return reports;
+        (hook_fit_end(callbacks), ...);
+        return position_.history;
+    }
+
+    /// Saves everything the run needs to continue exactly (train/training_state.hpp):
+    /// weights, state, the optimiser's moments and counts, the position in the run.
+    void save_state(const std::string& path) {
+        if constexpr (requires { model_.optimizer_snapshot(opt_); }) {
+            auto host = model_.host_model();
+            detail::write_training_state(path, host, rule_, model_.optimizer_snapshot(opt_), opt_, position_);
+        } else {
+            detail::write_training_state(path, model_, rule_, opt_.snapshot(model_.parameters().size()), opt_,
+                                         position_);
+        }
+    }
+    /// Continues from a state saved by save_state with the same network, T, rule,
+    /// optimiser and base learning rate (checked; io_error otherwise): the next fit() goes
+    /// on from the saved step. Schedules, callbacks, augmentation and the validation set
+    /// are the caller's, as for the first run.
+    void resume(const std::string& path) {
+        optimizer_snapshot s;
+        if constexpr (requires { model_.optimizer_snapshot(opt_); }) {
+            auto host = model_.host_model();
+            position_ = detail::read_training_state(path, host, rule_, opt_, position_.base_lr, s);
+            model_.restore(host, s, opt_);
+        } else {
+            position_ = detail::read_training_state(path, model_, rule_, opt_, position_.base_lr, s);
+            opt_.restore(s, model_.parameters().size());
+        }
+    }
+    /// Saves the model alone (io::save_checkpoint), for save_best.
+    void save_model(const std::string& path) {
+        if constexpr (requires { model_.host_model(); }) {
+            auto host = model_.host_model();
+            io::save_checkpoint(host, path);
+        } else {
+            io::save_checkpoint(model_, path);
+        }
     }
 
     static void print(const epoch_report& r) {
         std::printf("epoch %3d  loss %.4f  train %.2f%%", r.epoch, r.loss, 100.0 * r.train_accuracy);
+        if (r.snn_train_accuracy >= 0) std::printf(" (ANN branch), SNN %.2f%%", 100.0 * r.snn_train_accuracy);
         if (r.test_accuracy >= 0) std::printf("  test %.2f%%", 100.0 * r.test_accuracy);
-        std::printf("  %.1f s  %.0f img/s  lr %.2g\n", r.seconds, r.images_per_second, r.learning_rate);
+        std::printf("  %.1f s  %.0f img/s  lr %.2g", r.seconds, r.images_per_second, r.learning_rate);
+        if (r.skipped_batches) std::printf("  %zu non-finite batches skipped", r.skipped_batches);
+        std::printf("\n");
         std::fflush(stdout);
     }
 
 private:
-    epoch_report run_epoch(const data::dataset& train, std::size_t bs) {
-        epoch_report r;
-        r.epoch = ++epoch_;
-        r.learning_rate = base_lr_ * (schedule_ ? schedule_(epoch_ - 1) : 1.0);
-        opt_.lr = r.learning_rate;
-        data::shuffled_order(order_, train.size(), model_.seed_value(), static_cast<std::uint64_t>(epoch_));
+    /// One epoch from the position's next batch; false when a callback or request_stop()
+    /// stopped it before its end (the position then says where to continue).
+    template <class... Callbacks>
+    bool run_epoch(const data::dataset& train, std::size_t bs, epoch_report& r, Callbacks&... callbacks) {
+        detail::trainer_position& p = position_;
+        r.epoch = static_cast<int>(p.epochs_done) + 1;
+        r.learning_rate = p.base_lr * (schedule_ ? schedule_(r.epoch - 1) : 1.0);
+        data::shuffled_order(order_, train.size(), model_.seed_value(), static_cast<std::uint64_t>(r.epoch));
         std::size_t batches = (train.size() + bs - 1) / bs;
         if (batch_limit_) batches = std::min(batches, batch_limit_);
         float* x = x_.ensure(bs * train.image_size());
         std::int32_t* y = y_.ensure(bs);
         detail::progress_bar bar(!quiet_);
-        double loss_sum = 0.0;
-        std::size_t correct = 0, seen = 0;
+        std::size_t done_here = 0;
         const auto t0 = std::chrono::steady_clock::now();
-        for (std::size_t k = 0; k < batches; ++k) {
+        for (auto k = static_cast<std::size_t>(p.next_batch); k < batches; ++k) {
             const std::size_t first = k * bs, n = std::min(bs, train.size() - first);
+            const auto step = static_cast<std::uint64_t>(p.step);
+            opt_.lr = r.learning_rate;
+            (hook_step_begin(callbacks, step), ...);
             data::gather(train, order_.data() + first, n, x, y);
-            if (augment_) augment_(x, n, train.sample_shape(), detail::counter_rng(model_.seed_value(), 0xa0600000ULL + step_));
-            const loss_result lr = rule_.train_step(model_, x, y, n, step_++);
-            // A GPU model keeps its parameters and the optimiser's state on the device.
-            if constexpr (requires { model_.apply(opt_); }) model_.apply(opt_);
-            else opt_.step(model_.parameters(), model_.gradients());
-            loss_sum += lr.loss * static_cast<double>(n);
-            correct += lr.correct;
-            seen += n;
-            const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-            bar.update(k + 1, batches, loss_sum / static_cast<double>(seen), static_cast<double>(seen) / s);
+            if (augment_) augment_(x, n, train.sample_shape(), detail::counter_rng(model_.seed_value(), 0xa0600000ULL + step));
+            [[maybe_unused]] step_report s{r.epoch, step, k, batches, 0.0, opt_.lr, false};
+            const bool guarded = non_finite_ != snn2ann::non_finite::unchecked;
+            if (guarded) keep_state_before_step();
+            const loss_result lr = rule_.train_step(model_, x, y, n, step);
+            s.loss = lr.loss;
+            if (guarded && !step_is_finite(lr)) {
+                if (non_finite_ == snn2ann::non_finite::stop) throw non_finite_failure(train, x, y, n, r.epoch, step, k, first);
+                restore_state_before_step();
+                s.skipped = true;
+                ++p.skipped;
+            } else {
+                // A GPU model keeps its parameters and the optimiser's state on the device.
+                if constexpr (requires { model_.apply(opt_); }) model_.apply(opt_);
+                else opt_.step(model_.parameters(), model_.gradients());
+                p.loss_sum += lr.loss * static_cast<double>(n);
+                p.correct += static_cast<std::int64_t>(lr.correct);
+                if constexpr (requires { rule_.last_snn_correct(); })
+                    p.snn_correct += static_cast<std::int64_t>(rule_.last_snn_correct());
+                p.seen += static_cast<std::int64_t>(n);
+            }
+            ++p.step;
+            p.next_batch = static_cast<std::int64_t>(k + 1);
+            done_here += n;
+            const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+            bar.update(k + 1, batches, p.seen ? p.loss_sum / static_cast<double>(p.seen) : 0.0,
+                       static_cast<double>(done_here) / seconds);
+            ((stop_ = hook_step_end(callbacks, s) || stop_), ...);
+            if (stop_ && k + 1 < batches) return false;
         }
         r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-        r.loss = loss_sum / static_cast<double>(seen);
-        r.train_accuracy = static_cast<double>(correct) / static_cast<double>(seen);
-        r.images_per_second = static_cast<double>(seen) / r.seconds;
-        return r;
+        const double seen = static_cast<double>(p.seen);
+        r.loss = p.seen ? p.loss_sum / seen : 0.0;
+        r.train_accuracy = p.seen ? static_cast<double>(p.correct) / seen : 0.0;
+        if constexpr (requires { rule_.last_snn_correct(); })
+            r.snn_train_accuracy = p.seen ? static_cast<double>(p.snn_correct) / seen : 0.0;
+        r.images_per_second = r.seconds > 0 ? static_cast<double>(done_here) / r.seconds : 0.0;
+        r.skipped_batches = static_cast<std::size_t>(p.skipped);
+        ++p.epochs_done;
+        p.next_batch = 0, p.loss_sum = 0.0, p.correct = p.snn_correct = p.seen = p.skipped = 0;
+        return true;
+    }
+
+    /// The loss, and (where the gradients are in host memory) every gradient, are finite.
+    bool step_is_finite(const loss_result& lr) {
+        if (!std::isfinite(lr.loss)) return false;
+        if constexpr (requires { model_.gradients(); }) return detail::all_finite(model_.gradients());
+        else return true;
+    }
+    /// The model's state (BN statistics, thresholds: a training step changes them) before
+    /// a step, so that a non-finite step can be undone or run again as it was.
+    void keep_state_before_step() {
+        if constexpr (requires { model_.state(); }) {
+            const auto st = model_.state();
+            std::copy(st.begin(), st.end(), state_before_.ensure(st.size()));
+        }
+    }
+    void restore_state_before_step() {
+        if constexpr (requires { model_.state(); }) {
+            const auto st = model_.state();
+            std::copy(state_before_.data(), state_before_.data() + st.size(), st.begin());
+        }
+    }
+    /// The error for a non-finite step: the batch is run again from the state before it,
+    /// layer outputs and gradients are looked at, and the model is left as before the batch.
+    non_finite_error non_finite_failure(const data::dataset& train, const float* x, const std::int32_t* y, std::size_t n,
+                                int epoch, std::uint64_t step, std::size_t batch_index, std::size_t first) {
+        std::string where = "training produced a NaN or an infinity in epoch " + std::to_string(epoch) + ", step " +
+                            std::to_string(step) + ", batch " + std::to_string(batch_index) + " of the epoch: ";
+        if (const std::ptrdiff_t b = detail::first_non_finite_sample(x, n, train.image_size()); b >= 0) {
+            where += "sample " + std::to_string(order_[first + static_cast<std::size_t>(b)]) +
+                     " of the training set holds a non-finite value";
+        } else if constexpr (requires { model_.state(); model_.layers().first_non_finite_output(); }) {
+            restore_state_before_step();
+            rule_.train_step(model_, x, y, n, step);
+            where += detail::non_finite_layer(model_) + " is not finite";
+        } else {
+            where += "the loss is not finite";
+        }
+        restore_state_before_step();
+        return non_finite_error(where + " (the model is left as before this batch)");
+    }
+
+    template <class C>
+    void hook_fit_begin(C& c) {
+        if constexpr (requires { c.on_fit_begin(*this); }) c.on_fit_begin(*this);
+    }
+    template <class C>
+    void hook_step_begin(C& c, std::uint64_t step) {
+        if constexpr (requires { c.on_step_begin(*this, step); }) c.on_step_begin(*this, step);
+    }
+    template <class C>
+    bool hook_step_end(C& c, const step_report& s) {
+        if constexpr (requires { { c.on_step_end(*this, s) } -> std::convertible_to<bool>; }) return c.on_step_end(*this, s);
+        else if constexpr (requires { c.on_step_end(*this, s); }) return c.on_step_end(*this, s), false;
+        else return false;
+    }
+    template <class C>
+    bool hook_epoch_end(C& c, const epoch_report& r) {
+        if constexpr (requires { { c.on_epoch_end(*this, r) } -> std::convertible_to<bool>; }) return c.on_epoch_end(*this, r);
+        else if constexpr (requires { c.on_epoch_end(*this, r); }) return c.on_epoch_end(*this, r), false;
+        else return false;
+    }
+    template <class C>
+    void hook_fit_end(C& c) {
+        if constexpr (requires { c.on_fit_end(*this, position_.history); }) c.on_fit_end(*this, position_.history);
     }
 
     Model& model_;
     Rule rule_;
     Optimizer opt_;
-    double base_lr_ = 0.0;
     const data::dataset* validation_ = nullptr;
     std::function<double(int)> schedule_;
     std::function<void(const epoch_report&)> on_epoch_;
     std::function<void(float*, std::size_t, shape, const detail::counter_rng&)> augment_;
     bool quiet_ = false;
     bool flush_denormals_ = true;
+    bool stop_ = false;
+    snn2ann::non_finite non_finite_ = snn2ann::non_finite::stop;
     std::size_t batch_limit_ = 0;
-    int epoch_ = 0;
-    std::uint64_t step_ = 0;
+    detail::trainer_position position_;
     std::vector<std::uint32_t> order_;
-    detail::buffer<float> x_;
+    detail::buffer<float> x_, state_before_;
     detail::buffer<std::int32_t> y_;
 };
 
