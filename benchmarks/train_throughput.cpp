@@ -2,7 +2,8 @@
 // spiking layers trained by SNN2ANN at T = 4: one epoch over the first --train-limit
 // images (batch 64 by default), repeated; prints every repetition, the median, the peak
 // RSS and the library's workspace high-water mark.
-//   train_throughput [--rule ann|snn2ann] [--threads K] [--batch B] [--train-limit N] [--repeat R]
+//   train_throughput [--rule ann|snn2ann] [--threads K] [--batch B] [--train-limit N] [--repeat R] [--guard on|off]
+// --guard off trains without the per-step check for NaN and infinity (to measure its cost).
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -16,9 +17,10 @@
 namespace s = snn2ann;
 
 template <class Model, class Rule>
-double one_epoch(const s::data::dataset& train, std::size_t batch, const char* name) {
+double one_epoch(const s::data::dataset& train, std::size_t batch, const char* name, bool guard) {
     Model model{s::seed{1}};
     s::trainer trainer{model, Rule{}, s::adam{1e-3}};
+    if (!guard) trainer.on_non_finite(s::non_finite::unchecked);
     const auto rep = trainer.quiet().fit(train, s::epochs{1}, s::batch{batch});
     std::printf("snn2ann %s: threads %d batch %zu images %zu: train_time_s %.2f (%.1f img/s) loss %.4f\n", name,
                 s::threads::active(), batch, train.size(), rep[0].seconds, rep[0].images_per_second, rep[0].loss);
@@ -28,12 +30,12 @@ double one_epoch(const s::data::dataset& train, std::size_t batch, const char* n
 
 int main(int argc, char** argv) {
     int threads = 2, repeat = 3;
-    std::string rule = "ann";
+    std::string rule = "ann", guard = "on";
     std::size_t batch = 64, limit = 10000;
     const int rc = snn2ann_examples::read_command_line(
         argc, argv, "train_throughput",
         "usage: train_throughput [--rule ann|snn2ann (ann)] [--threads K (2)] [--batch B (64)] [--train-limit N (10000)]\n"
-        "                        [--repeat R (3)]\n",
+        "                        [--repeat R (3)] [--guard on|off (on): the per-step NaN check]\n",
         [&](snn2ann_examples::arguments& args) {
             while (args.next()) {
                 if (args.is("--threads")) threads = args.value<int>();
@@ -41,8 +43,10 @@ int main(int argc, char** argv) {
                 else if (args.is("--train-limit")) limit = args.value<std::size_t>();
                 else if (args.is("--repeat")) repeat = args.value<int>();
                 else if (args.is("--rule")) rule = args.text();
+                else if (args.is("--guard")) guard = args.text();
                 else args.unknown();
             }
+            if (guard != "on" && guard != "off") throw std::invalid_argument("--guard must be on or off, not " + guard);
             if (rule != "ann" && rule != "snn2ann") throw std::invalid_argument("--rule must be ann or snn2ann, not " + rule);
         });
     if (rc >= 0) return rc;
@@ -52,9 +56,9 @@ int main(int argc, char** argv) {
     std::vector<double> rates;
     for (int r = 0; r < repeat; ++r)
         rates.push_back(rule == "ann"
-                            ? one_epoch<s::model<reference::ann>, s::rules::ann>(train, batch, "ann")
+                            ? one_epoch<s::model<reference::ann>, s::rules::ann>(train, batch, "ann", guard == "on")
                             : one_epoch<s::model<reference::snn<>, s::timesteps<reference::timesteps>>, s::rules::snn2ann>(
-                                  train, batch, "snn2ann T=4"));
+                                  train, batch, "snn2ann T=4", guard == "on"));
     std::sort(rates.begin(), rates.end());
     rusage u{};
     getrusage(RUSAGE_SELF, &u);

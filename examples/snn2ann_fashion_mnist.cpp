@@ -8,6 +8,7 @@
 //                         [--save FILE (snn2ann_fashion_mnist.npz)] [--stsu] [--no-ata] [--poisson] [--constant-threshold]
 //                         [--wide: 64/128 channels and a 512-wide linear layer]
 //                         [--augment: random crops (2-pixel padding) and horizontal flips]
+//                         [--checkpoint FILE] [--checkpoint-every N] [--resume FILE]
 #include <cstdio>
 #include <string>
 
@@ -15,6 +16,7 @@
 
 #include "command_line.hpp"
 #include "reference_networks.hpp"
+#include "run_state.hpp"
 
 namespace s = snn2ann;
 constexpr int T = reference::timesteps;
@@ -26,7 +28,9 @@ constexpr const char* usage =
     "  --stsu: STSU mapping units instead of ReSU      --no-ata: thresholds stay as initialised\n"
     "  --poisson: Poisson-coded input spikes           --constant-threshold: IF thresholds of 1.0\n"
     "  --wide: 64/128 channels and a 512-wide linear layer\n"
-    "  --augment: random crops (2-pixel padding) and horizontal flips\n";
+    "  --augment: random crops (2-pixel padding) and horizontal flips\n"
+    "  --checkpoint FILE: save the training state in FILE after every epoch (and every\n"
+    "    --checkpoint-every N steps); --resume FILE: continue the run saved in FILE\n";
 
 struct options {
     int epochs = 6;
@@ -34,6 +38,7 @@ struct options {
     std::string dir, save = "snn2ann_fashion_mnist.npz";
     bool augment = false;
     s::rules::snn2ann rule;
+    snn2ann_examples::run_state_flags state;
 };
 
 template <class Net>
@@ -58,8 +63,9 @@ int main(int argc, char** argv) {
             else if (args.is("--train-limit")) o.train_limit = args.value<std::size_t>();
             else if (args.is("--data")) o.dir = args.text();
             else if (args.is("--save")) o.save = args.text();
-            else args.unknown();
+            else if (!o.state.take(args)) args.unknown();
         }
+        o.state.check();
     });
     if (rc >= 0) return rc;
     s::threads limit(threads);
@@ -92,7 +98,7 @@ int run(const options& o) {
                         r.loss, 100 * ann, 100 * snn, spikes.spikes_per_image, r.images_per_second);
             std::fflush(stdout);
         });
-        trainer.fit(data.train, s::epochs{epochs}, s::batch{batch});
+        o.state.fit(trainer, data.train, epochs, batch);
 
         const auto acc = s::evaluate(model, data.test, 256, rule);
         const auto ann = s::evaluate(model, data.test, 256, rule.ann_branch());

@@ -16,6 +16,7 @@
 #include <snn2ann/data/tiny_imagenet.hpp>
 
 #include "command_line.hpp"
+#include "run_state.hpp"
 
 namespace zoo_example {
 namespace s = snn2ann;
@@ -24,6 +25,7 @@ struct options {
     std::string data = "cifar10", dir;
     int epochs = 200, threads = 0;
     std::size_t batch = 512, train_limit = 0, test_limit = 0;
+    snn2ann_examples::run_state_flags state;  // --checkpoint, --checkpoint-every, --resume
 };
 
 /// Reads the options into o; returns -1 to go on, else the exit code (0 after --help).
@@ -32,7 +34,9 @@ inline int parse(int argc, char** argv, options& o, const char* more_usage) {
     const std::string program = argc > 0 ? std::filesystem::path(argv[0]).filename().string() : "zoo example";
     const std::string usage = "usage: " + program +
                               " --data cifar10|cifar100|tiny --dir DIR [--epochs N (200)] [--batch B (512)]\n"
-                              "       [--threads K] [--train-limit N] [--test-limit N]\n" + more_usage;
+                              "       [--threads K] [--train-limit N] [--test-limit N]\n"
+                              "       [--checkpoint FILE] [--checkpoint-every N] [--resume FILE]\n" +
+                              snn2ann_examples::run_state_flags::usage + more_usage;
     const int rc = snn2ann_examples::read_command_line(argc, argv, program.c_str(), usage.c_str(),
                                                        [&](snn2ann_examples::arguments& args) {
         while (args.next()) {
@@ -43,8 +47,9 @@ inline int parse(int argc, char** argv, options& o, const char* more_usage) {
             else if (args.is("--threads")) o.threads = args.value<int>();
             else if (args.is("--train-limit")) o.train_limit = args.value<std::size_t>();
             else if (args.is("--test-limit")) o.test_limit = args.value<std::size_t>();
-            else args.unknown();
+            else if (!o.state.take(args)) args.unknown();
         }
+        o.state.check();
         if (o.data != "cifar10" && o.data != "cifar100" && o.data != "tiny")
             throw std::invalid_argument("--data must be cifar10, cifar100 or tiny, not " + o.data);
     });
@@ -93,7 +98,7 @@ int train(const options& o, const s::data::split& d, const char* name) {
                     100 * s::evaluate(model, d.test, 128, rule).accuracy, r.images_per_second, r.learning_rate);
         std::fflush(stdout);
     });
-    trainer.fit(d.train, s::epochs{o.epochs}, s::batch{o.batch});
+    o.state.fit(trainer, d.train, o.epochs, o.batch);
     return 0;
 }
 
