@@ -201,6 +201,10 @@ TEST_CASE("a training state is refused for another rule, optimiser, learning rat
         CHECK(message([&] { u.quiet().fit(test::bars(90, 1), s::epochs{1}, s::batch{20}); }).find("trained on 60") !=
               std::string::npos);
     }
+    // A training state holds a model checkpoint: io::load_checkpoint reads the weights from it.
+    model_type weights_only{s::seed{3}};
+    s::io::load_checkpoint(weights_only, state.path);
+    CHECK(std::equal(m.parameters().begin(), m.parameters().end(), weights_only.parameters().begin()));
     // A model checkpoint is not a training state, and says what it is.
     temp_path weights("weights.npz");
     s::io::save_checkpoint(m, weights.path);
