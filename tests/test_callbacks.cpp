@@ -196,6 +196,7 @@ TEST_CASE("a training state is refused for another rule, optimiser, learning rat
     {
         s::trainer u{other, s::rules::snn2ann{}, s::adam{3e-3}};
         u.resume(state.path);
+        CHECK_THROWS_AS(u.quiet().fit(data, s::epochs{1}, s::batch{30}), s::io_error);  // names the state file
         CHECK(message([&] { u.quiet().fit(data, s::epochs{1}, s::batch{30}); }).find("batches of 20, not 30") !=
               std::string::npos);
         CHECK(message([&] { u.quiet().fit(test::bars(90, 1), s::epochs{1}, s::batch{20}); }).find("trained on 60") !=

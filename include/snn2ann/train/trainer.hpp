@@ -125,13 +125,18 @@ public:
                                    std::to_string(position_.epochs_done) +
                                    " epochs of this run are done already: epochs{N} counts every epoch of the run "
                                    "(epochs{" + std::to_string(position_.epochs_done + 1) + "} trains one more)");
+        // A resumed state belongs to its batch size (mid-epoch) and training set: said
+        // as the state file's error, as resume() says the rest.
+        const auto refuse = [&](const std::string& why) {
+            if (resumed_from_.empty()) throw invalid_argument("trainer::fit: " + why);
+            throw io_error(resumed_from_, "the training state does not fit this run: " + why);
+        };
         if (position_.next_batch > 0 && static_cast<std::size_t>(position_.batch_size) != b.value)
-            throw invalid_argument("trainer::fit: the run stopped in the middle of an epoch with batches of " +
-                                   std::to_string(position_.batch_size) + ", not " + std::to_string(b.value));
+            refuse("the run stopped in the middle of an epoch with batches of " + std::to_string(position_.batch_size) +
+                   ", not " + std::to_string(b.value));
         if (position_.train_size > 0 && static_cast<std::size_t>(position_.train_size) != train.size())
-            throw invalid_argument("trainer::fit: the run trained on " + std::to_string(position_.train_size) +
-                                   " samples, this training set has " + std::to_string(train.size()) +
-                                   " (the data order depends on it)");
+            refuse("the run trained on " + std::to_string(position_.train_size) + " samples, this training set has " +
+                   std::to_string(train.size()) + " (the data order depends on it)");
         position_.batch_size = static_cast<std::int64_t>(b.value);
         position_.train_size = static_cast<std::int64_t>(train.size());
         const detail::flush_denormals_scope flush(flush_denormals_);
@@ -178,6 +183,7 @@ public:
             position_ = detail::read_training_state(path, model_, rule_, opt_, position_.base_lr, s);
             opt_.restore(s, model_.parameters().size());
         }
+        resumed_from_ = path;
     }
     /// Saves the model alone (io::save_checkpoint), for save_best.
     void save_model(const std::string& path) {
@@ -342,6 +348,7 @@ private:
     snn2ann::non_finite non_finite_ = snn2ann::non_finite::stop;
     std::size_t batch_limit_ = 0;
     detail::trainer_position position_;
+    std::string resumed_from_;  // the state resume() read, for fit()'s messages
     std::vector<std::uint32_t> order_;
     detail::buffer<float> x_, state_before_;
     detail::buffer<std::int32_t> y_;
