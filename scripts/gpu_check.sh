@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The CUDA backend's checks on a machine with an NVIDIA GPU, in one run:
 # configure and build the CUDA test and benchmark with nvcc, run the test (every kernel
-# against the CPU path, whole models, training), the benchmark (VGG-13 SNN2ANN T=5 vs
+# against the CPU path, whole models, training; data-parallel training where the machine
+# has MPI), the benchmark (VGG-13 SNN2ANN T=5 vs
 # BPTT T=8 at batch 128, then the reference network trained on Fashion-MNIST), and the
 # PyTorch peer of the VGG-13 step; every log goes to $OUT (default build/gpu-logs).
 # On a bare machine without Debian's packages, first run scripts/gather_gpu_deps.sh where
@@ -37,6 +38,14 @@ step configure.log cmake -S "$root" -B "$root/build/gpu" "${generator[@]}" -DCMA
     -DSNN2ANN_WITH_CUDA=ON -DSNN2ANN_BUILD_EXAMPLES=OFF "${prefix[@]}" || exit 1
 step build.log cmake --build "$root/build/gpu" --target test_cuda cuda_benchmark -j "$(nproc)" || exit 1
 step test_cuda.log "$root/build/gpu/tests/test_cuda"
+# Data-parallel training of the CUDA model on 2 ranks, where the machine has MPI (Open MPI
+# is too large to carry in .deps).
+if command -v mpiexec >/dev/null && cmake --build "$root/build/gpu" --target test_cuda_distributed -j "$(nproc)"         >"$out/build_distributed.log" 2>&1; then
+    step test_cuda_distributed.log mpiexec -n 2 --oversubscribe --allow-run-as-root \
+        "$root/build/gpu/tests/test_cuda_distributed"
+else
+    echo "test_cuda_distributed: skipped (no mpiexec or no snn2ann::mpi on this machine)" | tee "$out/test_cuda_distributed.log"
+fi
 step benchmark.log "$root/build/gpu/benchmarks/cuda_benchmark" --batch "${BATCH:-128}" --repeat 5 \
     --fashion-mnist "$data" --epochs "${EPOCHS:-6}"
 step peer.log python3 "$root/benchmarks/peer/vgg13_step_torch.py" --batch "${BATCH:-128}" --T 8

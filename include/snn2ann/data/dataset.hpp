@@ -2,6 +2,7 @@
 // normalisation of its pixels, and the seeded shuffled order of its batches.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <numeric>
@@ -30,6 +31,18 @@ struct dataset {
         dataset d = *this;
         d.images.resize(n * image_size());
         d.labels.resize(n);
+        return d;
+    }
+    /// The samples [first, first + count) (clipped to the data set), e.g. a rank's shard.
+    dataset range(std::size_t first, std::size_t count) const {
+        dataset d;
+        d.channels = channels, d.height = height, d.width = width, d.classes = classes;
+        first = std::min(first, size());
+        count = std::min(count, size() - first);
+        d.images.assign(images.begin() + static_cast<std::ptrdiff_t>(first * image_size()),
+                        images.begin() + static_cast<std::ptrdiff_t>((first + count) * image_size()));
+        d.labels.assign(labels.begin() + static_cast<std::ptrdiff_t>(first),
+                        labels.begin() + static_cast<std::ptrdiff_t>(first + count));
         return d;
     }
 };

@@ -45,8 +45,15 @@ struct batch_norm {
             if (c.training) {
                 trained_ = true;
                 float* saved = saved_.ensure(2 * channels);
-                detail::ops::bn_forward_train(Backend{}, g, x, c.params, c.params + channels, c.state,
-                                              c.state + channels, momentum, eps, y, saved, saved + channels);
+                // Synchronised BN of data-parallel training: the global batch's statistics.
+                synced_ = c.group && c.group->synchronised_batch_norm();
+                if (synced_)
+                    detail::ops::bn_forward_train_synced(Backend{}, g, x, c.params, c.params + channels, c.state,
+                                                         c.state + channels, momentum, eps, y, saved, saved + channels,
+                                                         *c.group);
+                else
+                    detail::ops::bn_forward_train(Backend{}, g, x, c.params, c.params + channels, c.state,
+                                                  c.state + channels, momentum, eps, y, saved, saved + channels);
             } else {
                 trained_ = false;
                 detail::ops::bn_forward_eval(Backend{}, g, x, c.params, c.params + channels, c.state,
@@ -55,7 +62,11 @@ struct batch_norm {
         }
         void backward(const float* x, const float*, const float* dy, float* dx, const detail::layer_context& c) {
             const detail::ops::bn_geometry g{c.batch, channels, In.plane()};
-            if (trained_)
+            if (trained_ && synced_)
+                detail::ops::bn_backward_train_synced(Backend{}, g, x, dy, c.params, saved_.data(),
+                                                      saved_.data() + channels, dx, c.grads, c.grads + channels,
+                                                      *c.group);
+            else if (trained_)
                 detail::ops::bn_backward_train(Backend{}, g, x, dy, c.params, saved_.data(),
                                                saved_.data() + channels, dx, c.grads, c.grads + channels);
             else
@@ -66,6 +77,7 @@ struct batch_norm {
     private:
         detail::buffer<float> saved_;  // batch mean and 1/std of the last training forward
         bool trained_ = false;         // whether the last forward used batch statistics
+        bool synced_ = false;          // ... of the global batch of a data-parallel step
     };
 };
 

@@ -23,6 +23,7 @@
 
 #include "../core/backend.hpp"
 #include "../core/exact_text.hpp"
+#include "../core/process_group.hpp"
 #include "../core/rng.hpp"
 #include "../neuron/surrogate.hpp"
 
@@ -130,6 +131,15 @@ struct layer_context {
     bool snn_training = false;    ///< SNN pass of a training step: membrane dropout on
     float output_scale = 1.0f;    ///< ANN: factor on a spiking layer's output (1/T for the last)
     const spiking_options* spiking = nullptr;
+    /// Data-parallel training (distributed.hpp): the processes that train the model
+    /// together, set in the passes of a training step only; null otherwise. Through it
+    /// ATA counts the noisy neurons of the global batch, synchronised BN takes its
+    /// statistics over it, and the network's backward reports finished gradients.
+    process_group* group = nullptr;
+    /// Data-parallel training: this rank's samples start at global_first of the step's
+    /// global batch of global_batch samples (0: the pass is not part of one). Random draws
+    /// are indexed in the global batch, so they do not depend on the number of ranks.
+    std::size_t global_first = 0, global_batch = 0;
     /// The model's one convolution scratch (column matrices, per-chunk weight-gradient
     /// partials), which every CPU convolution of the model shares: layers run one at a
     /// time, so one set sized for the largest layer serves them all. Null: each layer
@@ -145,6 +155,23 @@ struct layer_context {
         return c;
     }
 };
+
+/// Which random draw element i of a pass takes: its own index, or in a data-parallel step
+/// its place in the global batch (in a T x B pass, step-major), so that a stochastic
+/// layer's masks are those of one process training on the whole batch (CPU and CUDA).
+struct draw_position {
+    std::size_t per_sample = 1, local = 0, global = 0, first = 0;
+    constexpr std::size_t operator()(std::size_t i) const {
+        if (global == 0) return i;
+        const std::size_t sample = i / per_sample, t = sample / local, b = sample - t * local;
+        return (t * global + first + b) * per_sample + (i - sample * per_sample);
+    }
+};
+inline draw_position draw_positions(const layer_context& c, std::size_t per_sample) {
+    if (c.global_batch == 0) return {};
+    const std::size_t local = c.time_major ? c.batch / static_cast<std::size_t>(c.timesteps) : c.batch;
+    return {per_sample, local, c.global_batch, c.global_first};
+}
 
 /// The context a model hands its executor for one pass: the model's buffers, seed, time
 /// steps and spiking options, and the pass's batch, mode and step (the CPU and the CUDA

@@ -84,6 +84,9 @@ struct gpu_layer<batch_norm, In> : gpu_layer_base<batch_norm, In> {
     void forward(const float* x, float* y, const layer_context& c, const gpu::device_context& d) {
         const gpu::bn_shape s{c.batch, channels, In.plane()};
         trained_ = c.training;
+        if (c.training && c.group && c.group->synchronised_batch_norm())
+            throw invalid_argument("cuda backend: synchronised batch normalisation (mpi::options::"
+                                   "synchronised_batch_norm) runs on the cpu backend only");
         if (c.training) {
             float* saved = saved_.ensure(2 * channels);
             gpu::bn_forward_train(d, s, x, c.params, c.params + channels, c.state, c.state + channels,
@@ -169,17 +172,19 @@ struct gpu_layer<dropout<N, D>, In> : gpu_layer_base<dropout<N, D>, In> {
         trained_ = c.training && N > 0;
         if (!trained_) return gpu::copy(d, x, y, c.batch * In.size());
         rng_ = counter_rng(c.seed, c.stream ^ (c.step << 20));  // the CPU path's mask
-        gpu::dropout(d, x, y, c.batch * In.size(), rng_, probability);
+        draws_ = draw_positions(c, In.size());
+        gpu::dropout(d, x, y, c.batch * In.size(), rng_, probability, draws_);
     }
     void backward(const float*, const float*, const float* dy, float* dx, const layer_context& c,
                   const gpu::device_context& d) {
         if (!dx) return;
         if (!trained_) return gpu::copy(d, dy, dx, c.batch * In.size());
-        gpu::dropout(d, dy, dx, c.batch * In.size(), rng_, probability);  // same mask, same scale
+        gpu::dropout(d, dy, dx, c.batch * In.size(), rng_, probability, draws_);  // same mask, same scale
     }
 
 private:
     counter_rng rng_{0, 0};
+    draw_position draws_{};
     bool trained_ = false;
 };
 
@@ -229,11 +234,12 @@ private:
         if (offset == 0) counts_.ensure(total * neurons);
         else if (counted_batch_ != total) throw invalid_argument("spiking layer: SNN chunks of different batches");
         counted_batch_ = total;
+        // Draws are indexed in a data-parallel step's global batch (layer_context).
         gpu::snn_run r{c.batch,
                        neurons,
                        static_cast<std::size_t>(c.timesteps),
-                       offset,
-                       total,
+                       c.global_first + offset,
+                       c.global_batch ? c.global_batch : total,
                        c.constant_input,
                        c.collapse_output,
                        c.snn_training && Neuron::membrane_dropout > 0.0f,
@@ -268,8 +274,19 @@ private:
         const gpu::ata_settings settings{a.enabled, a.tolerance, a.ema, a.scale};
         unsigned long long* noisy = c.training ? noisy_.ensure(1) : nullptr;
         if (c.training) noisy_total_ = c.batch * neurons;
+        // Data-parallel: ATA counts the global batch's noisy neurons (through the host).
+        const bool global = c.training && c.group;
         gpu::mapping_forward(d, z, counts_.data(), h, c.batch, neurons, c.spiking->unit == mapping_unit::resu,
-                             c.output_scale, noisy, c.state, &settings);
+                             c.output_scale, noisy, c.state, global ? nullptr : &settings);
+        if (global && a.enabled) {
+            unsigned long long mine = 0;
+            gpu::check(cudaMemcpyAsync(&mine, noisy, sizeof mine, cudaMemcpyDeviceToHost, d.stream()), "cudaMemcpyAsync");
+            gpu::check(cudaStreamSynchronize(d.stream()), "cudaStreamSynchronize");
+            std::int64_t counts[2] = {static_cast<std::int64_t>(mine), static_cast<std::int64_t>(noisy_total_)};
+            c.group->sum(counts, 2);
+            gpu::ata_update(d, c.state, neurons, static_cast<double>(counts[0]) / static_cast<double>(counts[1]),
+                            settings);
+        }
     }
 
     gpu::device_buffer<float> counts_, potentials_;

@@ -78,8 +78,10 @@ struct dropout {
             }
             const detail::counter_rng rng(c.seed, c.stream ^ (c.step << 20));
             const float scale = 1.0f / (1.0f - probability);
+            draws_ = detail::draw_positions(c, In.size());
             detail::for_range(n, detail::elementwise_grain, [&](std::size_t b, std::size_t e) {
-                for (std::size_t i = b; i < e; ++i) y[i] = rng.uniform(i) < probability ? 0.0f : x[i] * scale;
+                for (std::size_t i = b; i < e; ++i)
+                    y[i] = rng.uniform(draws_(i)) < probability ? 0.0f : x[i] * scale;
             });
             rng_ = rng;
         }
@@ -92,11 +94,13 @@ struct dropout {
             }
             const float scale = 1.0f / (1.0f - probability);
             detail::for_range(n, detail::elementwise_grain, [&](std::size_t b, std::size_t e) {
-                for (std::size_t i = b; i < e; ++i) dx[i] = rng_.uniform(i) < probability ? 0.0f : dy[i] * scale;
+                for (std::size_t i = b; i < e; ++i)
+                    dx[i] = rng_.uniform(draws_(i)) < probability ? 0.0f : dy[i] * scale;
             });
         }
 
     private:
+        detail::draw_position draws_{};
         detail::counter_rng rng_{0, 0};  // the mask of the last training forward, redrawn in backward
         bool trained_ = false;
     };

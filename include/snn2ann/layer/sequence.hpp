@@ -427,6 +427,10 @@ private:
         const float* out = keeps_output[I] ? outputs_[I].data() : nullptr;
         std::get<I>(layers_).backward(in, out, grad_out, grad_in, pass_context<I>(c));
         grad_out = grad_in;
+        // The network's gradients from this layer's on are final: data-parallel training
+        // may start averaging them while backward goes on.
+        if constexpr (param_offsets[I] < param_offsets[size])
+            if (c.group && !c.nested) c.group->gradients_ready(param_offsets[I]);
     }
 
     /// The SNN pass's two ping-pong buffers: the ANN outputs of the two widest layers.

@@ -177,6 +177,8 @@ struct spiking {
         void snn_forward(const float* x, float* y, const detail::layer_context& c) {
             const std::size_t batch = c.batch, steps = static_cast<std::size_t>(c.timesteps);
             const std::size_t offset = c.sample_offset, total = c.total_samples ? c.total_samples : batch;
+            // Draws are indexed in a data-parallel step's global batch (layer_context).
+            const std::size_t draw_total = c.global_batch ? c.global_batch : total, draw_first = c.global_first + offset;
             if (offset == 0) counts_.ensure(total * neurons);
             else if (counted_batch_ != total) throw invalid_argument("spiking layer: SNN chunks of different batches");
             float* counts = counts_.data() + offset * neurons;
@@ -205,7 +207,7 @@ struct spiking {
                         // The membrane after the last step is never read: no draws for it.
                         if constexpr (Neuron::membrane_dropout > 0.0f)
                             if (drop && t + 1 < steps)
-                                detail::drop_membranes<Neuron>(u, neurons, (t * total + offset + b) * neurons, rng,
+                                detail::drop_membranes<Neuron>(u, neurons, (t * draw_total + draw_first + b) * neurons, rng,
                                                                keep_scale);
                     }
                     if (c.collapse_output)
@@ -412,9 +414,12 @@ struct spiking {
                 for (std::size_t i = b; i < e; ++i) h[i] = (resu && !(z[i] > 0.0f)) ? 0.0f : counts[i] * k;
             });
             if (!c.training) return;
-            std::size_t noisy = 0;  // integer count: exact and order-independent
-            for (std::size_t i = 0; i < n; ++i) noisy += (!(z[i] > 0.0f) && counts[i] > 0.0f);
-            noisy_ratio_ = static_cast<double>(noisy) / static_cast<double>(n);
+            // Integer counts: exact and order-independent. In data-parallel training they
+            // are the global batch's, so every replica raises the same thresholds.
+            std::int64_t noisy[2] = {0, static_cast<std::int64_t>(n)};
+            for (std::size_t i = 0; i < n; ++i) noisy[0] += (!(z[i] > 0.0f) && counts[i] > 0.0f);
+            if (c.group) c.group->sum(noisy, 2);
+            noisy_ratio_ = static_cast<double>(noisy[0]) / static_cast<double>(noisy[1]);
             const ata& a = c.spiking->threshold_adjustment;
             if (a.enabled && noisy_ratio_ > a.tolerance)
                 for (std::size_t i = 0; i < neurons; ++i)

@@ -10,10 +10,12 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <span>
 #include <string>
 #include <vector>
 
 #include "../core/error.hpp"
+#include "../core/process_group.hpp"
 #include "../ops/cuda/buffer.cuh"
 #include "../ops/cuda/context.cuh"
 #include "../ops/cuda/elementwise.cuh"
@@ -251,6 +253,40 @@ public:
 
     executor& layers() { return exec_; }
 
+    /// Data-parallel training (as model<net, T>::join_step): until leave_step(), the
+    /// passes of a step whose global batch holds `global_batch` samples, this rank's from
+    /// `global_first`. The gradients are averaged through pinned host memory:
+    /// gradient_staging() is the host buffer that download_gradients() fills and
+    /// upload_gradients() sends back.
+    void join_step(detail::process_group& group, std::size_t global_first, std::size_t global_batch) {
+        group_ = &group;
+        global_first_ = global_first;
+        global_batch_ = global_batch;
+    }
+    void leave_step() {
+        group_ = nullptr;
+        global_first_ = global_batch_ = 0;
+    }
+    std::span<float> gradient_staging() { return {gradient_staging_.ensure(param_count), param_count}; }
+    void download_gradients() {
+        float* host = gradient_staging_.ensure(param_count);
+        detail::gpu::check(cudaMemcpyAsync(host, grads_.data(), param_count * sizeof(float), cudaMemcpyDeviceToHost,
+                                           dev_.stream()),
+                           "cudaMemcpyAsync");
+        detail::gpu::check(cudaStreamSynchronize(dev_.stream()), "cudaStreamSynchronize");
+    }
+    void upload_gradients() {
+        detail::gpu::check(cudaMemcpyAsync(grads_.data(), gradient_staging_.ensure(param_count),
+                                           param_count * sizeof(float), cudaMemcpyHostToDevice, dev_.stream()),
+                           "cudaMemcpyAsync");
+        detail::gpu::check(cudaStreamSynchronize(dev_.stream()), "cudaStreamSynchronize");
+    }
+    /// Replaces the state (BN statistics, thresholds) with host values.
+    void upload_state(const float* state) {
+        detail::gpu::check(cudaMemcpy(state_.data(), state, state_count * sizeof(float), cudaMemcpyHostToDevice),
+                           "cudaMemcpy");
+    }
+
     /// For training states (train/training_state.hpp): the model on the host, the
     /// optimiser's state from the device, and both back.
     cpu_model host_model() const {
@@ -353,8 +389,12 @@ private:
     detail::layer_context context(std::size_t batch, bool training, std::uint64_t step,
                                   const detail::spiking_options& o) {
         step_ = step;
-        return detail::model_pass_context(params_.data(), grads_.data(), state_.data(), &o, seed_, T, batch,
-                                          training, step);
+        detail::layer_context c = detail::model_pass_context(params_.data(), grads_.data(), state_.data(), &o, seed_, T,
+                                                             batch, training, step);
+        c.group = group_;  // null but within a data-parallel training step
+        c.global_first = global_first_;
+        c.global_batch = global_batch_;
+        return c;
     }
 
     std::uint64_t seed_;
@@ -368,6 +408,9 @@ private:
     std::vector<double> host_losses_;
     std::vector<std::int32_t> host_hits_;
     detail::gpu::staging staging_, outputs_;
+    detail::gpu::pinned_buffer<float> gradient_staging_;  // data-parallel: gradients on the host
+    detail::process_group* group_ = nullptr;  // set by join_step for a data-parallel step
+    std::size_t global_first_ = 0, global_batch_ = 0;
     executor exec_;
 };
 

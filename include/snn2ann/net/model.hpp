@@ -14,6 +14,7 @@
 #include "../core/error.hpp"
 #include "../core/rng.hpp"
 #include "../core/parallel.hpp"
+#include "../core/process_group.hpp"
 #include "../layer/context.hpp"
 #include "../ops/cpu/conv.hpp"
 #include "../ops/cpu/time_mean.hpp"
@@ -222,6 +223,21 @@ public:
 
     executor& layers() { return exec_; }
 
+    /// Data-parallel training (the trainer's, see distributed.hpp): until leave_step(),
+    /// training passes belong to a step of `group` whose global batch holds `global_batch`
+    /// samples, this rank's starting at `global_first`. Their random draws are indexed in
+    /// the global batch, ATA and synchronised BN count over it, and backward reports its
+    /// finished gradients to the group. Evaluation passes never take part.
+    void join_step(detail::process_group& group, std::size_t global_first, std::size_t global_batch) {
+        group_ = &group;
+        global_first_ = global_first;
+        global_batch_ = global_batch;
+    }
+    void leave_step() {
+        group_ = nullptr;
+        global_first_ = global_batch_ = 0;
+    }
+
 private:
     /// T Bernoulli frames of samples [first, first + n) of the batch (time-major), drawn
     /// as a function of (seed, step, position in the whole batch).
@@ -229,11 +245,13 @@ private:
         constexpr std::size_t in = input_shape.size();
         float* frames = encoded_.ensure(static_cast<std::size_t>(T) * n * in);
         const detail::counter_rng rng(seed_, 0xe7c0de00ULL ^ (step << 8));
+        // Draws are indexed in the global batch of a data-parallel step (join_step).
+        const std::size_t draw_total = global_batch_ ? global_batch_ : batch, draw_first = global_first_;
         detail::for_range(n, 1, [&](std::size_t b0, std::size_t b1) {
             for (std::size_t t = 0; t < static_cast<std::size_t>(T); ++t)
                 for (std::size_t b = b0; b < b1; ++b)
                     for (std::size_t i = 0; i < in; ++i) {
-                        const std::size_t at = (t * batch + first + b) * in + i;
+                        const std::size_t at = (t * draw_total + draw_first + first + b) * in + i;
                         frames[(t * n + b) * in + i] = rng.uniform(at) < x[(first + b) * in + i] ? 1.0f : 0.0f;
                     }
         });
@@ -247,11 +265,16 @@ private:
         detail::layer_context c = detail::model_pass_context(params_.data(), grads_.data(), state_.data(), &o,
                                                              seed_, T, batch, training, step);
         c.shared_conv_scratch = &conv_scratch_;
+        c.group = group_;  // null but within a data-parallel training step
+        c.global_first = global_first_;
+        c.global_batch = global_batch_;
         return c;
     }
 
     std::uint64_t seed_;
     std::uint64_t step_ = 0;
+    detail::process_group* group_ = nullptr;  // set by join_step for a data-parallel step
+    std::size_t global_first_ = 0, global_batch_ = 0;
     detail::buffer<float> params_, grads_, state_;
     detail::buffer<float> encoded_;  // Poisson frames, T x batch x input
     detail::buffer<float> snn_outputs_;      // the SNN's logits, batch x output

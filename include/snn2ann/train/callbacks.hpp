@@ -64,8 +64,8 @@ namespace callbacks {
 /// One line per epoch on standard output (what fit() prints by default).
 struct print_epochs {
     template <class Trainer>
-    bool on_epoch_end(Trainer&, const epoch_report& r) {
-        Trainer::print(r);
+    bool on_epoch_end(Trainer& t, const epoch_report& r) {
+        if (t.is_root()) Trainer::print(r);  // data-parallel: rank 0 prints
         return false;
     }
 };
@@ -181,7 +181,9 @@ struct time_budget {
     }
     template <class Trainer>
     bool on_step_end(Trainer& t, const step_report&) {
-        if (std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count() < seconds) return false;
+        // Data-parallel: the clocks of the ranks differ, the decision must not.
+        const bool spent = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count() >= seconds;
+        if (!t.any_rank(spent)) return false;
         t.save_state(path);
         stopped_ = true;
         return true;

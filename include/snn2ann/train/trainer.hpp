@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <functional>
+#include <span>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -19,11 +20,13 @@
 #include "../core/buffer.hpp"
 #include "../core/denormals.hpp"
 #include "../core/error.hpp"
+#include "../core/process_group.hpp"
 #include "../core/rng.hpp"
 #include "../core/shape.hpp"
 #include "../data/dataset.hpp"
 #include "../io/checkpoint.hpp"
 #include "../metrics/accuracy.hpp"
+#include "../metrics/sharded.hpp"
 #include "../rules/rule.hpp"
 #include "callbacks.hpp"
 #include "finite_guard.hpp"
@@ -99,6 +102,29 @@ public:
         return *this;
     }
 
+    /// Trains data-parallel over the ranks of `group` (an mpi::communicator, see
+    /// <snn2ann/distributed.hpp>; it must outlive fit()): every rank runs the same program
+    /// on the whole data set, each step's global batch is split over the ranks, gradients
+    /// are averaged and the replicas stay identical; rank 0 prints and writes files.
+    /// Checks here (and at every fit()) that all ranks hold the same network, T, rule,
+    /// optimiser, weights, state and position, and throws on every rank otherwise.
+    trainer& distribute(detail::process_group& group) {
+        group_ = &group;
+        require_same_replicas();
+        return *this;
+    }
+    /// Whether this process prints and writes files: rank 0 of a data-parallel run, or the
+    /// one process of a run that is not.
+    bool is_root() const { return !group_ || group_->rank() == 0; }
+    /// Whether any rank says yes (the process's own answer when it trains alone): for a
+    /// callback whose decision (a time budget, say) must be the same on every rank.
+    bool any_rank(bool yes) {
+        if (!group_) return yes;
+        std::int64_t v = yes ? 1 : 0;
+        group_->sum(&v, 1);
+        return v > 0;
+    }
+
     Model& model() { return model_; }
     Rule& rule() { return rule_; }
     Optimizer& optimizer() { return opt_; }
@@ -137,6 +163,13 @@ public:
         if (position_.train_size > 0 && static_cast<std::size_t>(position_.train_size) != train.size())
             refuse("the run trained on " + std::to_string(position_.train_size) + " samples, this training set has " +
                    std::to_string(train.size()) + " (the data order depends on it)");
+        if (group_) {
+            if (b.value < static_cast<std::size_t>(group_->size()))
+                throw invalid_argument("trainer::fit: a batch of " + std::to_string(b.value) + " over " +
+                                       std::to_string(group_->size()) +
+                                       " ranks (the batch is global: each rank takes its part, one sample at least)");
+            require_same_replicas();
+        }
         position_.batch_size = static_cast<std::int64_t>(b.value);
         position_.train_size = static_cast<std::int64_t>(train.size());
         const detail::flush_denormals_scope flush(flush_denormals_);
@@ -146,13 +179,15 @@ public:
             epoch_report r;
             if (!run_epoch(train, b.value, r, callbacks...)) break;  // stopped within the epoch
             if (validation_) {
-                const accuracy_result v = evaluate(model_, *validation_, 256, rule_);
+                const accuracy_result v = group_ ? detail::sharded_evaluate(*group_, model_, *validation_, 256, rule_)
+                                                 : evaluate(model_, *validation_, 256, rule_);
                 r.test_accuracy = v.accuracy, r.test_loss = v.loss;
             }
             position_.history.push_back(r);
-            if (on_epoch_) on_epoch_(r);
-            else if (!quiet_) print(r);
+            if (on_epoch_) on_epoch_(r);  // on every rank: it may evaluate over the ranks
+            else if (!quiet_ && is_root()) print(r);
             ((stop_ = hook_epoch_end(callbacks, r) || stop_), ...);
+            stop_ = any_rank(stop_);
         }
         (hook_fit_end(callbacks), ...);
         return position_.history;
@@ -161,6 +196,7 @@ public:
     /// Saves everything the run needs to continue exactly (train/training_state.hpp):
     /// weights, state, the optimiser's moments and counts, the position in the run.
     void save_state(const std::string& path) {
+        if (!is_root()) return;  // the replicas are identical: rank 0 writes
         if constexpr (requires { model_.optimizer_snapshot(opt_); }) {
             auto host = model_.host_model();
             detail::write_training_state(path, host, rule_, model_.optimizer_snapshot(opt_), opt_, position_);
@@ -187,6 +223,7 @@ public:
     }
     /// Saves the model alone (io::save_checkpoint), for save_best.
     void save_model(const std::string& path) {
+        if (!is_root()) return;
         if constexpr (requires { model_.host_model(); }) {
             auto host = model_.host_model();
             io::save_checkpoint(host, path);
@@ -215,10 +252,14 @@ private:
         r.learning_rate = p.base_lr * (schedule_ ? schedule_(r.epoch - 1) : 1.0);
         data::shuffled_order(order_, train.size(), model_.seed_value(), static_cast<std::uint64_t>(r.epoch));
         std::size_t batches = (train.size() + bs - 1) / bs;
+        // Data-parallel: a last batch with fewer samples than ranks is left out of the
+        // epoch (fewer than ranks samples; the next epoch's order differs).
+        if (group_ && train.size() % bs != 0 && train.size() % bs < static_cast<std::size_t>(group_->size()))
+            --batches;
         if (batch_limit_) batches = std::min(batches, batch_limit_);
         float* x = x_.ensure(bs * train.image_size());
         std::int32_t* y = y_.ensure(bs);
-        detail::progress_bar bar(!quiet_);
+        detail::progress_bar bar(!quiet_ && is_root());
         std::size_t done_here = 0;
         const auto t0 = std::chrono::steady_clock::now();
         for (auto k = static_cast<std::size_t>(p.next_batch); k < batches; ++k) {
@@ -231,21 +272,46 @@ private:
             [[maybe_unused]] step_report s{r.epoch, step, k, batches, 0.0, opt_.lr, false};
             const bool guarded = non_finite_ != snn2ann::non_finite::unchecked;
             if (guarded) keep_state_before_step();
-            const loss_result lr = rule_.train_step(model_, x, y, n, step);
+            // Data-parallel: every rank gathered (and augmented) the global batch and trains
+            // on its part of it; the step's figures are then the global batch's.
+            const detail::batch_part part = group_ ? detail::part_of_batch(n, group_->rank(), group_->size())
+                                                   : detail::batch_part{0, n};
+            const float* xs = x + part.first * train.image_size();
+            const std::int32_t* ys = y + part.first;
+            loss_result lr;
+            std::size_t snn_correct = 0;
+            {
+                const step_membership joined(group_, model_, part.first, n);
+                lr = rule_.train_step(model_, xs, ys, part.count, step);
+                if constexpr (requires { rule_.last_snn_correct(); }) snn_correct = rule_.last_snn_correct();
+                if (group_) {
+                    // A GPU model's gradients go through pinned host memory.
+                    if constexpr (requires { model_.download_gradients(); }) model_.download_gradients();
+                    group_->finish_gradients();
+                    if constexpr (requires { model_.upload_gradients(); }) model_.upload_gradients();
+                    double v[3] = {lr.loss * static_cast<double>(part.count), static_cast<double>(lr.correct),
+                                   static_cast<double>(snn_correct)};
+                    group_->sum(v, 3);
+                    lr.loss = v[0] / static_cast<double>(n);
+                    lr.correct = static_cast<std::size_t>(v[1]);
+                    snn_correct = static_cast<std::size_t>(v[2]);
+                }
+            }
             s.loss = lr.loss;
             if (guarded && !step_is_finite(lr)) {
-                if (non_finite_ == snn2ann::non_finite::stop) throw non_finite_failure(train, x, y, n, r.epoch, step, k, first);
+                if (non_finite_ == snn2ann::non_finite::stop)
+                    throw non_finite_failure(train, xs, ys, part.count, r.epoch, step, k, first + part.first);
                 restore_state_before_step();
                 s.skipped = true;
                 ++p.skipped;
             } else {
+                if (group_) average_state();
                 // A GPU model keeps its parameters and the optimiser's state on the device.
                 if constexpr (requires { model_.apply(opt_); }) model_.apply(opt_);
                 else opt_.step(model_.parameters(), model_.gradients());
                 p.loss_sum += lr.loss * static_cast<double>(n);
                 p.correct += static_cast<std::int64_t>(lr.correct);
-                if constexpr (requires { rule_.last_snn_correct(); })
-                    p.snn_correct += static_cast<std::int64_t>(rule_.last_snn_correct());
+                p.snn_correct += static_cast<std::int64_t>(snn_correct);
                 p.seen += static_cast<std::int64_t>(n);
             }
             ++p.step;
@@ -255,6 +321,7 @@ private:
             bar.update(k + 1, batches, p.seen ? p.loss_sum / static_cast<double>(p.seen) : 0.0,
                        static_cast<double>(done_here) / seconds);
             ((stop_ = hook_step_end(callbacks, s) || stop_), ...);
+            if (group_) stop_ = any_rank(stop_);
             if (stop_ && k + 1 < batches) return false;
         }
         r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -268,6 +335,68 @@ private:
         ++p.epochs_done;
         p.next_batch = 0, p.loss_sum = 0.0, p.correct = p.snn_correct = p.seen = p.skipped = 0;
         return true;
+    }
+
+    /// A data-parallel step's membership of the model in it (model::join_step), for the
+    /// duration of the step's passes, also when one throws.
+    struct step_membership {
+        Model* model = nullptr;
+        step_membership(detail::process_group* g, Model& m, std::size_t first, std::size_t global) {
+            if (!g) return;
+            m.join_step(*g, first, global);
+            // The gradient buffer, or a GPU model's host copy of it.
+            std::span<float> grads;
+            if constexpr (requires { m.gradients(); }) grads = m.gradients();
+            else grads = m.gradient_staging();
+            g->begin_step(grads.data(), grads.size(), global);
+            model = &m;
+        }
+        ~step_membership() {
+            if (model) model->leave_step();
+        }
+        step_membership(const step_membership&) = delete;
+        step_membership& operator=(const step_membership&) = delete;
+    };
+    /// Data-parallel: the state that is not trained by gradients (BN's running statistics,
+    /// thresholds) is averaged over the ranks after every step, in double and rank order:
+    /// the same bits on every rank, and values that are equal everywhere (ATA's
+    /// thresholds, raised by the global batch's counts) stay exactly what they are.
+    void average_state() {
+        const auto average = [&](std::span<float> st) {
+            std::vector<double>& v = state_sum_;
+            v.assign(st.begin(), st.end());
+            group_->sum(v.data(), v.size());
+            const double ranks = group_->size();
+            for (std::size_t i = 0; i < st.size(); ++i) st[i] = static_cast<float>(v[i] / ranks);
+        };
+        if constexpr (requires { model_.state(); }) {
+            average(model_.state());
+        } else {
+            std::vector<float> st = model_.state_on_host();  // a GPU model
+            average(st);
+            model_.upload_state(st.data());
+        }
+    }
+    /// Every rank holds the same network, T, rule, optimiser, weights, state and position.
+    void require_same_replicas() {
+        std::string network = "T " + std::to_string(Model::T);
+        if constexpr (requires { Model::executor::describe_layers(); }) network += ", " + Model::executor::describe_layers();
+        group_->require_equal(detail::fingerprint(network), "network or T");
+        group_->require_equal(detail::fingerprint(rule_.describe()), "rule (" + rule_.describe() + ")");
+        group_->require_equal(detail::fingerprint(opt_.describe()), "optimiser (" + opt_.describe() + ")");
+        std::uint64_t h = 0;
+        if constexpr (requires { model_.state(); model_.parameters(); }) {
+            const auto w = model_.parameters();
+            const auto st = model_.state();
+            h = detail::fingerprint(st.data(), st.size_bytes(), detail::fingerprint(w.data(), w.size_bytes()));
+        } else {
+            const std::vector<float> w = model_.parameters_on_host(), st = model_.state_on_host();  // a GPU model
+            h = detail::fingerprint(st.data(), st.size() * sizeof(float),
+                                    detail::fingerprint(w.data(), w.size() * sizeof(float)));
+        }
+        group_->require_equal(h, "weights or state (every rank builds the model from the same seed)");
+        const std::int64_t where[2] = {position_.epochs_done, position_.step};
+        group_->require_equal(detail::fingerprint(where, sizeof where), "position in the run (epochs and steps done)");
     }
 
     /// The loss, and (where the gradients are in host memory) every gradient, are finite.
@@ -349,6 +478,8 @@ private:
     std::size_t batch_limit_ = 0;
     detail::trainer_position position_;
     std::string resumed_from_;  // the state resume() read, for fit()'s messages
+    detail::process_group* group_ = nullptr;  // data-parallel training (distribute)
+    std::vector<double> state_sum_;
     std::vector<std::uint32_t> order_;
     detail::buffer<float> x_, state_before_;
     detail::buffer<std::int32_t> y_;

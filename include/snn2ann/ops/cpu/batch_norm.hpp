@@ -5,11 +5,13 @@
 
 #include <cmath>
 #include <cstddef>
+#include <vector>
 
 #include <Eigen/Core>
 
 #include "../../core/backend.hpp"
 #include "../../core/parallel.hpp"
+#include "../../core/process_group.hpp"
 
 namespace snn2ann::inline v0::detail::ops {
 
@@ -125,6 +127,93 @@ inline void bn_backward_eval(cpu, const bn_geometry& g, const float* x, const fl
                 }
             dgamma[c] = static_cast<float>(sdyx);
             dbeta[c] = static_cast<float>(sdy);
+        }
+    });
+}
+
+// Synchronised batch normalisation (data-parallel training): the statistics of the global
+// batch, whose samples are spread over the ranks of a process group. The same arithmetic
+// as above in three parallel passes with the group's sums between them; the one-process
+// functions keep one pass per channel, whose plane stays in cache.
+
+/// Training forward over the global batch: each rank's per-channel sums are added over the
+/// group (in rank order, so every rank normalises with the same bits).
+inline void bn_forward_train_synced(cpu, const bn_geometry& g, const float* x, const float* gamma, const float* beta,
+                                    float* running_mean, float* running_var, float momentum, float eps, float* y,
+                                    float* saved_mean, float* saved_invstd, process_group& group) {
+    std::vector<double> sums(g.channels + 1);
+    for_range(g.channels, 1, [&](std::size_t c0, std::size_t c1) {
+        for (std::size_t c = c0; c < c1; ++c)
+            for (std::size_t n = 0; n < g.batch; ++n) sums[c] += plane_map(x + g.at(n, c), g.plane_size()).sum();
+    });
+    sums[g.channels] = static_cast<double>(g.count());
+    group.sum(sums.data(), sums.size());
+    const double m = sums[g.channels];
+    for (std::size_t c = 0; c < g.channels; ++c) saved_mean[c] = static_cast<float>(sums[c] / m);
+    std::vector<double> squares(g.channels);
+    for_range(g.channels, 1, [&](std::size_t c0, std::size_t c1) {
+        for (std::size_t c = c0; c < c1; ++c)
+            for (std::size_t n = 0; n < g.batch; ++n)
+                squares[c] += (plane_map(x + g.at(n, c), g.plane_size()) - saved_mean[c]).square().sum();
+    });
+    group.sum(squares.data(), squares.size());
+    for_range(g.channels, 1, [&](std::size_t c0, std::size_t c1) {
+        for (std::size_t c = c0; c < c1; ++c) {
+            const double var = squares[c] / m;
+            const float invstd = static_cast<float>(1.0 / std::sqrt(var + eps));
+            saved_invstd[c] = invstd;
+            const float a = gamma[c] * invstd, b = beta[c] - saved_mean[c] * a;
+            for (std::size_t n = 0; n < g.batch; ++n) {
+                const float* p = x + g.at(n, c);
+                float* q = y + g.at(n, c);
+                for (std::size_t i = 0; i < g.plane; ++i) q[i] = p[i] * a + b;
+            }
+            const double unbiased = m > 1 ? squares[c] / (m - 1) : var;
+            running_mean[c] = (1 - momentum) * running_mean[c] + momentum * saved_mean[c];
+            running_var[c] = (1 - momentum) * running_var[c] + momentum * static_cast<float>(unbiased);
+        }
+    });
+}
+
+/// Backward of the synchronised forward. This rank's gradients are of its own mean loss
+/// (a share s of the global batch's), so its sums enter the group's weighted by s and the
+/// global terms come back divided by it; dgamma and dbeta stay this rank's own (the
+/// gradient average weighs them).
+inline void bn_backward_train_synced(cpu, const bn_geometry& g, const float* x, const float* dy, const float* gamma,
+                                     const float* saved_mean, const float* saved_invstd, float* dx, float* dgamma,
+                                     float* dbeta, process_group& group) {
+    std::vector<double> sums(2 * g.channels + 1);
+    for_range(g.channels, 1, [&](std::size_t c0, std::size_t c1) {
+        for (std::size_t c = c0; c < c1; ++c) {
+            double sdy = 0.0, sdyx = 0.0;
+            for (std::size_t n = 0; n < g.batch; ++n) {
+                const plane_map d(dy + g.at(n, c), g.plane_size());
+                sdy += d.sum();
+                sdyx += (d * (plane_map(x + g.at(n, c), g.plane_size()) - saved_mean[c])).sum();
+            }
+            dgamma[c] = static_cast<float>(sdyx * saved_invstd[c]);
+            dbeta[c] = static_cast<float>(sdy);
+            sums[2 * c] = sdy, sums[2 * c + 1] = sdyx * saved_invstd[c];
+        }
+    });
+    const double share = group.batch_share();
+    for (std::size_t k = 0; k < 2 * g.channels; ++k) sums[k] *= share;
+    sums[2 * g.channels] = static_cast<double>(g.count());
+    group.sum(sums.data(), sums.size());
+    if (!dx) return;
+    const double m = sums[2 * g.channels] * share;  // the global count, divided by this rank's share
+    for_range(g.channels, 1, [&](std::size_t c0, std::size_t c1) {
+        for (std::size_t c = c0; c < c1; ++c) {
+            const float mean = saved_mean[c], invstd = saved_invstd[c];
+            const float k = gamma[c] * invstd;
+            const float mdy = static_cast<float>(sums[2 * c] / m);
+            const float mdyx = static_cast<float>(sums[2 * c + 1] / m) * invstd;
+            for (std::size_t n = 0; n < g.batch; ++n) {
+                const float* p = x + g.at(n, c);
+                const float* d = dy + g.at(n, c);
+                float* q = dx + g.at(n, c);
+                for (std::size_t i = 0; i < g.plane; ++i) q[i] = k * (d[i] - mdy - (p[i] - mean) * mdyx);
+            }
         }
     });
 }

@@ -6,6 +6,7 @@
 #include <cstdint>
 
 #include "../../core/rng.hpp"
+#include "../../layer/context.hpp"
 #include "context.cuh"
 
 namespace snn2ann::inline v0::detail::gpu {
@@ -25,12 +26,16 @@ inline void add_bias(const device_context& d, float* y, const float* b, std::siz
     check_launch("add_bias_kernel");
 }
 
-/// Inverted dropout with the CPU path's mask: element i is dropped when rng.uniform(i) < p.
-__global__ void dropout_kernel(const float* x, float* y, std::size_t n, counter_rng rng, float p, float scale) {
-    for (std::size_t i = first_index(); i < n; i += grid_stride()) y[i] = rng.uniform(i) < p ? 0.0f : x[i] * scale;
+/// Inverted dropout with the CPU path's mask: element i is dropped when
+/// rng.uniform(at(i)) < p (at: its place in a data-parallel step's global batch, else i).
+__global__ void dropout_kernel(const float* x, float* y, std::size_t n, counter_rng rng, float p, float scale,
+                               draw_position at) {
+    for (std::size_t i = first_index(); i < n; i += grid_stride())
+        y[i] = rng.uniform(at(i)) < p ? 0.0f : x[i] * scale;
 }
-inline void dropout(const device_context& d, const float* x, float* y, std::size_t n, const counter_rng& rng, float p) {
-    dropout_kernel<<<blocks_for(n), threads_per_block, 0, d.stream()>>>(x, y, n, rng, p, 1.0f / (1.0f - p));
+inline void dropout(const device_context& d, const float* x, float* y, std::size_t n, const counter_rng& rng, float p,
+                    const draw_position& at = {}) {
+    dropout_kernel<<<blocks_for(n), threads_per_block, 0, d.stream()>>>(x, y, n, rng, p, 1.0f / (1.0f - p), at);
     check_launch("dropout_kernel");
 }
 

@@ -76,6 +76,16 @@ struct ata_settings {
     bool enabled;
     float tolerance, ema, scale;
 };
+__global__ void raise_thresholds_kernel(float* vth, std::size_t neurons, float ema, float scale) {
+    for (std::size_t i = first_index(); i < neurons; i += grid_stride()) vth[i] = ema * vth[i] + (1.0f - ema) * (vth[i] + scale);
+}
+/// ATA with a noisy ratio known on the host (data-parallel training: the global batch's).
+inline void ata_update(const device_context& d, float* vth, std::size_t neurons, double noisy_ratio,
+                       const ata_settings& ata) {
+    if (!ata.enabled || noisy_ratio <= ata.tolerance) return;
+    raise_thresholds_kernel<<<blocks_for(neurons), threads_per_block, 0, d.stream()>>>(vth, neurons, ata.ema, ata.scale);
+    check_launch("raise_thresholds_kernel");
+}
 /// The ANN branch's spiking layer; in training also the noisy count and ATA (no host sync).
 inline void mapping_forward(const device_context& d, const float* z, const float* counts, float* h, std::size_t batch,
                             std::size_t neurons, bool resu, float k, unsigned long long* noisy, float* vth,
