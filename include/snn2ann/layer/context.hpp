@@ -173,6 +173,18 @@ inline draw_position draw_positions(const layer_context& c, std::size_t per_samp
     return {per_sample, local, c.global_batch, c.global_first};
 }
 
+/// The data-parallel training step a model takes part in (model::join_step), which every
+/// pass of the step carries in its context; empty outside one.
+struct data_parallel_step {
+    process_group* group = nullptr;
+    std::size_t global_first = 0, global_batch = 0;
+    void mark(layer_context& c) const {
+        c.group = group;
+        c.global_first = global_first;
+        c.global_batch = global_batch;
+    }
+};
+
 /// The context a model hands its executor for one pass: the model's buffers, seed, time
 /// steps and spiking options, and the pass's batch, mode and step (the CPU and the CUDA
 /// model both start every pass here).

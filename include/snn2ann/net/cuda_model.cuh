@@ -259,14 +259,9 @@ public:
     /// gradient_staging() is the host buffer that download_gradients() fills and
     /// upload_gradients() sends back.
     void join_step(detail::process_group& group, std::size_t global_first, std::size_t global_batch) {
-        group_ = &group;
-        global_first_ = global_first;
-        global_batch_ = global_batch;
+        in_step_ = {&group, global_first, global_batch};
     }
-    void leave_step() {
-        group_ = nullptr;
-        global_first_ = global_batch_ = 0;
-    }
+    void leave_step() { in_step_ = {}; }
     std::span<float> gradient_staging() { return {gradient_staging_.ensure(param_count), param_count}; }
     void download_gradients() {
         float* host = gradient_staging_.ensure(param_count);
@@ -391,9 +386,7 @@ private:
         step_ = step;
         detail::layer_context c = detail::model_pass_context(params_.data(), grads_.data(), state_.data(), &o, seed_, T,
                                                              batch, training, step);
-        c.group = group_;  // null but within a data-parallel training step
-        c.global_first = global_first_;
-        c.global_batch = global_batch_;
+        in_step_.mark(c);  // empty but within a data-parallel training step
         return c;
     }
 
@@ -409,8 +402,7 @@ private:
     std::vector<std::int32_t> host_hits_;
     detail::gpu::staging staging_, outputs_;
     detail::gpu::pinned_buffer<float> gradient_staging_;  // data-parallel: gradients on the host
-    detail::process_group* group_ = nullptr;  // set by join_step for a data-parallel step
-    std::size_t global_first_ = 0, global_batch_ = 0;
+    detail::data_parallel_step in_step_;  // set by join_step for a data-parallel step
     executor exec_;
 };
 

@@ -229,14 +229,9 @@ public:
     /// the global batch, ATA and synchronised BN count over it, and backward reports its
     /// finished gradients to the group. Evaluation passes never take part.
     void join_step(detail::process_group& group, std::size_t global_first, std::size_t global_batch) {
-        group_ = &group;
-        global_first_ = global_first;
-        global_batch_ = global_batch;
+        in_step_ = {&group, global_first, global_batch};
     }
-    void leave_step() {
-        group_ = nullptr;
-        global_first_ = global_batch_ = 0;
-    }
+    void leave_step() { in_step_ = {}; }
 
 private:
     /// T Bernoulli frames of samples [first, first + n) of the batch (time-major), drawn
@@ -246,7 +241,8 @@ private:
         float* frames = encoded_.ensure(static_cast<std::size_t>(T) * n * in);
         const detail::counter_rng rng(seed_, 0xe7c0de00ULL ^ (step << 8));
         // Draws are indexed in the global batch of a data-parallel step (join_step).
-        const std::size_t draw_total = global_batch_ ? global_batch_ : batch, draw_first = global_first_;
+        const std::size_t draw_total = in_step_.global_batch ? in_step_.global_batch : batch,
+                          draw_first = in_step_.global_first;
         detail::for_range(n, 1, [&](std::size_t b0, std::size_t b1) {
             for (std::size_t t = 0; t < static_cast<std::size_t>(T); ++t)
                 for (std::size_t b = b0; b < b1; ++b)
@@ -265,16 +261,13 @@ private:
         detail::layer_context c = detail::model_pass_context(params_.data(), grads_.data(), state_.data(), &o,
                                                              seed_, T, batch, training, step);
         c.shared_conv_scratch = &conv_scratch_;
-        c.group = group_;  // null but within a data-parallel training step
-        c.global_first = global_first_;
-        c.global_batch = global_batch_;
+        in_step_.mark(c);  // empty but within a data-parallel training step
         return c;
     }
 
     std::uint64_t seed_;
     std::uint64_t step_ = 0;
-    detail::process_group* group_ = nullptr;  // set by join_step for a data-parallel step
-    std::size_t global_first_ = 0, global_batch_ = 0;
+    detail::data_parallel_step in_step_;  // set by join_step for a data-parallel step
     detail::buffer<float> params_, grads_, state_;
     detail::buffer<float> encoded_;  // Poisson frames, T x batch x input
     detail::buffer<float> snn_outputs_;      // the SNN's logits, batch x output
