@@ -11,7 +11,7 @@
 # not in one draw. The conversion's QCFS ANN has L = 8 levels: its SNN at T = L = 8 steps
 # sees the quantisation it was trained with (compare_rules prints the ANN at other L).
 # SNN2ANN runs with the options in the 8th argument (compare_rules' --snn2ann-* flags; the
-# default below is the configuration the README reports; "" is docs/method.md's defaults), and
+# default below is the configuration docs/benchmarks.md reports; "" is docs/method.md's defaults), and
 # once more at T = 5 with docs/method.md's defaults (snn2ann_T5_defaults), for reference.
 # The 9th argument picks the convolutions' matrix product for every run of ours: fp32 (the
 # default, snn2ann::cpu_matmul::fp32) or amx (cpu_matmul::amx_split_bf16, compare_rules
