@@ -5,9 +5,11 @@
 
 #include <array>
 #include <cmath>
+#include <concepts>
 #include <cstddef>
 #include <string>
 #include <tuple>
+#include <type_traits>
 #include <utility>
 
 #include "../core/buffer.hpp"
@@ -16,6 +18,59 @@
 #include "context.hpp"
 
 namespace snn2ann::inline v0::detail {
+
+/// A layer spec (the contract at the top of layer/context.hpp): a type with a nested
+/// template impl<Backend, In>, the layer for input shape In.
+template <class Spec, class Backend, shape In>
+concept layer_spec = requires { typename Spec::template impl<Backend, In>; };
+
+/// A layer implementation: its output shape, its slices of the parameter and state
+/// buffers, init, forward and backward (the CPU backend's signatures; the CUDA backend's
+/// layers are its own, layer/cuda_layers.cuh).
+template <class L>
+concept layer_implementation =
+    requires(L& l, const float* x, float* y, float* p, const counter_rng& rng, const layer_context& c) {
+        { L::out } -> std::convertible_to<shape>;
+        { L::param_count } -> std::convertible_to<std::size_t>;
+        { L::state_count } -> std::convertible_to<std::size_t>;
+        L::init(p, p, rng);
+        l.forward(x, y, c);
+        l.backward(x, x, x, y, c);
+    };
+
+/// Stands in for an entry that is not a layer, after the static_assert that says so, so
+/// that the compiler stops at that sentence.
+template <shape In>
+struct not_a_layer {
+    static constexpr shape out = In;
+    static constexpr std::size_t param_count = 0, state_count = 0;
+    static void init(float*, float*, const counter_rng&) {}
+    void forward(const float*, float*, const layer_context&) {}
+    void backward(const float*, const float*, const float*, float*, const layer_context&) {}
+};
+
+/// The implementation of Spec on input shape In, checked against the contract.
+template <class Backend, shape In, class Spec>
+struct layer_of {
+    static_assert(layer_spec<Spec, Backend, In>,
+                  "snn2ann::network: an entry of the layer list is not a layer. A layer is a spec with a nested "
+                  "template impl<Backend, In> (conv, linear, batch_norm, max_pool, spiking<Neuron>, residual, ...; "
+                  "docs/extending.md); a neuron model goes inside spiking<...>");
+    template <class S, bool = layer_spec<S, Backend, In>>
+    struct pick {
+        using type = not_a_layer<In>;
+    };
+    template <class S>
+    struct pick<S, true> {
+        using type = typename S::template impl<Backend, In>;
+    };
+    using type = typename pick<Spec>::type;
+    static_assert(!std::is_same_v<Backend, cpu> || layer_implementation<type>,
+                  "snn2ann::network: a layer's impl<Backend, In> does not meet the layer contract: it needs "
+                  "static constexpr shape out, param_count and state_count, static init(params, state, rng), "
+                  "forward(x, y, context) and backward(x, y, dy, dx, context) (layer/context.hpp, "
+                  "docs/extending.md)");
+};
 
 /// chain<Backend, In, type_list<Specs...>>: the layer implementations of Specs applied in
 /// order from input shape In, and the resulting output shape.
@@ -28,7 +83,7 @@ struct chain<Backend, In, type_list<>> {
 };
 template <class Backend, shape In, class Spec, class... Rest>
 struct chain<Backend, In, type_list<Spec, Rest...>> {
-    using head = typename Spec::template impl<Backend, In>;
+    using head = typename layer_of<Backend, In, Spec>::type;
     using rest = chain<Backend, head::out, type_list<Rest...>>;
     using impls = typename concat<type_list<head>, typename rest::impls>::type;
     static constexpr shape out = rest::out;
