@@ -3,6 +3,8 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <cstdio>
+#include <string>
 #include <tuple>
 #include <vector>
 
@@ -59,14 +61,21 @@ using tiny = s::network<s::input<1, 2, 2>, s::flatten, s::linear<5>, s::batch_no
 constexpr int steps = 3;
 constexpr std::size_t batch = 3, in = 4, h1 = 5, h2 = 4, classes = 3;
 
-// Offsets in the parameter buffer (layer order; linear = weights out x in, then bias).
-constexpr std::size_t w1 = 0, b1 = w1 + h1 * in, g1 = b1 + h1, be1 = g1 + h1, l1 = be1 + h1, w2 = l1 + 1,
-                      b2 = w2 + h2 * h1, g2 = b2 + h2, be2 = g2 + h2, l2 = be2 + h2, w3 = l2 + 1,
-                      b3 = w3 + classes * h2, param_total = b3 + classes;
-static_assert(param_total == tiny<s::if_neuron<>>::param_count);
+// Offsets in the parameter buffer (layer order; linear = weights out x in, then bias; a
+// spiking layer holds QCFS's lambda, then PLIF's w).
+template <class Neuron>
+struct layout {
+    static constexpr std::size_t spiking = s::detail::trained_time_constant<Neuron> ? 2 : 1;
+    static constexpr std::size_t w1 = 0, b1 = w1 + h1 * in, g1 = b1 + h1, be1 = g1 + h1, l1 = be1 + h1,
+                                 w2 = l1 + spiking, b2 = w2 + h2 * h1, g2 = b2 + h2, be2 = g2 + h2, l2 = be2 + h2,
+                                 w3 = l2 + spiking, b3 = w3 + classes * h2, param_total = b3 + classes;
+    static_assert(param_total == tiny<Neuron>::param_count);
+};
 
 template <class Neuron>
-struct reference {
+struct reference : layout<Neuron> {
+    using L = layout<Neuron>;
+    using L::w1, L::b1, L::g1, L::be1, L::l1, L::w2, L::b2, L::g2, L::be2, L::l2, L::w3, L::b3;
     std::vector<double> params, vth1, vth2, x;
     std::vector<int> labels;
     s::surrogate g;
@@ -104,10 +113,18 @@ struct reference {
         s::detail::visit_surrogate(g.kind, [&](auto f) { slope = f.derivative(v.v - vth, static_cast<double>(g.alpha)); });
         return {fired ? 1.0 : 0.0, slope * v.d};
     }
+    // The decay of the spiking layer whose lambda is at `lambda`: the neuron's constant, or
+    // PLIF's 1 - 1/(1 + exp(-w)) with w after lambda.
+    dual decay_at(const std::vector<dual>& p, std::size_t lambda) const {
+        if constexpr (s::detail::trained_time_constant<Neuron>)
+            return constant(1.0) - constant(1.0) / (constant(1.0) + exp(constant(0.0) - p[lambda + 1]));
+        else
+            return constant(Neuron::decay);
+    }
     // current: steps x batch x n (time-major); returns the spikes, same layout
-    std::vector<dual> neurons(const std::vector<dual>& current, const std::vector<double>& vth, std::size_t n) const {
+    std::vector<dual> neurons(const std::vector<dual>& current, const std::vector<double>& vth, std::size_t n,
+                              dual decay) const {
         std::vector<dual> out(current.size());
-        const dual decay = constant(Neuron::decay);
         for (std::size_t b = 0; b < batch; ++b)
             for (std::size_t i = 0; i < n; ++i) {
                 dual u{};
@@ -131,9 +148,9 @@ struct reference {
         for (std::size_t i = 0; i < xs.size(); ++i) xs[i] = constant(x[i % (batch * in)]);
         const std::size_t samples = steps * batch;
         auto a1 = batch_norm(p, g1, be1, linear(p, w1, b1, xs, samples, in, h1), samples, h1);
-        auto s1 = neurons(a1, vth1, h1);
+        auto s1 = neurons(a1, vth1, h1, decay_at(p, l1));
         auto a2 = batch_norm(p, g2, be2, linear(p, w2, b2, s1, samples, h1, h2), samples, h2);
-        auto s2 = neurons(a2, vth2, h2);
+        auto s2 = neurons(a2, vth2, h2, decay_at(p, l2));
         auto y = linear(p, w3, b3, s2, samples, h2, classes);
         dual total{};
         for (std::size_t b = 0; b < batch; ++b) {
@@ -153,12 +170,18 @@ struct reference {
 template <class Neuron>
 void check_bptt_against_reference(s::surrogate g, bool detach) {
     using net = tiny<Neuron>;
+    using L = layout<Neuron>;
+    constexpr std::size_t param_total = L::param_total, g1 = L::g1, g2 = L::g2;
     s::model<net, s::timesteps<steps>> m{s::seed{11}};
     const s::detail::counter_rng rng(5, 6);
     // Larger weights than the default init so that every layer spikes now and then.
     for (std::size_t i = 0; i < param_total; ++i) m.parameters()[i] = 2.0f * (rng.uniform(i) - 0.5f);
     for (std::size_t c = 0; c < h1; ++c) m.parameters()[g1 + c] = 1.0f + 0.5f * rng.uniform(100 + c);
     for (std::size_t c = 0; c < h2; ++c) m.parameters()[g2 + c] = 1.0f + 0.5f * rng.uniform(200 + c);
+    if constexpr (L::spiking == 2) {  // PLIF: time constants 2.5 and 1.7, away from the initial 2
+        m.parameters()[L::l1 + 1] = s::detail::plif_initial_w(2) - 0.4f;
+        m.parameters()[L::l2 + 1] = s::detail::plif_initial_w(2) + 0.35f;
+    }
     std::vector<float> x(batch * in);
     for (std::size_t i = 0; i < x.size(); ++i) x[i] = 2.0f * rng.uniform(300 + i) - 1.0f;
     const std::vector<std::int32_t> y{0, 2, 1};
@@ -188,6 +211,10 @@ void check_bptt_against_reference(s::surrogate g, bool detach) {
         nonzero += std::abs(expected[i]) > 1e-6 * largest;
     }
     CHECK(nonzero > param_total / 2);  // the gradient reaches most parameters
+    if constexpr (L::spiking == 2) {       // and both layers' time constants
+        CHECK(std::abs(expected[L::l1 + 1]) > 1e-4 * largest);
+        CHECK(std::abs(expected[L::l2 + 1]) > 1e-4 * largest);
+    }
 }
 
 }  // namespace
@@ -211,6 +238,13 @@ TEST_CASE("BPTT gradients equal a float64 forward-mode reference unrolled over t
         }
         SUBCASE("LIF tau 2, reset by subtraction") {
             check_bptt_against_reference<leaky>(s::surrogate::triangle(1.0f), detach);
+        }
+        SUBCASE("PLIF: the trained time constant's gradient too") {
+            using plif = s::plif_neuron<2, s::reset::by_subtraction, s::firing::strict, s::constant_threshold<1, 2>, 0>;
+            using plif_hard = s::plif_neuron<3, s::reset::to_zero, s::firing::strict, s::uniform_threshold, 0>;
+            check_bptt_against_reference<plif>(s::surrogate::triangle(1.0f), detach);
+            check_bptt_against_reference<plif>(s::surrogate::sigmoid(4.0f), detach);
+            check_bptt_against_reference<plif_hard>(s::surrogate::atan(2.0f), detach);
         }
     }
 }
@@ -239,6 +273,59 @@ TEST_CASE("BPTT learns the synthetic task, deterministically, and keeps memory t
     r4.train_step(m4, x.image(0), x.labels.data(), 8, 0);
     r16.train_step(m16, x.image(0), x.labels.data(), 8, 0);
     CHECK(m16.layers().ann_activation_bytes() > 2 * m4.layers().ann_activation_bytes());
+}
+
+TEST_CASE("PLIF: BPTT trains the time constants, SNN2ANN runs with them, checkpoints carry them") {
+    using plif = s::plif_neuron<2, s::reset::by_subtraction, s::firing::strict, s::constant_threshold<1>, 0>;
+    using net = s::network<s::input<1, 12, 12>, s::conv<6, 3>, s::batch_norm, s::max_pool<2>, s::spiking<plif>,
+                           s::flatten, s::linear<24>, s::spiking<plif>, s::linear<3>>;
+    using model = s::model<net, s::timesteps<4>>;
+    // A leak: ANN-to-SNN conversion refuses the network (detail::require_integrate_and_fire).
+    static_assert(model::executor::has_leaky_neurons);
+    const auto time_constants = [](model& m) {
+        std::vector<float> w;
+        m.layers().for_each_layer_deep([&](auto& l, const s::detail::layer_position& at) {
+            if constexpr (s::detail::spiking_layer<std::remove_cvref_t<decltype(l)>>)
+                w.push_back(m.parameters()[at.param_offset + 1]);
+        });
+        return w;
+    };
+    const auto train = test::bars(240, 1), held_out = test::bars(90, 2);
+    model m{s::seed{3}};
+    CHECK(time_constants(m) == std::vector<float>(2, s::detail::plif_initial_w(2)));  // tau = 2
+    CHECK(std::abs(1.0f / (1.0f - s::detail::plif_decay(s::detail::plif_initial_w(2))) - 2.0f) < 1e-6f);
+    s::trainer t{m, s::rules::bptt{}, s::adam{3e-3}};
+    const auto reports = t.quiet().validate_on(held_out).fit(train, s::epochs{3}, s::batch{16});
+    CHECK(reports.back().test_accuracy > 0.9);
+    for (float w : time_constants(m)) {
+        CHECK(std::isfinite(w));
+        CHECK(w != s::detail::plif_initial_w(2));  // trained
+    }
+    // A checkpoint carries them, and says which neuron it holds.
+    const std::string path = "plif_checkpoint.npz";
+    s::io::save_checkpoint(m, path);
+    model loaded{s::seed{9}};
+    s::io::load_checkpoint(loaded, path);
+    CHECK(time_constants(loaded) == time_constants(m));
+    CHECK(net::executor<s::cpu>::describe_layers().find("plif_neuron<initial tau 2") != std::string::npos);
+    std::remove(path.c_str());
+    // SNN2ANN runs its SNN with the current tau (another tau, other spikes) and trains none.
+    s::rules::snn2ann rule;
+    const auto x = test::bars(16, 5);
+    const std::vector<float> before = time_constants(loaded);
+    const float* logits = rule.predict(loaded, x.image(0), 16);
+    const std::vector<float> first(logits, logits + 16 * 3);
+    s::model<net, s::timesteps<4>> other{s::seed{3}};
+    std::copy(loaded.parameters().begin(), loaded.parameters().end(), other.parameters().begin());
+    std::copy(loaded.state().begin(), loaded.state().end(), other.state().begin());
+    other.layers().for_each_layer_deep([&](auto& l, const s::detail::layer_position& at) {
+        if constexpr (s::detail::spiking_layer<std::remove_cvref_t<decltype(l)>>) other.parameters()[at.param_offset + 1] -= 2.0f;
+    });
+    const float* changed = rule.predict(other, x.image(0), 16);
+    CHECK_FALSE(std::equal(first.begin(), first.end(), changed));
+    s::trainer snn2ann_trainer{loaded, rule, s::adam{3e-3}};
+    snn2ann_trainer.quiet().fit(train, s::epochs{1}, s::batch{16});
+    CHECK(time_constants(loaded) == before);
 }
 
 TEST_CASE("BPTT with the AMX product learns the synthetic task, with the same weights on 1 and 2 threads") {

@@ -190,6 +190,9 @@ private:
 
 template <class Neuron, shape In>
 struct gpu_layer<spiking<Neuron>, In> : gpu_layer_base<spiking<Neuron>, In> {
+    static_assert(!trained_time_constant<Neuron>,
+                  "snn2ann cuda backend: plif_neuron (a trained time constant) runs on the cpu backend only; "
+                  "declare the network with lif_neuron<Tau> or if_neuron<...> for the GPU");
     static constexpr bool is_spiking = true;
     static constexpr std::size_t neurons = In.size();
 

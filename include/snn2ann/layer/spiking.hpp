@@ -121,19 +121,22 @@ struct spiking {
     /// sentence above is the only message).
     using Neuron = std::conditional_t<detail::neuron<Model>, Model, if_neuron<>>;
 
-    /// params: lambda (QCFS); state: one threshold per neuron.
+    /// params: lambda (QCFS), then w of a trained time constant (plif_neuron: tau =
+    /// 1 + exp(-w)); state: one threshold per neuron.
     template <class Backend, shape In>
     struct impl {
         static constexpr bool is_spiking = true;
+        static constexpr bool trains_tau = detail::trained_time_constant<Neuron>;
         static constexpr shape out = In;
         static constexpr std::size_t neurons = In.size();
-        static constexpr std::size_t param_count = 1, state_count = neurons;
+        static constexpr std::size_t param_count = trains_tau ? 2 : 1, state_count = neurons;
         static constexpr float initial_lambda = 4.0f;  // QCFS ceiling: BN-normalised currents rarely exceed 4
         using neuron = Neuron;
         static std::string describe() { return "spiking<" + Neuron::describe() + ">"; }
 
         static void init(float* params, float* state, const detail::counter_rng& rng) {
             params[0] = initial_lambda;
+            if constexpr (trains_tau) params[1] = detail::plif_initial_w(Neuron::initial_tau);
             for (std::size_t i = 0; i < neurons; ++i) state[i] = Neuron::threshold::initial(rng, i);
         }
 
@@ -152,7 +155,7 @@ struct spiking {
             }
         }
         void backward(const float* x, const float*, const float* dy, float* dx, const detail::layer_context& c) {
-            if (c.grads) c.grads[0] = 0.0f;
+            if (c.grads) std::fill(c.grads, c.grads + param_count, 0.0f);  // BPTT sets w's below
             if (c.mode == detail::branch::bptt) return bptt_backward(dy, dx, c);
             const bool qcfs = c.spiking && !c.spiking->mapping && c.spiking->activation == ann_activation::qcfs;
             if (qcfs) return qcfs_backward(x, dy, dx, c);
@@ -189,6 +192,7 @@ struct spiking {
             const float keep_scale = 1.0f / (1.0f - Neuron::membrane_dropout);
             const detail::counter_rng rng(c.seed, c.stream ^ (c.step << 20) ^ 0x5111ULL);
             const float inv_t = 1.0f / static_cast<float>(steps);
+            const float decay = decay_of(c);
             float* membrane = membrane_.ensure(batch * neurons);
             // Tasks take samples; within a sample, each step is one pass over contiguous
             // neurons (current, threshold, membrane, count, spikes), which vectorises.
@@ -202,8 +206,8 @@ struct spiking {
                         const std::size_t base = (t * batch + b) * neurons;
                         const float* cur = c.constant_input ? x + b * neurons : x + base;
                         float* out = y + base;
-                        if (c.collapse_output) neuron_step<false, false>(cur, vth, u, cnt, nullptr, nullptr, neurons);
-                        else neuron_step<false, true>(cur, vth, u, cnt, out, nullptr, neurons);
+                        if (c.collapse_output) neuron_step<false, false>(cur, vth, u, cnt, nullptr, nullptr, neurons, decay);
+                        else neuron_step<false, true>(cur, vth, u, cnt, out, nullptr, neurons, decay);
                         // The membrane after the last step is never read: no draws for it.
                         if constexpr (Neuron::membrane_dropout > 0.0f)
                             if (drop && t + 1 < steps)
@@ -264,6 +268,7 @@ struct spiking {
             counted_by_ = pass::bptt;
             kept_for_backward_ = c.training;
             const float* vth = c.state;
+            const float decay = decay_of(c);
             detail::for_range(batch, 1, [&](std::size_t b0, std::size_t b1) {
                 for (std::size_t b = b0; b < b1; ++b) {
                     float* cnt = counts + b * neurons;
@@ -274,8 +279,8 @@ struct spiking {
                         const std::size_t base = (t * batch + b) * neurons;
                         const float* cur = c.constant_input ? x + b * neurons : x + base;
                         float* out = y + base;
-                        if (kept) neuron_step<true, true>(cur, vth, u, cnt, out, kept + base, neurons);
-                        else neuron_step<false, true>(cur, vth, u, cnt, out, nullptr, neurons);
+                        if (kept) neuron_step<true, true>(cur, vth, u, cnt, out, kept + base, neurons, decay);
+                        else neuron_step<false, true>(cur, vth, u, cnt, out, nullptr, neurons, decay);
                     }
                 }
             });
@@ -297,6 +302,9 @@ struct spiking {
             const float alpha = c.spiking->gradient.alpha;
             const bool detach = c.spiking->detach_reset, constant = c.constant_input;
             float* carried = carried_.ensure(batch * neurons);  // dL/dU[t] per neuron
+            const float decay = decay_of(c);
+            // dL/d decay per sample, added in sample order: the same sum for any thread count.
+            double* ddecay = trains_tau ? ddecay_.ensure(batch) : nullptr;
             detail::visit_surrogate(c.spiking->gradient.kind, [&](auto sg) {
                 using g_of = decltype(sg);
                 detail::for_range(batch, 1, [&](std::size_t b0, std::size_t b1) {
@@ -306,6 +314,7 @@ struct spiking {
                     for (std::size_t b = b0; b < b1; ++b) {
                         float* du = carried + b * neurons;
                         std::fill(du, du + neurons, 0.0f);
+                        double sample_ddecay = 0.0;
                         for (std::size_t t = steps; t-- > 0;) {
                             const std::size_t base = (t * batch + b) * neurons;
                             float* di = constant ? dx + b * neurons : dx + base;
@@ -313,17 +322,31 @@ struct spiking {
                             for (std::size_t i0 = 0; i0 < neurons; i0 += surrogate_block) {
                                 const std::size_t n = std::min(surrogate_block, neurons - i0);
                                 const float* v = kept + base + i0;
+                                const float* previous = t > 0 ? kept + base - batch * neurons + i0 : nullptr;
                                 detail::surrogate_derivatives<g_of>(v, vth + i0, alpha, g.data(), n);
                                 const auto step = [&](auto accumulated, auto detached) {
-                                    bptt_backward_step<decltype(accumulated)::value, decltype(detached)::value>(
-                                        v, vth + i0, g.data(), dy + base + i0, du + i0, di + i0, n);
+                                    sample_ddecay +=
+                                        bptt_backward_step<decltype(accumulated)::value, decltype(detached)::value>(
+                                            v, previous, vth + i0, g.data(), dy + base + i0, du + i0, di + i0, n, decay);
                                 };
                                 detail::with_flags(accumulate, detach, step);
                             }
                         }
+                        if (ddecay) ddecay[b] = sample_ddecay;
                     }
                 });
             });
+            if constexpr (trains_tau) {
+                double total = 0.0;
+                for (std::size_t b = 0; b < batch; ++b) total += ddecay[b];
+                if (c.grads) c.grads[1] = static_cast<float>(total * detail::plif_decay_derivative(c.params[1]));
+            }
+        }
+
+        /// The decay of this pass: the neuron's constant, or PLIF's from its trained w.
+        static float decay_of(const detail::layer_context& c) {
+            if constexpr (trains_tau) return detail::plif_decay(c.params[1]);
+            else return Neuron::decay;
         }
 
         static constexpr std::size_t surrogate_block = 256;
@@ -334,9 +357,10 @@ struct spiking {
         /// with a branch per spike.
         template <bool Keep, bool Emit>
         static void neuron_step(const float* __restrict cur, const float* __restrict vth, float* __restrict u,
-                                float* __restrict cnt, float* __restrict out, float* __restrict keep, std::size_t n) {
+                                float* __restrict cnt, float* __restrict out, float* __restrict keep, std::size_t n,
+                                float decay) {
             for (std::size_t i = 0; i < n; ++i) {
-                const float v = Neuron::decay * u[i] + cur[i];
+                const float v = decay * u[i] + cur[i];
                 const bool spike = Neuron::fires(v, vth[i]);
                 if constexpr (Keep) keep[i] = v;
                 u[i] = Neuron::after_spike(v, spike, vth[i]);
@@ -346,9 +370,12 @@ struct spiking {
         }
 
         /// One step of BPTT backward over n neurons, g the surrogate derivatives at V - Vth.
+        /// With a trained time constant, returns the step's dL/d decay = sum of dL/dV[t]
+        /// U[t-1], U[t-1] recomputed from the kept V[t-1] (`previous`; null at t = 0).
         template <bool Accumulate, bool Detach>
-        static void bptt_backward_step(const float* v, const float* vth, const float* g, const float* ds, float* du,
-                                       float* di, std::size_t n) {
+        static float bptt_backward_step(const float* v, const float* previous, const float* vth, const float* g,
+                                        const float* ds, float* du, float* di, std::size_t n, float decay) {
+            float ddecay = 0.0f;
             for (std::size_t i = 0; i < n; ++i) {
                 float du_dv;
                 if constexpr (Neuron::reset_mode == reset::to_zero)
@@ -358,8 +385,12 @@ struct spiking {
                 const float dv = ds[i] * g[i] + du[i] * du_dv;
                 if constexpr (Accumulate) di[i] += dv;
                 else di[i] = dv;
-                du[i] = Neuron::decay * dv;
+                du[i] = decay * dv;
+                if constexpr (trains_tau)
+                    if (previous)
+                        ddecay += dv * Neuron::after_spike(previous[i], Neuron::fires(previous[i], vth[i]), vth[i]);
             }
+            return ddecay;
         }
 
     public:
@@ -433,6 +464,7 @@ struct spiking {
         detail::buffer<float> membrane_;  // U per neuron of the running SNN pass
         detail::buffer<float> potentials_;  // BPTT: V[t] per step and neuron, for backward
         detail::buffer<float> carried_;     // BPTT backward: dL/dU per neuron
+        detail::buffer<double> ddecay_;     // BPTT backward, PLIF: dL/d decay per sample
         std::size_t counted_batch_ = 0;
         bool kept_for_backward_ = false;
         const float* activations_ = nullptr;  // output of the last ReLU/QCFS forward

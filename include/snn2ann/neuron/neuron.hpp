@@ -1,11 +1,12 @@
 // snn2ann/neuron: spiking neuron models as compile-time policies (docs/method.md, "Neurons").
-//   V[t] = decay * U[t-1] + I[t]     (IF: decay 1; LIF: decay 1 - 1/tau)
+//   V[t] = decay * U[t-1] + I[t]     (IF: decay 1; LIF: decay 1 - 1/tau; PLIF: tau trained)
 //   s[t] = 1[V[t] > Vth]             (or >= with firing::inclusive)
 //   U[t] = V[t] (1 - s[t])           (reset::to_zero) or V[t] - s[t] Vth (reset::by_subtraction)
 // Membranes start at 0 for every sample. Thresholds are per neuron, initialised uniform
 // [0, 1) by default or to a constant, and changed only by the training rule (ATA).
 #pragma once
 
+#include <cmath>
 #include <concepts>
 #include <cstdint>
 #include <string>
@@ -123,5 +124,40 @@ template <int Tau, reset Reset = reset::to_zero, firing Firing = firing::strict,
 struct lif_neuron : detail::neuron_model<Tau - 1, Tau, Reset, Firing, Threshold, MembraneDropoutPercent> {
     static_assert(Tau > 1, "snn2ann::lif_neuron<Tau>: Tau must be greater than 1");
 };
+
+/// Parametric LIF (PLIF, Fang et al., ICCV 2021): a LIF neuron whose time constant is
+/// trained, one per spiking layer, as tau = 1 + exp(-w) with w in the parameter buffer
+/// (tau > 1 for every w), starting at InitialTau. `decay` is the initial decay (1 - 1/tau);
+/// the layer computes the current one from w (detail::plif_decay). BPTT trains w; SNN2ANN
+/// runs its SNN branch with the current tau but trains no w (its gradient flows through
+/// the ANN branch, which has no time constant), so w keeps its value there.
+template <int InitialTau = 2, reset Reset = reset::to_zero, firing Firing = firing::strict,
+          class Threshold = uniform_threshold, int MembraneDropoutPercent = 50>
+struct plif_neuron
+    : detail::neuron_model<InitialTau - 1, InitialTau, Reset, Firing, Threshold, MembraneDropoutPercent> {
+    static_assert(InitialTau > 1, "snn2ann::plif_neuron<InitialTau>: the initial time constant must be greater than 1");
+    using base = detail::neuron_model<InitialTau - 1, InitialTau, Reset, Firing, Threshold, MembraneDropoutPercent>;
+    static constexpr bool trained_time_constant = true;
+    static constexpr int initial_tau = InitialTau;
+    static std::string describe() {
+        const std::string lif = base::describe();  // "lif_neuron<tau T, reset ..., ...>"
+        return "plif_neuron<initial tau " + std::to_string(InitialTau) + ", " + lif.substr(lif.find(", ") + 2);
+    }
+};
+
+namespace detail {
+/// A neuron whose time constant is a trained parameter (plif_neuron).
+template <class N>
+concept trained_time_constant = requires { N::trained_time_constant; } && N::trained_time_constant;
+/// PLIF's decay for parameter w: 1 - 1/tau with tau = 1 + exp(-w).
+inline float plif_decay(float w) { return 1.0f - 1.0f / (1.0f + std::exp(-w)); }
+/// d decay / d w = -exp(-w) / tau^2.
+inline double plif_decay_derivative(float w) {
+    const double e = std::exp(-static_cast<double>(w)), tau = 1.0 + e;
+    return -e / (tau * tau);
+}
+/// The w that gives time constant tau: -log(tau - 1).
+inline float plif_initial_w(int tau) { return static_cast<float>(-std::log(static_cast<double>(tau) - 1.0)); }
+}  // namespace detail
 
 }  // namespace snn2ann::inline v0
