@@ -11,6 +11,7 @@
 #include <zlib.h>
 
 #include <snn2ann/snn2ann.hpp>
+#include <snn2ann/xtensor.hpp>
 
 namespace s = snn2ann;
 namespace fs = std::filesystem;
@@ -235,4 +236,33 @@ TEST_CASE("IDX dimensions are checked against what the file holds before anythin
     write(t.file("lab"), header_only({0}), false);
     CHECK_THROWS_WITH_AS(s::data::read_idx_pair(t.file("img"), t.file("lab")),
                          doctest::Contains("an image height of 2147483648 pixels is not in [1, 65535]"), s::io_error);
+}
+
+TEST_CASE("xtensor arrays in and out: a data set from arrays, predictions as an array") {
+    namespace s = snn2ann;
+    xt::xtensor<float, 4> images = xt::zeros<float>({std::size_t{5}, std::size_t{1}, std::size_t{4}, std::size_t{4}});
+    for (std::size_t i = 0; i < images.size(); ++i) images.data()[i] = static_cast<float>(i % 7) / 7.0f;
+    const xt::xtensor<std::int32_t, 1> labels = {0, 1, 2, 1, 0};
+    const s::data::dataset d = s::data::from_xtensor(images, labels, 3);
+    CHECK(d.size() == 5);
+    CHECK(d.channels == 1);
+    CHECK(d.height == 4);
+    CHECK(d.image(2)[3] == images(2, 0, 0, 3));
+    CHECK(d.labels[4] == 0);
+    const xt::xtensor<std::int32_t, 1> bad = {0, 1, 3, 1, 0};
+    CHECK_THROWS_WITH_AS(s::data::from_xtensor(images, bad, 3), doctest::Contains("label"), s::invalid_argument);
+    const xt::xtensor<std::int32_t, 1> short_labels = {0, 1};
+    CHECK_THROWS_WITH_AS(s::data::from_xtensor(images, short_labels, 3), doctest::Contains("5 images but 2 labels"),
+                         s::invalid_argument);
+
+    using net = s::network<s::input<1, 4, 4>, s::flatten, s::linear<8>, s::spiking<>, s::linear<3>>;
+    s::model<net, s::timesteps<4>> m{s::seed{2}};
+    s::rules::snn2ann rule;
+    const xt::xtensor<float, 2> scores = s::predict(m, images, rule, 2);
+    REQUIRE(scores.shape()[0] == 5);
+    REQUIRE(scores.shape()[1] == 3);
+    const float* direct = rule.predict(m, d.image(0), 5);  // the same rule on the whole set at once
+    for (std::size_t i = 0; i < 15; ++i) CHECK(scores.data()[i] == doctest::Approx(direct[i]).epsilon(1e-6));
+    const xt::xtensor<float, 4> wrong = xt::zeros<float>({std::size_t{2}, std::size_t{1}, std::size_t{3}, std::size_t{4}});
+    CHECK_THROWS_WITH_AS(s::predict(m, wrong, rule), doctest::Contains("the network takes 1x4x4"), s::invalid_argument);
 }
