@@ -139,7 +139,8 @@ void check_dropout_draws() {
     c.batch = batch;
     c.sample_offset = offset;
     l.forward(x.data(), y.data(), c);
-    const s::detail::counter_rng rng(c.seed, c.stream ^ (c.step << 20) ^ 0x5111ULL);
+    const s::detail::counter_rng rng(c.seed, s::detail::random_stream::layer(c.stream, c.step) ^
+                                                 s::detail::random_stream::membrane_dropout);
     std::size_t mismatches = 0, dropped = 0;
     for (std::size_t b = 0; b < batch; ++b)
         for (std::size_t i = 0; i < neurons; ++i) {

@@ -52,5 +52,23 @@ private:
     std::uint64_t key_;
 };
 
+/// The library's random streams, one key each, in one table: a stream is
+/// counter_rng(seed, key), and a draw's counter says what it is for. The CPU and CUDA
+/// paths take the same keys, so they draw the same numbers.
+namespace random_stream {
+/// A stochastic layer's draws in a training step: the layer's position (layer_context's
+/// stream), the step in the bits above 20, and a per-kind key below.
+constexpr std::uint64_t layer(std::uint64_t position, std::uint64_t step) { return position ^ (step << 20); }
+inline constexpr std::uint64_t dropout = 0;                 ///< dropout<N, D>'s masks: layer(...) ^ dropout
+inline constexpr std::uint64_t membrane_dropout = 0x5111;   ///< the SNN pass's membrane dropout
+/// Poisson input spikes of a training step: key ^ (step << 8).
+inline constexpr std::uint64_t poisson_input = 0xe7c0de00;
+constexpr std::uint64_t poisson(std::uint64_t step) { return poisson_input ^ (step << 8); }
+/// Augmentation of a training step's batch: key + step.
+inline constexpr std::uint64_t augmentation = 0xa0600000;
+/// An epoch's shuffled order: key + epoch.
+inline constexpr std::uint64_t epoch_order = 0x5eed0000;
+}  // namespace random_stream
+
 }  // namespace detail
 }  // namespace snn2ann::inline v0

@@ -107,7 +107,7 @@ inline void shuffled_order(std::vector<std::uint32_t>& order, std::size_t n, std
                            std::uint64_t epoch) {
     order.resize(n);
     std::iota(order.begin(), order.end(), 0u);
-    const detail::counter_rng rng(seed, 0x5eed0000ULL + epoch);
+    const detail::counter_rng rng(seed, detail::random_stream::epoch_order + epoch);
     for (std::size_t i = n; i > 1; --i) std::swap(order[i - 1], order[rng.below(i, i)]);
 }
 

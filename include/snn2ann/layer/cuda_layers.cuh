@@ -171,7 +171,7 @@ struct gpu_layer<dropout<N, D>, In> : gpu_layer_base<dropout<N, D>, In> {
     void forward(const float* x, float* y, const layer_context& c, const gpu::device_context& d) {
         trained_ = c.training && N > 0;
         if (!trained_) return gpu::copy(d, x, y, c.batch * In.size());
-        rng_ = counter_rng(c.seed, c.stream ^ (c.step << 20));  // the CPU path's mask
+        rng_ = counter_rng(c.seed, random_stream::layer(c.stream, c.step) ^ random_stream::dropout);  // the CPU path's mask
         draws_ = draw_positions(c, In.size());
         gpu::dropout(d, x, y, c.batch * In.size(), rng_, probability, draws_);
     }
@@ -247,7 +247,7 @@ private:
                        c.collapse_output,
                        c.snn_training && Neuron::membrane_dropout > 0.0f,
                        1.0f / (1.0f - Neuron::membrane_dropout),
-                       counter_rng(c.seed, c.stream ^ (c.step << 20) ^ 0x5111ULL)};
+                       counter_rng(c.seed, random_stream::layer(c.stream, c.step) ^ random_stream::membrane_dropout)};
         gpu::snn_steps<Neuron>(d, r, x, c.state, y, counts_.data() + offset * neurons);
     }
     void bptt_forward(const float* x, float* y, const layer_context& c, const gpu::device_context& d) {

@@ -76,7 +76,7 @@ struct dropout {
                 std::memcpy(y, x, sizeof(float) * n);
                 return;
             }
-            const detail::counter_rng rng(c.seed, c.stream ^ (c.step << 20));
+            const detail::counter_rng rng(c.seed, detail::random_stream::layer(c.stream, c.step) ^ detail::random_stream::dropout);
             const float scale = 1.0f / (1.0f - probability);
             draws_ = detail::draw_positions(c, In.size());
             detail::for_range(n, detail::elementwise_grain, [&](std::size_t b, std::size_t e) {

@@ -190,7 +190,7 @@ struct spiking {
             const float* vth = c.state;
             const bool drop = c.snn_training && Neuron::membrane_dropout > 0.0f;
             const float keep_scale = 1.0f / (1.0f - Neuron::membrane_dropout);
-            const detail::counter_rng rng(c.seed, c.stream ^ (c.step << 20) ^ 0x5111ULL);
+            const detail::counter_rng rng(c.seed, detail::random_stream::layer(c.stream, c.step) ^ detail::random_stream::membrane_dropout);
             const float inv_t = 1.0f / static_cast<float>(steps);
             const float decay = decay_of(c);
             float* membrane = membrane_.ensure(batch * neurons);

@@ -239,7 +239,7 @@ private:
     const float* poisson_frames(const float* x, std::size_t batch, std::size_t first, std::size_t n, std::uint64_t step) {
         constexpr std::size_t in = input_shape.size();
         float* frames = encoded_.ensure(static_cast<std::size_t>(T) * n * in);
-        const detail::counter_rng rng(seed_, 0xe7c0de00ULL ^ (step << 8));
+        const detail::counter_rng rng(seed_, detail::random_stream::poisson(step));
         // Draws are indexed in the global batch of a data-parallel step (join_step).
         const std::size_t draw_total = in_step_.global_batch ? in_step_.global_batch : batch,
                           draw_first = in_step_.global_first;

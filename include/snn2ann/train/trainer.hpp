@@ -268,7 +268,7 @@ private:
             opt_.lr = r.learning_rate;
             (hook_step_begin(callbacks, step), ...);
             data::gather(train, order_.data() + first, n, x, y);
-            if (augment_) augment_(x, n, train.sample_shape(), detail::counter_rng(model_.seed_value(), 0xa0600000ULL + step));
+            if (augment_) augment_(x, n, train.sample_shape(), detail::counter_rng(model_.seed_value(), detail::random_stream::augmentation + step));
             [[maybe_unused]] step_report s{r.epoch, step, k, batches, 0.0, opt_.lr, false};
             const bool guarded = non_finite_ != snn2ann::non_finite::unchecked;
             if (guarded) keep_state_before_step();
