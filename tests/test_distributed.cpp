@@ -229,6 +229,23 @@ TEST_CASE("bucketing: any bucket size gives the same average") {
     CHECK(tiny.timing().steps == 5);
 }
 
+TEST_CASE("a long sum goes in chunks, with the bits of the whole gathered on every rank") {
+    // Long enough for the chunked path (10,001 values over 2 ranks: chunks padded).
+    std::vector<double> v(10001), expected(v.size());
+    for (std::size_t i = 0; i < v.size(); ++i) {
+        for (int r = 0; r < world->size(); ++r)  // each rank's values, added in rank order
+            expected[i] += 0.1 * static_cast<double>(i) * (r + 1) + 1e-3 / (r + 1);
+        v[i] = 0.1 * static_cast<double>(i) * (world->rank() + 1) + 1e-3 / (world->rank() + 1);
+    }
+    world->sum(v.data(), v.size());
+    CHECK(std::memcmp(v.data(), expected.data(), v.size() * sizeof(double)) == 0);
+    std::vector<double> short_one{1.0 / (world->rank() + 3)};
+    world->sum(short_one.data(), 1);
+    double sum = 0.0;
+    for (int r = 0; r < world->size(); ++r) sum += 1.0 / (r + 3);
+    CHECK(short_one[0] == sum);
+}
+
 int main(int argc, char** argv) {
     s::mpi::environment env(argc, argv);
     s::mpi::communicator w;

@@ -171,17 +171,33 @@ public:
     void sum(std::int64_t* v, std::size_t n) override {
         detail::check(MPI_Allreduce(MPI_IN_PLACE, v, count(n), MPI_INT64_T, MPI_SUM, sums_), "MPI_Allreduce");
     }
-    /// Every rank gets every rank's values and adds them in rank order: the same bits on
-    /// every rank, whatever order MPI's own reductions would take.
+    /// Each value is added over the ranks in rank order by one rank and sent to all: the
+    /// same bits on every rank, whatever order MPI's own reductions would take. A short
+    /// vector is gathered whole on every rank; a long one (BN's running statistics, the
+    /// thresholds) goes in one chunk per rank (all-to-all, then all-gather), so that each
+    /// rank moves about twice the vector, not the number of ranks times it.
     void sum(double* v, std::size_t n) override {
-        all_values_.resize(n * static_cast<std::size_t>(size_));
-        detail::check(MPI_Allgather(v, count(n), MPI_DOUBLE, all_values_.data(), count(n), MPI_DOUBLE, sums_),
-                      "MPI_Allgather");
-        for (std::size_t i = 0; i < n; ++i) {
-            double s = 0.0;
-            for (std::size_t r = 0; r < static_cast<std::size_t>(size_); ++r) s += all_values_[r * n + i];
-            v[i] = s;
+        const auto ranks = static_cast<std::size_t>(size_);
+        if (n * ranks <= short_sum) {
+            all_values_.resize(n * ranks);
+            detail::check(MPI_Allgather(v, count(n), MPI_DOUBLE, all_values_.data(), count(n), MPI_DOUBLE, sums_),
+                          "MPI_Allgather");
+            add_in_rank_order(all_values_.data(), n, n, v);
+            return;
         }
+        const std::size_t chunk = (n + ranks - 1) / ranks;
+        padded_.assign(chunk * ranks, 0.0);
+        std::copy(v, v + n, padded_.begin());
+        all_values_.resize(chunk * ranks);
+        detail::check(MPI_Alltoall(padded_.data(), count(chunk), MPI_DOUBLE, all_values_.data(), count(chunk),
+                                   MPI_DOUBLE, sums_),
+                      "MPI_Alltoall");
+        owned_sum_.resize(chunk);
+        add_in_rank_order(all_values_.data(), chunk, chunk, owned_sum_.data());
+        detail::check(MPI_Allgather(owned_sum_.data(), count(chunk), MPI_DOUBLE, padded_.data(), count(chunk),
+                                    MPI_DOUBLE, sums_),
+                      "MPI_Allgather");
+        std::copy(padded_.begin(), padded_.begin() + static_cast<std::ptrdiff_t>(n), v);
     }
     void require_equal(std::uint64_t value, const std::string& what) override {
         std::vector<std::uint64_t> all(static_cast<std::size_t>(size_));
@@ -223,9 +239,9 @@ public:
         const auto t0 = std::chrono::steady_clock::now();
         start_buckets_from(0);
         advance(true);
-        std::vector<MPI_Request> gathers;
-        for (bucket& b : buckets_) gathers.push_back(b.gathered);
-        detail::check(MPI_Waitall(count(gathers.size()), gathers.data(), MPI_STATUSES_IGNORE), "MPI_Waitall");
+        gathers_.clear();
+        for (bucket& b : buckets_) gathers_.push_back(b.gathered);
+        detail::check(MPI_Waitall(count(gathers_.size()), gathers_.data(), MPI_STATUSES_IGNORE), "MPI_Waitall");
         for (bucket& b : buckets_) {
             b.gathered = MPI_REQUEST_NULL;
             std::copy(b.send.begin(), b.send.begin() + static_cast<std::ptrdiff_t>(b.end - b.begin), grads_ + b.begin);
@@ -252,6 +268,16 @@ private:
         MPI_Request exchanged = MPI_REQUEST_NULL, gathered = MPI_REQUEST_NULL;
     };
 
+    /// Values gathered whole by sum(double*) up to this many (ranks x values).
+    static constexpr std::size_t short_sum = 4096;
+    /// out[i] = sum over r of values[r * stride + i], r = 0, 1, ... in that order.
+    void add_in_rank_order(const double* values, std::size_t stride, std::size_t n, double* out) const {
+        for (std::size_t i = 0; i < n; ++i) {
+            double sum = 0.0;
+            for (std::size_t r = 0; r < static_cast<std::size_t>(size_); ++r) sum += values[r * stride + i];
+            out[i] = sum;
+        }
+    }
     static int count(std::size_t n) {
         if (n > static_cast<std::size_t>(INT32_MAX)) throw invalid_argument("mpi::communicator: a message of over 2^31 values");
         return static_cast<int>(n);
@@ -314,7 +340,8 @@ private:
     options options_;
     MPI_Comm sums_ = MPI_COMM_NULL, exchange_ = MPI_COMM_NULL, gather_ = MPI_COMM_NULL;
     int rank_ = 0, size_ = 1;
-    std::vector<double> all_values_;
+    std::vector<double> all_values_, padded_, owned_sum_;  // sum(double*)'s buffers, reused
+    std::vector<MPI_Request> gathers_;                     // finish_gradients()'s, reused
     std::vector<float> shares_;
     double share_ = 1.0;
     float* grads_ = nullptr;

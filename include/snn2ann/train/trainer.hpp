@@ -267,17 +267,25 @@ private:
             const auto step = static_cast<std::uint64_t>(p.step);
             opt_.lr = r.learning_rate;
             (hook_step_begin(callbacks, step), ...);
-            data::gather(train, order_.data() + first, n, x, y);
-            if (augment_) augment_(x, n, train.sample_shape(), detail::counter_rng(model_.seed_value(), detail::random_stream::augmentation + step));
+            // Data-parallel: each rank trains on its part of the global batch, and the step's
+            // figures are the global batch's. Augmentation draws by place in the batch, so a
+            // rank that augments gathers and augments the whole batch; one that does not
+            // gathers its part only.
+            const detail::batch_part part = group_ ? detail::part_of_batch(n, group_->rank(), group_->size())
+                                                   : detail::batch_part{0, n};
+            const float* xs = x;
+            const std::int32_t* ys = y;
+            if (augment_) {
+                data::gather(train, order_.data() + first, n, x, y);
+                augment_(x, n, train.sample_shape(),
+                         detail::counter_rng(model_.seed_value(), detail::random_stream::augmentation + step));
+                xs = x + part.first * train.image_size(), ys = y + part.first;
+            } else {
+                data::gather(train, order_.data() + first + part.first, part.count, x, y);
+            }
             [[maybe_unused]] step_report s{r.epoch, step, k, batches, 0.0, opt_.lr, false};
             const bool guarded = non_finite_ != snn2ann::non_finite::unchecked;
             if (guarded) keep_state_before_step();
-            // Data-parallel: every rank gathered (and augmented) the global batch and trains
-            // on its part of it; the step's figures are then the global batch's.
-            const detail::batch_part part = group_ ? detail::part_of_batch(n, group_->rank(), group_->size())
-                                                   : detail::batch_part{0, n};
-            const float* xs = x + part.first * train.image_size();
-            const std::int32_t* ys = y + part.first;
             loss_result lr;
             std::size_t snn_correct = 0;
             {
