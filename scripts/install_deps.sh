@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # Installs the Debian packages snn2ann builds, tests and runs with, when missing;
-# `install_deps.sh fuzz` adds clang and its libFuzzer runtime for the fuzz harnesses.
+# `install_deps.sh fuzz` adds clang and its libFuzzer runtime for the fuzz harnesses;
+# `install_deps.sh test` adds those and doxygen, whose run on the headers is a test.
 # Idempotent; as root it uses apt-get directly, otherwise sudo.
 set -euo pipefail
 packages=(cmake g++ make ccache libeigen3-dev libtbb-dev libxtensor-dev zlib1g-dev libzip-dev doctest-dev
           libbenchmark-dev libturbojpeg0-dev libopenmpi-dev openmpi-bin dataset-fashion-mnist)
-if [ "${1:-}" = fuzz ]; then packages+=(clang libclang-rt-14-dev); fi
+case "${1:-}" in
+    fuzz) packages+=(clang libclang-rt-14-dev) ;;
+    test) packages+=(clang libclang-rt-14-dev doxygen) ;;
+esac
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -3,7 +3,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 source "$root/scripts/common.sh"
-bash "$root/scripts/install_deps.sh" fuzz
+bash "$root/scripts/install_deps.sh" test
 configure "$root/build/test" Release -DSNN2ANN_BUILD_EXAMPLES=ON -DSNN2ANN_BUILD_BENCHMARKS=ON
 cmake --build "$root/build/test" -j2
 ctest --test-dir "$root/build/test" --output-on-failure -j2 "$@"

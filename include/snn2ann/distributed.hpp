@@ -68,9 +68,9 @@ struct options {
 
 /// Time spent on gradient averaging, summed over the steps since reset_timing().
 struct gradient_timing {
-    std::uint64_t steps = 0;
+    std::uint64_t steps = 0;  ///< steps measured
     double exposed_seconds = 0.0;  ///< from the end of backward until the average is there
-    std::size_t bytes_per_step = 0;
+    std::size_t bytes_per_step = 0;  ///< gradient bytes averaged per step
 };
 
 namespace detail {
@@ -106,6 +106,7 @@ inline int world_rank() {
 /// with the rank and the message.
 class environment {
 public:
+    /// Initialises MPI from main's arguments (unless it runs already).
     environment(int& argc, char**& argv) {
         int initialised = 0;
         detail::check(MPI_Initialized(&initialised), "MPI_Initialized");
@@ -148,6 +149,7 @@ private:
 /// with it.
 class communicator final : public snn2ann::detail::process_group {
 public:
+    /// The ranks of `comm`, with the options `o`.
     explicit communicator(MPI_Comm comm = MPI_COMM_WORLD, options o = {}) : options_(o) {
         if (options_.bucket_bytes < sizeof(float))
             throw invalid_argument("mpi::communicator: buckets of " + std::to_string(options_.bucket_bytes) + " bytes");
@@ -164,10 +166,14 @@ public:
     communicator(const communicator&) = delete;
     communicator& operator=(const communicator&) = delete;
 
+    /// This process's rank.
     int rank() const override { return rank_; }
+    /// The number of ranks.
     int size() const override { return size_; }
+    /// The options it was made with.
     const options& settings() const { return options_; }
 
+    /// Replaces `v` by its sum over the ranks (exact: integers).
     void sum(std::int64_t* v, std::size_t n) override {
         detail::check(MPI_Allreduce(MPI_IN_PLACE, v, count(n), MPI_INT64_T, MPI_SUM, sums_), "MPI_Allreduce");
     }
@@ -199,6 +205,7 @@ public:
                       "MPI_Allgather");
         std::copy(padded_.begin(), padded_.begin() + static_cast<std::ptrdiff_t>(n), v);
     }
+    /// Throws on every rank, naming the ranks that differ, unless `value` is the same on all.
     void require_equal(std::uint64_t value, const std::string& what) override {
         std::vector<std::uint64_t> all(static_cast<std::size_t>(size_));
         detail::check(MPI_Allgather(&value, 1, MPI_UINT64_T, all.data(), 1, MPI_UINT64_T, sums_), "MPI_Allgather");
@@ -212,9 +219,12 @@ public:
                                    " from rank 0 in the " + what);
     }
 
+    /// Whether BN normalises over the global batch.
     bool synchronised_batch_norm() const override { return options_.synchronised_batch_norm; }
+    /// This rank's share of the current step's global batch.
     double batch_share() const override { return share_; }
 
+    /// Starts a step whose gradients (`n` floats) are averaged in buckets.
     void begin_step(float* gradients, std::size_t n, std::size_t global_batch) override {
         if (pending()) throw error("snn2ann::mpi: a step began before the last one's gradients were averaged");
         grads_ = gradients;
@@ -229,11 +239,13 @@ public:
         started_ = gathering_ = 0;
         in_step_ = size_ > 1;  // one rank: its gradient is the global batch's already
     }
+    /// Backward has finished the gradients from `first` on: their buckets may start.
     void gradients_ready(std::size_t first) override {
         if (!in_step_ || !options_.overlap) return;
         start_buckets_from(first);
         advance(false);
     }
+    /// Waits until every bucket is averaged.
     void finish_gradients() override {
         if (!in_step_) return;
         const auto t0 = std::chrono::steady_clock::now();
@@ -257,6 +269,7 @@ public:
         t.bytes_per_step = buffer_size_ * sizeof(float);
         return t;
     }
+    /// Starts timing() again from zero.
     void reset_timing() { timing_ = {}; }
 
 private:

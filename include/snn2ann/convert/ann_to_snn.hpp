@@ -31,17 +31,19 @@
 
 namespace snn2ann::inline v0::convert {
 
+/// Where a converted spiking layer's threshold comes from.
 enum class threshold_source {
     max,         ///< the largest activation seen
     percentile,  ///< options::percentile of the activations (robust to outliers)
     lambda,      ///< QCFS's trained ceiling (no calibration data needed)
 };
 
+/// How calibrate() sets the thresholds.
 struct options {
-    threshold_source thresholds = threshold_source::percentile;
-    double percentile = 99.9;
+    threshold_source thresholds = threshold_source::percentile;  ///< the statistic of the calibration activations
+    double percentile = 99.9;  ///< for threshold_source::percentile, in percent
     std::size_t calibration_images = 1024;  ///< the first images of the calibration set
-    std::size_t batch = 128;
+    std::size_t batch = 128;  ///< images per calibration pass
 };
 
 /// Sets the thresholds of m's spiking layers for the converted SNN; returns them in layer
@@ -111,14 +113,16 @@ std::vector<float> ann_to_snn(Model& m, const data::dataset& calibration, const 
 /// The converted SNN run for `timesteps` steps, as a rule for evaluate() and
 /// measure_spikes(): predict() returns the outputs averaged over the steps.
 struct converted_snn {
-    static constexpr bool predicts_with_snn = true;
-    int timesteps = 8;
+    static constexpr bool predicts_with_snn = true;  ///< its prediction is spiking (for measure_spikes)
+    int timesteps = 8;  ///< steps the SNN runs
 
     converted_snn() = default;
+    /// Runs `steps` steps (positive).
     explicit converted_snn(int steps) : timesteps(steps) {
         if (steps <= 0) throw invalid_argument("convert::converted_snn: the number of steps must be positive");
     }
 
+    /// The outputs of `batch` samples averaged over the steps, valid until the next pass.
     template <class Model>
     const float* predict(Model& m, const float* x, std::size_t batch) {
         constexpr std::size_t n = Model::output_shape.size();
@@ -134,8 +138,8 @@ private:
 
 /// Accuracy and spike activity of the converted SNN after T steps.
 struct time_point {
-    int timesteps = 0;
-    double accuracy = 0.0;
+    int timesteps = 0;  ///< T
+    double accuracy = 0.0;  ///< on the evaluated set after T steps
     double spikes_per_image = 0.0;  ///< summed over spiking layers, neurons and the T steps
 };
 

@@ -40,6 +40,7 @@ inline cpu_matmul current_cpu_matmul() { return detail::cpu_matmul_setting().loa
 /// also when the scope is left by an exception (as snn2ann::threads does for the count).
 class cpu_matmul_scope {
 public:
+    /// Uses `m` until the scope ends.
     explicit cpu_matmul_scope(cpu_matmul m) : previous_(current_cpu_matmul()) { use_cpu_matmul(m); }
     ~cpu_matmul_scope() { detail::cpu_matmul_setting().store(previous_, std::memory_order_relaxed); }
     cpu_matmul_scope(const cpu_matmul_scope&) = delete;

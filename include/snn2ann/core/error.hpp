@@ -16,8 +16,10 @@ public:
 /// A file could not be read or written, or its content is not what its format says.
 class io_error : public error {
 public:
+    /// "snn2ann: FILE: WHAT".
     io_error(const std::string& file, const std::string& what)
         : error("snn2ann: " + file + ": " + what), file_(file) {}
+    /// The file the error is about.
     const std::string& file() const noexcept { return file_; }
 
 private:
@@ -27,6 +29,7 @@ private:
 /// An argument given at run time is out of its domain (batch size 0, a label >= classes...).
 class invalid_argument : public error {
 public:
+    /// "snn2ann: WHAT".
     explicit invalid_argument(const std::string& what) : error("snn2ann: " + what) {}
 };
 
@@ -34,6 +37,7 @@ public:
 /// batch and the first layer whose output or gradient is not finite.
 class non_finite_error : public error {
 public:
+    /// "snn2ann: WHAT".
     explicit non_finite_error(const std::string& what) : error("snn2ann: " + what) {}
 };
 

@@ -19,6 +19,7 @@ namespace snn2ann::inline v0 {
 /// Limits the threads the library uses while alive (0: oneTBB's default, all cores).
 class threads {
 public:
+    /// At most `n` threads (0: no limit) until destroyed.
     explicit threads(int n = 0) {
         if (n > 0)
             control_ = std::make_unique<oneapi::tbb::global_control>(

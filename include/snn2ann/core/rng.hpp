@@ -10,7 +10,8 @@ namespace snn2ann::inline v0 {
 
 /// The seed of a model, a data order or a run.
 struct seed {
-    std::uint64_t value = 0;
+    std::uint64_t value = 0;  ///< the seed
+    /// The seed `v`.
     constexpr explicit seed(std::uint64_t v = 0) : value(v) {}
 };
 

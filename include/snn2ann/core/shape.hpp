@@ -8,11 +8,16 @@ namespace snn2ann::inline v0 {
 
 /// Shape of one sample: channels x height x width, or a flat vector of `c` features.
 struct shape {
-    int c = 0, h = 1, w = 1;
-    bool flat = false;
+    int c = 0;          ///< channels (features when flat)
+    int h = 1;          ///< height
+    int w = 1;          ///< width
+    bool flat = false;  ///< a vector of `c` features rather than an image
 
+    /// Floats per sample.
     constexpr std::size_t size() const { return static_cast<std::size_t>(c) * h * w; }
+    /// Floats per channel.
     constexpr std::size_t plane() const { return static_cast<std::size_t>(h) * w; }
+    /// Equal in every field.
     friend constexpr bool operator==(const shape&, const shape&) = default;
 };
 

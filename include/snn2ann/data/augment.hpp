@@ -18,13 +18,17 @@
 
 namespace snn2ann::inline v0::data {
 
+/// Random crop of the image padded by `padding` pixels and random horizontal flip, drawn
+/// per sample and epoch from the seed (CIFAR's augmentation, as torchvision's RandomCrop
+/// and RandomHorizontalFlip).
 struct crop_flip {
-    int padding = 4;
-    bool flip = true;
+    int padding = 4;    ///< pixels of padding on each side
+    bool flip = true;   ///< flip half of the images
     /// Value of the padded pixels per channel (empty: 0). For data normalised with
     /// (x - mean) / std, pass -mean / std to pad with black as torchvision does.
     std::vector<float> fill{};
 
+    /// Padding `pad`, flipping if `mirror`, padded pixels `fill_values`.
     explicit crop_flip(int pad = 4, bool mirror = true, std::vector<float> fill_values = {})
         : padding(pad), flip(mirror), fill(std::move(fill_values)) {}
 

@@ -15,14 +15,23 @@
 
 namespace snn2ann::inline v0::data {
 
+/// Labelled images in memory, sample-major and row-major (the reader functions and
+/// from_xtensor build them; data::validate checks one against a model).
 struct dataset {
     std::vector<float> images;          ///< size() x channels x height x width
     std::vector<std::int32_t> labels;   ///< one class index per image
-    int channels = 0, height = 0, width = 0, classes = 0;
+    int channels = 0;  ///< of a sample
+    int height = 0;    ///< of a sample
+    int width = 0;     ///< of a sample
+    int classes = 0;   ///< labels lie in [0, classes)
 
+    /// The number of samples.
     std::size_t size() const { return labels.size(); }
+    /// Floats per sample.
     std::size_t image_size() const { return static_cast<std::size_t>(channels) * height * width; }
+    /// Sample `i`.
     const float* image(std::size_t i) const { return images.data() + i * image_size(); }
+    /// The shape of a sample.
     shape sample_shape() const { return image_shape(channels, height, width); }
 
     /// The first n samples (or all when n == 0 or n >= size()).
@@ -47,8 +56,10 @@ struct dataset {
     }
 };
 
+/// A training set and a test set.
 struct split {
-    dataset train, test;
+    dataset train;  ///< for training
+    dataset test;   ///< for evaluation
 };
 
 /// Checks that `d` can be read as samples of shape `input` with labels for `classes`

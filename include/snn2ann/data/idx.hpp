@@ -18,8 +18,8 @@ namespace snn2ann::inline v0::data {
 
 /// An IDX array of unsigned bytes (type code 0x08): its dimensions and its bytes.
 struct idx_array {
-    std::vector<std::uint32_t> dims;
-    std::vector<std::uint8_t> bytes;
+    std::vector<std::uint32_t> dims;   ///< outermost first
+    std::vector<std::uint8_t> bytes;   ///< the product of dims, row-major
 };
 
 }  // namespace snn2ann::inline v0::data

@@ -29,8 +29,8 @@ inline constexpr std::int32_t checkpoint_format_version = 2;
 
 /// What load_checkpoint found: the file's format and what it could not check.
 struct checkpoint_report {
-    std::int32_t format_version = 0;
-    std::vector<std::string> warnings;
+    std::int32_t format_version = 0;     ///< of the file read
+    std::vector<std::string> warnings;   ///< what an older format could not let it check
 };
 
 /// Where load_checkpoint's warnings go by default: standard error.

@@ -26,7 +26,7 @@ namespace snn2ann::inline v0::io {
 /// What a checked .npy header says, and where its payload starts.
 struct npy_header {
     std::string descr;                ///< numpy's type string, e.g. "<f4"
-    bool fortran_order = false;
+    bool fortran_order = false;       ///< column-major payload
     std::vector<std::size_t> shape;   ///< () for a scalar
     std::size_t elements = 1;         ///< the product of the shape
     std::size_t payload_offset = 0;   ///< bytes before the first element

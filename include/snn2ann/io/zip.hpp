@@ -25,7 +25,8 @@ namespace snn2ann::inline v0::io {
 
 /// One named entry of an archive.
 struct zip_entry {
-    std::string name, bytes;
+    std::string name;   ///< the path inside the archive
+    std::string bytes;  ///< the uncompressed content
 };
 
 /// The largest member read_zip inflates by default (a checkpoint asks for its own).

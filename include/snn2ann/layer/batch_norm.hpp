@@ -14,9 +14,12 @@
 
 namespace snn2ann::inline v0 {
 
+/// Batch normalisation per channel (per feature after a flat layer), as PyTorch's
+/// BatchNorm2d: trained scale and shift, running statistics in the model's state. The SNN
+/// branch folds it into the layer before (docs/method.md).
 struct batch_norm {
-    static constexpr float momentum = 0.1f;
-    static constexpr float eps = 1e-5f;
+    static constexpr float momentum = 0.1f;  ///< weight of a batch in the running statistics
+    static constexpr float eps = 1e-5f;      ///< added to the variance
 
     /// params: gamma[C], beta[C]; state: running_mean[C], running_var[C].
     template <class Backend, shape In>

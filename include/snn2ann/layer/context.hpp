@@ -58,8 +58,11 @@ enum class ann_activation {
 /// `tolerance` of the neurons are noisy (ANN inactive, SNN fired), every threshold becomes
 /// ema * Vth + (1 - ema) * (Vth + scale). Thresholds never fall.
 struct ata {
-    float scale = 0.1f, tolerance = 0.1f, ema = 0.9f;
-    bool enabled = true;
+    float scale = 0.1f;      ///< added to the threshold before the average
+    float tolerance = 0.1f;  ///< fraction of noisy neurons that triggers a raise
+    float ema = 0.9f;        ///< weight of the old threshold
+    bool enabled = true;     ///< false: thresholds stay fixed
+    /// No threshold adjustment.
     static ata off() { return ata{0.1f, 0.1f, 0.9f, false}; }
 };
 

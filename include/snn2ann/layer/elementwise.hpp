@@ -59,6 +59,7 @@ template <int Numerator, int Denominator = 100>
 struct dropout {
     static_assert(Numerator >= 0 && Denominator > 0 && Numerator < Denominator,
                   "snn2ann::dropout<Numerator, Denominator>: the probability must lie in [0, 1)");
+    /// The probability that an element is dropped.
     static constexpr float probability = static_cast<float>(Numerator) / static_cast<float>(Denominator);
 
     template <class Backend, shape In>

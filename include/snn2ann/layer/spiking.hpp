@@ -111,6 +111,9 @@ void drop_membranes(float* u, std::size_t neurons, std::size_t first, const coun
 }
 }  // namespace detail
 
+/// A spiking layer of neurons `Model` (if_neuron<>, lif_neuron<>, plif_neuron<>), one per
+/// element of its input. What it computes depends on the rule: T steps of the neuron
+/// (SNN branch, BPTT), the mapping unit on the counts (ANN branch), ReLU or QCFS (ann).
 template <class Model = if_neuron<>>
 struct spiking {
     static_assert(detail::neuron<Model>,

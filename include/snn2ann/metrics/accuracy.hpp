@@ -17,9 +17,11 @@
 
 namespace snn2ann::inline v0 {
 
+/// What evaluate() measured.
 struct accuracy_result {
-    double accuracy = 0.0;
-    std::size_t correct = 0, total = 0;
+    double accuracy = 0.0;   ///< correct / total
+    std::size_t correct = 0; ///< samples whose argmax is the label
+    std::size_t total = 0;   ///< samples evaluated
     double loss = 0.0;  ///< mean softmax cross-entropy of the outputs
 };
 

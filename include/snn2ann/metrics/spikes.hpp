@@ -19,22 +19,26 @@
 
 namespace snn2ann::inline v0 {
 
+/// The activity of one spiking layer, from measure_spikes().
 struct spiking_layer_stats {
     std::size_t index = 0;       ///< position in the network's layer list
-    std::size_t neurons = 0;
-    double spikes_per_image = 0.0;
+    std::size_t neurons = 0;     ///< per sample
+    double spikes_per_image = 0.0;  ///< over the layer's neurons and the steps
     double firing_rate = 0.0;    ///< spikes per neuron per time step
 };
 
+/// A network's spike activity and the energy accounting of docs/method.md (45 nm float32
+/// figures, Horowitz, ISSCC 2014: 4.6 pJ a multiply-accumulate, 0.9 pJ an accumulate), from measure_spikes().
 struct spike_report {
-    std::vector<spiking_layer_stats> layers;
-    double spikes_per_image = 0.0;
+    std::vector<spiking_layer_stats> layers;  ///< in layer order
+    double spikes_per_image = 0.0;   ///< summed over the layers
     double sops_per_image = 0.0;     ///< synaptic (accumulate) operations
     double macs_per_image = 0.0;     ///< the SNN's multiply-accumulates (analog-input layers)
     double ann_macs_per_image = 0.0; ///< the same network run as an ANN
     double snn_energy_uj = 0.0;      ///< microjoules per image
-    double ann_energy_uj = 0.0;
-    static constexpr double mac_pj = 4.6, ac_pj = 0.9;
+    double ann_energy_uj = 0.0;      ///< the ANN's, microjoules per image
+    static constexpr double mac_pj = 4.6;  ///< picojoules per multiply-accumulate
+    static constexpr double ac_pj = 0.9;   ///< picojoules per accumulate
 };
 
 namespace detail {

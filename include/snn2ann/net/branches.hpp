@@ -18,13 +18,17 @@ namespace snn2ann::inline v0 {
 template <class Model>
 class snn_branch {
 public:
+    /// The SNN branch of `m` with a rule's spiking options `o`.
     snn_branch(Model& m, const detail::spiking_options& o) : m_(m), options_(o) {}
     /// Logits (batch x classes) of the head on the last spiking layer's mean rate; every
     /// spiking layer keeps its spike counts. Valid until the next pass of the model.
     const float* forward(const float* x, std::size_t batch) { return m_.snn_forward(x, batch, options_, false); }
+    /// The model's parameters, state and the model itself.
+    ///@{
     std::span<float> parameters() { return m_.parameters(); }
     std::span<float> state() { return m_.state(); }
     Model& model() { return m_; }
+    ///@}
 
 private:
     Model& m_;
@@ -36,6 +40,7 @@ private:
 template <class Model>
 class ann_branch {
 public:
+    /// The ANN branch of `m` with a rule's spiking options `o`.
     ann_branch(Model& m, const detail::spiking_options& o) : m_(m), options_(o) {}
     /// Evaluation: runs the SNN branch on x for the counts, then the ANN branch (running
     /// BN statistics); returns its logits, valid until the next pass of the model.
@@ -43,10 +48,13 @@ public:
         m_.snn_forward(x, batch, options_, false);
         return m_.forward(x, batch, options_, false);
     }
+    /// The model's parameters, gradients, state and the model itself.
+    ///@{
     std::span<float> parameters() { return m_.parameters(); }
     std::span<float> gradients() { return m_.gradients(); }
     std::span<float> state() { return m_.state(); }
     Model& model() { return m_; }
+    ///@}
 
 private:
     Model& m_;

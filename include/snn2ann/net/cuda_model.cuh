@@ -241,13 +241,7 @@ public:
             adam_v_.zeros(param_count, dev_.stream());
         }
         ++adam_steps_;
-        const double bc1 = 1.0 - std::pow(o.beta1, static_cast<double>(adam_steps_));
-        const double bc2 = 1.0 - std::pow(o.beta2, static_cast<double>(adam_steps_));
-        const detail::gpu::adam_step_settings s{
-            static_cast<float>(o.lr / bc1), static_cast<float>(1.0 / std::sqrt(bc2)), static_cast<float>(o.beta1),
-            static_cast<float>(o.beta2), static_cast<float>(o.eps),
-            o.decoupled ? 0.0f : static_cast<float>(o.weight_decay),
-            o.decoupled ? static_cast<float>(1.0 - o.lr * o.weight_decay) : 1.0f};
+        const detail::adam_coefficients s = o.coefficients(adam_steps_);
         detail::gpu::adam_step(dev_, params_.data(), grads_.data(), adam_m_.data(), adam_v_.data(), param_count, s);
     }
 

@@ -27,7 +27,7 @@ namespace snn2ann::inline v0 {
 template <int T>
 struct timesteps {
     static_assert(T > 0, "snn2ann::timesteps<T>: T must be positive");
-    static constexpr int value = T;
+    static constexpr int value = T;  ///< the number of steps
 };
 
 namespace detail {
@@ -56,21 +56,22 @@ concept cuda_options = (std::is_same_v<Options, cuda> || ...);
 template <class Net, class... Options>
 class model {
 public:
-    using network_type = Net;
-    using backend = typename detail::pick_option<cpu, detail::is_backend, Options...>::type;
+    using network_type = Net;  ///< the network<...> description
+    using backend = typename detail::pick_option<cpu, detail::is_backend, Options...>::type;  ///< cpu (this class) or cuda
     static_assert(std::is_same_v<backend, cpu>,
                   "snn2ann::model<net, ..., cuda>: the cuda backend's model is defined in <snn2ann/cuda.cuh>; "
                   "include it and compile this file with nvcc (CMake: link snn2ann::cuda)");
-    static constexpr int T = detail::pick_option<timesteps<1>, detail::is_timesteps, Options...>::type::value;
-    using executor = typename Net::template executor<backend>;
-    static constexpr shape input_shape = Net::input_shape;
-    static constexpr shape output_shape = Net::output_shape;
-    static constexpr std::size_t param_count = executor::param_count;
-    static constexpr std::size_t state_count = executor::state_count;
+    static constexpr int T = detail::pick_option<timesteps<1>, detail::is_timesteps, Options...>::type::value;  ///< SNN time steps
+    using executor = typename Net::template executor<backend>;  ///< the layers' implementation on the backend
+    static constexpr shape input_shape = Net::input_shape;  ///< of one sample
+    static constexpr shape output_shape = Net::output_shape;  ///< of one sample
+    static constexpr std::size_t param_count = executor::param_count;  ///< floats in parameters()
+    static constexpr std::size_t state_count = executor::state_count;  ///< floats in state() (BN statistics, ATA thresholds)
     static_assert(executor::last_stepping == executor::last_spiking,
                   "snn2ann::model: a residual block with spiking layers inside must be followed by a spiking "
                   "layer of the network (the SNN's head reads the last spiking layer's rate)");
 
+    /// Initialised weights, a function of `s` alone.
     explicit model(seed s = seed{0}) : seed_(s.value) {
         params_.zeros(param_count);
         grads_.zeros(param_count);
@@ -78,24 +79,31 @@ public:
         executor::init(params_.data(), state_.data(), seed_, 0);
     }
 
+    /// All trainable parameters, one buffer (layer order).
     std::span<float> parameters() { return {params_.data(), param_count}; }
-    std::span<const float> parameters() const { return {params_.data(), param_count}; }
+    std::span<const float> parameters() const { return {params_.data(), param_count}; }  ///< read-only
+    /// Gradients, laid out as parameters().
     std::span<float> gradients() { return {grads_.data(), param_count}; }
+    /// Non-trained state (running BN statistics, thresholds), one buffer.
     std::span<float> state() { return {state_.data(), state_count}; }
-    std::span<const float> state() const { return {state_.data(), state_count}; }
+    std::span<const float> state() const { return {state_.data(), state_count}; }  ///< read-only
+    /// The seed of the initialisation and of every random draw.
     std::uint64_t seed_value() const { return seed_; }
 
+    /// Sets every gradient to 0.
     void zero_grad() { std::fill(grads_.begin(), grads_.end(), 0.0f); }
 
     /// The two branches of SNN2ANN over this model's one parameter and one state buffer,
     /// run with the options of `rule` (a rules::snn2ann); without one, with the default
     /// rules::snn2ann{}'s.
+    ///@{
     template <class Rule>
     ann_branch<model> ann(const Rule& rule) { return ann_branch<model>(*this, rule.options()); }
     template <class Rule>
     snn_branch<model> snn(const Rule& rule) { return snn_branch<model>(*this, rule.options()); }
     ann_branch<model> ann() { return ann_branch<model>(*this, detail::spiking_options{}); }
     snn_branch<model> snn() { return snn_branch<model>(*this, detail::spiking_options{}); }
+    ///@}
 
     /// The SNN branch over T steps on `batch` images, with the spiking options `o` of the
     /// rule that runs it (o.input: the image as the input current at every step, or T
@@ -135,6 +143,7 @@ public:
     /// more), so the pass's memory does not grow with T. 64 keeps its GEMMs as fast as
     /// the whole batch's (16 samples at T = 4; 8 made them 1.5% slower).
     static constexpr std::size_t snn_step_samples = 64;
+    /// The chunk size snn_forward uses for `batch` samples.
     static constexpr std::size_t snn_chunk(std::size_t batch) {
         const std::size_t per_chunk = std::max<std::size_t>(1, snn_step_samples / static_cast<std::size_t>(T));
         const std::size_t chunks = (batch + per_chunk - 1) / per_chunk;
@@ -214,6 +223,7 @@ public:
         detail::require_no_spiking_layers<executor>();
         return forward(x, batch, detail::spiking_options{}, training, step);
     }
+    /// The same for a network without spiking layers.
     void backward(const float* x, const float* dy, std::size_t batch) {
         static_assert(executor::first_spiking < 0,
                       "snn2ann::model::backward(x, dy, batch): the network has spiking layers; pass the options "
@@ -221,6 +231,7 @@ public:
         backward(x, dy, batch, detail::spiking_options{});
     }
 
+    /// The layers' implementation (for tests and custom rules).
     executor& layers() { return exec_; }
 
     /// Data-parallel training (the trainer's, see distributed.hpp): until leave_step(),
@@ -231,6 +242,7 @@ public:
     void join_step(detail::process_group& group, std::size_t global_first, std::size_t global_batch) {
         in_step_ = {&group, global_first, global_batch};
     }
+    /// Ends join_step().
     void leave_step() { in_step_ = {}; }
 
 private:

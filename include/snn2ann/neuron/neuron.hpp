@@ -15,17 +15,21 @@
 
 namespace snn2ann::inline v0 {
 
+/// What a spike does to the membrane: set it to 0, or subtract the threshold.
 enum class reset { to_zero, by_subtraction };
-enum class firing { strict, inclusive };  ///< V > Vth, or V >= Vth
+/// When a neuron fires: V > Vth (strict), or V >= Vth (inclusive).
+enum class firing { strict, inclusive };
 
 /// Per-neuron thresholds drawn i.i.d. uniform in [0, 1) (the reference's default).
 struct uniform_threshold {
+    /// The threshold of neuron `i`.
     static float initial(const detail::counter_rng& rng, std::uint64_t i) { return rng.uniform(i); }
 };
 /// Every threshold starts at Num / Den (e.g. constant_threshold<1> for 1.0).
 template <int Num, int Den = 1>
 struct constant_threshold {
     static_assert(Num > 0 && Den > 0, "snn2ann::constant_threshold<Num, Den>: the threshold must be positive");
+    /// Num / Den for every neuron.
     static float initial(const detail::counter_rng&, std::uint64_t) {
         return static_cast<float>(Num) / static_cast<float>(Den);
     }
@@ -136,9 +140,10 @@ template <int InitialTau = 2, reset Reset = reset::to_zero, firing Firing = firi
 struct plif_neuron
     : detail::neuron_model<InitialTau - 1, InitialTau, Reset, Firing, Threshold, MembraneDropoutPercent> {
     static_assert(InitialTau > 1, "snn2ann::plif_neuron<InitialTau>: the initial time constant must be greater than 1");
-    using base = detail::neuron_model<InitialTau - 1, InitialTau, Reset, Firing, Threshold, MembraneDropoutPercent>;
-    static constexpr bool trained_time_constant = true;
-    static constexpr int initial_tau = InitialTau;
+    using base = detail::neuron_model<InitialTau - 1, InitialTau, Reset, Firing, Threshold, MembraneDropoutPercent>;  ///< the LIF neuron it starts as
+    static constexpr bool trained_time_constant = true;  ///< w is a parameter of the layer
+    static constexpr int initial_tau = InitialTau;       ///< tau before training
+    /// The neuron and its options, as checkpoints record them.
     static std::string describe() {
         const std::string lif = base::describe();  // "lif_neuron<tau T, reset ..., ...>"
         return "plif_neuron<initial tau " + std::to_string(InitialTau) + ", " + lif.substr(lif.find(", ") + 2);

@@ -16,18 +16,25 @@
 
 namespace snn2ann::inline v0 {
 
+/// The shape of a surrogate derivative of the spike (see surrogate).
 enum class surrogate_kind { rectangle, triangle, sigmoid, fast_sigmoid, atan };
 
 /// The surrogate derivative a BPTT run uses, and its width/steepness parameter.
 struct surrogate {
-    surrogate_kind kind = surrogate_kind::sigmoid;
-    float alpha = 4.0f;
+    surrogate_kind kind = surrogate_kind::sigmoid;  ///< the shape
+    float alpha = 4.0f;                             ///< its width (rectangle, triangle) or steepness
 
+    /// The surrogates of the field, with SpikingJelly's default parameters: sigma'(x),
+    /// x = V - Vth, is a box of `width` (rectangle), a hat of half-width `width`
+    /// (triangle), or the derivative of sigmoid(alpha x), of 1/2 + alpha x / (2 (1 +
+    /// alpha |x|)) (fast sigmoid), of 1/2 + atan(pi alpha x / 2) / pi (atan).
+    ///@{
     static constexpr surrogate rectangle(float width = 1.0f) { return {surrogate_kind::rectangle, width}; }
     static constexpr surrogate triangle(float width = 1.0f) { return {surrogate_kind::triangle, width}; }
     static constexpr surrogate sigmoid(float steepness = 4.0f) { return {surrogate_kind::sigmoid, steepness}; }
     static constexpr surrogate fast_sigmoid(float steepness = 10.0f) { return {surrogate_kind::fast_sigmoid, steepness}; }
     static constexpr surrogate atan(float steepness = 2.0f) { return {surrogate_kind::atan, steepness}; }
+    ///@}
 };
 
 namespace detail {

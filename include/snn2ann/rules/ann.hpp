@@ -40,14 +40,16 @@ namespace rules {
 /// (the activation that ANN-to-SNN conversion turns into IF neurons with few steps).
 struct ann {
     static constexpr bool predicts_with_snn = false;  ///< its prediction is the ANN: no spikes
-    ann_activation activation = ann_activation::relu;
-    int qcfs_levels = 8;
+    ann_activation activation = ann_activation::relu;  ///< what a spiking layer computes
+    int qcfs_levels = 8;                               ///< L of QCFS
 
     ann() = default;
+    /// Activation `a`, QCFS with `levels` levels (at least 1).
     explicit ann(ann_activation a, int levels = 8) : activation(a), qcfs_levels(levels) {
         if (levels < 1) throw invalid_argument("rules::ann: QCFS needs at least one level, got " + std::to_string(levels));
     }
 
+    /// One training pass (forward, loss, backward) on `batch` samples; the trainer steps.
     template <class Model>
     loss_result train_step(Model& m, const float* x, const std::int32_t* y, std::size_t batch, std::uint64_t step) {
         static_assert(Model::output_shape.flat,
@@ -55,6 +57,7 @@ struct ann {
                       "linear layer)");
         return detail::ann_loss_step(m, x, y, batch, step, options(), dlogits_);
     }
+    /// The outputs of `batch` samples in evaluation mode, valid until the next pass.
     template <class Model>
     const float* predict(Model& m, const float* x, std::size_t batch) {
         return m.forward(x, batch, options(), false);

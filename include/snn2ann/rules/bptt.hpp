@@ -24,14 +24,18 @@
 
 namespace snn2ann::inline v0::rules {
 
+/// Spike-based back-propagation through time: T steps with the gradient graph kept, the
+/// spike's derivative replaced by a surrogate; the loss is on the outputs averaged over T.
 struct bptt {
-    static constexpr bool predicts_with_snn = true;
-    surrogate gradient = surrogate::sigmoid();
+    static constexpr bool predicts_with_snn = true;  ///< its prediction is the SNN
+    surrogate gradient = surrogate::sigmoid();       ///< the spike's surrogate derivative
     bool detach_reset = false;  ///< treat the reset as a constant in backward (SpikingJelly's option)
 
     bptt() = default;
+    /// Surrogate `g`; `detach` as detach_reset.
     explicit bptt(surrogate g, bool detach = false) : gradient(g), detach_reset(detach) {}
 
+    /// One training pass (T steps forward, loss, backward through time); the trainer steps.
     template <class Model>
     loss_result train_step(Model& m, const float* x, const std::int32_t* y, std::size_t batch, std::uint64_t step) {
         static_assert(Model::output_shape.flat,
@@ -49,6 +53,7 @@ struct bptt {
         return r;
     }
 
+    /// The SNN's outputs averaged over T, valid until the next pass.
     template <class Model>
     const float* predict(Model& m, const float* x, std::size_t batch) {
         return m.bptt_forward(x, batch, options(), false);

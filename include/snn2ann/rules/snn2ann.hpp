@@ -19,10 +19,13 @@
 
 namespace snn2ann::inline v0::rules {
 
+/// SNN2ANN: the SNN branch runs T steps without a gradient graph, its spike counts replace
+/// the ANN branch's activations through the mapping unit, and the ANN branch trains the
+/// shared weights by back-propagation (docs/method.md).
 struct snn2ann {
     static constexpr bool predicts_with_snn = true;  ///< also with evaluate_ann: the counts are the SNN's
-    mapping_unit unit = mapping_unit::resu;
-    ata threshold_adjustment{};
+    mapping_unit unit = mapping_unit::resu;          ///< the spiking mapping unit of the ANN branch
+    ata threshold_adjustment{};                      ///< adaptive thresholds (on by default)
     encoding input = encoding::direct;  ///< how the SNN branch sees the image
     bool evaluate_ann = false;  ///< predict() with the ANN branch instead of the SNN
     /// Activity regularisation: adds spike_penalty x (spikes per image of the ANN-active
@@ -37,6 +40,7 @@ struct snn2ann {
     current_pooling pooling = current_pooling::per_step;
 
     snn2ann() = default;
+    /// Mapping unit `u`, threshold adjustment `a`.
     explicit snn2ann(mapping_unit u, ata a = {}) : unit(u), threshold_adjustment(a) {}
 
     /// A copy whose predict() reports the ANN branch (fed by the SNN's counts).
@@ -46,6 +50,8 @@ struct snn2ann {
         return r;
     }
 
+    /// One training pass: the SNN branch for the counts, then the ANN branch forward, loss
+    /// and backward; the trainer steps.
     template <class Model>
     loss_result train_step(Model& m, const float* x, const std::int32_t* y, std::size_t batch, std::uint64_t step) {
         static_assert(Model::output_shape.flat,
@@ -60,6 +66,7 @@ struct snn2ann {
         return detail::ann_loss_step(m, x, y, batch, step, o, dlogits_);
     }
 
+    /// The SNN branch's logits (the ANN branch's with evaluate_ann), valid until the next pass.
     template <class Model>
     const float* predict(Model& m, const float* x, std::size_t batch) {
         const detail::spiking_options o = options();

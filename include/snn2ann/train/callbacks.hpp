@@ -30,8 +30,8 @@ struct step_report {
     std::uint64_t step = 0;     ///< 0-based, over the whole run
     std::size_t batch = 0;      ///< 0-based within the epoch
     std::size_t batches = 0;    ///< in the epoch
-    double loss = 0.0;
-    double learning_rate = 0.0;
+    double loss = 0.0;  ///< mean training loss of the step's batch
+    double learning_rate = 0.0;  ///< the rate the step trained at
     bool skipped = false;       ///< the batch was not finite and was skipped (non_finite::skip)
 };
 
@@ -63,6 +63,7 @@ namespace callbacks {
 
 /// One line per epoch on standard output (what fit() prints by default).
 struct print_epochs {
+    /// Prints `r` on rank 0.
     template <class Trainer>
     bool on_epoch_end(Trainer& t, const epoch_report& r) {
         if (t.is_root()) Trainer::print(r);  // data-parallel: rank 0 prints
@@ -73,14 +74,16 @@ struct print_epochs {
 /// Stops training when the monitored value has not improved by more than min_delta for
 /// `patience` epochs in a row.
 struct early_stopping {
-    int patience = 5;
-    monitor what = monitor::validation_accuracy;
-    double min_delta = 0.0;
+    int patience = 5;  ///< epochs without improvement before training stops
+    monitor what = monitor::validation_accuracy;  ///< the watched quantity
+    double min_delta = 0.0;  ///< an improvement must exceed this
 
+    /// Throws invalid_argument for a patience below 1.
     explicit early_stopping(int patience_epochs = 5, monitor m = monitor::validation_accuracy, double delta = 0.0)
         : patience(patience_epochs), what(m), min_delta(delta) {
         if (patience < 1) throw invalid_argument("callbacks::early_stopping: the patience must be at least 1 epoch");
     }
+    /// True (stop) after `patience` epochs without improvement.
     template <class Trainer>
     bool on_epoch_end(Trainer&, const epoch_report& r) {
         const double s = snn2ann::detail::monitored_score(what, r, "callbacks::early_stopping");
@@ -90,6 +93,7 @@ struct early_stopping {
         }
         return ++waited_ >= patience;
     }
+    /// The 1-based epoch of the best value so far (0 before the first epoch).
     int best_epoch() const { return best_epoch_; }
 
 private:
@@ -101,10 +105,12 @@ private:
 /// monitored value, so that `path` always holds the best epoch's weights and state. With
 /// SNN2ANN the validation accuracy is the SNN branch's (what the rule reports).
 struct save_best {
-    std::string path;
-    monitor what = monitor::validation_accuracy;
+    std::string path;  ///< the checkpoint file the best epoch is written to
+    monitor what = monitor::validation_accuracy;  ///< the watched quantity
 
+    /// Writes the best epoch's checkpoint to `file`.
     explicit save_best(std::string file, monitor m = monitor::validation_accuracy) : path(std::move(file)), what(m) {}
+    /// Saves the model when the epoch improves the watched value.
     template <class Trainer>
     bool on_epoch_end(Trainer& t, const epoch_report& r) {
         const double s = snn2ann::detail::monitored_score(what, r, "callbacks::save_best");
@@ -114,6 +120,7 @@ struct save_best {
         }
         return false;
     }
+    /// The 1-based epoch whose weights `path` holds (0 before the first save).
     int best_epoch() const { return best_epoch_; }
 
 private:
@@ -124,23 +131,28 @@ private:
 /// Saves the training state (trainer.save_state(path), atomically) every `every` steps or
 /// epochs, so that trainer.resume(path) continues from the last save.
 struct checkpoint_every {
-    std::string path;
-    std::uint64_t every_steps = 0;
-    int every_epochs = 0;
+    std::string path;  ///< the training-state file
+    std::uint64_t every_steps = 0;  ///< save after every this many steps (0: not by steps)
+    int every_epochs = 0;  ///< save after every this many epochs (0: not by epochs)
 
+    /// Saves every `n` steps to `file`.
     static checkpoint_every steps(std::uint64_t n, std::string file) { return {std::move(file), n, 0}; }
+    /// Saves every `n` epochs to `file`.
     static checkpoint_every epochs(int n, std::string file) { return {std::move(file), 0, n}; }
 
+    /// Throws invalid_argument when neither interval is set.
     template <class Trainer>
     void on_fit_begin(Trainer&) const {
         if (every_steps == 0 && every_epochs <= 0)
             throw invalid_argument("callbacks::checkpoint_every: every 0 steps and 0 epochs");
     }
+    /// Saves after every `every_steps`-th step.
     template <class Trainer>
     bool on_step_end(Trainer& t, const step_report& r) {
         if (every_steps && (r.step + 1) % every_steps == 0) t.save_state(path);
         return false;
     }
+    /// Saves after every `every_epochs`-th epoch.
     template <class Trainer>
     bool on_epoch_end(Trainer& t, const epoch_report& r) {
         if (every_epochs > 0 && r.epoch % every_epochs == 0) t.save_state(path);
@@ -151,16 +163,19 @@ struct checkpoint_every {
 /// Linear learning-rate warm-up over the first `steps` steps of the run: step s (0-based)
 /// trains at the scheduled rate times start + (1 - start)(s + 1) / steps.
 struct warmup {
-    std::uint64_t steps = 1;
-    double start_factor = 0.0;
+    std::uint64_t steps = 1;  ///< warm-up length in steps
+    double start_factor = 0.0;  ///< the factor at step 0 before the linear ramp
 
+    /// Throws invalid_argument for 0 steps.
     explicit warmup(std::uint64_t warm_steps, double start = 0.0) : steps(warm_steps), start_factor(start) {
         if (steps == 0) throw invalid_argument("callbacks::warmup: 0 steps");
     }
+    /// The learning-rate factor of 0-based step `step` (1 after the warm-up).
     double factor(std::uint64_t step) const {
         if (step >= steps) return 1.0;
         return start_factor + (1.0 - start_factor) * static_cast<double>(step + 1) / static_cast<double>(steps);
     }
+    /// Scales the step's learning rate by factor(step).
     template <class Trainer>
     void on_step_begin(Trainer& t, std::uint64_t step) const {
         t.optimizer().lr *= factor(step);
@@ -171,14 +186,17 @@ struct warmup {
 /// passed since fit() began (checked after every step): a run cut to fit a time slot that
 /// trainer.resume(path) continues.
 struct time_budget {
-    double seconds = 0.0;
-    std::string path;
+    double seconds = 0.0;  ///< wall-clock budget of fit()
+    std::string path;  ///< the training-state file written when the budget is spent
 
+    /// Saves to `file` and stops after `budget_seconds`.
     time_budget(double budget_seconds, std::string file) : seconds(budget_seconds), path(std::move(file)) {}
+    /// Starts the clock.
     template <class Trainer>
     void on_fit_begin(Trainer&) {
         start_ = std::chrono::steady_clock::now();
     }
+    /// True (stop) once the budget is spent on any rank, after saving the state.
     template <class Trainer>
     bool on_step_end(Trainer& t, const step_report&) {
         // Data-parallel: the clocks of the ranks differ, the decision must not.
@@ -188,6 +206,7 @@ struct time_budget {
         stopped_ = true;
         return true;
     }
+    /// Whether the budget stopped the run.
     bool stopped() const { return stopped_; }
 
 private:

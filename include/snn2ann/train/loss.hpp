@@ -10,6 +10,7 @@
 
 namespace snn2ann::inline v0 {
 
+/// The loss of a batch and its correct predictions.
 struct loss_result {
     double loss = 0.0;        ///< mean cross-entropy over the batch
     std::size_t correct = 0;  ///< samples whose argmax equals the label

@@ -19,20 +19,29 @@
 namespace snn2ann::inline v0 {
 namespace detail {
 inline constexpr std::size_t optimizer_grain = 1 << 15;
+
+/// The single-precision factors of one Adam step, computed once on the host by
+/// adam::coefficients() for the CPU loop and the CUDA kernel alike, so that the two
+/// backends' updates are the same formula with the same rounding of each factor.
+struct adam_coefficients {
+    float l2, beta1, beta2, shrink, step_size, inv_sqrt_bc2, eps;
+};
 }
 
 /// What an optimiser has learnt about the run so far, to save and restore it exactly:
 /// named arrays (moments, velocity: one float per parameter) and named numbers (step
 /// counts, whether it has started).
 struct optimizer_snapshot {
-    std::vector<std::pair<std::string, std::vector<float>>> arrays;
-    std::vector<std::pair<std::string, double>> numbers;
+    std::vector<std::pair<std::string, std::vector<float>>> arrays;  ///< one float per parameter each: "velocity", "m", "v"
+    std::vector<std::pair<std::string, double>> numbers;  ///< counters: "started", "steps"
 
+    /// The array called `name`, or nullptr.
     const std::vector<float>* array(const std::string& name) const {
         for (const auto& [n, a] : arrays)
             if (n == name) return &a;
         return nullptr;
     }
+    /// The number called `name`, or `otherwise`.
     double number(const std::string& name, double otherwise = 0.0) const {
         for (const auto& [n, v] : numbers)
             if (n == name) return v;
@@ -44,12 +53,16 @@ struct optimizer_snapshot {
 /// decay (added to the gradient, as torch.optim.SGD).
 class sgd {
 public:
-    double lr = 0.1, momentum = 0.0, weight_decay = 0.0;
-    bool nesterov = false;
+    double lr = 0.1;            ///< learning rate
+    double momentum = 0.0;      ///< momentum factor (0: none)
+    double weight_decay = 0.0;  ///< L2 decay added to the gradient
+    bool nesterov = false;  ///< Nesterov momentum instead of heavy ball
 
+    /// Plain SGD unless `momentum_` is not 0.
     explicit sgd(double learning_rate, double momentum_ = 0.0, bool nesterov_ = false, double decay = 0.0)
         : lr(learning_rate), momentum(momentum_), weight_decay(decay), nesterov(nesterov_) {}
 
+    /// Updates `params` in place from `grads` (the same length).
     void step(std::span<float> params, std::span<const float> grads) {
         const std::size_t n = params.size();
         float* v = momentum != 0.0 ? velocity_.ensure(n) : nullptr;
@@ -75,6 +88,7 @@ public:
         return "sgd(momentum " + detail::exact_text(momentum) + (nesterov ? ", nesterov" : "") +
                ", weight decay " + detail::exact_text(weight_decay) + ")";
     }
+    /// What restore() needs to continue exactly (velocity of `params` floats).
     optimizer_snapshot snapshot(std::size_t params) const {
         optimizer_snapshot s;
         s.numbers.emplace_back("started", started_ ? 1.0 : 0.0);
@@ -96,12 +110,18 @@ private:
 /// in torch.optim.Adam; with decoupled = true it is AdamW's decay of the weights.
 class adam {
 public:
-    double lr = 1e-3, beta1 = 0.9, beta2 = 0.999, eps = 1e-8, weight_decay = 0.0;
-    bool decoupled = false;
+    double lr = 1e-3;           ///< learning rate
+    double beta1 = 0.9;         ///< decay of the first moment
+    double beta2 = 0.999;       ///< decay of the second moment
+    double eps = 1e-8;          ///< added to the root of the second moment
+    double weight_decay = 0.0;  ///< L2 (or AdamW's decoupled) decay
+    bool decoupled = false;  ///< weight decay as AdamW's (see the class)
 
+    /// Adam with the usual betas and eps.
     explicit adam(double learning_rate = 1e-3, double decay = 0.0, bool decoupled_decay = false)
         : lr(learning_rate), weight_decay(decay), decoupled(decoupled_decay) {}
 
+    /// Updates `params` in place from `grads` (the same length).
     void step(std::span<float> params, std::span<const float> grads) {
         const std::size_t n = params.size();
         if (t_ == 0) {
@@ -109,21 +129,28 @@ public:
             v_.zeros(n);
         }
         ++t_;
-        const double bc1 = 1.0 - std::pow(beta1, static_cast<double>(t_));
-        const double bc2 = 1.0 - std::pow(beta2, static_cast<double>(t_));
-        const float step_size = static_cast<float>(lr / bc1);
-        const float inv_sqrt_bc2 = static_cast<float>(1.0 / std::sqrt(bc2));
-        const float b1 = static_cast<float>(beta1), b2 = static_cast<float>(beta2), e = static_cast<float>(eps);
-        const float l2 = decoupled ? 0.0f : static_cast<float>(weight_decay);
-        const float shrink = decoupled ? static_cast<float>(1.0 - lr * weight_decay) : 1.0f;
         float* m = m_.data();
         float* v = v_.data();
-        const coefficients k{l2, b1, b2, shrink, step_size, inv_sqrt_bc2, e};
+        const detail::adam_coefficients k = coefficients(t_);
         detail::for_range(n, detail::optimizer_grain, [&](std::size_t i0, std::size_t i1) {
             update(params.data() + i0, grads.data() + i0, m + i0, v + i0, i1 - i0, k);
         });
     }
+    /// The steps taken so far (the bias correction's t).
     std::uint64_t steps() const { return t_; }
+    /// The factors of step `t` (1-based) with the current settings: bias corrections,
+    /// the L2 term or AdamW's shrink of the weights.
+    detail::adam_coefficients coefficients(std::uint64_t t) const {
+        const double bc1 = 1.0 - std::pow(beta1, static_cast<double>(t));
+        const double bc2 = 1.0 - std::pow(beta2, static_cast<double>(t));
+        return {decoupled ? 0.0f : static_cast<float>(weight_decay),
+                static_cast<float>(beta1),
+                static_cast<float>(beta2),
+                decoupled ? static_cast<float>(1.0 - lr * weight_decay) : 1.0f,
+                static_cast<float>(lr / bc1),
+                static_cast<float>(1.0 / std::sqrt(bc2)),
+                static_cast<float>(eps)};
+    }
 
     /// The optimiser and its settings, the learning rate aside (a schedule moves it).
     std::string describe() const {
@@ -132,6 +159,7 @@ public:
                detail::exact_text(eps) + ", weight decay " +
                detail::exact_text(weight_decay) + ")";
     }
+    /// What restore() needs to continue exactly (moments of `params` floats, step count).
     optimizer_snapshot snapshot(std::size_t params) const {
         optimizer_snapshot s;
         s.numbers.emplace_back("steps", static_cast<double>(t_));
@@ -155,22 +183,19 @@ public:
     }
 
 private:
-    struct coefficients {
-        float l2, b1, b2, shrink, step_size, inv_sqrt_bc2, eps;
-    };
     // Blocks of Eigen array expressions, which vectorise, the square root included: a
     // plain loop's std::sqrt keeps errno semantics, which kept the compiler from
     // vectorising the loop. Eigen's vectorised square root refines an approximate
     // reciprocal root by a Newton step, so it may differ from std::sqrt in the last bits.
     // A block stays in L1 across its three statements.
-    static void update(float* p, const float* grads, float* m, float* v, std::size_t n, const coefficients k) {
+    static void update(float* p, const float* grads, float* m, float* v, std::size_t n, const detail::adam_coefficients k) {
         constexpr std::size_t block = 1024;
         for (std::size_t i = 0; i < n; i += block) {
             const auto len = static_cast<Eigen::Index>(std::min(block, n - i));
             Eigen::Map<Eigen::ArrayXf> pm(p + i, len), mm(m + i, len), vm(v + i, len);
             const auto g = Eigen::Map<const Eigen::ArrayXf>(grads + i, len) + k.l2 * pm;
-            mm = k.b1 * mm + (1.0f - k.b1) * g;
-            vm = k.b2 * vm + (1.0f - k.b2) * g.square();
+            mm = k.beta1 * mm + (1.0f - k.beta1) * g;
+            vm = k.beta2 * vm + (1.0f - k.beta2) * g.square();
             pm = pm * k.shrink - k.step_size * mm / (vm.sqrt() * k.inv_sqrt_bc2 + k.eps);
         }
     }
@@ -182,6 +207,7 @@ private:
 /// AdamW: Adam with decoupled weight decay (Loshchilov & Hutter), default decay 1e-2.
 class adamw : public adam {
 public:
+    /// AdamW with decay `decay`.
     explicit adamw(double learning_rate = 1e-3, double decay = 1e-2) : adam(learning_rate, decay, true) {}
 };
 

@@ -39,14 +39,20 @@ namespace snn2ann::inline v0 {
 /// The number of epochs a run trains in all: fit(data, epochs{N}, ...) stops when N epochs
 /// are done, counting those of earlier fit() calls and of a resumed state.
 struct epochs {
-    int value;
+    int value;  ///< epochs of the whole run
+    /// Trains until `n` epochs are done.
     constexpr explicit epochs(int n) : value(n) {}
 };
+/// Samples per training step (the global batch when data-parallel).
 struct batch {
-    std::size_t value;
+    std::size_t value;  ///< samples per step
+    /// A batch of `n` samples.
     constexpr explicit batch(std::size_t n) : value(n) {}
 };
 
+/// Trains a model by a rule (rules::snn2ann, rules::bptt, rules::ann) with an optimiser:
+/// fit() runs epochs with callbacks, save_state/resume continue a run exactly, distribute()
+/// makes it data-parallel. See docs/guide.md.
 template <class Model, class Rule, class Optimizer>
 class trainer {
     static_assert(training_rule<Rule, Model>,
@@ -55,6 +61,7 @@ class trainer {
                   "rules::snn2ann, rules::bptt, rules::ann)");
 
 public:
+    /// Trains `m` (kept by reference) by `rule` with `opt`.
     trainer(Model& m, Rule rule, Optimizer opt) : model_(m), rule_(std::move(rule)), opt_(std::move(opt)) {
         position_.base_lr = opt_.lr;
     }
@@ -75,6 +82,7 @@ public:
         on_epoch_ = std::move(f);
         return *this;
     }
+    /// No line per epoch.
     trainer& quiet(bool q = true) {
         quiet_ = q;
         return *this;
@@ -125,12 +133,13 @@ public:
         return v > 0;
     }
 
+    /// The model, the rule and the optimiser it trains with (a callback may change the optimiser's rate).
     Model& model() { return model_; }
-    Rule& rule() { return rule_; }
-    Optimizer& optimizer() { return opt_; }
+    Rule& rule() { return rule_; }  ///< see model()
+    Optimizer& optimizer() { return opt_; }  ///< see model()
     /// Epochs finished, and steps taken, in the whole run (a resumed state's included).
     int epochs_done() const { return static_cast<int>(position_.epochs_done); }
-    std::uint64_t steps_done() const { return static_cast<std::uint64_t>(position_.step); }
+    std::uint64_t steps_done() const { return static_cast<std::uint64_t>(position_.step); }  ///< see epochs_done()
     /// Every finished epoch of the run, a resumed state's included.
     const std::vector<epoch_report>& history() const { return position_.history; }
     /// Stops fit() after the current step (for callbacks).
@@ -232,6 +241,7 @@ public:
         }
     }
 
+    /// The default line of an epoch on standard output.
     static void print(const epoch_report& r) {
         std::printf("epoch %3d  loss %.4f  train %.2f%%", r.epoch, r.loss, 100.0 * r.train_accuracy);
         if (r.snn_train_accuracy >= 0) std::printf(" (ANN branch), SNN %.2f%%", 100.0 * r.snn_train_accuracy);

@@ -41,8 +41,8 @@ struct epoch_report {
     double test_accuracy = -1.0;      ///< on the validation set (-1 when none was given)
     double test_loss = -1.0;          ///< mean cross-entropy on the validation set (-1 when none)
     double seconds = 0.0;             ///< training time of the epoch (in this process), evaluation excluded
-    double images_per_second = 0.0;
-    double learning_rate = 0.0;
+    double images_per_second = 0.0;   ///< training throughput of the epoch
+    double learning_rate = 0.0;       ///< the schedule's rate of the epoch (before warm-up)
     std::size_t skipped_batches = 0;  ///< batches with a non-finite loss or gradient skipped (non_finite::skip)
 };
 

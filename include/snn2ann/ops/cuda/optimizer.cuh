@@ -1,9 +1,10 @@
 // snn2ann/ops/cuda: optimiser updates over the model's one parameter buffer, element by
-// element with the CPU path's formulas (train/optimizer.hpp).
+// element with the CPU path's formulas and, for Adam, its factors (adam::coefficients).
 #pragma once
 
 #include <cstddef>
 
+#include "../../train/optimizer.hpp"
 #include "elementwise.cuh"
 
 namespace snn2ann::inline v0::detail::gpu {
@@ -25,10 +26,7 @@ inline void sgd_step(const device_context& d, float* p, const float* g, float* v
     check_launch("sgd_kernel");
 }
 
-struct adam_step_settings {
-    float step_size, inv_sqrt_bc2, beta1, beta2, eps, l2, shrink;
-};
-__global__ void adam_kernel(float* p, const float* g, float* m, float* v, std::size_t n, adam_step_settings s) {
+__global__ void adam_kernel(float* p, const float* g, float* m, float* v, std::size_t n, adam_coefficients s) {
     for (std::size_t i = first_index(); i < n; i += grid_stride()) {
         const float gi = g[i] + s.l2 * p[i];
         m[i] = s.beta1 * m[i] + (1.0f - s.beta1) * gi;
@@ -37,7 +35,7 @@ __global__ void adam_kernel(float* p, const float* g, float* m, float* v, std::s
     }
 }
 inline void adam_step(const device_context& d, float* p, const float* g, float* m, float* v, std::size_t n,
-                      const adam_step_settings& s) {
+                      const adam_coefficients& s) {
     adam_kernel<<<blocks_for(n), threads_per_block, 0, d.stream()>>>(p, g, m, v, n, s);
     check_launch("adam_kernel");
 }
