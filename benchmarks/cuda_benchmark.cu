@@ -27,7 +27,7 @@ namespace {
 
 double device_used_mib() {
     std::size_t free = 0, total = 0;
-    s::detail::gpu::check(cudaMemGetInfo(&free, &total), "cudaMemGetInfo");
+    s::detail::cuda_ops::check(cudaMemGetInfo(&free, &total), "cudaMemGetInfo");
     return static_cast<double>(total - free) / (1024.0 * 1024.0);
 }
 
@@ -114,8 +114,8 @@ int main(int argc, char** argv) {
     }
     try {
         cudaDeviceProp p{};
-        s::detail::gpu::require_device("cuda_benchmark");
-        s::detail::gpu::check(cudaGetDeviceProperties(&p, 0), "cudaGetDeviceProperties");
+        s::detail::cuda_ops::require_device("cuda_benchmark");
+        s::detail::cuda_ops::check(cudaGetDeviceProperties(&p, 0), "cudaGetDeviceProperties");
         std::printf("device: %s, %d SMs, %.0f GiB\n", p.name, p.multiProcessorCount,
                     static_cast<double>(p.totalGlobalMem) / (1024.0 * 1024.0 * 1024.0));
         using bptt_neuron = s::if_neuron<s::reset::by_subtraction, s::firing::inclusive, s::constant_threshold<1>, 0>;

@@ -40,18 +40,14 @@ measured one_epoch(s::mpi::communicator& world, const s::data::dataset& train, s
 int main(int argc, char** argv) {
     int threads = 1;
     std::size_t batch = 64, limit = 6400;
-    const int rc = snn2ann_examples::read_command_line(
-        argc, argv, "distributed_scaling",
-        "usage: mpiexec -n R distributed_scaling [--threads K (1)] [--batch B (64)] [--train-limit N (6400)]\n",
-        [&](snn2ann_examples::arguments& args) {
-            while (args.next()) {
-                if (args.is("--threads")) threads = args.value<int>();
-                else if (args.is("--batch")) batch = args.value<std::size_t>();
-                else if (args.is("--train-limit")) limit = args.value<std::size_t>();
-                else args.unknown();
-            }
-        });
-    if (rc >= 0) return rc;
+    snn2ann_examples::command_line cli{"distributed_scaling",
+                                       "One epoch of SNN2ANN training over the ranks (mpiexec -n R distributed_scaling), "
+                                       "with and without overlapping the gradient average."};
+    CLI::App& app = cli.app();
+    app.add_option("--threads", threads, "worker threads per rank")->capture_default_str();
+    app.add_option("--batch", batch, "global batch")->capture_default_str();
+    app.add_option("--train-limit", limit, "images of the epoch")->capture_default_str();
+    if (const int rc = cli.parse(argc, argv); rc >= 0) return rc;
     s::mpi::options after_backward;
     after_backward.overlap = false;
     return s::mpi::run(argc, argv, [&](s::mpi::communicator& world) {

@@ -59,20 +59,15 @@ int main(int argc, char** argv) {
     int epochs = 5, threads = 2;
     std::size_t batch = 64, limit = 0;
     std::string dir;
-    const int rc = snn2ann_examples::read_command_line(
-        argc, argv, "neuron_comparison",
-        "usage: neuron_comparison [--epochs n (5)] [--batch n (64)] [--threads n (2)] [--train-limit n] [--data DIR]\n",
-        [&](snn2ann_examples::arguments& args) {
-            while (args.next()) {
-                if (args.is("--epochs")) epochs = args.value<int>();
-                else if (args.is("--batch")) batch = args.value<std::size_t>();
-                else if (args.is("--threads")) threads = args.value<int>();
-                else if (args.is("--train-limit")) limit = args.value<std::size_t>();
-                else if (args.is("--data")) dir = args.text();
-                else args.unknown();
-            }
-        });
-    if (rc >= 0) return rc;
+    snn2ann_examples::command_line cli{"neuron_comparison",
+                                       "The reference network trained by BPTT with IF, LIF and PLIF neurons, one table."};
+    CLI::App& app = cli.app();
+    app.add_option("--epochs", epochs, "epochs to train")->capture_default_str();
+    app.add_option("--batch", batch, "samples per step")->capture_default_str();
+    app.add_option("--threads", threads, "worker threads")->capture_default_str();
+    app.add_option("--train-limit", limit, "train on the first N images (0: all)");
+    app.add_option("--data", dir, "Fashion-MNIST's folder (default: the Debian package's)")->type_name("DIR");
+    if (const int rc = cli.parse(argc, argv); rc >= 0) return rc;
     try {
         s::threads limit_threads(threads);
         const auto data = s::data::fashion_mnist(dir, limit);

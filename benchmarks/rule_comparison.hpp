@@ -6,12 +6,12 @@
 // For a network of your own, write a main that reads the options, loads your data and
 // runs the comparison, as compare_rules.cpp does:
 //   snn2ann_bench::comparison_options o;
-//   const int rc = snn2ann_examples::read_command_line(argc, argv, "my_comparison",
-//       snn2ann_bench::comparison_usage, [&](auto& args) { o = snn2ann_bench::parse_comparison_options(args); });
-//   if (rc >= 0) return rc;  // --help, or a usage error
+//   snn2ann_examples::command_line cli{"my_comparison", "..."};
+//   snn2ann_bench::add_comparison_options(cli.app(), o);
+//   if (const int rc = cli.parse(argc, argv); rc >= 0) return rc;  // --help, or a usage error
 //   return snn2ann_bench::compare_rules<your_net_template>(o, train, test);
-// where your_net_template<Neuron> is your network with spiking<Neuron> layers; the options
-// are listed in comparison_usage below.
+// where your_net_template<Neuron> is your network with spiking<Neuron> layers; --help
+// lists the options.
 // Output: one "epoch" line per epoch (test accuracy of the rule's SNN), then "result"
 // lines (key=value) that the script parses, and for conversion one "conversion" line per T.
 #pragma once
@@ -49,20 +49,6 @@ struct comparison_options {
     std::size_t train_limit = 0, test_limit = 0;
     std::string data_dir;
 };
-
-inline constexpr const char* comparison_usage =
-    "usage: compare_rules [options]\n"
-    "  --rule snn2ann|bptt|ann2snn  --T n (SNN2ANN 4|5, BPTT 4|8, conversion: any)\n"
-    "  --epochs n (5)  --batch n (64)  --threads n (2)  --seed n (1)\n"
-    "  --levels L (QCFS levels of the conversion's ANN, 8)  --surrogate-alpha a (4)\n"
-    "  SNN2ANN's options (docs/method.md's defaults first):\n"
-    "  --snn2ann-threshold uniform|1 (initial thresholds uniform [0, 1) per neuron, or 1.0)\n"
-    "  --snn2ann-reset zero|subtract  --snn2ann-dropout 50|0 (membrane dropout, percent)\n"
-    "  --ata-tolerance f (0.1)  --ata-scale f (0.1)  --spike-penalty p (0)\n"
-    "  --snn2ann-pooling per-step|accumulated (max pooling of the SNN's currents)\n"
-    "  --matmul fp32|amx (the convolutions' matrix product, snn2ann::cpu_matmul)\n"
-    "  --schedule cosine|constant (Adam 1e-3 decayed by a cosine over the epochs, or constant)\n"
-    "  --train-limit n  --test-limit n (first n images; 0: all)  --data DIR (Fashion-MNIST's folder)\n";
 
 /// The learning-rate schedule every rule trains with (the same for all three).
 template <class Trainer>
@@ -199,48 +185,37 @@ int run_conversion(const comparison_options& o, const s::data::dataset& train, c
     return 0;
 }
 
-/// The options of comparison_usage, read by `args` (an unknown flag, a flag without its
-/// value or its number throw std::invalid_argument), then checked: a choice that is not
-/// one of those listed throws too.
-inline comparison_options parse_comparison_options(snn2ann_examples::arguments& args) {
-    comparison_options o;
-    while (args.next()) {
-        if (args.is("--rule")) o.rule = args.text();
-        else if (args.is("--T")) o.T = args.value<int>();
-        else if (args.is("--epochs")) o.epochs = args.value<int>();
-        else if (args.is("--batch")) o.batch = args.value<std::size_t>();
-        else if (args.is("--threads")) o.threads = args.value<int>();
-        else if (args.is("--seed")) o.seed = args.value<std::uint64_t>();
-        else if (args.is("--levels")) o.levels = args.value<int>();
-        else if (args.is("--surrogate-alpha")) o.alpha = args.value<float>();
-        else if (args.is("--snn2ann-threshold")) o.snn2ann_threshold = args.text();
-        else if (args.is("--schedule")) o.schedule = args.text();
-        else if (args.is("--snn2ann-reset")) o.snn2ann_reset = args.text();
-        else if (args.is("--snn2ann-dropout")) o.snn2ann_dropout = args.value<int>();
-        else if (args.is("--ata-tolerance")) o.ata.tolerance = args.value<float>();
-        else if (args.is("--ata-scale")) o.ata.scale = args.value<float>();
-        else if (args.is("--snn2ann-pooling")) o.snn2ann_pooling = args.text();
-        else if (args.is("--spike-penalty")) o.spike_penalty = args.value<float>();
-        else if (args.is("--matmul")) o.matmul = args.text();
-        else if (args.is("--train-limit")) o.train_limit = args.value<std::size_t>();
-        else if (args.is("--test-limit")) o.test_limit = args.value<std::size_t>();
-        else if (args.is("--data")) o.data_dir = args.text();
-        else args.unknown();
-    }
-    const auto require = [](bool ok, const std::string& flag, const std::string& allowed, const std::string& value) {
-        if (!ok) throw std::invalid_argument(flag + " must be " + allowed + ", not " + value);
-    };
-    require(o.schedule == "cosine" || o.schedule == "constant", "--schedule", "cosine or constant", o.schedule);
-    require(o.snn2ann_threshold == "uniform" || o.snn2ann_threshold == "1", "--snn2ann-threshold", "uniform or 1",
-            o.snn2ann_threshold);
-    require(o.snn2ann_reset == "zero" || o.snn2ann_reset == "subtract", "--snn2ann-reset", "zero or subtract",
-            o.snn2ann_reset);
-    require(o.snn2ann_dropout == 50 || o.snn2ann_dropout == 0, "--snn2ann-dropout", "50 or 0",
-            std::to_string(o.snn2ann_dropout));
-    require(o.snn2ann_pooling == "per-step" || o.snn2ann_pooling == "accumulated", "--snn2ann-pooling",
-            "per-step or accumulated", o.snn2ann_pooling);
-    require(o.matmul == "fp32" || o.matmul == "amx", "--matmul", "fp32 or amx", o.matmul);
-    return o;
+/// Adds the comparison's options to `app`, reading into `o` (a choice that is not one of
+/// those listed is a usage error).
+inline void add_comparison_options(CLI::App& app, comparison_options& o) {
+    const auto choice = [](std::initializer_list<std::string> allowed) { return CLI::IsMember(allowed); };
+    app.add_option("--rule", o.rule, "the rule")->check(choice({"snn2ann", "bptt", "ann2snn"}))->capture_default_str();
+    app.add_option("--T", o.T, "time steps: SNN2ANN 4 or 5, BPTT 4 or 8, conversion any")->capture_default_str();
+    app.add_option("--epochs", o.epochs, "epochs to train")->capture_default_str();
+    app.add_option("--batch", o.batch, "samples per step")->capture_default_str();
+    app.add_option("--threads", o.threads, "worker threads")->capture_default_str();
+    app.add_option("--seed", o.seed, "seed of the weights and of every draw")->capture_default_str();
+    app.add_option("--levels", o.levels, "QCFS levels of the conversion's ANN")->capture_default_str();
+    app.add_option("--surrogate-alpha", o.alpha, "BPTT's sigmoid surrogate steepness")->capture_default_str();
+    app.add_option("--snn2ann-threshold", o.snn2ann_threshold,
+                   "SNN2ANN's initial thresholds: uniform in [0, 1) per neuron, or 1.0")
+        ->check(choice({"uniform", "1"}))->capture_default_str();
+    app.add_option("--snn2ann-reset", o.snn2ann_reset, "SNN2ANN's reset: to zero or by subtraction")
+        ->check(choice({"zero", "subtract"}))->capture_default_str();
+    app.add_option("--snn2ann-dropout", o.snn2ann_dropout, "SNN2ANN's membrane dropout, percent")
+        ->check(CLI::IsMember({50, 0}))->capture_default_str();
+    app.add_option("--ata-tolerance", o.ata.tolerance, "ATA's fraction of noisy neurons")->capture_default_str();
+    app.add_option("--ata-scale", o.ata.scale, "ATA's threshold step")->capture_default_str();
+    app.add_option("--spike-penalty", o.spike_penalty, "SNN2ANN's activity regularisation")->capture_default_str();
+    app.add_option("--snn2ann-pooling", o.snn2ann_pooling, "SNN2ANN's max pooling of the SNN's currents")
+        ->check(choice({"per-step", "accumulated"}))->capture_default_str();
+    app.add_option("--matmul", o.matmul, "the convolutions' matrix product (snn2ann::cpu_matmul)")
+        ->check(choice({"fp32", "amx"}))->capture_default_str();
+    app.add_option("--schedule", o.schedule, "Adam 1e-3 decayed by a cosine over the epochs, or constant")
+        ->check(choice({"cosine", "constant"}))->capture_default_str();
+    app.add_option("--train-limit", o.train_limit, "train on the first N images (0: all)");
+    app.add_option("--test-limit", o.test_limit, "test on the first N images (0: all)");
+    app.add_option("--data", o.data_dir, "Fashion-MNIST's folder (default: the Debian package's)")->type_name("DIR");
 }
 
 template <template <class> class Net>

@@ -32,24 +32,16 @@ int main(int argc, char** argv) {
     int threads = 2, repeat = 3;
     std::string rule = "ann", guard = "on";
     std::size_t batch = 64, limit = 10000;
-    const int rc = snn2ann_examples::read_command_line(
-        argc, argv, "train_throughput",
-        "usage: train_throughput [--rule ann|snn2ann (ann)] [--threads K (2)] [--batch B (64)] [--train-limit N (10000)]\n"
-        "                        [--repeat R (3)] [--guard on|off (on): the per-step NaN check]\n",
-        [&](snn2ann_examples::arguments& args) {
-            while (args.next()) {
-                if (args.is("--threads")) threads = args.value<int>();
-                else if (args.is("--batch")) batch = args.value<std::size_t>();
-                else if (args.is("--train-limit")) limit = args.value<std::size_t>();
-                else if (args.is("--repeat")) repeat = args.value<int>();
-                else if (args.is("--rule")) rule = args.text();
-                else if (args.is("--guard")) guard = args.text();
-                else args.unknown();
-            }
-            if (guard != "on" && guard != "off") throw std::invalid_argument("--guard must be on or off, not " + guard);
-            if (rule != "ann" && rule != "snn2ann") throw std::invalid_argument("--rule must be ann or snn2ann, not " + rule);
-        });
-    if (rc >= 0) return rc;
+    snn2ann_examples::command_line cli{"train_throughput", "Training throughput of the reference network, median of R epochs."};
+    CLI::App& app = cli.app();
+    app.add_option("--rule", rule, "the rule")->check(CLI::IsMember({"ann", "snn2ann"}))->capture_default_str();
+    app.add_option("--threads", threads, "worker threads")->capture_default_str();
+    app.add_option("--batch", batch, "samples per step")->capture_default_str();
+    app.add_option("--train-limit", limit, "images per epoch")->capture_default_str();
+    app.add_option("--repeat", repeat, "epochs measured")->capture_default_str();
+    app.add_option("--guard", guard, "the per-step check for NaN and infinity")->check(CLI::IsMember({"on", "off"}))
+        ->capture_default_str();
+    if (const int rc = cli.parse(argc, argv); rc >= 0) return rc;
     s::threads limit_threads(threads);
     // Only the images trained on are read: the peak RSS is then the training's own.
     const auto train = s::data::fashion_mnist({}, limit, 1).train;

@@ -45,17 +45,12 @@ void measure(const char* name, std::size_t batch, int repeat) {
 int main(int argc, char** argv) {
     std::size_t batch = 16;
     int repeat = 3, threads = 2;
-    const int rc = snn2ann_examples::read_command_line(
-        argc, argv, "zoo_step", "usage: zoo_step [--batch B (16)] [--repeat R (3)] [--threads K (2)]\n",
-        [&](snn2ann_examples::arguments& args) {
-            while (args.next()) {
-                if (args.is("--batch")) batch = args.value<std::size_t>();
-                else if (args.is("--repeat")) repeat = args.value<int>();
-                else if (args.is("--threads")) threads = args.value<int>();
-                else args.unknown();
-            }
-        });
-    if (rc >= 0) return rc;
+    snn2ann_examples::command_line cli{"zoo_step", "Time and memory of one training step of the zoo's networks."};
+    CLI::App& app = cli.app();
+    app.add_option("--batch", batch, "samples per step")->capture_default_str();
+    app.add_option("--repeat", repeat, "steps measured")->capture_default_str();
+    app.add_option("--threads", threads, "worker threads")->capture_default_str();
+    if (const int rc = cli.parse(argc, argv); rc >= 0) return rc;
     s::threads limit(threads);
     using bptt_neuron = s::if_neuron<s::reset::by_subtraction, s::firing::inclusive, s::constant_threshold<1>, 0>;
     measure<s::zoo::vgg13<10>, 4, s::rules::snn2ann>("VGG-13 SNN2ANN", batch, repeat);

@@ -17,25 +17,15 @@ int main(int argc, char** argv) {
     std::size_t batch = 64, train_limit = 0;
     std::string dir;
     snn2ann_examples::run_state_flags state;
-    const std::string usage =
-        std::string("usage: ann_fashion_mnist [--epochs N (5)] [--batch B (64)] [--threads K] [--train-limit N] "
-                    "[--data DIR]\n                         [--checkpoint FILE] [--checkpoint-every N] [--resume FILE]\n") +
-        snn2ann_examples::run_state_flags::usage;
-    const int rc = snn2ann_examples::read_command_line(
-        argc, argv, "ann_fashion_mnist",
-        usage.c_str(),
-        [&](snn2ann_examples::arguments& args) {
-            while (args.next()) {
-                if (args.is("--epochs")) epochs = args.value<int>();
-                else if (args.is("--batch")) batch = args.value<std::size_t>();
-                else if (args.is("--threads")) threads = args.value<int>();
-                else if (args.is("--train-limit")) train_limit = args.value<std::size_t>();
-                else if (args.is("--data")) dir = args.text();
-                else if (!state.take(args)) args.unknown();
-            }
-            state.check();
-        });
-    if (rc >= 0) return rc;
+    snn2ann_examples::command_line cli{"ann_fashion_mnist", "Trains the reference network as an ANN on Fashion-MNIST."};
+    CLI::App& app = cli.app();
+    app.add_option("--epochs", epochs, "epochs to train")->capture_default_str();
+    app.add_option("--batch", batch, "samples per step")->capture_default_str();
+    app.add_option("--threads", threads, "worker threads (0: all cores)")->capture_default_str();
+    app.add_option("--train-limit", train_limit, "train on the first N images (0: all)");
+    app.add_option("--data", dir, "Fashion-MNIST's folder (default: the Debian package's)")->type_name("DIR");
+    state.add_to(app);
+    if (const int rc = cli.parse(argc, argv); rc >= 0) return rc;
     try {
         s::threads limit(threads);
         auto data = s::data::fashion_mnist(dir);

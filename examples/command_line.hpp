@@ -1,87 +1,51 @@
-// The command lines of the example and benchmark programs: flags with a value, switches
-// and --help, read in order. A mistyped flag, a flag without its value or a value that
-// is not a number stops the program with a message that names it, instead of being
-// ignored or read as 0 (which once turned `--help` into a five-epoch training run).
+// The command lines of the example and benchmark programs, read by CLI11 (Debian's
+// libcli11-dev, header-only): --help lists every option with its default, --config FILE
+// reads the same options from a TOML or INI file, and a mistyped option, an option
+// without its value, a value that is not a number or not one of the choices stops the
+// program with a message that names it (exit code 2), before any data is read.
 #pragma once
 
-#include <charconv>
 #include <cstdio>
-#include <stdexcept>
 #include <string>
-#include <system_error>
+#include <utility>
+
+#include <CLI/CLI.hpp>
 
 namespace snn2ann_examples {
 
-/// The whole of `text` as a number of type T, or std::invalid_argument naming `flag`.
-template <class T>
-T number(const std::string& flag, const std::string& text) {
-    T value{};
-    const char* end = text.data() + text.size();
-    const auto [at, error] = std::from_chars(text.data(), end, value);
-    if (text.empty() || error != std::errc{} || at != end)
-        throw std::invalid_argument(flag + " needs a number, not '" + text + "'");
-    return value;
-}
-
-/// Reads argv one flag at a time:
-///   while (args.next()) {
-///       if (args.is("--epochs")) epochs = args.value<int>();
-///       else if (args.is("--augment")) augment = true;
-///       else args.unknown();
-///   }
-/// Errors are std::invalid_argument, worded for the user.
-class arguments {
+/// A program's command line:
+///   snn2ann_examples::command_line cli{"train_throughput", "What the program does."};
+///   cli.app().add_option("--epochs", epochs, "epochs to train")->capture_default_str();
+///   if (const int rc = cli.parse(argc, argv); rc >= 0) return rc;
+class command_line {
 public:
-    arguments(int argc, char** argv) : argc_(argc), argv_(argv) {}
+    command_line(std::string program, const std::string& description)
+        : program_(std::move(program)), app_(description, program_) {
+        app_.set_config("--config", "", "read the options from FILE (TOML or INI: one 'name = value' per line)")
+            ->type_name("FILE");
+        app_.failure_message([program = program_](const CLI::App*, const CLI::Error& e) {
+            return program + ": " + e.what() + " (see --help)\n";
+        });
+    }
 
-    /// Moves to the next flag (or positional argument); false after the last.
-    bool next() {
-        if (++at_ >= argc_) return false;
-        flag_ = argv_[at_];
-        return true;
-    }
-    bool is(const char* flag) const { return flag_ == flag; }
-    const std::string& flag() const { return flag_; }
+    /// The CLI11 application, to add options to.
+    CLI::App& app() { return app_; }
 
-    /// The current flag's value (the next argument).
-    std::string text() {
-        if (at_ + 1 >= argc_) throw std::invalid_argument(flag_ + " needs a value (see --help)");
-        return argv_[++at_];
+    /// Reads argv: -1 when the program is to go on, 0 after printing the help for
+    /// --help (or -h), 2 after printing "program: what went wrong" for a usage error.
+    int parse(int argc, char** argv) {
+        try {
+            app_.parse(argc, argv);
+        } catch (const CLI::ParseError& e) {
+            const int rc = app_.exit(e);
+            return rc == 0 ? 0 : 2;
+        }
+        return -1;
     }
-    template <class T>
-    T value() {
-        const std::string flag = flag_;
-        return number<T>(flag, text());
-    }
-    [[noreturn]] void unknown() const { throw std::invalid_argument("unknown option " + flag_ + " (see --help)"); }
 
 private:
-    int argc_;
-    char** argv_;
-    int at_ = 0;
-    std::string flag_;
+    std::string program_;
+    CLI::App app_;
 };
-
-/// Reads the command line with `read(arguments&)`, which handles every flag but --help.
-/// Returns -1 when the program is to go on, 0 after printing `usage` for --help (or -h),
-/// and 2 after printing "program: what went wrong" for a usage error.
-template <class Read>
-int read_command_line(int argc, char** argv, const char* program, const char* usage, Read read) {
-    for (int i = 1; i < argc; ++i) {
-        const std::string a = argv[i];
-        if (a == "--help" || a == "-h") {
-            std::fputs(usage, stdout);
-            return 0;
-        }
-    }
-    try {
-        arguments args(argc, argv);
-        read(args);
-    } catch (const std::invalid_argument& e) {
-        std::fprintf(stderr, "%s: %s\n", program, e.what());
-        return 2;
-    }
-    return -1;
-}
 
 }  // namespace snn2ann_examples

@@ -18,35 +18,25 @@
 namespace s = snn2ann;
 constexpr int T = reference::timesteps;
 
-constexpr const char* usage =
-    "usage: mpirun -np R distributed_fashion_mnist [--epochs N (6)] [--batch B (64, over all ranks)]\n"
-    "                  [--threads K (per rank)] [--train-limit N] [--data DIR]\n"
-    "                  [--save FILE (distributed_fashion_mnist.npz)] [--sync-bn]\n"
-    "  --sync-bn: batch normalisation with the statistics of the global batch\n"
-    "  --checkpoint FILE: save the training state in FILE after every epoch (and every\n"
-    "    --checkpoint-every N steps); --resume FILE: continue the run saved in FILE\n";
-
 int main(int argc, char** argv) {
     int epochs = 6, threads = 0;
     std::size_t batch = 64, train_limit = 0;
     std::string dir, save = "distributed_fashion_mnist.npz";
     s::mpi::options comm;
     snn2ann_examples::run_state_flags state;
-    const int rc = snn2ann_examples::read_command_line(argc, argv, "distributed_fashion_mnist", usage,
-                                                       [&](snn2ann_examples::arguments& args) {
-        while (args.next()) {
-            if (args.is("--epochs")) epochs = args.value<int>();
-            else if (args.is("--batch")) batch = args.value<std::size_t>();
-            else if (args.is("--threads")) threads = args.value<int>();
-            else if (args.is("--train-limit")) train_limit = args.value<std::size_t>();
-            else if (args.is("--data")) dir = args.text();
-            else if (args.is("--save")) save = args.text();
-            else if (args.is("--sync-bn")) comm.synchronised_batch_norm = true;
-            else if (!state.take(args)) args.unknown();
-        }
-        state.check();
-    });
-    if (rc >= 0) return rc;
+    snn2ann_examples::command_line cli{"distributed_fashion_mnist",
+                                       "Trains the reference network by SNN2ANN over the ranks of an MPI job "
+                                       "(mpiexec -n N distributed_fashion_mnist)."};
+    CLI::App& app = cli.app();
+    app.add_option("--epochs", epochs, "epochs to train")->capture_default_str();
+    app.add_option("--batch", batch, "samples per step over all ranks (the global batch)")->capture_default_str();
+    app.add_option("--threads", threads, "worker threads per rank (0: all cores)")->capture_default_str();
+    app.add_option("--train-limit", train_limit, "train on the first N images (0: all)");
+    app.add_option("--data", dir, "Fashion-MNIST's folder (default: the Debian package's)")->type_name("DIR");
+    app.add_option("--save", save, "the checkpoint rank 0 writes after training")->type_name("FILE")->capture_default_str();
+    app.add_flag("--sync-bn", comm.synchronised_batch_norm, "batch normalisation with the statistics of the global batch");
+    state.add_to(app);
+    if (const int rc = cli.parse(argc, argv); rc >= 0) return rc;
     // Any rank's exception ends the whole job with its rank and message.
     return s::mpi::run(argc, argv, [&](s::mpi::communicator& world) {
         s::threads limit(threads);

@@ -31,19 +31,14 @@ int evaluate(const std::string& file, const std::string& dir) {
 int main(int argc, char** argv) {
     std::string file = "snn2ann_fashion_mnist.npz", dir;
     bool constant_threshold = false;
-    const int rc = snn2ann_examples::read_command_line(
-        argc, argv, "evaluate_checkpoint",
-        "usage: evaluate_checkpoint [FILE (snn2ann_fashion_mnist.npz)] [--data DIR] [--constant-threshold]\n"
-        "  --constant-threshold: the network was trained with snn2ann_fashion_mnist --constant-threshold\n",
-        [&](snn2ann_examples::arguments& args) {
-            while (args.next()) {
-                if (args.is("--data")) dir = args.text();
-                else if (args.is("--constant-threshold")) constant_threshold = true;
-                else if (args.flag().starts_with("-")) args.unknown();
-                else file = args.flag();
-            }
-        });
-    if (rc >= 0) return rc;
+    snn2ann_examples::command_line cli{"evaluate_checkpoint",
+                                       "Evaluates a checkpoint of snn2ann_fashion_mnist on the Fashion-MNIST test set."};
+    CLI::App& app = cli.app();
+    app.add_option("file", file, "the checkpoint")->capture_default_str();
+    app.add_option("--data", dir, "Fashion-MNIST's folder (default: the Debian package's)")->type_name("DIR");
+    app.add_flag("--constant-threshold", constant_threshold,
+                 "the network was trained with snn2ann_fashion_mnist --constant-threshold");
+    if (const int rc = cli.parse(argc, argv); rc >= 0) return rc;
     return constant_threshold ? evaluate<reference::snn<reference::if_threshold_1>>(file, dir)
                               : evaluate<reference::snn<>>(file, dir);
 }

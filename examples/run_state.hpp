@@ -5,7 +5,6 @@
 #pragma once
 
 #include <cstdint>
-#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -19,20 +18,13 @@ struct run_state_flags {
     std::string checkpoint, resume;
     std::uint64_t every = 0;
 
-    static constexpr const char* usage =
-        "  --checkpoint FILE: save the training state in FILE after every epoch (and every\n"
-        "    --checkpoint-every N steps); --resume FILE: continue the run saved in FILE\n";
-
-    /// Takes the current flag if it is one of these.
-    bool take(arguments& args) {
-        if (args.is("--checkpoint")) checkpoint = args.text();
-        else if (args.is("--checkpoint-every")) every = args.value<std::uint64_t>();
-        else if (args.is("--resume")) resume = args.text();
-        else return false;
-        return true;
-    }
-    void check() const {
-        if (every && checkpoint.empty()) throw std::invalid_argument("--checkpoint-every needs --checkpoint FILE");
+    /// Adds --checkpoint, --checkpoint-every (which needs --checkpoint) and --resume.
+    void add_to(CLI::App& app) {
+        CLI::Option* file = app.add_option("--checkpoint", checkpoint,
+                                           "save the training state in FILE after every epoch (and every "
+                                           "--checkpoint-every N steps)")->type_name("FILE");
+        app.add_option("--checkpoint-every", every, "also save the state every N steps")->needs(file);
+        app.add_option("--resume", resume, "continue the run saved in FILE by --checkpoint")->type_name("FILE");
     }
 
     /// trainer.fit with these flags: resumes first, saves as asked.

@@ -4,11 +4,7 @@
 // dropout; ReSU mapping units; ATA. After training it prints the SNN's and the ANN's
 // accuracy, spikes, synaptic operations and energy, and saves a checkpoint that
 // evaluate_checkpoint loads.
-//   snn2ann_fashion_mnist [--epochs N (6)] [--batch B] [--threads K] [--train-limit N] [--data DIR]
-//                         [--save FILE (snn2ann_fashion_mnist.npz)] [--stsu] [--no-ata] [--poisson] [--constant-threshold]
-//                         [--wide: 64/128 channels and a 512-wide linear layer]
-//                         [--augment: random crops (2-pixel padding) and horizontal flips]
-//                         [--checkpoint FILE] [--checkpoint-every N] [--resume FILE]
+//   snn2ann_fashion_mnist [--epochs N] [--stsu] [--wide] [--augment] ...   (--help: every option)
 #include <cstdio>
 #include <string>
 
@@ -20,17 +16,6 @@
 
 namespace s = snn2ann;
 constexpr int T = reference::timesteps;
-
-constexpr const char* usage =
-    "usage: snn2ann_fashion_mnist [--epochs N (6)] [--batch B (64)] [--threads K] [--train-limit N] [--data DIR]\n"
-    "                             [--save FILE (snn2ann_fashion_mnist.npz)] [--stsu] [--no-ata] [--poisson]\n"
-    "                             [--constant-threshold] [--wide] [--augment]\n"
-    "  --stsu: STSU mapping units instead of ReSU      --no-ata: thresholds stay as initialised\n"
-    "  --poisson: Poisson-coded input spikes           --constant-threshold: IF thresholds of 1.0\n"
-    "  --wide: 64/128 channels and a 512-wide linear layer\n"
-    "  --augment: random crops (2-pixel padding) and horizontal flips\n"
-    "  --checkpoint FILE: save the training state in FILE after every epoch (and every\n"
-    "    --checkpoint-every N steps); --resume FILE: continue the run saved in FILE\n";
 
 struct options {
     int epochs = 6;
@@ -47,27 +32,27 @@ int run(const options& o);
 int main(int argc, char** argv) {
     options o;
     int threads = 0;
-    bool constant_threshold = false, wide = false;
-    const int rc = snn2ann_examples::read_command_line(argc, argv, "snn2ann_fashion_mnist", usage,
-                                                       [&](snn2ann_examples::arguments& args) {
-        while (args.next()) {
-            if (args.is("--stsu")) o.rule.unit = s::mapping_unit::stsu;
-            else if (args.is("--no-ata")) o.rule.threshold_adjustment.enabled = false;
-            else if (args.is("--poisson")) o.rule.input = s::encoding::poisson;
-            else if (args.is("--constant-threshold")) constant_threshold = true;
-            else if (args.is("--wide")) wide = true;
-            else if (args.is("--augment")) o.augment = true;
-            else if (args.is("--epochs")) o.epochs = args.value<int>();
-            else if (args.is("--batch")) o.batch = args.value<std::size_t>();
-            else if (args.is("--threads")) threads = args.value<int>();
-            else if (args.is("--train-limit")) o.train_limit = args.value<std::size_t>();
-            else if (args.is("--data")) o.dir = args.text();
-            else if (args.is("--save")) o.save = args.text();
-            else if (!o.state.take(args)) args.unknown();
-        }
-        o.state.check();
-    });
-    if (rc >= 0) return rc;
+    bool stsu = false, no_ata = false, poisson = false, constant_threshold = false, wide = false;
+    snn2ann_examples::command_line cli{"snn2ann_fashion_mnist",
+                                       "Trains the reference network by SNN2ANN at T = 4 on Fashion-MNIST."};
+    CLI::App& app = cli.app();
+    app.add_option("--epochs", o.epochs, "epochs to train")->capture_default_str();
+    app.add_option("--batch", o.batch, "samples per step")->capture_default_str();
+    app.add_option("--threads", threads, "worker threads (0: all cores)")->capture_default_str();
+    app.add_option("--train-limit", o.train_limit, "train on the first N images (0: all)");
+    app.add_option("--data", o.dir, "Fashion-MNIST's folder (default: the Debian package's)")->type_name("DIR");
+    app.add_option("--save", o.save, "the checkpoint written after training")->type_name("FILE")->capture_default_str();
+    app.add_flag("--stsu", stsu, "STSU mapping units instead of ReSU");
+    app.add_flag("--no-ata", no_ata, "thresholds stay as initialised");
+    app.add_flag("--poisson", poisson, "Poisson-coded input spikes");
+    app.add_flag("--constant-threshold", constant_threshold, "IF thresholds of 1.0");
+    app.add_flag("--wide", wide, "64/128 channels and a 512-wide linear layer");
+    app.add_flag("--augment", o.augment, "random crops (2-pixel padding) and horizontal flips");
+    o.state.add_to(app);
+    if (const int rc = cli.parse(argc, argv); rc >= 0) return rc;
+    if (stsu) o.rule.unit = s::mapping_unit::stsu;
+    if (no_ata) o.rule.threshold_adjustment.enabled = false;
+    if (poisson) o.rule.input = s::encoding::poisson;
     s::threads limit(threads);
     if (wide) return run<reference::snn_wide<>>(o);
     return constant_threshold ? run<reference::snn<reference::if_threshold_1>>(o) : run<reference::snn<>>(o);

@@ -4,4 +4,8 @@
 
 #include "zoo_training.hpp"
 
-int main(int argc, char** argv) { return zoo_example::run<snn2ann::zoo::vgg13, 4>(argc, argv, "VGG-13"); }
+int main(int argc, char** argv) {
+    zoo_example::options o;
+    if (const int rc = zoo_example::parse(argc, argv, o, "VGG-13", [](CLI::App&) {}); rc >= 0) return rc;
+    return zoo_example::run<snn2ann::zoo::vgg13, 4>(o, "VGG-13");
+}

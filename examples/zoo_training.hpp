@@ -2,8 +2,7 @@
 // Tiny-ImageNet from a folder, with docs/method.md's training defaults (Adam 1e-3, weight
 // decay 5e-4, 200 epochs, lr x0.1 at epochs 100, 150, 175, batch 512, random crop with
 // padding 4 and horizontal flip, CIFAR normalisation).
-//   <program> --data cifar10|cifar100|tiny --dir DIR [--epochs N] [--batch B] [--threads K]
-//             [--train-limit N] [--test-limit N]
+//   <program> --data cifar10|cifar100|tiny --dir DIR [--epochs N] ...   (--help: every option)
 #pragma once
 
 #include <cstdio>
@@ -29,31 +28,24 @@ struct options {
 };
 
 /// Reads the options into o; returns -1 to go on, else the exit code (0 after --help).
-/// `more_usage` lists the program's own flags, which it took out of argv.
-inline int parse(int argc, char** argv, options& o, const char* more_usage) {
+/// `add_own` adds the program's own options to the application.
+template <class AddOwn>
+int parse(int argc, char** argv, options& o, const char* name, AddOwn add_own) {
     const std::string program = argc > 0 ? std::filesystem::path(argv[0]).filename().string() : "zoo example";
-    const std::string usage = "usage: " + program +
-                              " --data cifar10|cifar100|tiny --dir DIR [--epochs N (200)] [--batch B (512)]\n"
-                              "       [--threads K] [--train-limit N] [--test-limit N]\n"
-                              "       [--checkpoint FILE] [--checkpoint-every N] [--resume FILE]\n" +
-                              snn2ann_examples::run_state_flags::usage + more_usage;
-    const int rc = snn2ann_examples::read_command_line(argc, argv, program.c_str(), usage.c_str(),
-                                                       [&](snn2ann_examples::arguments& args) {
-        while (args.next()) {
-            if (args.is("--data")) o.data = args.text();
-            else if (args.is("--dir")) o.dir = args.text();
-            else if (args.is("--epochs")) o.epochs = args.value<int>();
-            else if (args.is("--batch")) o.batch = args.value<std::size_t>();
-            else if (args.is("--threads")) o.threads = args.value<int>();
-            else if (args.is("--train-limit")) o.train_limit = args.value<std::size_t>();
-            else if (args.is("--test-limit")) o.test_limit = args.value<std::size_t>();
-            else if (!o.state.take(args)) args.unknown();
-        }
-        o.state.check();
-        if (o.data != "cifar10" && o.data != "cifar100" && o.data != "tiny")
-            throw std::invalid_argument("--data must be cifar10, cifar100 or tiny, not " + o.data);
-    });
-    if (rc >= 0) return rc;
+    snn2ann_examples::command_line cli{program, std::string("Trains ") + name +
+                                                    " by SNN2ANN on CIFAR-10, CIFAR-100 or Tiny-ImageNet."};
+    CLI::App& app = cli.app();
+    app.add_option("--data", o.data, "the data set")->type_name("NAME")->check(CLI::IsMember({"cifar10", "cifar100", "tiny"}))
+        ->capture_default_str();
+    app.add_option("--dir", o.dir, "the data set's folder (the message without one says where to get it)")->type_name("DIR");
+    app.add_option("--epochs", o.epochs, "epochs to train")->capture_default_str();
+    app.add_option("--batch", o.batch, "samples per step")->capture_default_str();
+    app.add_option("--threads", o.threads, "worker threads (0: all cores)")->capture_default_str();
+    app.add_option("--train-limit", o.train_limit, "train on the first N images (0: all)");
+    app.add_option("--test-limit", o.test_limit, "test on the first N images (0: all)");
+    o.state.add_to(app);
+    add_own(app);
+    if (const int rc = cli.parse(argc, argv); rc >= 0) return rc;
     if (o.dir.empty() || !std::filesystem::is_directory(o.dir)) {
         std::fprintf(stderr,
                      "give the data set's folder with --dir (\"%s\" is not one). The data cannot be downloaded by "
@@ -102,12 +94,9 @@ int train(const options& o, const s::data::split& d, const char* name) {
     return 0;
 }
 
-/// main() of a zoo example: Net<Classes, Input> is the zoo template, T its time steps,
-/// `more_usage` the --help lines of flags the program handled itself.
+/// main() of a zoo example: Net<Classes, Input> is the zoo template, T its time steps.
 template <template <int, class, class> class Net, int T>
-int run(int argc, char** argv, const char* name, const char* more_usage = "") {
-    options o;
-    if (const int rc = parse(argc, argv, o, more_usage); rc >= 0) return rc;
+int run(const options& o, const char* name) {
     s::threads limit(o.threads);
     try {
         const auto d = load(o);

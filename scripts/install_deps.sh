@@ -5,7 +5,7 @@
 # Idempotent; as root it uses apt-get directly, otherwise sudo.
 set -euo pipefail
 packages=(cmake g++ make ccache libeigen3-dev libtbb-dev libxtensor-dev zlib1g-dev libzip-dev doctest-dev
-          libbenchmark-dev libturbojpeg0-dev libopenmpi-dev openmpi-bin dataset-fashion-mnist)
+          libbenchmark-dev libturbojpeg0-dev libopenmpi-dev openmpi-bin libcli11-dev dataset-fashion-mnist)
 case "${1:-}" in
     fuzz) packages+=(clang libclang-rt-14-dev) ;;
     test) packages+=(clang libclang-rt-14-dev doxygen) ;;

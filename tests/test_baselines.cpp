@@ -361,7 +361,7 @@ TEST_CASE("QCFS: quantised clipped activation, straight-through gradients, train
     float lambda = 2.0f, dlambda = 0.0f;
     std::vector<float> thresholds(6, 1.0f);
     s::detail::spiking_options o;
-    o.mapping = false;
+    o.ann_reads_spike_counts = false;
     o.activation = s::ann_activation::qcfs;
     o.qcfs_levels = 4;  // steps of lambda / 4 = 0.5
     s::detail::layer_context c;

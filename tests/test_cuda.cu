@@ -24,7 +24,7 @@
 namespace {
 
 using namespace snn2ann;
-namespace gpu = snn2ann::detail::gpu;
+namespace cuda_ops = snn2ann::detail::cuda_ops;
 
 std::vector<float> random_vector(std::size_t n, std::uint64_t stream, float lo = -1.0f, float hi = 1.0f) {
     const detail::counter_rng rng(12345, stream);
@@ -36,17 +36,17 @@ std::vector<float> random_vector(std::size_t n, std::uint64_t stream, float lo =
 /// A host vector and its device copy.
 struct mirrored {
     std::vector<float> host;
-    gpu::device_buffer<float> device;
+    cuda_ops::device_buffer<float> device;
     explicit mirrored(std::vector<float> v) : host(std::move(v)) {
         device.ensure(std::max<std::size_t>(host.size(), 1));
-        gpu::check(cudaMemcpy(device.data(), host.data(), host.size() * sizeof(float), cudaMemcpyHostToDevice),
+        cuda_ops::check(cudaMemcpy(device.data(), host.data(), host.size() * sizeof(float), cudaMemcpyHostToDevice),
                    "cudaMemcpy");
     }
     explicit mirrored(std::size_t n) : mirrored(std::vector<float>(n, 0.0f)) {}
     std::vector<float> from_device() const {
-        gpu::check(cudaDeviceSynchronize(), "cudaDeviceSynchronize");
+        cuda_ops::check(cudaDeviceSynchronize(), "cudaDeviceSynchronize");
         std::vector<float> v(host.size());
-        gpu::check(cudaMemcpy(v.data(), device.data(), v.size() * sizeof(float), cudaMemcpyDeviceToHost), "cudaMemcpy");
+        cuda_ops::check(cudaMemcpy(v.data(), device.data(), v.size() * sizeof(float), cudaMemcpyDeviceToHost), "cudaMemcpy");
         return v;
     }
     float* h() { return host.data(); }
@@ -84,7 +84,7 @@ struct layer_pair {
     static constexpr std::size_t in_size = In.size(), out_size = cpu_layer::out.size();
     cpu_layer c;
     gpu_layer g;
-    gpu::device_context dev;
+    cuda_ops::device_context dev;
     mirrored params, grads, state;
 
     layer_pair()
@@ -289,14 +289,14 @@ TEST_CASE("optimisers update the device buffer as the CPU classes do") {
     const std::size_t n = 1000;
     // The model-level test below checks apply() end to end; here the kernels directly:
     std::vector<float> p = random_vector(n, 40), g = random_vector(n, 41);
-    gpu::device_context dev;
+    cuda_ops::device_context dev;
     {
         sgd host_opt(0.1, 0.9, true, 1e-3);
         std::vector<float> host = p;
         mirrored dp(p), dg(g), velocity(n);
         for (int step = 0; step < 3; ++step) {
             host_opt.step(std::span<float>(host), std::span<const float>(g));
-            gpu::sgd_step(dev, dp.d(), dg.d(), velocity.d(), n, 0.1f, 0.9f, 1e-3f, true, step == 0);
+            cuda_ops::sgd_step(dev, dp.d(), dg.d(), velocity.d(), n, 0.1f, 0.9f, 1e-3f, true, step == 0);
         }
         CHECK(relative_error(host, dp.from_device()) < tolerance);
     }
@@ -307,7 +307,7 @@ TEST_CASE("optimisers update the device buffer as the CPU classes do") {
         for (int step = 1; step <= 3; ++step) {
             host_opt.step(std::span<float>(host), std::span<const float>(g));
             const double bc1 = 1.0 - std::pow(0.9, step), bc2 = 1.0 - std::pow(0.999, step);
-            gpu::adam_step(dev, dp.d(), dg.d(), m.d(), v.d(), n,
+            cuda_ops::adam_step(dev, dp.d(), dg.d(), m.d(), v.d(), n,
                            {static_cast<float>(1e-2 / bc1), static_cast<float>(1.0 / std::sqrt(bc2)), 0.9f, 0.999f,
                             1e-8f, 1e-3f, 1.0f});
         }
@@ -351,8 +351,8 @@ TEST_CASE("a whole model: same initial weights, same ANN pass and gradients, sam
     auto compare_counts = [&](auto& cpu_layer, auto& gpu_layer) {
         const std::size_t n = cpu_layer.counted_batch() * std::remove_reference_t<decltype(cpu_layer)>::neurons;
         std::vector<float> g(n);
-        gpu::check(cudaDeviceSynchronize(), "cudaDeviceSynchronize");
-        gpu::check(cudaMemcpy(g.data(), gpu_layer.counts(), n * sizeof(float), cudaMemcpyDeviceToHost), "cudaMemcpy");
+        cuda_ops::check(cudaDeviceSynchronize(), "cudaDeviceSynchronize");
+        cuda_ops::check(cudaMemcpy(g.data(), gpu_layer.counts(), n * sizeof(float), cudaMemcpyDeviceToHost), "cudaMemcpy");
         for (std::size_t i = 0; i < n; ++i) differing += g[i] != cpu_layer.counts()[i];
         counts += n;
     };
@@ -439,7 +439,7 @@ TEST_CASE("a GPU run saved mid-epoch and resumed in a new model continues as the
 }
 
 int main(int argc, char** argv) {
-    if (gpu::device_count() == 0) {
+    if (cuda_ops::device_count() == 0) {
         // What a user without a GPU sees: a clear error, not a crash.
         try {
             model<small_net, timesteps<4>, cuda> m;

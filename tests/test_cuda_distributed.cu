@@ -65,7 +65,7 @@ void check_rule(s::mpi::communicator& world, Rule rule, Optimizer opt, const cha
 
 int main(int argc, char** argv) {
     s::mpi::environment env(argc, argv);
-    if (s::detail::gpu::device_count() == 0) {
+    if (s::detail::cuda_ops::device_count() == 0) {
         std::puts("test_cuda_distributed: no CUDA device here; skipped");
         return 77;
     }

@@ -159,9 +159,9 @@ void check_im2col(const s::detail::conv_geometry& g) {
                         expected[at] = x[pixel];
                         expected_dx[pixel] += dcol[at];
                     }
-    s::detail::ops::im2col(g, x.data(), col.data());
+    s::detail::cpu_ops::im2col(g, x.data(), col.data());
     CHECK(col == expected);
-    s::detail::ops::col2im_add(g, dcol.data(), dx.data());
+    s::detail::cpu_ops::col2im_add(g, dcol.data(), dx.data());
     CHECK(dx == expected_dx);
 }
 }  // namespace
@@ -185,15 +185,15 @@ TEST_CASE("max_pool 2x2 forward and backward equal their definition over many pl
         const s::detail::counter_rng rng(3, 4);
         for (std::size_t i = 0; i < x.size(); ++i) x[i] = std::floor(8.0f * rng.uniform(i));  // with ties
         std::vector<std::uint8_t> corners(y.size(), 9);
-        s::detail::ops::max_pool_forward(s::cpu{}, g, batch, x.data(), y.data(), nullptr, corners.data());
+        s::detail::cpu_ops::max_pool_forward(s::cpu{}, g, batch, x.data(), y.data(), nullptr, corners.data());
         // Without corners (a forward that no backward follows): the same maxima.
         std::vector<float> y_alone(y.size(), -1.0f);
-        s::detail::ops::max_pool_forward(s::cpu{}, g, batch, x.data(), y_alone.data(), nullptr, nullptr);
+        s::detail::cpu_ops::max_pool_forward(s::cpu{}, g, batch, x.data(), y_alone.data(), nullptr, nullptr);
         CHECK(y_alone == y);
         std::vector<float> dy(y.size()), dx(x.size(), -1.0f), expected_dx(x.size(), 0.0f);
         for (std::size_t i = 0; i < dy.size(); ++i) dy[i] = 1.0f + static_cast<float>(i);
         // Backward sees only the corners: the input may be gone by then.
-        s::detail::ops::max_pool_backward(s::cpu{}, g, batch, dy.data(), nullptr, corners.data(), dx.data());
+        s::detail::cpu_ops::max_pool_backward(s::cpu{}, g, batch, dy.data(), nullptr, corners.data(), dx.data());
         std::size_t wrong = 0;
         for (std::size_t p = 0; p < batch * g.c; ++p)
             for (int oh = 0; oh < g.oh; ++oh)
@@ -216,7 +216,7 @@ TEST_CASE("max_pool 2x2 forward and backward equal their definition over many pl
 // cpu_matmul::amx_split_bf16: operands split into bf16 hi + lo parts on Intel AMX tiles.
 
 TEST_CASE("AMX operands: hi + lo within 2^-16 of each value, 0/1 and other bf16 numbers need no lo part") {
-    namespace o = s::detail::ops;
+    namespace o = s::detail::cpu_ops;
     const s::detail::counter_rng rng(31, 1);
     std::vector<float> a(37 * 45);
     for (std::size_t i = 0; i < a.size(); ++i) a[i] = (rng.uniform(i) - 0.5f) * 10.0f;
@@ -294,7 +294,7 @@ TEST_CASE("AMX product: within 2^-15 of the float64 sums, accumulating or not") 
         MESSAGE("AMX is not available here: the AMX product and convolutions are not run");
         return;
     }
-    namespace o = s::detail::ops;
+    namespace o = s::detail::cpu_ops;
     const s::detail::counter_rng rng(32, 1);
     for (const bool spikes : {false, true}) {
         constexpr std::size_t m = 35, k = 70, n = 50;  // every dimension has a partial tile

@@ -237,7 +237,7 @@ TEST_CASE("the spike penalty adds penalty / batch to the gradient of every ANN-a
     h.l.backward(z.data(), nullptr, dy.data(), penalised.data(), h.c);
     for (std::size_t i = 0; i < z.size(); ++i) CHECK(penalised[i] == plain[i] + (z[i] > 0.0f ? 0.25f : 0.0f));
     // A plain activation (rules::ann) has no spikes to penalise.
-    h.options.mapping = false;
+    h.options.ann_reads_spike_counts = false;
     h.l.backward(z.data(), nullptr, dy.data(), penalised.data(), h.c);
     CHECK(penalised == plain);
 }

@@ -127,7 +127,7 @@ struct converted_snn {
     const float* predict(Model& m, const float* x, std::size_t batch) {
         constexpr std::size_t n = Model::output_shape.size();
         float* mean = mean_.ensure(batch * n);
-        detail::ops::mean_over_steps(m.converted_forward(x, batch, timesteps, false),
+        detail::cpu_ops::mean_over_steps(m.converted_forward(x, batch, timesteps, false),
                                      static_cast<std::size_t>(timesteps), batch * n, mean);
         return mean;
     }

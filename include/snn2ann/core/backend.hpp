@@ -1,6 +1,9 @@
-// snn2ann/core: backend tags. Layers are written once against a tag; each backend adds
-// overloads of the kernels in detail::ops (ops/cpu/*.hpp, ops/cuda/*.cuh) taking its tag
-// as the first argument, so a new backend adds files instead of rewriting layers.
+// snn2ann/core: backend tags, an option of model<>. A layer spec says what the layer is
+// once (its shapes, parameters, state and CPU implementation impl<cpu, In>); the CUDA
+// backend adds its implementation of the same spec (gpu_layer<Spec, In>,
+// layer/cuda_layers.cuh) over its kernels (detail::cuda_ops, ops/cuda/), while the CPU
+// kernels are detail::cpu_ops (ops/cpu/). Both run a network by the same layout and pass
+// plan (layer/pass_plan.hpp), so a backend adds layers and kernels, never pass rules.
 #pragma once
 
 namespace snn2ann::inline v0 {

@@ -25,7 +25,7 @@ inline std::atomic<cpu_matmul>& cpu_matmul_setting() {
 }  // namespace detail
 
 /// Whether this machine can run cpu_matmul::amx_split_bf16 (CPU, operating system, build).
-inline bool amx_available() { return detail::ops::amx_available(); }
+inline bool amx_available() { return detail::cpu_ops::amx_available(); }
 
 /// Selects the CPU convolutions' matrix product; throws invalid_argument for AMX where
 /// amx_available() is false.

@@ -44,36 +44,36 @@ struct batch_norm {
             std::fill(state + channels, state + 2 * channels, 1.0f);
         }
         void forward(const float* x, float* y, const detail::layer_context& c) {
-            const detail::ops::bn_geometry g{c.batch, channels, In.plane()};
+            const detail::cpu_ops::bn_geometry g{c.batch, channels, In.plane()};
             if (c.training) {
                 trained_ = true;
                 float* saved = saved_.ensure(2 * channels);
                 // Synchronised BN of data-parallel training: the global batch's statistics.
                 synced_ = c.group && c.group->synchronised_batch_norm();
                 if (synced_)
-                    detail::ops::bn_forward_train_synced(Backend{}, g, x, c.params, c.params + channels, c.state,
+                    detail::cpu_ops::bn_forward_train_synced(Backend{}, g, x, c.params, c.params + channels, c.state,
                                                          c.state + channels, momentum, eps, y, saved, saved + channels,
                                                          *c.group);
                 else
-                    detail::ops::bn_forward_train(Backend{}, g, x, c.params, c.params + channels, c.state,
+                    detail::cpu_ops::bn_forward_train(Backend{}, g, x, c.params, c.params + channels, c.state,
                                                   c.state + channels, momentum, eps, y, saved, saved + channels);
             } else {
                 trained_ = false;
-                detail::ops::bn_forward_eval(Backend{}, g, x, c.params, c.params + channels, c.state,
+                detail::cpu_ops::bn_forward_eval(Backend{}, g, x, c.params, c.params + channels, c.state,
                                              c.state + channels, eps, y, c.bias_scale);
             }
         }
         void backward(const float* x, const float*, const float* dy, float* dx, const detail::layer_context& c) {
-            const detail::ops::bn_geometry g{c.batch, channels, In.plane()};
+            const detail::cpu_ops::bn_geometry g{c.batch, channels, In.plane()};
             if (trained_ && synced_)
-                detail::ops::bn_backward_train_synced(Backend{}, g, x, dy, c.params, saved_.data(),
+                detail::cpu_ops::bn_backward_train_synced(Backend{}, g, x, dy, c.params, saved_.data(),
                                                       saved_.data() + channels, dx, c.grads, c.grads + channels,
                                                       *c.group);
             else if (trained_)
-                detail::ops::bn_backward_train(Backend{}, g, x, dy, c.params, saved_.data(),
+                detail::cpu_ops::bn_backward_train(Backend{}, g, x, dy, c.params, saved_.data(),
                                                saved_.data() + channels, dx, c.grads, c.grads + channels);
             else
-                detail::ops::bn_backward_eval(Backend{}, g, x, dy, c.params, c.state, c.state + channels, eps, dx,
+                detail::cpu_ops::bn_backward_eval(Backend{}, g, x, dy, c.params, c.state, c.state + channels, eps, dx,
                                               c.grads, c.grads + channels);
         }
 

@@ -80,7 +80,9 @@ enum class branch { ann, snn, bptt };
 /// what a later call computes. The defaults are rules::snn2ann's.
 struct spiking_options {
     // SNN2ANN (spiking layers as mapping units in the ANN branch)
-    bool mapping = true;  ///< false: the ANN pass uses `activation` instead
+    /// The ANN pass maps the SNN pass's spike counts through `unit` (SNN2ANN); false: it
+    /// applies `activation` to its own input (rules::ann, conversion).
+    bool ann_reads_spike_counts = true;
     mapping_unit unit = mapping_unit::resu;
     ata threshold_adjustment{};
     /// Added to the gradient of every ANN-active neuron's spike count, per sample (see
@@ -100,10 +102,10 @@ struct spiking_options {
     bool resume = false;  ///< converted: continue the membranes of the previous pass
 };
 
-namespace ops {
+namespace cpu_ops {
 template <class Backend>
 struct conv_workspace;
-}  // namespace ops
+}  // namespace cpu_ops
 
 
 struct layer_context {
@@ -147,7 +149,7 @@ struct layer_context {
     /// partials), which every CPU convolution of the model shares: layers run one at a
     /// time, so one set sized for the largest layer serves them all. Null: each layer
     /// uses its own (a layer run alone).
-    ops::conv_workspace<cpu>* shared_conv_scratch = nullptr;
+    cpu_ops::conv_workspace<cpu>* shared_conv_scratch = nullptr;
 
     layer_context at(std::size_t param_offset, std::size_t state_offset, std::uint64_t child) const {
         layer_context c = *this;

@@ -63,23 +63,23 @@ struct conv {
             }
         }
         void forward(const float* x, float* y, const detail::layer_context& c) {
-            detail::ops::conv_forward(Backend{}, geometry, c.batch, x, c.params,
+            detail::cpu_ops::conv_forward(Backend{}, geometry, c.batch, x, c.params,
                                       Bias ? c.params + weight_count : nullptr, y, workspace(c), c.bias_scale);
         }
         void backward(const float* x, const float*, const float* dy, float* dx, const detail::layer_context& c) {
-            detail::ops::conv_backward(Backend{}, geometry, c.batch, x, c.params, dy, dx, c.grads,
+            detail::cpu_ops::conv_backward(Backend{}, geometry, c.batch, x, c.params, dy, dx, c.grads,
                                        Bias ? c.grads + weight_count : nullptr, workspace(c));
         }
 
     private:
         /// The model's shared scratch where there is one (see layer_context).
-        detail::ops::conv_workspace<Backend>& workspace(const detail::layer_context& c) {
+        detail::cpu_ops::conv_workspace<Backend>& workspace(const detail::layer_context& c) {
             if constexpr (std::is_same_v<Backend, cpu>)
                 if (c.shared_conv_scratch) return *c.shared_conv_scratch;
             return ws_;
         }
 
-        detail::ops::conv_workspace<Backend> ws_;
+        detail::cpu_ops::conv_workspace<Backend> ws_;
     };
 };
 

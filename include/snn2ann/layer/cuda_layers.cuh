@@ -53,133 +53,133 @@ struct gpu_layer<conv<O, K, S, P, B, I>, In> : gpu_layer_base<conv<O, K, S, P, B
     static constexpr conv_geometry geometry = base::reference::geometry;
     static constexpr std::size_t weight_count = base::reference::weight_count;
 
-    void forward(const float* x, float* y, const layer_context& c, const gpu::device_context& d) {
-        gpu::conv_forward(d, geometry, c.batch, x, c.params, B ? c.params + weight_count : nullptr, y, ws_,
+    void forward(const float* x, float* y, const layer_context& c, const cuda_ops::device_context& d) {
+        cuda_ops::conv_forward(d, geometry, c.batch, x, c.params, B ? c.params + weight_count : nullptr, y, ws_,
                           c.bias_scale);
     }
     void backward(const float* x, const float*, const float* dy, float* dx, const layer_context& c,
-                  const gpu::device_context& d) {
-        gpu::conv_backward(d, geometry, c.batch, x, c.params, dy, dx, c.grads, B ? c.grads + weight_count : nullptr, ws_);
+                  const cuda_ops::device_context& d) {
+        cuda_ops::conv_backward(d, geometry, c.batch, x, c.params, dy, dx, c.grads, B ? c.grads + weight_count : nullptr, ws_);
     }
 
 private:
-    gpu::conv_workspace ws_;
+    cuda_ops::conv_workspace ws_;
 };
 
 template <int O, bool B, shape In>
 struct gpu_layer<linear<O, B>, In> : gpu_layer_base<linear<O, B>, In> {
     static constexpr std::size_t weight_count = gpu_layer_base<linear<O, B>, In>::reference::weight_count;
-    void forward(const float* x, float* y, const layer_context& c, const gpu::device_context& d) {
-        gpu::linear_forward(d, c.batch, In.c, O, x, c.params, B ? c.params + weight_count : nullptr, y, c.bias_scale);
+    void forward(const float* x, float* y, const layer_context& c, const cuda_ops::device_context& d) {
+        cuda_ops::linear_forward(d, c.batch, In.c, O, x, c.params, B ? c.params + weight_count : nullptr, y, c.bias_scale);
     }
     void backward(const float* x, const float*, const float* dy, float* dx, const layer_context& c,
-                  const gpu::device_context& d) {
-        gpu::linear_backward(d, c.batch, In.c, O, x, c.params, dy, dx, c.grads, B ? c.grads + weight_count : nullptr);
+                  const cuda_ops::device_context& d) {
+        cuda_ops::linear_backward(d, c.batch, In.c, O, x, c.params, dy, dx, c.grads, B ? c.grads + weight_count : nullptr);
     }
 };
 
 template <shape In>
 struct gpu_layer<batch_norm, In> : gpu_layer_base<batch_norm, In> {
     static constexpr std::size_t channels = static_cast<std::size_t>(In.c);
-    void forward(const float* x, float* y, const layer_context& c, const gpu::device_context& d) {
-        const gpu::bn_shape s{c.batch, channels, In.plane()};
+    void forward(const float* x, float* y, const layer_context& c, const cuda_ops::device_context& d) {
+        const cuda_ops::bn_shape s{c.batch, channels, In.plane()};
         trained_ = c.training;
         if (c.training && c.group && c.group->synchronised_batch_norm())
             throw invalid_argument("cuda backend: synchronised batch normalisation (mpi::options::"
                                    "synchronised_batch_norm) runs on the cpu backend only");
         if (c.training) {
             float* saved = saved_.ensure(2 * channels);
-            gpu::bn_forward_train(d, s, x, c.params, c.params + channels, c.state, c.state + channels,
+            cuda_ops::bn_forward_train(d, s, x, c.params, c.params + channels, c.state, c.state + channels,
                                   batch_norm::momentum, batch_norm::eps, y, saved, saved + channels);
         } else {
-            gpu::bn_forward_eval(d, s, x, c.params, c.params + channels, c.state, c.state + channels, batch_norm::eps,
+            cuda_ops::bn_forward_eval(d, s, x, c.params, c.params + channels, c.state, c.state + channels, batch_norm::eps,
                                  y, c.bias_scale);
         }
     }
     void backward(const float* x, const float*, const float* dy, float* dx, const layer_context& c,
-                  const gpu::device_context& d) {
-        const gpu::bn_shape s{c.batch, channels, In.plane()};
+                  const cuda_ops::device_context& d) {
+        const cuda_ops::bn_shape s{c.batch, channels, In.plane()};
         if (trained_)
-            gpu::bn_backward_train(d, s, x, dy, c.params, saved_.data(), saved_.data() + channels, dx, c.grads,
+            cuda_ops::bn_backward_train(d, s, x, dy, c.params, saved_.data(), saved_.data() + channels, dx, c.grads,
                                    c.grads + channels);
         else
-            gpu::bn_backward_eval(d, s, x, dy, c.params, c.state, c.state + channels, batch_norm::eps, dx, c.grads,
+            cuda_ops::bn_backward_eval(d, s, x, dy, c.params, c.state, c.state + channels, batch_norm::eps, dx, c.grads,
                                   c.grads + channels);
     }
 
 private:
-    gpu::device_buffer<float> saved_;  // batch mean and 1/std of the last training forward
+    cuda_ops::device_buffer<float> saved_;  // batch mean and 1/std of the last training forward
     bool trained_ = false;
 };
 
 template <int K, int S, shape In>
 struct gpu_layer<max_pool<K, S>, In> : gpu_layer_base<max_pool<K, S>, In> {
     static constexpr conv_geometry geometry = gpu_layer_base<max_pool<K, S>, In>::reference::geometry;
-    void forward(const float* x, float* y, const layer_context& c, const gpu::device_context& d) {
+    void forward(const float* x, float* y, const layer_context& c, const cuda_ops::device_context& d) {
         if (c.spiking && c.spiking->converted)
             throw invalid_argument("cuda backend: converted SNNs (convert::ann_to_snn) run on the cpu backend only");
         if (c.mode == branch::snn && c.spiking && c.spiking->pooling == current_pooling::accumulated)
             throw invalid_argument("cuda backend: current_pooling::accumulated runs on the cpu backend only");
-        gpu::max_pool_forward(d, geometry, c.batch, x, y, argmax_.ensure(c.batch * geometry.out_size()));
+        cuda_ops::max_pool_forward(d, geometry, c.batch, x, y, argmax_.ensure(c.batch * geometry.out_size()));
     }
     void backward(const float*, const float*, const float* dy, float* dx, const layer_context& c,
-                  const gpu::device_context& d) {
-        if (dx) gpu::max_pool_backward(d, geometry, c.batch, dy, argmax_.data(), dx);
+                  const cuda_ops::device_context& d) {
+        if (dx) cuda_ops::max_pool_backward(d, geometry, c.batch, dy, argmax_.data(), dx);
     }
 
 private:
-    gpu::device_buffer<std::int32_t> argmax_;
+    cuda_ops::device_buffer<std::int32_t> argmax_;
 };
 
 template <int K, int S, shape In>
 struct gpu_layer<avg_pool<K, S>, In> : gpu_layer_base<avg_pool<K, S>, In> {
     static constexpr conv_geometry geometry = gpu_layer_base<avg_pool<K, S>, In>::reference::geometry;
-    void forward(const float* x, float* y, const layer_context& c, const gpu::device_context& d) {
-        gpu::avg_pool_forward(d, geometry, c.batch, x, y);
+    void forward(const float* x, float* y, const layer_context& c, const cuda_ops::device_context& d) {
+        cuda_ops::avg_pool_forward(d, geometry, c.batch, x, y);
     }
     void backward(const float*, const float*, const float* dy, float* dx, const layer_context& c,
-                  const gpu::device_context& d) {
-        if (dx) gpu::avg_pool_backward(d, geometry, c.batch, dy, dx);
+                  const cuda_ops::device_context& d) {
+        if (dx) cuda_ops::avg_pool_backward(d, geometry, c.batch, dy, dx);
     }
 };
 
 template <shape In>
 struct gpu_layer<flatten, In> : gpu_layer_base<flatten, In> {
-    void forward(const float* x, float* y, const layer_context& c, const gpu::device_context& d) {
-        gpu::copy(d, x, y, c.batch * In.size());
+    void forward(const float* x, float* y, const layer_context& c, const cuda_ops::device_context& d) {
+        cuda_ops::copy(d, x, y, c.batch * In.size());
     }
     void backward(const float*, const float*, const float* dy, float* dx, const layer_context& c,
-                  const gpu::device_context& d) {
-        if (dx) gpu::copy(d, dy, dx, c.batch * In.size());
+                  const cuda_ops::device_context& d) {
+        if (dx) cuda_ops::copy(d, dy, dx, c.batch * In.size());
     }
 };
 
 template <shape In>
 struct gpu_layer<relu, In> : gpu_layer_base<relu, In> {
-    void forward(const float* x, float* y, const layer_context& c, const gpu::device_context& d) {
-        gpu::relu(d, x, y, c.batch * In.size());
+    void forward(const float* x, float* y, const layer_context& c, const cuda_ops::device_context& d) {
+        cuda_ops::relu(d, x, y, c.batch * In.size());
     }
     void backward(const float* x, const float*, const float* dy, float* dx, const layer_context& c,
-                  const gpu::device_context& d) {
-        if (dx) gpu::relu_backward(d, x, dy, dx, c.batch * In.size(), 1.0f);
+                  const cuda_ops::device_context& d) {
+        if (dx) cuda_ops::relu_backward(d, x, dy, dx, c.batch * In.size(), 1.0f);
     }
 };
 
 template <int N, int D, shape In>
 struct gpu_layer<dropout<N, D>, In> : gpu_layer_base<dropout<N, D>, In> {
     static constexpr float probability = dropout<N, D>::probability;
-    void forward(const float* x, float* y, const layer_context& c, const gpu::device_context& d) {
+    void forward(const float* x, float* y, const layer_context& c, const cuda_ops::device_context& d) {
         trained_ = c.training && N > 0;
-        if (!trained_) return gpu::copy(d, x, y, c.batch * In.size());
+        if (!trained_) return cuda_ops::copy(d, x, y, c.batch * In.size());
         rng_ = counter_rng(c.seed, random_stream::layer(c.stream, c.step) ^ random_stream::dropout);  // the CPU path's mask
         draws_ = draw_positions(c, In.size());
-        gpu::dropout(d, x, y, c.batch * In.size(), rng_, probability, draws_);
+        cuda_ops::dropout(d, x, y, c.batch * In.size(), rng_, probability, draws_);
     }
     void backward(const float*, const float*, const float* dy, float* dx, const layer_context& c,
-                  const gpu::device_context& d) {
+                  const cuda_ops::device_context& d) {
         if (!dx) return;
-        if (!trained_) return gpu::copy(d, dy, dx, c.batch * In.size());
-        gpu::dropout(d, dy, dx, c.batch * In.size(), rng_, probability, draws_);  // same mask, same scale
+        if (!trained_) return cuda_ops::copy(d, dy, dx, c.batch * In.size());
+        cuda_ops::dropout(d, dy, dx, c.batch * In.size(), rng_, probability, draws_);  // same mask, same scale
     }
 
 private:
@@ -196,7 +196,7 @@ struct gpu_layer<spiking<Neuron>, In> : gpu_layer_base<spiking<Neuron>, In> {
     static constexpr bool is_spiking = true;
     static constexpr std::size_t neurons = In.size();
 
-    void forward(const float* x, float* y, const layer_context& c, const gpu::device_context& d) {
+    void forward(const float* x, float* y, const layer_context& c, const cuda_ops::device_context& d) {
         if (c.spiking && c.spiking->converted)
             throw invalid_argument("cuda backend: converted SNNs (convert::ann_to_snn) run on the cpu backend only");
         switch (c.mode) {
@@ -204,20 +204,20 @@ struct gpu_layer<spiking<Neuron>, In> : gpu_layer_base<spiking<Neuron>, In> {
             case branch::bptt: return bptt_forward(x, y, c, d);
             case branch::ann: break;
         }
-        if (!c.spiking || c.spiking->mapping) return ann_forward(x, y, c, d);
+        if (!c.spiking || c.spiking->ann_reads_spike_counts) return ann_forward(x, y, c, d);
         if (c.spiking->activation == ann_activation::qcfs)
             throw invalid_argument("cuda backend: the QCFS activation of rules::ann runs on the cpu backend only");
-        gpu::relu(d, x, y, c.batch * neurons);
+        cuda_ops::relu(d, x, y, c.batch * neurons);
     }
     void backward(const float* x, const float*, const float* dy, float* dx, const layer_context& c,
-                  const gpu::device_context& d) {
-        if (c.grads) gpu::check(cudaMemsetAsync(c.grads, 0, sizeof(float), d.stream()), "cudaMemsetAsync");
+                  const cuda_ops::device_context& d) {
+        if (c.grads) cuda_ops::check(cudaMemsetAsync(c.grads, 0, sizeof(float), d.stream()), "cudaMemsetAsync");
         if (c.mode == branch::bptt) return bptt_backward(dy, dx, c, d);
         if (!dx) return;
-        const bool mapping = !c.spiking || c.spiking->mapping;
-        const float k = mapping ? c.output_scale : 1.0f;
-        const float penalty = mapping && c.spiking ? c.spiking->spike_penalty / static_cast<float>(c.batch) : 0.0f;
-        gpu::relu_backward(d, x, dy, dx, c.batch * neurons, k, penalty);
+        const bool reads_counts = !c.spiking || c.spiking->ann_reads_spike_counts;
+        const float k = reads_counts ? c.output_scale : 1.0f;
+        const float penalty = reads_counts && c.spiking ? c.spiking->spike_penalty / static_cast<float>(c.batch) : 0.0f;
+        cuda_ops::relu_backward(d, x, dy, dx, c.batch * neurons, k, penalty);
     }
 
     /// Spike counts of the last SNN or BPTT pass (device memory, batch x neurons).
@@ -227,18 +227,18 @@ struct gpu_layer<spiking<Neuron>, In> : gpu_layer_base<spiking<Neuron>, In> {
     double noisy_ratio() const {
         if (!noisy_total_) return 0.0;
         unsigned long long n = 0;
-        gpu::check(cudaMemcpy(&n, noisy_.data(), sizeof n, cudaMemcpyDeviceToHost), "cudaMemcpy");
+        cuda_ops::check(cudaMemcpy(&n, noisy_.data(), sizeof n, cudaMemcpyDeviceToHost), "cudaMemcpy");
         return static_cast<double>(n) / static_cast<double>(noisy_total_);
     }
 
 private:
-    void snn_forward(const float* x, float* y, const layer_context& c, const gpu::device_context& d) {
+    void snn_forward(const float* x, float* y, const layer_context& c, const cuda_ops::device_context& d) {
         const std::size_t offset = c.sample_offset, total = c.total_samples ? c.total_samples : c.batch;
         if (offset == 0) counts_.ensure(total * neurons);
         else if (counted_batch_ != total) throw invalid_argument("spiking layer: SNN chunks of different batches");
         counted_batch_ = total;
         // Draws are indexed in a data-parallel step's global batch (layer_context).
-        gpu::snn_run r{c.batch,
+        cuda_ops::snn_run r{c.batch,
                        neurons,
                        static_cast<std::size_t>(c.timesteps),
                        c.global_first + offset,
@@ -248,52 +248,52 @@ private:
                        c.snn_training && Neuron::membrane_dropout > 0.0f,
                        1.0f / (1.0f - Neuron::membrane_dropout),
                        counter_rng(c.seed, random_stream::layer(c.stream, c.step) ^ random_stream::membrane_dropout)};
-        gpu::snn_steps<Neuron>(d, r, x, c.state, y, counts_.data() + offset * neurons);
+        cuda_ops::snn_steps<Neuron>(d, r, x, c.state, y, counts_.data() + offset * neurons);
     }
-    void bptt_forward(const float* x, float* y, const layer_context& c, const gpu::device_context& d) {
+    void bptt_forward(const float* x, float* y, const layer_context& c, const cuda_ops::device_context& d) {
         const std::size_t steps = static_cast<std::size_t>(c.timesteps);
         float* counts = counts_.ensure(c.batch * neurons);
         float* kept = c.training ? potentials_.ensure(steps * c.batch * neurons) : nullptr;
         counted_batch_ = c.batch;
         kept_for_backward_ = c.training;
-        gpu::bptt_forward<Neuron>(d, c.batch, neurons, steps, c.constant_input, x, c.state, y, counts, kept);
+        cuda_ops::bptt_forward<Neuron>(d, c.batch, neurons, steps, c.constant_input, x, c.state, y, counts, kept);
     }
-    void bptt_backward(const float* dy, float* dx, const layer_context& c, const gpu::device_context& d) {
+    void bptt_backward(const float* dy, float* dx, const layer_context& c, const cuda_ops::device_context& d) {
         if (!dx) return;
         if (!kept_for_backward_ || counted_batch_ != c.batch)
             throw invalid_argument("spiking layer: BPTT backward needs a training forward of the same batch first");
         const std::size_t steps = static_cast<std::size_t>(c.timesteps);
         visit_surrogate(c.spiking->gradient.kind, [&](auto sg) {
-            gpu::bptt_backward<Neuron, decltype(sg)>(d, c.batch, neurons, steps, c.constant_input,
+            cuda_ops::bptt_backward<Neuron, decltype(sg)>(d, c.batch, neurons, steps, c.constant_input,
                                                      c.spiking->detach_reset, c.spiking->gradient.alpha,
                                                      potentials_.data(), c.state, dy, dx);
         });
     }
-    void ann_forward(const float* z, float* h, const layer_context& c, const gpu::device_context& d) {
+    void ann_forward(const float* z, float* h, const layer_context& c, const cuda_ops::device_context& d) {
         if (counted_batch_ != c.batch || !c.spiking)
             throw invalid_argument("spiking layer: the ANN branch needs the spike counts of an SNN pass over the "
                                    "same batch first (use rules::snn2ann)");
         const ata& a = c.spiking->threshold_adjustment;
-        const gpu::ata_settings settings{a.enabled, a.tolerance, a.ema, a.scale};
+        const cuda_ops::ata_settings settings{a.enabled, a.tolerance, a.ema, a.scale};
         unsigned long long* noisy = c.training ? noisy_.ensure(1) : nullptr;
         if (c.training) noisy_total_ = c.batch * neurons;
         // Data-parallel: ATA counts the global batch's noisy neurons (through the host).
         const bool global = c.training && c.group;
-        gpu::mapping_forward(d, z, counts_.data(), h, c.batch, neurons, c.spiking->unit == mapping_unit::resu,
+        cuda_ops::mapping_forward(d, z, counts_.data(), h, c.batch, neurons, c.spiking->unit == mapping_unit::resu,
                              c.output_scale, noisy, c.state, global ? nullptr : &settings);
         if (global && a.enabled) {
             unsigned long long mine = 0;
-            gpu::check(cudaMemcpyAsync(&mine, noisy, sizeof mine, cudaMemcpyDeviceToHost, d.stream()), "cudaMemcpyAsync");
-            gpu::check(cudaStreamSynchronize(d.stream()), "cudaStreamSynchronize");
+            cuda_ops::check(cudaMemcpyAsync(&mine, noisy, sizeof mine, cudaMemcpyDeviceToHost, d.stream()), "cudaMemcpyAsync");
+            cuda_ops::check(cudaStreamSynchronize(d.stream()), "cudaStreamSynchronize");
             std::int64_t counts[2] = {static_cast<std::int64_t>(mine), static_cast<std::int64_t>(noisy_total_)};
             c.group->sum(counts, 2);
-            gpu::ata_update(d, c.state, neurons, static_cast<double>(counts[0]) / static_cast<double>(counts[1]),
+            cuda_ops::ata_update(d, c.state, neurons, static_cast<double>(counts[0]) / static_cast<double>(counts[1]),
                             settings);
         }
     }
 
-    gpu::device_buffer<float> counts_, potentials_;
-    gpu::device_buffer<unsigned long long> noisy_;
+    cuda_ops::device_buffer<float> counts_, potentials_;
+    cuda_ops::device_buffer<unsigned long long> noisy_;
     std::size_t counted_batch_ = 0, noisy_total_ = 0;
     bool kept_for_backward_ = false;
 };

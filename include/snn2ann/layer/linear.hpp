@@ -34,11 +34,11 @@ struct linear {
             detail::init_uniform_fan_in(params, param_count, static_cast<std::size_t>(In.c), rng, 0);
         }
         void forward(const float* x, float* y, const detail::layer_context& c) {
-            detail::ops::linear_forward(Backend{}, c.batch, In.c, Out, x, c.params,
+            detail::cpu_ops::linear_forward(Backend{}, c.batch, In.c, Out, x, c.params,
                                         Bias ? c.params + weight_count : nullptr, y, c.bias_scale);
         }
         void backward(const float* x, const float*, const float* dy, float* dx, const detail::layer_context& c) {
-            detail::ops::linear_backward(Backend{}, c.batch, In.c, Out, x, c.params, dy, dx, c.grads,
+            detail::cpu_ops::linear_backward(Backend{}, c.batch, In.c, Out, x, c.params, dy, dx, c.grads,
                                          Bias ? c.grads + weight_count : nullptr);
         }
     };

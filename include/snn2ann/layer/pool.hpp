@@ -56,19 +56,19 @@ struct max_pool {
             if (c.mode == detail::branch::snn && c.time_major && c.spiking &&
                 (c.spiking->converted || c.spiking->pooling == current_pooling::accumulated))
                 return running_max_forward(x, y, c);
-            constexpr bool pair = detail::ops::is_pair_window(geometry);
+            constexpr bool pair = detail::cpu_ops::is_pair_window(geometry);
             const std::size_t n = c.batch * out.size();
             // 2x2 winners are kept only where a backward can follow (a training pass).
             winners_kept_ = !pair || c.training;
             winners_batch_ = c.batch;
-            detail::ops::max_pool_forward(Backend{}, geometry, c.batch, x, y, pair ? nullptr : argmax_.ensure(n),
+            detail::cpu_ops::max_pool_forward(Backend{}, geometry, c.batch, x, y, pair ? nullptr : argmax_.ensure(n),
                                           pair && c.training ? corners_.ensure(n) : nullptr);
         }
         void backward(const float*, const float*, const float* dy, float* dx, const detail::layer_context& c) {
             if (!dx) return;
             if (!winners_kept_ || winners_batch_ != c.batch)
                 throw invalid_argument("max_pool: backward needs a training forward of the same batch just before");
-            detail::ops::max_pool_backward(Backend{}, geometry, c.batch, dy, argmax_.data(), corners_.data(), dx);
+            detail::cpu_ops::max_pool_backward(Backend{}, geometry, c.batch, dy, argmax_.data(), corners_.data(), dx);
         }
 
     private:
@@ -116,7 +116,7 @@ struct max_pool {
         /// The maximum of every window of one plane.
         static void window_maxima(const float* plane, float* maxima) {
             constexpr detail::conv_geometry g = geometry;
-            if constexpr (detail::ops::is_pair_window(g)) {
+            if constexpr (detail::cpu_ops::is_pair_window(g)) {
                 // 2x2 windows at stride 2 (the common case): two rows at a time, which
                 // the compiler vectorises.
                 for (int oh = 0; oh < g.oh; ++oh) {
@@ -161,10 +161,10 @@ struct avg_pool {
         }
         static void init(float*, float*, const detail::counter_rng&) {}
         void forward(const float* x, float* y, const detail::layer_context& c) {
-            detail::ops::avg_pool_forward(Backend{}, geometry, c.batch, x, y);
+            detail::cpu_ops::avg_pool_forward(Backend{}, geometry, c.batch, x, y);
         }
         void backward(const float*, const float*, const float* dy, float* dx, const detail::layer_context& c) {
-            if (dx) detail::ops::avg_pool_backward(Backend{}, geometry, c.batch, dy, dx);
+            if (dx) detail::cpu_ops::avg_pool_backward(Backend{}, geometry, c.batch, dy, dx);
         }
     };
 };

@@ -16,6 +16,7 @@
 #include "../core/shape.hpp"
 #include "../core/type_list.hpp"
 #include "context.hpp"
+#include "pass_plan.hpp"
 
 namespace snn2ann::inline v0::detail {
 
@@ -339,48 +340,14 @@ private:
         input_ = x;
         (forward_one<I>(c), ...);
     }
-    /// Samples of layer I's output in an ANN or BPTT pass over c.batch inputs: BPTT runs
-    /// every layer from the first spiking one on over T x B samples (time-major), the
-    /// layers before it once (their input is the same at every step).
+    using plan = pass_plan<sequence_of>;
     template <std::size_t I>
     static std::size_t pass_samples(const layer_context& c) {
-        if (c.time_major) return c.batch;  // inside a block of a T-step pass: already T x B
-        if (c.mode == branch::bptt && first_spiking >= 0 && static_cast<std::ptrdiff_t>(I) >= first_spiking)
-            return c.batch * static_cast<std::size_t>(c.timesteps);
-        return c.batch;
+        return plan::template training_samples<I>(c);
     }
     template <std::size_t I>
     static layer_context pass_context(const layer_context& c) {
-        layer_context lc = c.at(param_offsets[I], state_offsets[I], I);
-        // The ANN's head reads the network's last mapping unit's counts as rates, h_L / T.
-        if constexpr (static_cast<std::ptrdiff_t>(I) == last_spiking)
-            if (!c.nested) lc.output_scale = 1.0f / c.timesteps;
-        if (c.time_major) {
-            // A residual block's layers in a T-step pass: spiking layers step through time
-            // on B samples of time-varying input; the others see the T x B samples.
-            if constexpr (is_spiking[I]) {
-                lc.batch = c.batch / static_cast<std::size_t>(c.timesteps);
-                lc.constant_input = false;
-                lc.collapse_output = false;
-            }
-        } else if (c.mode == branch::bptt) {
-            // Spiking layers step through time on B samples; the others see T x B samples.
-            if constexpr (is_spiking[I]) {
-                lc.constant_input = static_cast<std::ptrdiff_t>(I) == first_spiking;
-            } else {
-                lc.batch = pass_samples<I>(c);
-                lc.time_major = first_spiking >= 0 && static_cast<std::ptrdiff_t>(I) > first_spiking;
-                if constexpr (is_stepping_block[I]) {
-                    // The first stepping position: the block takes the B samples of the
-                    // constant input and repeats them over the T steps itself.
-                    if (static_cast<std::ptrdiff_t>(I) == first_spiking) {
-                        lc.batch = c.batch;
-                        lc.constant_input = true;
-                    }
-                }
-            }
-        }
-        return lc;
+        return plan::template training_context<I>(c);
     }
     /// Where layer i's forward writes its output: its own buffer if kept, else the
     /// gradient buffer of its parity (two transient outputs in a row do not collide).
@@ -398,41 +365,10 @@ private:
     }
     template <std::size_t I>
     void snn_one(const float*& in, const layer_context& c) {
-        constexpr auto i = static_cast<std::ptrdiff_t>(I);
-        constexpr bool head = i > last_spiking;  // also: no spiking layer at all
-        // A converted ANN's SNN gives every step the full bias and runs its head on every
-        // step (the output is averaged over time by the caller).
-        const bool converted = c.spiking && c.spiking->converted;
-        // Before the first spiking layer, an encoded input changes from step to step.
-        const bool per_step = first_spiking >= 0 && ((i > first_spiking && (i <= last_spiking || converted)) ||
-                                                     (c.time_varying_input && i < first_spiking));
-        layer_context lc = c.at(param_offsets[I], state_offsets[I], I);
-        lc.bias_scale = head || converted ? 1.0f : 1.0f / c.timesteps;
-        std::size_t out_samples = c.batch;
-        if constexpr (is_spiking[I]) {
-            lc.constant_input = i == first_spiking && !c.time_varying_input;
-            lc.collapse_output = i == last_spiking && !converted;
-            if (!lc.collapse_output) out_samples = c.batch * c.timesteps;
-        } else if (is_stepping_block[I] && i == first_spiking) {
-            // A block that steps through time takes the constant input (B samples) and
-            // repeats it over the steps, or an encoded input that is already T x B.
-            if (c.time_varying_input) {
-                lc.batch = c.batch * c.timesteps;
-                lc.time_major = true;
-            } else {
-                lc.constant_input = true;
-            }
-            out_samples = c.batch * c.timesteps;
-        } else {
-            if (per_step) {
-                lc.batch = c.batch * c.timesteps;
-                lc.time_major = true;
-                out_samples = lc.batch;
-            }
-        }
-        if constexpr (I > 0 && folds_next(I - 1)) {
+        if constexpr (plan::folded_in_snn(I)) {
             return;  // this batch norm is already inside the weights of the layer before it
         } else {
+            auto [lc, out_samples] = plan::template snn_context<I>(c);
             if constexpr (folds_next(I)) fold_batch_norm<I>(lc);
             // Write to whichever buffer does not hold the input (folded layers break the
             // even/odd alternation).
@@ -450,10 +386,10 @@ private:
         using layer = std::tuple_element_t<I, std::tuple<Impls...>>;
         using bn = std::tuple_element_t<I + 1, std::tuple<Impls...>>;
         constexpr std::size_t channels = layer::out_channels, per_channel = layer::weight_count / channels;
-        const layer_context bc = lc;  // lc is already at layer I; the BN's slices follow
-        const float* gamma = bc.params + layer::param_count;
+        // lc is already at layer I; the BN's slices follow the layer's own.
+        const float* gamma = lc.params + layer::param_count;
         const float* beta = gamma + channels;
-        const float* mean = bc.state + layer::state_count;
+        const float* mean = lc.state + layer::state_count;
         const float* var = mean + channels;
         float* w = folded_[I].ensure(layer::param_count);
         float* b = w + layer::weight_count;

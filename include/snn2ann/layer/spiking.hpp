@@ -151,7 +151,7 @@ struct spiking {
                     break;
                 case detail::branch::bptt: bptt_forward(x, y, c); break;
                 case detail::branch::ann:
-                    if (!c.spiking || c.spiking->mapping) ann_forward(x, y, c);
+                    if (!c.spiking || c.spiking->ann_reads_spike_counts) ann_forward(x, y, c);
                     else if (c.spiking->activation == ann_activation::qcfs) qcfs_forward(x, y, c);
                     else relu_forward(x, y, c);
                     break;
@@ -160,14 +160,14 @@ struct spiking {
         void backward(const float* x, const float*, const float* dy, float* dx, const detail::layer_context& c) {
             if (c.grads) std::fill(c.grads, c.grads + param_count, 0.0f);  // BPTT sets w's below
             if (c.mode == detail::branch::bptt) return bptt_backward(dy, dx, c);
-            const bool qcfs = c.spiking && !c.spiking->mapping && c.spiking->activation == ann_activation::qcfs;
+            const bool qcfs = c.spiking && !c.spiking->ann_reads_spike_counts && c.spiking->activation == ann_activation::qcfs;
             if (qcfs) return qcfs_backward(x, dy, dx, c);
             if (!dx) return;
             // ReLU's gradient, for the mapping units and for the plain activation alike; a
             // mapping unit adds the spike penalty's gradient with respect to the count
-            const bool mapping = !c.spiking || c.spiking->mapping;
-            const float k = mapping ? c.output_scale : 1.0f;
-            const float penalty = mapping && c.spiking ? c.spiking->spike_penalty / static_cast<float>(c.batch) : 0.0f;
+            const bool reads_counts = !c.spiking || c.spiking->ann_reads_spike_counts;
+            const float k = reads_counts ? c.output_scale : 1.0f;
+            const float penalty = reads_counts && c.spiking ? c.spiking->spike_penalty / static_cast<float>(c.batch) : 0.0f;
             detail::for_range(c.batch * neurons, 1 << 14, [&](std::size_t b, std::size_t e) {
                 for (std::size_t i = b; i < e; ++i) dx[i] = x[i] > 0.0f ? dy[i] * k + penalty : 0.0f;
             });

@@ -2,8 +2,10 @@
 // state, optimiser state and every activation live in device memory; the training rules
 // (rules::snn2ann, rules::bptt, rules::ann with ReLU) and the trainer drive it through the
 // same calls as the CPU model. Inputs come from host memory through a pinned staging
-// buffer (asynchronous copies on the model's stream); outputs (B x classes) go back the
-// same way, so the loss and the accuracy are computed on the host as for the CPU model.
+// buffer (asynchronous copies on the model's stream). In training the loss runs on the
+// device too (ann_train_pass, bptt_train_pass): only per-sample losses and hits come back.
+// Evaluation's outputs (B x classes) come back through the same staging buffer. What
+// stays CPU-only is listed in docs/design.md ("The two backends").
 #pragma once
 
 #include <algorithm>
@@ -27,7 +29,7 @@
 #include "model.hpp"
 
 namespace snn2ann::inline v0 {
-namespace detail::gpu {
+namespace detail::cuda_ops {
 
 /// Host-to-device and device-to-host copies through page-locked memory. An event marks
 /// when the device is done with the staging buffer, so it is never overwritten early.
@@ -61,7 +63,7 @@ private:
     cudaEvent_t done_ = nullptr;
 };
 
-}  // namespace detail::gpu
+}  // namespace detail::cuda_ops
 
 template <class Net, class... Options>
     requires detail::cuda_options<Options...>
@@ -77,8 +79,12 @@ public:
     static constexpr shape output_shape = Net::output_shape;
     static constexpr std::size_t param_count = executor::param_count;
     static constexpr std::size_t state_count = executor::state_count;
-    /// Samples per chunk of the SNN pass (bounds its T-step buffers for large batches).
-    static constexpr std::size_t snn_chunk = 256;
+    /// The SNN pass runs on chunks of samples as the CPU model's does (the same even
+    /// chunks, detail::snn_chunk), with a budget that fills a GPU: T-step activations of
+    /// about 1024 samples (256 samples at T = 4).
+    static constexpr std::size_t snn_step_samples = 1024;
+    /// Samples per chunk of the SNN pass over `batch` samples.
+    static constexpr std::size_t snn_chunk(std::size_t batch) { return detail::snn_chunk(batch, T, snn_step_samples); }
 
     /// Initialises exactly as the CPU model with the same seed would (on the host), then
     /// copies to the GPU. Throws cuda_error when no GPU is there.
@@ -107,15 +113,15 @@ public:
         dev_.synchronize();
         auto p = m.parameters();
         auto s = m.state();
-        detail::gpu::check(cudaMemcpy(p.data(), params_.data(), param_count * sizeof(float), cudaMemcpyDeviceToHost),
+        detail::cuda_ops::check(cudaMemcpy(p.data(), params_.data(), param_count * sizeof(float), cudaMemcpyDeviceToHost),
                            "cudaMemcpy");
-        detail::gpu::check(cudaMemcpy(s.data(), state_.data(), state_count * sizeof(float), cudaMemcpyDeviceToHost),
+        detail::cuda_ops::check(cudaMemcpy(s.data(), state_.data(), state_count * sizeof(float), cudaMemcpyDeviceToHost),
                            "cudaMemcpy");
     }
     void copy_from(const cpu_model& m) { copy_in(m.parameters().data(), m.state().data()); }
 
     void zero_grad() {
-        detail::gpu::check(cudaMemsetAsync(grads_.data(), 0, param_count * sizeof(float), dev_.stream()),
+        detail::cuda_ops::check(cudaMemsetAsync(grads_.data(), 0, param_count * sizeof(float), dev_.stream()),
                            "cudaMemsetAsync");
     }
 
@@ -128,15 +134,16 @@ public:
         const float* xd = upload_input(x, batch);
         constexpr std::size_t in = input_shape.size(), out = output_shape.size();
         float* logits = snn_outputs_.ensure(batch * out);
-        for (std::size_t first = 0; first < batch; first += snn_chunk) {
-            const std::size_t n = std::min(snn_chunk, batch - first);
+        const std::size_t chunk = snn_chunk(batch);
+        for (std::size_t first = 0; first < batch; first += chunk) {
+            const std::size_t n = std::min(chunk, batch - first);
             detail::layer_context c = context(n, false, step, o);
             c.mode = detail::branch::snn;
             c.snn_training = training;
             c.sample_offset = first;
             c.total_samples = batch;
             const float* y = exec_.snn_forward(xd + first * in, c, dev_);
-            detail::gpu::copy(dev_, y, logits + first * out, n * out);
+            detail::cuda_ops::copy(dev_, y, logits + first * out, n * out);
         }
         return outputs_.download(dev_, logits, batch * out);
     }
@@ -173,7 +180,7 @@ public:
             return outputs_.download(dev_, exec_.output(), batch * n);
         } else {
             float* mean = mean_.ensure(batch * n);
-            detail::gpu::mean_over_steps(dev_, exec_.output(), T, batch * n, mean);
+            detail::cuda_ops::mean_over_steps(dev_, exec_.output(), T, batch * n, mean);
             return outputs_.download(dev_, mean, batch * n);
         }
     }
@@ -184,7 +191,7 @@ public:
         float* d = upload(dy_, dmean, batch * n);
         if constexpr (executor::first_spiking >= 0) {
             float* per_step = per_step_.ensure(static_cast<std::size_t>(T) * batch * n);
-            detail::gpu::spread_over_steps(dev_, d, T, batch * n, per_step);
+            detail::cuda_ops::spread_over_steps(dev_, d, T, batch * n, per_step);
             d = per_step;
         }
         exec_.backward(input_.data(), d, c, dev_);
@@ -218,10 +225,10 @@ public:
             exec_.backward(xd, device_loss(exec_.output(), labels, batch), c, dev_);
         } else {
             float* mean = mean_.ensure(batch * n);
-            detail::gpu::mean_over_steps(dev_, exec_.output(), T, batch * n, mean);
+            detail::cuda_ops::mean_over_steps(dev_, exec_.output(), T, batch * n, mean);
             const float* d = device_loss(mean, labels, batch);
             float* per_step = per_step_.ensure(static_cast<std::size_t>(T) * batch * n);
-            detail::gpu::spread_over_steps(dev_, d, T, batch * n, per_step);
+            detail::cuda_ops::spread_over_steps(dev_, d, T, batch * n, per_step);
             exec_.backward(xd, per_step, c, dev_);
         }
         return loss_on_host(batch);
@@ -231,7 +238,7 @@ public:
     /// trainer calls this instead of optimizer.step on host spans).
     void apply(const sgd& o) {
         float* v = o.momentum != 0.0 ? velocity_.ensure(param_count) : nullptr;
-        detail::gpu::sgd_step(dev_, params_.data(), grads_.data(), v, param_count, static_cast<float>(o.lr),
+        detail::cuda_ops::sgd_step(dev_, params_.data(), grads_.data(), v, param_count, static_cast<float>(o.lr),
                               static_cast<float>(o.momentum), static_cast<float>(o.weight_decay), o.nesterov,
                               sgd_steps_++ == 0);
     }
@@ -242,7 +249,7 @@ public:
         }
         ++adam_steps_;
         const detail::adam_coefficients s = o.coefficients(adam_steps_);
-        detail::gpu::adam_step(dev_, params_.data(), grads_.data(), adam_m_.data(), adam_v_.data(), param_count, s);
+        detail::cuda_ops::adam_step(dev_, params_.data(), grads_.data(), adam_m_.data(), adam_v_.data(), param_count, s);
     }
 
     executor& layers() { return exec_; }
@@ -259,20 +266,20 @@ public:
     std::span<float> gradient_staging() { return {gradient_staging_.ensure(param_count), param_count}; }
     void download_gradients() {
         float* host = gradient_staging_.ensure(param_count);
-        detail::gpu::check(cudaMemcpyAsync(host, grads_.data(), param_count * sizeof(float), cudaMemcpyDeviceToHost,
+        detail::cuda_ops::check(cudaMemcpyAsync(host, grads_.data(), param_count * sizeof(float), cudaMemcpyDeviceToHost,
                                            dev_.stream()),
                            "cudaMemcpyAsync");
-        detail::gpu::check(cudaStreamSynchronize(dev_.stream()), "cudaStreamSynchronize");
+        detail::cuda_ops::check(cudaStreamSynchronize(dev_.stream()), "cudaStreamSynchronize");
     }
     void upload_gradients() {
-        detail::gpu::check(cudaMemcpyAsync(grads_.data(), gradient_staging_.ensure(param_count),
+        detail::cuda_ops::check(cudaMemcpyAsync(grads_.data(), gradient_staging_.ensure(param_count),
                                            param_count * sizeof(float), cudaMemcpyHostToDevice, dev_.stream()),
                            "cudaMemcpyAsync");
-        detail::gpu::check(cudaStreamSynchronize(dev_.stream()), "cudaStreamSynchronize");
+        detail::cuda_ops::check(cudaStreamSynchronize(dev_.stream()), "cudaStreamSynchronize");
     }
     /// Replaces the state (BN statistics, thresholds) with host values.
     void upload_state(const float* state) {
-        detail::gpu::check(cudaMemcpy(state_.data(), state, state_count * sizeof(float), cudaMemcpyHostToDevice),
+        detail::cuda_ops::check(cudaMemcpy(state_.data(), state, state_count * sizeof(float), cudaMemcpyHostToDevice),
                            "cudaMemcpy");
     }
 
@@ -315,12 +322,12 @@ public:
     }
 
 private:
-    void upload_now(detail::gpu::device_buffer<float>& to, const float* from) {
+    void upload_now(detail::cuda_ops::device_buffer<float>& to, const float* from) {
         float* p = to.ensure(param_count);
         dev_.synchronize();
-        detail::gpu::check(cudaMemcpy(p, from, param_count * sizeof(float), cudaMemcpyHostToDevice), "cudaMemcpy");
+        detail::cuda_ops::check(cudaMemcpy(p, from, param_count * sizeof(float), cudaMemcpyHostToDevice), "cudaMemcpy");
     }
-    float* upload(detail::gpu::device_buffer<float>& to, const float* from, std::size_t n) {
+    float* upload(detail::cuda_ops::device_buffer<float>& to, const float* from, std::size_t n) {
         float* p = to.ensure(n);
         staging_.upload(dev_, from, p, n);
         return p;
@@ -336,14 +343,14 @@ private:
                                        std::to_string(k) + " is outside [0, " + std::to_string(classes) + ")");
         std::int32_t* p = labels_.ensure(batch);
         // from pageable memory: staged before the call returns, so y may change afterwards
-        detail::gpu::check(cudaMemcpyAsync(p, y, batch * sizeof(std::int32_t), cudaMemcpyHostToDevice, dev_.stream()),
+        detail::cuda_ops::check(cudaMemcpyAsync(p, y, batch * sizeof(std::int32_t), cudaMemcpyHostToDevice, dev_.stream()),
                            "cudaMemcpyAsync");
         return p;
     }
     /// Softmax cross-entropy of `logits` (device, batch x classes); returns dlogits (device).
     float* device_loss(const float* logits, const std::int32_t* labels, std::size_t batch) {
         float* d = dlogits_.ensure(batch * output_shape.size());
-        detail::gpu::softmax_cross_entropy(dev_, logits, labels, batch, output_shape.c, d, losses_.ensure(batch),
+        detail::cuda_ops::softmax_cross_entropy(dev_, logits, labels, batch, output_shape.c, d, losses_.ensure(batch),
                                            hits_.ensure(batch));
         return d;
     }
@@ -352,9 +359,9 @@ private:
         host_losses_.resize(batch);
         host_hits_.resize(batch);
         dev_.synchronize();
-        detail::gpu::check(cudaMemcpy(host_losses_.data(), losses_.data(), batch * sizeof(double),
+        detail::cuda_ops::check(cudaMemcpy(host_losses_.data(), losses_.data(), batch * sizeof(double),
                                       cudaMemcpyDeviceToHost), "cudaMemcpy");
-        detail::gpu::check(cudaMemcpy(host_hits_.data(), hits_.data(), batch * sizeof(std::int32_t),
+        detail::cuda_ops::check(cudaMemcpy(host_hits_.data(), hits_.data(), batch * sizeof(std::int32_t),
                                       cudaMemcpyDeviceToHost), "cudaMemcpy");
         loss_result r;
         for (std::size_t k = 0; k < batch; ++k) r.loss += host_losses_[k], r.correct += host_hits_[k] != 0;
@@ -363,15 +370,15 @@ private:
     }
     void copy_in(const float* params, const float* state) {
         dev_.synchronize();
-        detail::gpu::check(cudaMemcpy(params_.data(), params, param_count * sizeof(float), cudaMemcpyHostToDevice),
+        detail::cuda_ops::check(cudaMemcpy(params_.data(), params, param_count * sizeof(float), cudaMemcpyHostToDevice),
                            "cudaMemcpy");
-        detail::gpu::check(cudaMemcpy(state_.data(), state, state_count * sizeof(float), cudaMemcpyHostToDevice),
+        detail::cuda_ops::check(cudaMemcpy(state_.data(), state, state_count * sizeof(float), cudaMemcpyHostToDevice),
                            "cudaMemcpy");
     }
     std::vector<float> to_host(const float* from, std::size_t n) const {
         dev_.synchronize();
         std::vector<float> v(n);
-        detail::gpu::check(cudaMemcpy(v.data(), from, n * sizeof(float), cudaMemcpyDeviceToHost), "cudaMemcpy");
+        detail::cuda_ops::check(cudaMemcpy(v.data(), from, n * sizeof(float), cudaMemcpyDeviceToHost), "cudaMemcpy");
         return v;
     }
     /// The context of one pass; it points at `o`, which outlives the pass.
@@ -386,16 +393,16 @@ private:
 
     std::uint64_t seed_;
     std::uint64_t step_ = 0, sgd_steps_ = 0, adam_steps_ = 0;
-    detail::gpu::device_context dev_;  // first member to construct: it checks for a GPU
-    detail::gpu::device_buffer<float> params_, grads_, state_;
-    detail::gpu::device_buffer<float> velocity_, adam_m_, adam_v_;
-    detail::gpu::device_buffer<float> input_, dy_, snn_outputs_, mean_, per_step_, dlogits_;
-    detail::gpu::device_buffer<std::int32_t> labels_, hits_;
-    detail::gpu::device_buffer<double> losses_;
+    detail::cuda_ops::device_context dev_;  // first member to construct: it checks for a GPU
+    detail::cuda_ops::device_buffer<float> params_, grads_, state_;
+    detail::cuda_ops::device_buffer<float> velocity_, adam_m_, adam_v_;
+    detail::cuda_ops::device_buffer<float> input_, dy_, snn_outputs_, mean_, per_step_, dlogits_;
+    detail::cuda_ops::device_buffer<std::int32_t> labels_, hits_;
+    detail::cuda_ops::device_buffer<double> losses_;
     std::vector<double> host_losses_;
     std::vector<std::int32_t> host_hits_;
-    detail::gpu::staging staging_, outputs_;
-    detail::gpu::pinned_buffer<float> gradient_staging_;  // data-parallel: gradients on the host
+    detail::cuda_ops::staging staging_, outputs_;
+    detail::cuda_ops::pinned_buffer<float> gradient_staging_;  // data-parallel: gradients on the host
     detail::data_parallel_step in_step_;  // set by join_step for a data-parallel step
     executor exec_;
 };

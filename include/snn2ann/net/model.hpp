@@ -144,11 +144,7 @@ public:
     /// the whole batch's (16 samples at T = 4; 8 made them 1.5% slower).
     static constexpr std::size_t snn_step_samples = 64;
     /// The chunk size snn_forward uses for `batch` samples.
-    static constexpr std::size_t snn_chunk(std::size_t batch) {
-        const std::size_t per_chunk = std::max<std::size_t>(1, snn_step_samples / static_cast<std::size_t>(T));
-        const std::size_t chunks = (batch + per_chunk - 1) / per_chunk;
-        return chunks == 0 ? 0 : (batch + chunks - 1) / chunks;
-    }
+    static constexpr std::size_t snn_chunk(std::size_t batch) { return detail::snn_chunk(batch, T, snn_step_samples); }
 
     /// BPTT's forward with the spiking options `o` of rules::bptt: every layer from the
     /// first spiking one on runs over T x B samples, spiking layers step through time
@@ -165,7 +161,7 @@ public:
             return exec_.output();
         } else {
             float* mean = mean_.ensure(batch * output_shape.size());
-            detail::ops::mean_over_steps(exec_.output(), T, batch * output_shape.size(), mean);
+            detail::cpu_ops::mean_over_steps(exec_.output(), T, batch * output_shape.size(), mean);
             return mean;
         }
     }
@@ -284,7 +280,7 @@ private:
     detail::buffer<float> encoded_;  // Poisson frames, T x batch x input
     detail::buffer<float> snn_outputs_;      // the SNN's logits, batch x output
     detail::buffer<float> mean_, per_step_;  // BPTT: time-averaged outputs and their per-step gradient
-    detail::ops::conv_workspace<cpu> conv_scratch_;  // shared by every convolution (layers run one at a time)
+    detail::cpu_ops::conv_workspace<cpu> conv_scratch_;  // shared by every convolution (layers run one at a time)
     executor exec_;
 };
 

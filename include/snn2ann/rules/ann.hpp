@@ -70,7 +70,7 @@ struct ann {
     /// the calibration of ANN-to-SNN conversion).
     detail::spiking_options options() const {
         detail::spiking_options o;
-        o.mapping = false;
+        o.ann_reads_spike_counts = false;
         o.activation = activation;
         o.qcfs_levels = qcfs_levels;
         return o;

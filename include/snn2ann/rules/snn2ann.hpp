@@ -88,7 +88,7 @@ struct snn2ann {
     /// What the spiking layers do in this rule's passes (both branches).
     detail::spiking_options options() const {
         detail::spiking_options o;
-        o.mapping = true;
+        o.ann_reads_spike_counts = true;
         o.unit = unit;
         o.threshold_adjustment = threshold_adjustment;
         o.spike_penalty = spike_penalty;

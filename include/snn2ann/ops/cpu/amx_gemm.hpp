@@ -33,7 +33,7 @@
 #include <unistd.h>
 #endif
 
-namespace snn2ann::inline v0::detail::ops {
+namespace snn2ann::inline v0::detail::cpu_ops {
 
 namespace amx_detail {
 constexpr std::size_t tile = 16;   // rows of a tile, and fp32 columns of a result tile
@@ -352,4 +352,4 @@ inline void amx_multiply(const amx_operand&, const amx_operand&, float*, std::si
 
 #endif
 
-}  // namespace snn2ann::inline v0::detail::ops
+}  // namespace snn2ann::inline v0::detail::cpu_ops

@@ -13,7 +13,7 @@
 #include "../../core/parallel.hpp"
 #include "../../core/process_group.hpp"
 
-namespace snn2ann::inline v0::detail::ops {
+namespace snn2ann::inline v0::detail::cpu_ops {
 
 // Sums over one channel plane go through Eigen, whose reductions are vectorised in a
 // fixed order (the compiler may not reorder a plain float loop).
@@ -218,4 +218,4 @@ inline void bn_backward_train_synced(cpu, const bn_geometry& g, const float* x, 
     });
 }
 
-}  // namespace snn2ann::inline v0::detail::ops
+}  // namespace snn2ann::inline v0::detail::cpu_ops

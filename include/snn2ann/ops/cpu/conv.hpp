@@ -17,7 +17,7 @@
 #include "packed_gemm.hpp"
 #include "im2col.hpp"
 
-namespace snn2ann::inline v0::detail::ops {
+namespace snn2ann::inline v0::detail::cpu_ops {
 
 template <class Backend>
 struct conv_workspace;
@@ -234,4 +234,4 @@ inline void conv_backward(cpu, const conv_geometry& g, std::size_t batch, const 
     if (db) sum_chunks(ws.db, chunks, static_cast<std::size_t>(g.oc), db);
 }
 
-}  // namespace snn2ann::inline v0::detail::ops
+}  // namespace snn2ann::inline v0::detail::cpu_ops

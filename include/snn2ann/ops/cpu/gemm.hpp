@@ -6,7 +6,7 @@
 
 #include <Eigen/Core>
 
-namespace snn2ann::inline v0::detail::ops {
+namespace snn2ann::inline v0::detail::cpu_ops {
 
 using row_major = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 using matrix_map = Eigen::Map<row_major>;
@@ -36,4 +36,4 @@ inline void gemm_nt(std::ptrdiff_t m, std::ptrdiff_t n, std::ptrdiff_t k, const 
         mat(c, m, n).noalias() = cmat(a, m, k) * cmat(b, n, k).transpose();
 }
 
-}  // namespace snn2ann::inline v0::detail::ops
+}  // namespace snn2ann::inline v0::detail::cpu_ops

@@ -23,7 +23,7 @@ struct conv_geometry {
     constexpr bool is_pointwise() const { return k == 1 && stride == 1 && pad == 0; }
 };
 
-namespace ops {
+namespace cpu_ops {
 
 /// Valid output columns [lo, hi) for kernel offset `off` (= kw - pad): those with
 /// 0 <= ow*S + off < w.
@@ -153,5 +153,5 @@ inline void col2im_add(const conv_geometry& g, float* col, float* dx) {
             }
 }
 
-}  // namespace ops
+}  // namespace cpu_ops
 }  // namespace snn2ann::inline v0::detail

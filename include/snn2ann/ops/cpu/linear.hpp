@@ -9,7 +9,7 @@
 #include "../../core/parallel.hpp"
 #include "gemm.hpp"
 
-namespace snn2ann::inline v0::detail::ops {
+namespace snn2ann::inline v0::detail::cpu_ops {
 
 // GEMMs of fewer rows waste their time packing the weight matrix.
 inline constexpr std::size_t rows_per_chunk = 32;
@@ -39,4 +39,4 @@ inline void linear_backward(cpu, std::size_t batch, int in, int out, const float
     });
 }
 
-}  // namespace snn2ann::inline v0::detail::ops
+}  // namespace snn2ann::inline v0::detail::cpu_ops

@@ -21,7 +21,7 @@
 
 #include "../../core/buffer.hpp"
 
-namespace snn2ann::inline v0::detail::ops {
+namespace snn2ann::inline v0::detail::cpu_ops {
 
 namespace packed_gemm_detail {
 using index = Eigen::Index;
@@ -90,4 +90,4 @@ private:
     index depth_ = 0, cols_ = 0, kc_ = 0, nc_ = 0;
 };
 
-}  // namespace snn2ann::inline v0::detail::ops
+}  // namespace snn2ann::inline v0::detail::cpu_ops

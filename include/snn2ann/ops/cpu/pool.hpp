@@ -11,7 +11,7 @@
 #include "../../core/parallel.hpp"
 #include "im2col.hpp"
 
-namespace snn2ann::inline v0::detail::ops {
+namespace snn2ann::inline v0::detail::cpu_ops {
 
 /// 2x2 windows with stride 2 keep, instead of an int32 argmax, the corner that won as one
 /// byte (0 top left, 1 top right, 2 bottom left, 3 bottom right): backward then needs
@@ -222,4 +222,4 @@ inline void avg_pool_backward(cpu, const conv_geometry& g, std::size_t batch, co
     });
 }
 
-}  // namespace snn2ann::inline v0::detail::ops
+}  // namespace snn2ann::inline v0::detail::cpu_ops

@@ -4,7 +4,7 @@
 
 #include <cstddef>
 
-namespace snn2ann::inline v0::detail::ops {
+namespace snn2ann::inline v0::detail::cpu_ops {
 
 /// out[j] = (1/steps) sum_t y[t * n + j] for j < n.
 inline void mean_over_steps(const float* y, std::size_t steps, std::size_t n, float* out) {
@@ -16,4 +16,4 @@ inline void mean_over_steps(const float* y, std::size_t steps, std::size_t n, fl
     }
 }
 
-}  // namespace snn2ann::inline v0::detail::ops
+}  // namespace snn2ann::inline v0::detail::cpu_ops

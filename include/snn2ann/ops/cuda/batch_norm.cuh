@@ -8,7 +8,7 @@
 #include "elementwise.cuh"
 #include "reduce.cuh"
 
-namespace snn2ann::inline v0::detail::gpu {
+namespace snn2ann::inline v0::detail::cuda_ops {
 
 struct bn_shape {
     std::size_t batch, channels, plane;
@@ -135,4 +135,4 @@ inline void bn_backward_eval(const device_context& d, const bn_shape& s, const f
     check_launch("bn_backward_eval_kernel");
 }
 
-}  // namespace snn2ann::inline v0::detail::gpu
+}  // namespace snn2ann::inline v0::detail::cuda_ops

@@ -16,7 +16,7 @@ struct device_memory_counters {
     std::size_t bytes = 0, peak_bytes = 0;
 };
 
-namespace detail::gpu {
+namespace detail::cuda_ops {
 
 struct device_registry {
     std::atomic<std::size_t> bytes{0}, peak{0};
@@ -113,16 +113,16 @@ private:
     std::size_t capacity_ = 0;
 };
 
-}  // namespace detail::gpu
+}  // namespace detail::cuda_ops
 
 /// The device-memory counters of snn2ann's buffers in this process.
 inline device_memory_counters device_memory_stats() {
-    auto& r = detail::gpu::device_registry::get();
+    auto& r = detail::cuda_ops::device_registry::get();
     return {r.bytes.load(), r.peak.load()};
 }
 /// Restart the device high-water mark from the bytes held now.
 inline void reset_device_memory_peak() {
-    auto& r = detail::gpu::device_registry::get();
+    auto& r = detail::cuda_ops::device_registry::get();
     r.peak.store(r.bytes.load());
 }
 

@@ -6,7 +6,7 @@
 
 #include "error.cuh"
 
-namespace snn2ann::inline v0::detail::gpu {
+namespace snn2ann::inline v0::detail::cuda_ops {
 
 inline constexpr int threads_per_block = 256;
 
@@ -51,4 +51,4 @@ private:
     bool tf32_ = false;
 };
 
-}  // namespace snn2ann::inline v0::detail::gpu
+}  // namespace snn2ann::inline v0::detail::cuda_ops

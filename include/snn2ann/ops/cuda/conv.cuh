@@ -13,7 +13,7 @@
 #include "im2col.cuh"
 #include "reduce.cuh"
 
-namespace snn2ann::inline v0::detail::gpu {
+namespace snn2ann::inline v0::detail::cuda_ops {
 
 struct conv_workspace {
     device_buffer<float> col, dcol, dy_channel_major, dw_chunk;
@@ -65,4 +65,4 @@ inline void conv_backward(const device_context& d, const conv_geometry& g, std::
     if (db) channel_sum(d, dy, batch, static_cast<std::size_t>(g.oc), plane, db);
 }
 
-}  // namespace snn2ann::inline v0::detail::gpu
+}  // namespace snn2ann::inline v0::detail::cuda_ops

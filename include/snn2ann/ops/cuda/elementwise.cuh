@@ -9,7 +9,7 @@
 #include "../../layer/context.hpp"
 #include "context.cuh"
 
-namespace snn2ann::inline v0::detail::gpu {
+namespace snn2ann::inline v0::detail::cuda_ops {
 
 __device__ inline std::size_t first_index() { return blockIdx.x * static_cast<std::size_t>(blockDim.x) + threadIdx.x; }
 __device__ inline std::size_t grid_stride() { return static_cast<std::size_t>(gridDim.x) * blockDim.x; }
@@ -120,4 +120,4 @@ inline void copy(const device_context& d, const float* from, float* to, std::siz
     if (n) check(cudaMemcpyAsync(to, from, n * sizeof(float), cudaMemcpyDeviceToDevice, d.stream()), "cudaMemcpyAsync");
 }
 
-}  // namespace snn2ann::inline v0::detail::gpu
+}  // namespace snn2ann::inline v0::detail::cuda_ops

@@ -18,7 +18,7 @@ public:
     explicit cuda_error(const std::string& what) : error("snn2ann: " + what) {}
 };
 
-namespace detail::gpu {
+namespace detail::cuda_ops {
 
 inline void check(cudaError_t status, const char* call) {
     if (status != cudaSuccess)
@@ -49,5 +49,5 @@ inline void require_device(const char* who) {
                          "use the cpu backend on this machine");
 }
 
-}  // namespace detail::gpu
+}  // namespace detail::cuda_ops
 }  // namespace snn2ann::inline v0

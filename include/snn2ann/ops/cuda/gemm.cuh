@@ -7,7 +7,7 @@
 
 #include "context.cuh"
 
-namespace snn2ann::inline v0::detail::gpu {
+namespace snn2ann::inline v0::detail::cuda_ops {
 
 /// C (m x n, row stride ldc) = alpha op(A) op(B) + beta C, op(A) m x k, op(B) k x n; lda and
 /// ldb are the row strides of A and B as stored.
@@ -29,4 +29,4 @@ inline void gemm_batched(const device_context& d, bool trans_a, bool trans_b, in
           "cublasSgemmStridedBatched");
 }
 
-}  // namespace snn2ann::inline v0::detail::gpu
+}  // namespace snn2ann::inline v0::detail::cuda_ops

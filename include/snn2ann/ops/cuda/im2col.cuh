@@ -9,7 +9,7 @@
 #include "context.cuh"
 #include "elementwise.cuh"
 
-namespace snn2ann::inline v0::detail::gpu {
+namespace snn2ann::inline v0::detail::cuda_ops {
 
 __global__ void im2col_kernel(conv_geometry g, std::size_t images, const float* x, float* col) {
     const std::size_t plane = g.out_plane(), cols = images * plane, total = g.col_rows() * cols;
@@ -60,4 +60,4 @@ inline void col2im(const device_context& d, const conv_geometry& g, std::size_t 
     check_launch("col2im_kernel");
 }
 
-}  // namespace snn2ann::inline v0::detail::gpu
+}  // namespace snn2ann::inline v0::detail::cuda_ops

@@ -7,7 +7,7 @@
 #include "gemm.cuh"
 #include "reduce.cuh"
 
-namespace snn2ann::inline v0::detail::gpu {
+namespace snn2ann::inline v0::detail::cuda_ops {
 
 inline void linear_forward(const device_context& d, std::size_t batch, int in, int out, const float* x, const float* w,
                            const float* b, float* y, float bias_scale) {
@@ -24,4 +24,4 @@ inline void linear_backward(const device_context& d, std::size_t batch, int in, 
     if (dx) gemm(d, false, false, rows, in, out, dy, out, w, in, dx, in);  // dx = dy W
 }
 
-}  // namespace snn2ann::inline v0::detail::gpu
+}  // namespace snn2ann::inline v0::detail::cuda_ops

@@ -9,7 +9,7 @@
 
 #include "elementwise.cuh"
 
-namespace snn2ann::inline v0::detail::gpu {
+namespace snn2ann::inline v0::detail::cuda_ops {
 
 __global__ void softmax_cross_entropy_kernel(const float* logits, const std::int32_t* labels, std::size_t batch,
                                              int classes, float* dlogits, double* losses, std::int32_t* hits) {
@@ -38,4 +38,4 @@ inline void softmax_cross_entropy(const device_context& d, const float* logits, 
     check_launch("softmax_cross_entropy_kernel");
 }
 
-}  // namespace snn2ann::inline v0::detail::gpu
+}  // namespace snn2ann::inline v0::detail::cuda_ops

@@ -11,7 +11,7 @@
 #include "../../core/rng.hpp"
 #include "elementwise.cuh"
 
-namespace snn2ann::inline v0::detail::gpu {
+namespace snn2ann::inline v0::detail::cuda_ops {
 
 /// What the SNN branch's T-step kernel needs besides the buffers.
 struct snn_run {
@@ -166,4 +166,4 @@ void bptt_backward(const device_context& d, std::size_t batch, std::size_t neuro
     check_launch("bptt_backward_kernel");
 }
 
-}  // namespace snn2ann::inline v0::detail::gpu
+}  // namespace snn2ann::inline v0::detail::cuda_ops

@@ -7,7 +7,7 @@
 #include "../../train/optimizer.hpp"
 #include "elementwise.cuh"
 
-namespace snn2ann::inline v0::detail::gpu {
+namespace snn2ann::inline v0::detail::cuda_ops {
 
 __global__ void sgd_kernel(float* p, const float* g, float* v, std::size_t n, float lr, float mu, float wd,
                            bool nesterov, bool first) {
@@ -40,4 +40,4 @@ inline void adam_step(const device_context& d, float* p, const float* g, float* 
     check_launch("adam_kernel");
 }
 
-}  // namespace snn2ann::inline v0::detail::gpu
+}  // namespace snn2ann::inline v0::detail::cuda_ops

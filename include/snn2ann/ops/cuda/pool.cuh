@@ -8,7 +8,7 @@
 #include "../cpu/im2col.hpp"
 #include "elementwise.cuh"
 
-namespace snn2ann::inline v0::detail::gpu {
+namespace snn2ann::inline v0::detail::cuda_ops {
 
 __global__ void max_pool_kernel(conv_geometry g, std::size_t batch, const float* x, float* y, std::int32_t* argmax) {
     const std::size_t total = batch * g.c * g.out_plane();
@@ -88,4 +88,4 @@ inline void avg_pool_backward(const device_context& d, const conv_geometry& g, s
     check_launch("avg_pool_backward_kernel");
 }
 
-}  // namespace snn2ann::inline v0::detail::gpu
+}  // namespace snn2ann::inline v0::detail::cuda_ops

@@ -7,7 +7,7 @@
 
 #include "context.cuh"
 
-namespace snn2ann::inline v0::detail::gpu {
+namespace snn2ann::inline v0::detail::cuda_ops {
 
 /// The sum of v over the block (threads_per_block threads); valid in thread 0.
 __device__ inline double block_sum(double v) {
@@ -46,4 +46,4 @@ inline void channel_sum(const device_context& d, const float* x, std::size_t bat
     check_launch("channel_sum_kernel");
 }
 
-}  // namespace snn2ann::inline v0::detail::gpu
+}  // namespace snn2ann::inline v0::detail::cuda_ops
