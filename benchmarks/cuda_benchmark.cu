@@ -17,6 +17,7 @@
 #include <snn2ann/data/mnist.hpp>
 #include <snn2ann/zoo/vgg13.hpp>
 
+#include "../examples/command_line.hpp"
 #include "../examples/reference_networks.hpp"
 
 #include "random_batch.hpp"
@@ -99,19 +100,16 @@ int main(int argc, char** argv) {
     int repeat = 5, epochs = 6;
     bool tf32 = false;
     std::string fmnist;
-    for (int i = 1; i < argc; ++i) {
-        const std::string a = argv[i];
-        const bool has_value = i + 1 < argc;
-        if (a == "--tf32") tf32 = true;
-        else if (a == "--batch" && has_value) batch = std::strtoul(argv[++i], nullptr, 10);
-        else if (a == "--repeat" && has_value) repeat = std::atoi(argv[++i]);
-        else if (a == "--epochs" && has_value) epochs = std::atoi(argv[++i]);
-        else if (a == "--fashion-mnist" && has_value) fmnist = argv[++i];
-        else {
-            std::fprintf(stderr, "unknown option %s\n", argv[i]);
-            return 2;
-        }
-    }
+    snn2ann_examples::command_line cli{"cuda_benchmark",
+                                       "VGG-13 SNN2ANN (T = 5) against BPTT (T = 8) on the GPU: time and memory per step."};
+    CLI::App& app = cli.app();
+    app.add_option("--batch", batch, "samples per step")->capture_default_str();
+    app.add_option("--repeat", repeat, "steps measured")->capture_default_str();
+    app.add_option("--epochs", epochs, "epochs of the Fashion-MNIST run")->capture_default_str();
+    app.add_flag("--tf32", tf32, "TF32 tensor-core GEMMs");
+    app.add_option("--fashion-mnist", fmnist, "also train the reference network on the Fashion-MNIST in DIR")
+        ->type_name("DIR");
+    if (const int rc = cli.parse(argc, argv); rc >= 0) return rc;
     try {
         cudaDeviceProp p{};
         s::detail::cuda_ops::require_device("cuda_benchmark");

@@ -3,15 +3,15 @@
 # package archive) into .deps/root, keeping the Debian paths so that the packages' CMake
 # configs (which locate themselves relatively) work from there: Eigen, oneTBB headers and
 # libraries, xtensor, xtl, doctest, zlib's headers, libzip with the libraries it loads
-# (bzip2, OpenSSL's libcrypto), TurboJPEG, and Fashion-MNIST. .deps is git-ignored; pass it
-# to the device tool in `carry`.
+# (bzip2, OpenSSL's libcrypto), TurboJPEG, CLI11 (the benchmarks' command lines) and
+# Fashion-MNIST. .deps is git-ignored; pass it to the device tool in `carry`.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 dest="$root/.deps/root"
 rm -rf "$dest"
 mkdir -p "$dest"
 for pkg in libeigen3-dev libtbb-dev libtbb12 libtbbmalloc2 libtbbbind-2-5 libxtensor-dev xtl-dev doctest-dev zlib1g-dev \
-           libzip-dev libzip4 libbz2-1.0 libssl3 libturbojpeg0-dev libturbojpeg0 dataset-fashion-mnist; do
+           libzip-dev libzip4 libbz2-1.0 libssl3 libturbojpeg0-dev libturbojpeg0 libcli11-dev dataset-fashion-mnist; do
     dpkg -L "$pkg" | while read -r f; do
         if [ -f "$f" ] || [ -L "$f" ]; then
             case "$f" in /usr/share/doc/*|/usr/share/man/*|*.a) continue ;; esac

@@ -23,6 +23,7 @@
 #include "pool.hpp"
 #include "residual.hpp"
 #include "spiking.hpp"
+#include "../core/messages.hpp"
 
 namespace snn2ann::inline v0::detail {
 
@@ -85,8 +86,8 @@ struct gpu_layer<batch_norm, In> : gpu_layer_base<batch_norm, In> {
         const cuda_ops::bn_shape s{c.batch, channels, In.plane()};
         trained_ = c.training;
         if (c.training && c.group && c.group->synchronised_batch_norm())
-            throw invalid_argument("cuda backend: synchronised batch normalisation (mpi::options::"
-                                   "synchronised_batch_norm) runs on the cpu backend only");
+            throw invalid_argument(
+                messages::cpu_only("synchronised batch normalisation (mpi::options::synchronised_batch_norm)"));
         if (c.training) {
             float* saved = saved_.ensure(2 * channels);
             cuda_ops::bn_forward_train(d, s, x, c.params, c.params + channels, c.state, c.state + channels,
@@ -117,9 +118,9 @@ struct gpu_layer<max_pool<K, S>, In> : gpu_layer_base<max_pool<K, S>, In> {
     static constexpr conv_geometry geometry = gpu_layer_base<max_pool<K, S>, In>::reference::geometry;
     void forward(const float* x, float* y, const layer_context& c, const cuda_ops::device_context& d) {
         if (c.spiking && c.spiking->converted)
-            throw invalid_argument("cuda backend: converted SNNs (convert::ann_to_snn) run on the cpu backend only");
+            throw invalid_argument(messages::cpu_only("the converted SNN of convert::ann_to_snn"));
         if (c.mode == branch::snn && c.spiking && c.spiking->pooling == current_pooling::accumulated)
-            throw invalid_argument("cuda backend: current_pooling::accumulated runs on the cpu backend only");
+            throw invalid_argument(messages::cpu_only("current_pooling::accumulated"));
         cuda_ops::max_pool_forward(d, geometry, c.batch, x, y, argmax_.ensure(c.batch * geometry.out_size()));
     }
     void backward(const float*, const float*, const float* dy, float* dx, const layer_context& c,
@@ -198,7 +199,7 @@ struct gpu_layer<spiking<Neuron>, In> : gpu_layer_base<spiking<Neuron>, In> {
 
     void forward(const float* x, float* y, const layer_context& c, const cuda_ops::device_context& d) {
         if (c.spiking && c.spiking->converted)
-            throw invalid_argument("cuda backend: converted SNNs (convert::ann_to_snn) run on the cpu backend only");
+            throw invalid_argument(messages::cpu_only("the converted SNN of convert::ann_to_snn"));
         switch (c.mode) {
             case branch::snn: return snn_forward(x, y, c, d);
             case branch::bptt: return bptt_forward(x, y, c, d);
@@ -206,7 +207,7 @@ struct gpu_layer<spiking<Neuron>, In> : gpu_layer_base<spiking<Neuron>, In> {
         }
         if (!c.spiking || c.spiking->ann_reads_spike_counts) return ann_forward(x, y, c, d);
         if (c.spiking->activation == ann_activation::qcfs)
-            throw invalid_argument("cuda backend: the QCFS activation of rules::ann runs on the cpu backend only");
+            throw invalid_argument(messages::cpu_only("the QCFS activation of rules::ann"));
         cuda_ops::relu(d, x, y, c.batch * neurons);
     }
     void backward(const float* x, const float*, const float* dy, float* dx, const layer_context& c,
@@ -235,7 +236,7 @@ private:
     void snn_forward(const float* x, float* y, const layer_context& c, const cuda_ops::device_context& d) {
         const std::size_t offset = c.sample_offset, total = c.total_samples ? c.total_samples : c.batch;
         if (offset == 0) counts_.ensure(total * neurons);
-        else if (counted_batch_ != total) throw invalid_argument("spiking layer: SNN chunks of different batches");
+        else if (counted_batch_ != total) throw invalid_argument(messages::snn_chunks_of_different_batches);
         counted_batch_ = total;
         // Draws are indexed in a data-parallel step's global batch (layer_context).
         cuda_ops::snn_run r{c.batch,
@@ -261,7 +262,7 @@ private:
     void bptt_backward(const float* dy, float* dx, const layer_context& c, const cuda_ops::device_context& d) {
         if (!dx) return;
         if (!kept_for_backward_ || counted_batch_ != c.batch)
-            throw invalid_argument("spiking layer: BPTT backward needs a training forward of the same batch first");
+            throw invalid_argument(messages::bptt_backward_without_forward);
         const std::size_t steps = static_cast<std::size_t>(c.timesteps);
         visit_surrogate(c.spiking->gradient.kind, [&](auto sg) {
             cuda_ops::bptt_backward<Neuron, decltype(sg)>(d, c.batch, neurons, steps, c.constant_input,
@@ -271,8 +272,7 @@ private:
     }
     void ann_forward(const float* z, float* h, const layer_context& c, const cuda_ops::device_context& d) {
         if (counted_batch_ != c.batch || !c.spiking)
-            throw invalid_argument("spiking layer: the ANN branch needs the spike counts of an SNN pass over the "
-                                   "same batch first (use rules::snn2ann)");
+            throw invalid_argument(messages::ann_branch_without_counts);
         const ata& a = c.spiking->threshold_adjustment;
         const cuda_ops::ata_settings settings{a.enabled, a.tolerance, a.ema, a.scale};
         unsigned long long* noisy = c.training ? noisy_.ensure(1) : nullptr;

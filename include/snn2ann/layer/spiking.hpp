@@ -21,6 +21,7 @@
 
 #include "../core/buffer.hpp"
 #include "../core/error.hpp"
+#include "../core/messages.hpp"
 #include "../core/parallel.hpp"
 #include "../core/shape.hpp"
 #include "../neuron/neuron.hpp"
@@ -186,7 +187,7 @@ struct spiking {
             // Draws are indexed in a data-parallel step's global batch (layer_context).
             const std::size_t draw_total = c.global_batch ? c.global_batch : total, draw_first = c.global_first + offset;
             if (offset == 0) counts_.ensure(total * neurons);
-            else if (counted_batch_ != total) throw invalid_argument("spiking layer: SNN chunks of different batches");
+            else if (counted_batch_ != total) throw invalid_argument(detail::messages::snn_chunks_of_different_batches);
             float* counts = counts_.data() + offset * neurons;
             counted_batch_ = total;
             counted_by_ = pass::snn;
@@ -299,7 +300,7 @@ struct spiking {
             if (!dx) return;
             const std::size_t batch = c.batch, steps = static_cast<std::size_t>(c.timesteps);
             if (!kept_for_backward_ || counted_batch_ != batch)
-                throw invalid_argument("spiking layer: BPTT backward needs a training forward of the same batch first");
+                throw invalid_argument(detail::messages::bptt_backward_without_forward);
             const float* kept = potentials_.data();
             const float* vth = c.state;
             const float alpha = c.spiking->gradient.alpha;
@@ -438,8 +439,7 @@ struct spiking {
 
         void ann_forward(const float* z, float* h, const detail::layer_context& c) {
             if (counted_batch_ != c.batch || counted_by_ != pass::snn || !c.spiking)
-                throw invalid_argument("spiking layer: the ANN branch needs the spike counts of an SNN2ANN SNN pass "
-                                       "over the same batch first (use rules::snn2ann)");
+                throw invalid_argument(detail::messages::ann_branch_without_counts);
             const float* counts = counts_.data();
             const bool resu = c.spiking->unit == mapping_unit::resu;
             const float k = c.output_scale;

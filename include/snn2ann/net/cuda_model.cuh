@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "../core/error.hpp"
+#include "../core/messages.hpp"
 #include "../core/process_group.hpp"
 #include "../ops/cuda/buffer.cuh"
 #include "../ops/cuda/context.cuh"
@@ -128,9 +129,9 @@ public:
     /// The SNN branch (as model<net, T>::snn_forward); x and the returned logits are host memory.
     const float* snn_forward(const float* x, std::size_t batch, const detail::spiking_options& o,
                              bool training = false, std::uint64_t step = 0) {
-        if (batch == 0) throw invalid_argument("model::snn_forward: the batch is empty");
+        if (batch == 0) throw invalid_argument(detail::messages::empty_batch("snn_forward"));
         if (o.input != encoding::direct)
-            throw invalid_argument("model<..., cuda>::snn_forward: Poisson input encoding runs on the cpu backend only");
+            throw invalid_argument(detail::messages::cpu_only("Poisson input encoding (encoding::poisson)"));
         const float* xd = upload_input(x, batch);
         constexpr std::size_t in = input_shape.size(), out = output_shape.size();
         float* logits = snn_outputs_.ensure(batch * out);
@@ -152,7 +153,7 @@ public:
     /// are host memory.
     const float* forward(const float* x, std::size_t batch, const detail::spiking_options& o, bool training,
                          std::uint64_t step = 0) {
-        if (batch == 0) throw invalid_argument("model::forward: the batch is empty");
+        if (batch == 0) throw invalid_argument(detail::messages::empty_batch("forward"));
         exec_.forward(upload_input(x, batch), context(batch, training, step, o), dev_);
         return outputs_.download(dev_, exec_.output(), batch * output_shape.size());
     }
@@ -171,7 +172,7 @@ public:
     /// BPTT's forward (as model<net, T>::bptt_forward): the outputs averaged over T, on the host.
     const float* bptt_forward(const float* x, std::size_t batch, const detail::spiking_options& o, bool training,
                               std::uint64_t step = 0) {
-        if (batch == 0) throw invalid_argument("model::bptt_forward: the batch is empty");
+        if (batch == 0) throw invalid_argument(detail::messages::empty_batch("bptt_forward"));
         detail::layer_context c = context(batch, training, step, o);
         c.mode = detail::branch::bptt;
         exec_.forward(upload_input(x, batch), c, dev_);
@@ -202,7 +203,7 @@ public:
     /// per-sample losses and hits come back; the logits' gradient never leaves the GPU.
     loss_result ann_train_pass(const float* x, const std::int32_t* y, std::size_t batch, std::uint64_t step,
                                const detail::spiking_options& o) {
-        if (batch == 0) throw invalid_argument("model::forward: the batch is empty");
+        if (batch == 0) throw invalid_argument(detail::messages::empty_batch("forward"));
         const std::int32_t* labels = upload_labels(y, batch);
         const float* xd = upload_input(x, batch);
         const detail::layer_context c = context(batch, true, step, o);
@@ -214,7 +215,7 @@ public:
     /// BPTT's training pass with the loss on the device (the loss of the outputs averaged over T).
     loss_result bptt_train_pass(const float* x, const std::int32_t* y, std::size_t batch, std::uint64_t step,
                                 const detail::spiking_options& o) {
-        if (batch == 0) throw invalid_argument("model::bptt_forward: the batch is empty");
+        if (batch == 0) throw invalid_argument(detail::messages::empty_batch("bptt_forward"));
         const std::int32_t* labels = upload_labels(y, batch);
         const float* xd = upload_input(x, batch);
         detail::layer_context c = context(batch, true, step, o);

@@ -12,6 +12,7 @@
 #include "../core/backend.hpp"
 #include "../core/buffer.hpp"
 #include "../core/error.hpp"
+#include "../core/messages.hpp"
 #include "../core/rng.hpp"
 #include "../core/parallel.hpp"
 #include "../core/process_group.hpp"
@@ -113,7 +114,7 @@ public:
     /// `training` turns on membrane dropout; BN always uses its running statistics.
     const float* snn_forward(const float* x, std::size_t batch, const detail::spiking_options& o,
                              bool training = false, std::uint64_t step = 0) {
-        if (batch == 0) throw invalid_argument("model::snn_forward: the batch is empty");
+        if (batch == 0) throw invalid_argument(detail::messages::empty_batch("snn_forward"));
         // The SNN runs on chunks of samples: its T-step activations then take a chunk's
         // memory, not the batch's. Samples are independent here (BN uses running
         // statistics), and counts and random draws are indexed in the whole batch, so the
@@ -153,7 +154,7 @@ public:
     /// samples.
     const float* bptt_forward(const float* x, std::size_t batch, const detail::spiking_options& o, bool training,
                               std::uint64_t step = 0) {
-        if (batch == 0) throw invalid_argument("model::bptt_forward: the batch is empty");
+        if (batch == 0) throw invalid_argument(detail::messages::empty_batch("bptt_forward"));
         detail::layer_context c = context(batch, training, step, o);
         c.mode = detail::branch::bptt;
         exec_.forward(x, c);
@@ -188,7 +189,7 @@ public:
     /// (same batch and input) carry on, so a long run can go in chunks of steps.
     const float* converted_forward(const float* x, std::size_t batch, int steps, bool resume) {
         detail::require_integrate_and_fire<executor>();
-        if (batch == 0) throw invalid_argument("model::converted_forward: the batch is empty");
+        if (batch == 0) throw invalid_argument(detail::messages::empty_batch("converted_forward"));
         if (steps <= 0) throw invalid_argument("model::converted_forward: steps must be positive");
         detail::spiking_options o;  // conversion's own neurons; nothing of any rule's
         o.converted = true;
@@ -205,7 +206,7 @@ public:
     /// valid until the next forward. `step` keys the randomness of stochastic layers.
     const float* forward(const float* x, std::size_t batch, const detail::spiking_options& o, bool training,
                          std::uint64_t step = 0) {
-        if (batch == 0) throw invalid_argument("model::forward: the batch is empty");
+        if (batch == 0) throw invalid_argument(detail::messages::empty_batch("forward"));
         exec_.forward(x, context(batch, training, step, o));
         return exec_.output();
     }
