@@ -33,6 +33,12 @@ using snn_wide = s::network<s::input<1, 28, 28>, conv_bn_pool_if<Neuron, 64>, co
                             s::flatten, s::linear<512>, s::batch_norm, s::spiking<Neuron>, s::linear<10>>;
 
 /// docs/method.md's IF with every threshold starting at 1.0 instead of uniform [0, 1).
+/// The reference network on event frames: two polarity channels of the 34 x 34 N-MNIST
+/// sensor (17 and 8 pixels after the pools).
+template <class Neuron = s::if_neuron<>>
+using snn_events = s::network<s::input<2, 34, 34>, conv_bn_pool_if<Neuron, 32>, conv_bn_pool_if<Neuron, 64>,
+                              s::flatten, s::linear<128>, s::batch_norm, s::spiking<Neuron>, s::linear<10>>;
+
 using if_threshold_1 = s::if_neuron<s::reset::to_zero, s::firing::strict, s::constant_threshold<1>>;
 
 inline constexpr int timesteps = 4;

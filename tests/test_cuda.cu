@@ -306,10 +306,8 @@ TEST_CASE("optimisers update the device buffer as the CPU classes do") {
         mirrored dp(p), dg(g), m(n), v(n);
         for (int step = 1; step <= 3; ++step) {
             host_opt.step(std::span<float>(host), std::span<const float>(g));
-            const double bc1 = 1.0 - std::pow(0.9, step), bc2 = 1.0 - std::pow(0.999, step);
-            cuda_ops::adam_step(dev, dp.d(), dg.d(), m.d(), v.d(), n,
-                           {static_cast<float>(1e-2 / bc1), static_cast<float>(1.0 / std::sqrt(bc2)), 0.9f, 0.999f,
-                            1e-8f, 1e-3f, 1.0f});
+            // The factors the CUDA model takes: the host optimiser's own (adam::coefficients).
+            cuda_ops::adam_step(dev, dp.d(), dg.d(), m.d(), v.d(), n, host_opt.coefficients(static_cast<std::uint64_t>(step)));
         }
         CHECK(relative_error(host, dp.from_device()) < tolerance);
     }
@@ -384,6 +382,31 @@ TEST_CASE("a whole model: same initial weights, same ANN pass and gradients, sam
     device.copy_to(back);
     CHECK(std::vector<float>(back.state().begin(), back.state().end()) ==
           std::vector<float>(host.state().begin(), host.state().end()));
+}
+
+TEST_CASE("time-varying input: frames through BPTT and the SNN branch as on the CPU") {
+    model<small_net, timesteps<4>> host(seed{7});
+    model<small_net, timesteps<4>, cuda> device(seed{7});
+    auto data = data::repeat_frames(test::bars(16, 4), 4);
+    for (std::size_t k = 0; k < data.images.size(); ++k) data.images[k] *= static_cast<float>((k / 7) % 3) * 0.5f;
+    host.set_input_frames(4);
+    device.set_input_frames(4);
+    const float* x = data.images.data();
+    const auto bptt = rules::bptt{}.options();
+    const float* hb = host.bptt_forward(x, 16, bptt, false);
+    const std::vector<float> host_bptt(hb, hb + 16 * 3);
+    const float* db = device.bptt_forward(x, 16, bptt, false);
+    CHECK(relative_error(host_bptt, std::vector<float>(db, db + 16 * 3)) < 1e-4);
+    const auto ann = rules::ann{}.options();  // the ANN passes take the frames' mean
+    const float* ha = host.forward(x, 16, ann, false);
+    const std::vector<float> host_ann(ha, ha + 16 * 3);
+    const float* da = device.forward(x, 16, ann, false);
+    CHECK(relative_error(host_ann, std::vector<float>(da, da + 16 * 3)) < tolerance);
+    rules::snn2ann snn;
+    const float* hs = snn.predict(host, x, 16);
+    const std::vector<float> host_snn(hs, hs + 16 * 3);
+    const float* ds = snn.predict(device, x, 16);
+    CHECK(relative_error(host_snn, std::vector<float>(ds, ds + 16 * 3)) < 1e-2);
 }
 
 TEST_CASE("training on the GPU lowers the loss with each rule") {

@@ -6,6 +6,10 @@
 #include <fstream>
 #include <iterator>
 
+#include <snn2ann/data/aedat.hpp>
+#include <snn2ann/data/frame_cache.hpp>
+#include <snn2ann/data/nmnist.hpp>
+
 #include "../jpeg_writer.hpp"
 #include "../zip_builder.hpp"
 #include "checkpoint_model.hpp"
@@ -91,6 +95,21 @@ int main(int argc, char** argv) {
     seed("npy", "floats", snn2ann::io::write_npy(values.data(), values.size()));
     seed("npy", "int", snn2ann::io::write_npy(&four, 1));
     seed("npy", "bytes", snn2ann::io::write_npy(reinterpret_cast<const std::uint8_t*>("abc"), 3));
+    const std::vector<snn2ann::data::event> events{{3, 4, 1, 10}, {33, 0, 0, 12}, {5, 5, 0, 8388610}};
+    seed("nmnist", "three_events", snn2ann::data::format_ndataset(events));
+    seed("aedat", "two_packets", snn2ann::data::format_aedat31({{3, 4, 1, 10}, {127, 0, 0, 12}, {5, 5, 0, (1ull << 31) + 2}}));
+    {
+        snn2ann::data::dataset frames;
+        frames.frames = 2, frames.channels = 2, frames.height = frames.width = 2, frames.classes = 2;
+        frames.images = {0, 1, 2, 0, 0, 0, 1, 1, 3, 0, 0, 0, 0, 1, 0, 2};
+        frames.labels = {1};
+        const std::string cache = fuzz::scratch() + "/cache.npz";
+        snn2ann::data::save_frames(cache, frames, "key");
+        seed("frame_cache", "counts.npz", read(cache));
+        frames.images[0] = 0.5f;  // not a count: stored as floats
+        snn2ann::data::save_frames(cache, frames, "key");
+        seed("frame_cache", "floats.npz", read(cache));
+    }
     fuzz::checkpoint_model model{snn2ann::seed{3}};
     const std::string path = fuzz::scratch() + "/seed.npz";
     snn2ann::io::save_checkpoint(model, path);

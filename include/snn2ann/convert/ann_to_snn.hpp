@@ -28,6 +28,7 @@
 #include "../layer/sequence.hpp"
 #include "../ops/cpu/time_mean.hpp"
 #include "../rules/ann.hpp"
+#include "../net/input_frames.hpp"
 
 namespace snn2ann::inline v0::convert {
 
@@ -79,6 +80,7 @@ std::vector<float> ann_to_snn(Model& m, const data::dataset& calibration, const 
         data::validate(calibration, Model::input_shape, Model::output_shape.c, "convert::ann_to_snn (calibration set)");
         if (calibration.size() == 0) throw invalid_argument("convert::ann_to_snn: the calibration set is empty");
         if (o.batch == 0) throw invalid_argument("convert::ann_to_snn: the batch size is 0");
+        const detail::input_frames_scope<Model> frames(m, calibration.frames);  // the ANN sees their mean
         const std::size_t images = std::min(o.calibration_images, calibration.size());
         for (std::size_t i = 0; i < images; i += o.batch) {
             const std::size_t n = std::min(o.batch, images - i);
@@ -157,6 +159,10 @@ std::vector<time_point> evaluate_converted(Model& m, const data::dataset& d, std
     if (steps.front() <= 0) throw invalid_argument("convert::evaluate_converted: time steps must be positive");
     data::validate(d, Model::input_shape, Model::output_shape.c, "convert::evaluate_converted");
     if (batch == 0) throw invalid_argument("convert::evaluate_converted: the batch size is 0");
+    if (d.frames > 1 && steps.back() > d.frames)
+        throw invalid_argument("convert::evaluate_converted: " + std::to_string(steps.back()) +
+                               " steps asked, the data set holds " + std::to_string(d.frames) + " frames per sample");
+    const detail::input_frames_scope<Model> frames(m, d.frames);
     int chunk = 0;
     for (int t : steps) chunk = std::gcd(chunk, t);
     constexpr int classes = Model::output_shape.c;

@@ -69,6 +69,10 @@ constexpr std::uint64_t poisson(std::uint64_t step) { return poisson_input ^ (st
 inline constexpr std::uint64_t augmentation = 0xa0600000;
 /// An epoch's shuffled order: key + epoch.
 inline constexpr std::uint64_t epoch_order = 0x5eed0000;
+/// Event augmentation (data::event_flip_translate): key ^ (epoch << 8).
+inline constexpr std::uint64_t event_augmentation = 0xe7e70000;
+/// The event emulator's pixel mismatch (the key) and noise (key ^ (sample + 1)).
+inline constexpr std::uint64_t event_emulation = 0xdc5a0000;
 }  // namespace random_stream
 
 }  // namespace detail

@@ -35,7 +35,9 @@ struct crop_flip {
     /// Augments `count` samples of shape s in place.
     void operator()(float* x, std::size_t count, shape s, const snn2ann::detail::counter_rng& rng) const {
         if (s.flat) throw invalid_argument("data::crop_flip: the samples are flat, not images");
-        if (!fill.empty() && fill.size() != static_cast<std::size_t>(s.c))
+        // A sample of frames comes with its frames' channels stacked: the fill values of one
+        // frame's channels repeat over the frames.
+        if (!fill.empty() && (s.c % static_cast<int>(fill.size()) != 0))
             throw invalid_argument("data::crop_flip: " + std::to_string(fill.size()) + " fill values for " +
                                    std::to_string(s.c) + " channels");
         const int h = s.h, w = s.w, range = 2 * padding + 1;
@@ -53,7 +55,7 @@ struct crop_flip {
                 for (int c = 0; c < s.c; ++c) {
                     float* p = x + (n * s.c + c) * plane;
                     const float* copy = source + (n * s.c + c) * plane;
-                    const float pad = fill.empty() ? 0.0f : fill[c];
+                    const float pad = fill.empty() ? 0.0f : fill[static_cast<std::size_t>(c) % fill.size()];
                     for (int y = 0; y < h; ++y)
                         for (int xx = 0; xx < w; ++xx) {
                             // output (y, xx) is input (y + dy, x' + dx), x' mirrored when flipping

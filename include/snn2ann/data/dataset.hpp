@@ -15,23 +15,28 @@
 
 namespace snn2ann::inline v0::data {
 
-/// Labelled images in memory, sample-major and row-major (the reader functions and
-/// from_xtensor build them; data::validate checks one against a model).
+/// Labelled samples in memory, sample-major and row-major (the reader functions,
+/// from_xtensor and to_frames build them; data::validate checks one against a model). A
+/// sample is one image, the input at every time step, or `frames` frames of channels x
+/// height x width, frame t the input of step t (time-varying input: event-camera frames).
 struct dataset {
-    std::vector<float> images;          ///< size() x channels x height x width
+    std::vector<float> images;          ///< size() x frames x channels x height x width
     std::vector<std::int32_t> labels;   ///< one class index per image
     int channels = 0;  ///< of a sample
     int height = 0;    ///< of a sample
     int width = 0;     ///< of a sample
     int classes = 0;   ///< labels lie in [0, classes)
+    int frames = 1;    ///< frames per sample: 1 for a static image, T for time-varying input
 
     /// The number of samples.
     std::size_t size() const { return labels.size(); }
-    /// Floats per sample.
-    std::size_t image_size() const { return static_cast<std::size_t>(channels) * height * width; }
+    /// Floats per frame (channels x height x width): the network's input size.
+    std::size_t frame_size() const { return static_cast<std::size_t>(channels) * height * width; }
+    /// Floats per sample (frames x frame_size()).
+    std::size_t image_size() const { return static_cast<std::size_t>(frames > 0 ? frames : 0) * frame_size(); }
     /// Sample `i`.
     const float* image(std::size_t i) const { return images.data() + i * image_size(); }
-    /// The shape of a sample.
+    /// The shape of a frame (of the sample, for a static image).
     shape sample_shape() const { return image_shape(channels, height, width); }
 
     /// The first n samples (or all when n == 0 or n >= size()).
@@ -45,7 +50,7 @@ struct dataset {
     /// The samples [first, first + count) (clipped to the data set), e.g. a rank's shard.
     dataset range(std::size_t first, std::size_t count) const {
         dataset d;
-        d.channels = channels, d.height = height, d.width = width, d.classes = classes;
+        d.channels = channels, d.height = height, d.width = width, d.classes = classes, d.frames = frames;
         first = std::min(first, size());
         count = std::min(count, size() - first);
         d.images.assign(images.begin() + static_cast<std::ptrdiff_t>(first * image_size()),
@@ -73,11 +78,13 @@ inline void validate(const dataset& d, shape input, int classes, const char* who
         throw invalid_argument(where + "the data set's sample shape " + std::to_string(d.channels) + "x" +
                                std::to_string(d.height) + "x" + std::to_string(d.width) +
                                " has a dimension that is not positive");
-    if (d.image_size() != input.size())
-        throw invalid_argument(where + "the data set's samples are " + std::to_string(d.channels) + "x" +
-                               std::to_string(d.height) + "x" + std::to_string(d.width) + " (" +
-                               std::to_string(d.image_size()) + " values), the network's input " +
-                               std::to_string(input.size()) + " values");
+    if (d.frames < 1)
+        throw invalid_argument(where + "the data set has " + std::to_string(d.frames) + " frames per sample (at least 1)");
+    if (d.frame_size() != input.size())
+        throw invalid_argument(where + "the data set's " + (d.frames > 1 ? "frames" : "samples") + " are " +
+                               std::to_string(d.channels) + "x" + std::to_string(d.height) + "x" +
+                               std::to_string(d.width) + " (" + std::to_string(d.frame_size()) +
+                               " values), the network's input " + std::to_string(input.size()) + " values");
     if (d.images.size() / d.image_size() != d.labels.size() || d.images.size() % d.image_size() != 0)
         throw invalid_argument(where + "the data set holds " + std::to_string(d.images.size()) +
                                " image values for " + std::to_string(d.labels.size()) + " labels of " +
@@ -92,6 +99,52 @@ inline void validate(const dataset& d, shape input, int classes, const char* who
                                    (bound == classes ? " (the network's outputs)" : " (the data set's classes)"));
 }
 
+/// `d` with `frames` frames per sample re-binned from its own: over a sample's F frames,
+/// new frame k sums the old frames' values over [k F / frames, (k + 1) F / frames), in
+/// fractions of a frame where the bins do not align, so event counts keep their totals
+/// (F = 8 to 4: pairs of frames added). For a model whose T differs from the frames a
+/// data set was integrated to.
+inline dataset rebin_frames(const dataset& d, int frames) {
+    if (frames < 1) throw invalid_argument("data::rebin_frames: " + std::to_string(frames) + " frames (at least 1)");
+    if (d.frames < 1 || d.images.size() != d.size() * d.image_size())
+        throw invalid_argument("data::rebin_frames: the data set's images (" + std::to_string(d.images.size()) +
+                               " values) are not " + std::to_string(d.size()) + " samples of " +
+                               std::to_string(d.frames) + " frames of " + std::to_string(d.frame_size()) + " values");
+    dataset r = d;
+    r.frames = frames;
+    r.images.assign(d.size() * r.image_size(), 0.0f);
+    const std::size_t n = d.frame_size();
+    const double scale = static_cast<double>(d.frames) / frames;
+    for (std::size_t i = 0; i < d.size(); ++i)
+        for (int k = 0; k < frames; ++k) {
+            float* out = r.images.data() + (i * static_cast<std::size_t>(frames) + static_cast<std::size_t>(k)) * n;
+            const double lo = k * scale, hi = (k + 1) * scale;
+            for (int j = static_cast<int>(lo); j < d.frames && j < hi; ++j) {
+                const double w = std::min(hi, j + 1.0) - std::max(lo, static_cast<double>(j));
+                if (w <= 0.0) continue;
+                const float* in = d.images.data() + (i * static_cast<std::size_t>(d.frames) + static_cast<std::size_t>(j)) * n;
+                for (std::size_t e = 0; e < n; ++e) out[e] += static_cast<float>(w) * in[e];
+            }
+        }
+    return r;
+}
+
+/// `d`'s static images as `frames` equal frames each: the direct input of every step made
+/// explicit (a model trains on it as on the images themselves, docs/guide.md).
+inline dataset repeat_frames(const dataset& d, int frames) {
+    if (frames < 1) throw invalid_argument("data::repeat_frames: " + std::to_string(frames) + " frames (at least 1)");
+    if (d.frames != 1) throw invalid_argument("data::repeat_frames: the data set already has " + std::to_string(d.frames) + " frames per sample");
+    dataset r = d;
+    r.frames = frames;
+    r.images.resize(d.size() * r.image_size());
+    const std::size_t n = d.frame_size();
+    for (std::size_t i = 0; i < d.size(); ++i)
+        for (int k = 0; k < frames; ++k)
+            std::copy(d.images.begin() + static_cast<std::ptrdiff_t>(i * n), d.images.begin() + static_cast<std::ptrdiff_t>((i + 1) * n),
+                      r.images.begin() + static_cast<std::ptrdiff_t>((i * static_cast<std::size_t>(frames) + static_cast<std::size_t>(k)) * n));
+    return r;
+}
+
 /// (x - mean[c]) / std[c] per channel, in place.
 inline void normalize(dataset& d, const std::vector<float>& mean, const std::vector<float>& std_dev) {
     if (d.channels <= 0 || d.height <= 0 || d.width <= 0 || d.images.size() != d.size() * d.image_size())
@@ -104,9 +157,9 @@ inline void normalize(dataset& d, const std::vector<float>& mean, const std::vec
                                std::to_string(std_dev.size()) + " deviations for " + std::to_string(d.channels) +
                                " channels");
     const std::size_t plane = static_cast<std::size_t>(d.height) * d.width;
-    for (std::size_t i = 0; i < d.size(); ++i)
+    for (std::size_t i = 0; i < d.size() * static_cast<std::size_t>(d.frames); ++i)
         for (int c = 0; c < d.channels; ++c) {
-            float* p = d.images.data() + i * d.image_size() + c * plane;
+            float* p = d.images.data() + i * d.frame_size() + c * plane;
             const float m = mean[c], inv = 1.0f / std_dev[c];
             for (std::size_t k = 0; k < plane; ++k) p[k] = (p[k] - m) * inv;
         }

@@ -21,11 +21,13 @@ template <class Layout>
 struct pass_plan {
     /// Samples of layer I's output in an ANN or BPTT pass over chain.batch inputs: BPTT
     /// runs every layer from the first spiking one on over T x B samples (time-major), the
-    /// layers before it once (their input is the same at every step).
+    /// layers before it once (their input is the same at every step), or over T x B
+    /// samples too when the input varies in time (frames).
     template <std::size_t I>
     static std::size_t training_samples(const layer_context& chain) {
         if (chain.time_major) return chain.batch;  // inside a block of a T-step pass: already T x B
-        if (chain.mode == branch::bptt && Layout::first_spiking >= 0 && position<I>() >= Layout::first_spiking)
+        if (chain.mode == branch::bptt && Layout::first_spiking >= 0 &&
+            (position<I>() >= Layout::first_spiking || chain.time_varying_input))
             return chain.batch * static_cast<std::size_t>(chain.timesteps);
         return chain.batch;
     }
@@ -47,16 +49,18 @@ struct pass_plan {
                 own.collapse_output = false;
             }
         } else if (chain.mode == branch::bptt) {
-            // Spiking layers step through time on B samples; the others see T x B samples.
+            // Spiking layers step through time on B samples; the others see T x B samples
+            // (before the first spiking layer only when the input varies in time).
+            const bool varying = chain.time_varying_input;
             if constexpr (Layout::is_spiking[I]) {
-                own.constant_input = position<I>() == Layout::first_spiking;
+                own.constant_input = position<I>() == Layout::first_spiking && !varying;
             } else {
                 own.batch = training_samples<I>(chain);
-                own.time_major = Layout::first_spiking >= 0 && position<I>() > Layout::first_spiking;
+                own.time_major = Layout::first_spiking >= 0 && (position<I>() > Layout::first_spiking || varying);
                 if constexpr (Layout::is_stepping_block[I]) {
                     // The first stepping position: the block takes the B samples of the
                     // constant input and repeats them over the T steps itself.
-                    if (position<I>() == Layout::first_spiking) {
+                    if (position<I>() == Layout::first_spiking && !varying) {
                         own.batch = chain.batch;
                         own.constant_input = true;
                     }

@@ -176,6 +176,9 @@ struct spiking {
 
         /// Spike counts of the last SNN or BPTT pass (batch x neurons, values 0..T).
         const float* counts() const { return counts_.data(); }
+        /// Membranes after the last SNN pass (the last chunk's samples x neurons): for tests
+        /// and diagnostics.
+        const float* membranes() const { return membrane_.data(); }
         std::size_t counted_batch() const { return counted_batch_; }
         /// Fraction of noisy neurons (ANN inactive, SNN fired) in the last training batch.
         double noisy_ratio() const { return noisy_ratio_; }

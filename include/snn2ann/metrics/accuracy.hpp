@@ -12,6 +12,7 @@
 #include "../core/error.hpp"
 #include "../data/dataset.hpp"
 #include "../net/branches.hpp"
+#include "../net/input_frames.hpp"
 #include "../rules/ann.hpp"
 #include "../rules/rule.hpp"
 
@@ -37,6 +38,8 @@ accuracy_result evaluate(Model& m, const data::dataset& d, std::size_t batch, Ru
                   "rules::ann or convert::converted_snn)");
     data::validate(d, Model::input_shape, Model::output_shape.c, "evaluate");
     if (batch == 0) throw invalid_argument("evaluate: the batch size is 0");
+    detail::require_frames_fit<Model>(d.frames, rule, "evaluate");
+    const detail::input_frames_scope<Model> frames(m, d.frames);
     constexpr int classes = Model::output_shape.c;
     accuracy_result r;
     for (std::size_t i = 0; i < d.size(); i += batch) {

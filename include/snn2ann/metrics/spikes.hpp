@@ -15,6 +15,7 @@
 #include "../data/dataset.hpp"
 #include "../layer/sequence.hpp"
 #include "../net/branches.hpp"
+#include "../net/input_frames.hpp"
 #include "../rules/rule.hpp"
 
 namespace snn2ann::inline v0 {
@@ -65,6 +66,8 @@ spike_report measure_spikes(Model& m, const data::dataset& d, std::size_t batch,
     static_assert(Model::executor::last_spiking >= 0, "snn2ann::measure_spikes: the network has no spiking layer");
     data::validate(d, Model::input_shape, Model::output_shape.c, "measure_spikes");
     if (batch == 0) throw invalid_argument("measure_spikes: the batch size is 0");
+    detail::require_frames_fit<Model>(d.frames, rule, "measure_spikes");
+    const detail::input_frames_scope<Model> frames(m, d.frames);
     spike_report r;
     std::vector<double> totals;
     for (std::size_t i = 0; i < d.size(); i += batch) {

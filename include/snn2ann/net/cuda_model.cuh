@@ -16,8 +16,10 @@
 #include <string>
 #include <vector>
 
+#include "../core/buffer.hpp"
 #include "../core/error.hpp"
 #include "../core/messages.hpp"
+#include "input_frames.hpp"
 #include "../core/process_group.hpp"
 #include "../ops/cuda/buffer.cuh"
 #include "../ops/cuda/context.cuh"
@@ -126,13 +128,24 @@ public:
                            "cudaMemsetAsync");
     }
 
+    /// The input the passes that follow read (as model<net, T>::set_input_frames): frames
+    /// per sample, 1 for a static image.
+    void set_input_frames(int frames) {
+        if (frames < 1) throw invalid_argument("model::set_input_frames: " + std::to_string(frames) + " frames (at least 1)");
+        input_frames_ = frames;
+    }
+    /// The frames per sample the passes read.
+    int input_frames() const { return input_frames_; }
+
     /// The SNN branch (as model<net, T>::snn_forward); x and the returned logits are host memory.
     const float* snn_forward(const float* x, std::size_t batch, const detail::spiking_options& o,
                              bool training = false, std::uint64_t step = 0) {
         if (batch == 0) throw invalid_argument(detail::messages::empty_batch("snn_forward"));
         if (o.input != encoding::direct)
             throw invalid_argument(detail::messages::cpu_only("Poisson input encoding (encoding::poisson)"));
-        const float* xd = upload_input(x, batch);
+        const bool framed = input_frames_ > 1 && executor::first_spiking >= 0;
+        if (input_frames_ > 1) detail::require_frames_match(input_frames_, T, "model::snn_forward");
+        const float* xd = framed ? nullptr : upload_ann_input(x, batch);
         constexpr std::size_t in = input_shape.size(), out = output_shape.size();
         float* logits = snn_outputs_.ensure(batch * out);
         const std::size_t chunk = snn_chunk(batch);
@@ -143,7 +156,14 @@ public:
             c.snn_training = training;
             c.sample_offset = first;
             c.total_samples = batch;
-            const float* y = exec_.snn_forward(xd + first * in, c, dev_);
+            const float* chunk_input = framed ? nullptr : xd + first * in;
+            if (framed) {  // this chunk's frames, time-major
+                float* host = host_frames_.ensure(static_cast<std::size_t>(T) * n * in);
+                detail::time_major_frames(x, static_cast<std::size_t>(T), in, first, n, 0, static_cast<std::size_t>(T), host);
+                chunk_input = upload(input_, host, static_cast<std::size_t>(T) * n * in);
+                c.time_varying_input = true;
+            }
+            const float* y = exec_.snn_forward(chunk_input, c, dev_);
             detail::cuda_ops::copy(dev_, y, logits + first * out, n * out);
         }
         return outputs_.download(dev_, logits, batch * out);
@@ -154,7 +174,7 @@ public:
     const float* forward(const float* x, std::size_t batch, const detail::spiking_options& o, bool training,
                          std::uint64_t step = 0) {
         if (batch == 0) throw invalid_argument(detail::messages::empty_batch("forward"));
-        exec_.forward(upload_input(x, batch), context(batch, training, step, o), dev_);
+        exec_.forward(upload_ann_input(x, batch), context(batch, training, step, o), dev_);
         return outputs_.download(dev_, exec_.output(), batch * output_shape.size());
     }
     /// Gradients of the last forward (same batch and options; its input is still on the
@@ -175,7 +195,7 @@ public:
         if (batch == 0) throw invalid_argument(detail::messages::empty_batch("bptt_forward"));
         detail::layer_context c = context(batch, training, step, o);
         c.mode = detail::branch::bptt;
-        exec_.forward(upload_input(x, batch), c, dev_);
+        exec_.forward(upload_bptt_input(x, batch, c), c, dev_);
         constexpr std::size_t n = output_shape.size();
         if constexpr (executor::first_spiking < 0) {
             return outputs_.download(dev_, exec_.output(), batch * n);
@@ -188,6 +208,7 @@ public:
     void bptt_backward(const float*, const float* dmean, std::size_t batch, const detail::spiking_options& o) {
         detail::layer_context c = context(batch, true, step_, o);
         c.mode = detail::branch::bptt;
+        c.time_varying_input = input_frames_ > 1 && executor::first_spiking >= 0;  // as the forward's
         constexpr std::size_t n = output_shape.size();
         float* d = upload(dy_, dmean, batch * n);
         if constexpr (executor::first_spiking >= 0) {
@@ -205,7 +226,7 @@ public:
                                const detail::spiking_options& o) {
         if (batch == 0) throw invalid_argument(detail::messages::empty_batch("forward"));
         const std::int32_t* labels = upload_labels(y, batch);
-        const float* xd = upload_input(x, batch);
+        const float* xd = upload_ann_input(x, batch);
         const detail::layer_context c = context(batch, true, step, o);
         exec_.forward(xd, c, dev_);
         float* d = device_loss(exec_.output(), labels, batch);
@@ -217,9 +238,9 @@ public:
                                 const detail::spiking_options& o) {
         if (batch == 0) throw invalid_argument(detail::messages::empty_batch("bptt_forward"));
         const std::int32_t* labels = upload_labels(y, batch);
-        const float* xd = upload_input(x, batch);
         detail::layer_context c = context(batch, true, step, o);
         c.mode = detail::branch::bptt;
+        const float* xd = upload_bptt_input(x, batch, c);
         exec_.forward(xd, c, dev_);
         constexpr std::size_t n = output_shape.size();
         if constexpr (executor::first_spiking < 0) {
@@ -336,6 +357,21 @@ private:
     const float* upload_input(const float* x, std::size_t batch) {
         return upload(input_, x, batch * input_shape.size());
     }
+    /// The ANN passes' input on the device: x, or the mean of its frames (set_input_frames).
+    const float* upload_ann_input(const float* x, std::size_t batch) {
+        if (input_frames_ <= 1) return upload_input(x, batch);
+        constexpr std::size_t in = input_shape.size();
+        float* mean = host_frames_.ensure(batch * in);
+        detail::mean_frame(x, static_cast<std::size_t>(input_frames_), in, batch, mean);
+        return upload(input_, mean, batch * in);
+    }
+    /// BPTT's input on the device: x, or its frames time-major, marked time-varying in `c`.
+    const float* upload_bptt_input(const float* x, std::size_t batch, detail::layer_context& c) {
+        const float* host = detail::bptt_host_input(x, batch, input_frames_, T, input_shape.size(),
+                                                    executor::first_spiking >= 0, host_frames_, c);
+        const std::size_t steps = c.time_varying_input ? static_cast<std::size_t>(T) : 1;
+        return upload(input_, host, steps * batch * input_shape.size());
+    }
     const std::int32_t* upload_labels(const std::int32_t* y, std::size_t batch) {
         constexpr int classes = output_shape.c;
         for (std::size_t k = 0; k < batch; ++k)  // the CPU loss's check and message
@@ -398,6 +434,8 @@ private:
     detail::cuda_ops::device_buffer<float> params_, grads_, state_;
     detail::cuda_ops::device_buffer<float> velocity_, adam_m_, adam_v_;
     detail::cuda_ops::device_buffer<float> input_, dy_, snn_outputs_, mean_, per_step_, dlogits_;
+    int input_frames_ = 1;                 // frames per sample of the input (set_input_frames)
+    detail::buffer<float> host_frames_;    // the input's frames re-laid out (or averaged) on the host
     detail::cuda_ops::device_buffer<std::int32_t> labels_, hits_;
     detail::cuda_ops::device_buffer<double> losses_;
     std::vector<double> host_losses_;

@@ -13,6 +13,7 @@
 #include "../core/buffer.hpp"
 #include "../core/error.hpp"
 #include "../core/messages.hpp"
+#include "input_frames.hpp"
 #include "../core/rng.hpp"
 #include "../core/parallel.hpp"
 #include "../core/process_group.hpp"
@@ -106,15 +107,36 @@ public:
     snn_branch<model> snn() { return snn_branch<model>(*this, detail::spiking_options{}); }
     ///@}
 
-    /// The SNN branch over T steps on `batch` images, with the spiking options `o` of the
+    /// The input the passes that follow read (time-varying input): `frames` frames of the
+    /// input shape per sample, frame-major within the sample, frame t the input of step t;
+    /// 1 (the default): one image, the input of every step. The SNN and BPTT passes need
+    /// frames = T, the converted SNN runs at most `frames` steps, the ANN passes take the
+    /// frames' mean. The trainer, evaluate, measure_spikes and conversion set it from their
+    /// data set (data::dataset::frames) and restore it after.
+    void set_input_frames(int frames) {
+        if (frames < 1) throw invalid_argument("model::set_input_frames: " + std::to_string(frames) + " frames (at least 1)");
+        input_frames_ = frames;
+    }
+    /// The frames per sample the passes read (see set_input_frames).
+    int input_frames() const { return input_frames_; }
+
+    /// The SNN branch over T steps on `batch` samples, with the spiking options `o` of the
     /// rule that runs it (o.input: the image as the input current at every step, or T
-    /// Bernoulli spike frames of it, a function of seed, step and pixel); returns the
-    /// logits of the head on the last spiking layer's mean firing rate, and leaves every
-    /// spiking layer's spike counts for the ANN branch, which still sees the image.
+    /// Bernoulli spike frames of it, a function of seed, step and pixel; with frames as the
+    /// input (set_input_frames), frame t at step t); returns the logits of the head on the
+    /// last spiking layer's mean firing rate, and leaves every spiking layer's spike counts
+    /// for the ANN branch, which sees the image (or the frames' mean).
     /// `training` turns on membrane dropout; BN always uses its running statistics.
     const float* snn_forward(const float* x, std::size_t batch, const detail::spiking_options& o,
                              bool training = false, std::uint64_t step = 0) {
         if (batch == 0) throw invalid_argument(detail::messages::empty_batch("snn_forward"));
+        const bool framed = input_frames_ > 1;
+        if (framed) {
+            detail::require_frames_match(input_frames_, T, "model::snn_forward");
+            if (o.input == encoding::poisson)
+                throw invalid_argument("model::snn_forward: Poisson encoding draws its frames from a static image; "
+                                       "this input holds frames already (use encoding::direct)");
+        }
         // The SNN runs on chunks of samples: its T-step activations then take a chunk's
         // memory, not the batch's. Samples are independent here (BN uses running
         // statistics), and counts and random draws are indexed in the whole batch, so the
@@ -130,7 +152,16 @@ public:
             c.sample_offset = first;
             c.total_samples = batch;
             const float* chunk_input = x + first * in;
-            if (o.input == encoding::poisson && executor::first_spiking >= 0) {
+            if (framed) {
+                if constexpr (executor::first_spiking >= 0) {
+                    float* frames = encoded_.ensure(static_cast<std::size_t>(T) * n * in);
+                    detail::time_major_frames(x, static_cast<std::size_t>(T), in, first, n, 0, static_cast<std::size_t>(T), frames);
+                    chunk_input = frames;
+                    c.time_varying_input = true;
+                } else {
+                    chunk_input = mean_of_frames(x + first * in * static_cast<std::size_t>(T), n);
+                }
+            } else if (o.input == encoding::poisson && executor::first_spiking >= 0) {
                 chunk_input = poisson_frames(x, batch, first, n, step);
                 c.time_varying_input = true;
             }
@@ -151,13 +182,14 @@ public:
     /// first spiking one on runs over T x B samples, spiking layers step through time
     /// (keeping their membranes for backward when `training`), and the result is the mean
     /// over T of the network's outputs (batch x output size). BN normalises over the T x B
-    /// samples.
+    /// samples. With frames as the input (set_input_frames), frame t is step t's input and
+    /// every layer runs over the T x B samples.
     const float* bptt_forward(const float* x, std::size_t batch, const detail::spiking_options& o, bool training,
                               std::uint64_t step = 0) {
         if (batch == 0) throw invalid_argument(detail::messages::empty_batch("bptt_forward"));
         detail::layer_context c = context(batch, training, step, o);
         c.mode = detail::branch::bptt;
-        exec_.forward(x, c);
+        exec_.forward(bptt_input(x, batch, c), c);
         if constexpr (executor::first_spiking < 0) {
             return exec_.output();
         } else {
@@ -171,6 +203,7 @@ public:
     void bptt_backward(const float* x, const float* dmean, std::size_t batch, const detail::spiking_options& o) {
         detail::layer_context c = context(batch, true, step_, o);
         c.mode = detail::branch::bptt;
+        x = bptt_input(x, batch, c);
         if constexpr (executor::first_spiking < 0) {
             exec_.backward(x, dmean, nullptr, c);
         } else {
@@ -186,17 +219,33 @@ public:
     /// `steps` steps of the SNN that ANN-to-SNN conversion makes of this network (see
     /// convert/ann_to_snn.hpp): returns the outputs of every step, steps x batch x output
     /// size, time-major. With `resume` the membranes and spike counts of the previous call
-    /// (same batch and input) carry on, so a long run can go in chunks of steps.
+    /// (same batch and input) carry on, so a long run can go in chunks of steps. With
+    /// frames as the input (set_input_frames), the run takes the next `steps` frames.
     const float* converted_forward(const float* x, std::size_t batch, int steps, bool resume) {
         detail::require_integrate_and_fire<executor>();
         if (batch == 0) throw invalid_argument(detail::messages::empty_batch("converted_forward"));
         if (steps <= 0) throw invalid_argument("model::converted_forward: steps must be positive");
+        if (!resume) converted_steps_ = 0;
+        const bool framed = input_frames_ > 1;
+        if (framed && converted_steps_ + steps > input_frames_)
+            throw invalid_argument("model::converted_forward: the input holds " + std::to_string(input_frames_) +
+                                   " frames per sample; the converted SNN ran " + std::to_string(converted_steps_) +
+                                   " steps and asks for " + std::to_string(steps) + " more");
         detail::spiking_options o;  // conversion's own neurons; nothing of any rule's
         o.converted = true;
         o.resume = resume;
         detail::layer_context c = context(batch, false, 0, o);
         c.mode = detail::branch::snn;
         c.timesteps = steps;
+        if (framed) {
+            constexpr std::size_t in = input_shape.size();
+            float* frames = encoded_.ensure(static_cast<std::size_t>(steps) * batch * in);
+            detail::time_major_frames(x, static_cast<std::size_t>(input_frames_), in, 0, batch,
+                                      static_cast<std::size_t>(converted_steps_), static_cast<std::size_t>(steps), frames);
+            x = frames;
+            c.time_varying_input = true;
+        }
+        converted_steps_ += steps;
         return exec_.snn_forward(x, c);
     }
 
@@ -207,13 +256,13 @@ public:
     const float* forward(const float* x, std::size_t batch, const detail::spiking_options& o, bool training,
                          std::uint64_t step = 0) {
         if (batch == 0) throw invalid_argument(detail::messages::empty_batch("forward"));
-        exec_.forward(x, context(batch, training, step, o));
+        exec_.forward(ann_input(x, batch), context(batch, training, step, o));
         return exec_.output();
     }
     /// Sets the gradients of the last forward (same x, batch and options) for output
     /// gradient dy.
     void backward(const float* x, const float* dy, std::size_t batch, const detail::spiking_options& o) {
-        exec_.backward(x, dy, nullptr, context(batch, true, step_, o));
+        exec_.backward(ann_input(x, batch), dy, nullptr, context(batch, true, step_, o));
     }
     /// The same for a network without spiking layers, which has nothing to choose.
     const float* forward(const float* x, std::size_t batch, bool training, std::uint64_t step = 0) {
@@ -243,6 +292,23 @@ public:
     void leave_step() { in_step_ = {}; }
 
 private:
+    /// The ANN passes' input: x itself, or the mean of its frames (time-varying input).
+    const float* ann_input(const float* x, std::size_t batch) {
+        if (input_frames_ <= 1) return x;
+        return mean_of_frames(x, batch);
+    }
+    const float* mean_of_frames(const float* x, std::size_t batch) {
+        constexpr std::size_t in = input_shape.size();
+        float* mean = mean_frame_.ensure(batch * in);
+        detail::mean_frame(x, static_cast<std::size_t>(input_frames_), in, batch, mean);
+        return mean;
+    }
+    /// BPTT's input: x itself, or its frames time-major, marked as time-varying in `c`.
+    const float* bptt_input(const float* x, std::size_t batch, detail::layer_context& c) {
+        return detail::bptt_host_input(x, batch, input_frames_, T, input_shape.size(), executor::first_spiking >= 0,
+                                       encoded_, c);
+    }
+
     /// T Bernoulli frames of samples [first, first + n) of the batch (time-major), drawn
     /// as a function of (seed, step, position in the whole batch).
     const float* poisson_frames(const float* x, std::size_t batch, std::size_t first, std::size_t n, std::uint64_t step) {
@@ -278,7 +344,10 @@ private:
     std::uint64_t step_ = 0;
     detail::data_parallel_step in_step_;  // set by join_step for a data-parallel step
     detail::buffer<float> params_, grads_, state_;
-    detail::buffer<float> encoded_;  // Poisson frames, T x batch x input
+    int input_frames_ = 1;    // frames per sample of the input (set_input_frames)
+    int converted_steps_ = 0; // steps of the converted SNN's run so far (its frames taken)
+    detail::buffer<float> encoded_;  // the input as T frames, time-major: Poisson draws or the input's frames
+    detail::buffer<float> mean_frame_;  // the ANN passes' input from frames: their mean, batch x input
     detail::buffer<float> snn_outputs_;      // the SNN's logits, batch x output
     detail::buffer<float> mean_, per_step_;  // BPTT: time-averaged outputs and their per-step gradient
     detail::cpu_ops::conv_workspace<cpu> conv_scratch_;  // shared by every convolution (layers run one at a time)

@@ -27,6 +27,7 @@
 #include "../io/checkpoint.hpp"
 #include "../metrics/accuracy.hpp"
 #include "../metrics/sharded.hpp"
+#include "../net/input_frames.hpp"
 #include "../rules/rule.hpp"
 #include "callbacks.hpp"
 #include "finite_guard.hpp"
@@ -153,8 +154,11 @@ public:
         if (b.value == 0) throw invalid_argument("trainer::fit: the batch size is 0");
         data::validate(train, Model::input_shape, Model::output_shape.c, "trainer::fit (training set)");
         if (train.size() == 0) throw invalid_argument("trainer::fit: the training set is empty");
-        if (validation_)
+        detail::require_frames_fit<Model>(train.frames, rule_, "trainer::fit (training set)");
+        if (validation_) {
             data::validate(*validation_, Model::input_shape, Model::output_shape.c, "trainer::fit (validation set)");
+            detail::require_frames_fit<Model>(validation_->frames, rule_, "trainer::fit (validation set)");
+        }
         if (e.value <= position_.epochs_done)
             throw invalid_argument("trainer::fit: epochs{" + std::to_string(e.value) + "}, but " +
                                    std::to_string(position_.epochs_done) +
@@ -186,7 +190,10 @@ public:
         (hook_fit_begin(callbacks), ...);
         while (position_.epochs_done < e.value && !stop_) {
             epoch_report r;
-            if (!run_epoch(train, b.value, r, callbacks...)) break;  // stopped within the epoch
+            {
+                const detail::input_frames_scope<Model> frames(model_, train.frames);
+                if (!run_epoch(train, b.value, r, callbacks...)) break;  // stopped within the epoch
+            }
             if (validation_) {
                 const accuracy_result v = group_ ? detail::sharded_evaluate(*group_, model_, *validation_, 256, rule_)
                                                  : evaluate(model_, *validation_, 256, rule_);
@@ -287,7 +294,8 @@ private:
             const std::int32_t* ys = y;
             if (augment_) {
                 data::gather(train, order_.data() + first, n, x, y);
-                augment_(x, n, train.sample_shape(),
+                // Frames of a sample are stacked as channels: one draw moves them all alike.
+                augment_(x, n, image_shape(train.channels * train.frames, train.height, train.width),
                          detail::counter_rng(model_.seed_value(), detail::random_stream::augmentation + step));
                 xs = x + part.first * train.image_size(), ys = y + part.first;
             } else {
