@@ -265,4 +265,19 @@ TEST_CASE("xtensor arrays in and out: a data set from arrays, predictions as an 
     for (std::size_t i = 0; i < 15; ++i) CHECK(scores.data()[i] == doctest::Approx(direct[i]).epsilon(1e-6));
     const xt::xtensor<float, 4> wrong = xt::zeros<float>({std::size_t{2}, std::size_t{1}, std::size_t{3}, std::size_t{4}});
     CHECK_THROWS_WITH_AS(s::predict(m, wrong, rule), doctest::Contains("the network takes 1x4x4"), s::invalid_argument);
+
+    // Time-varying samples, N x T x C x H x W: the same images as T equal frames predict the same.
+    xt::xtensor<float, 5> frames = xt::zeros<float>({std::size_t{5}, std::size_t{4}, std::size_t{1}, std::size_t{4}, std::size_t{4}});
+    for (std::size_t i = 0; i < 5; ++i)
+        for (std::size_t t = 0; t < 4; ++t)
+            for (std::size_t k = 0; k < 16; ++k) frames.data()[(i * 4 + t) * 16 + k] = images.data()[i * 16 + k];
+    const s::data::dataset f = s::data::from_xtensor(frames, labels, 3);
+    CHECK(f.frames == 4);
+    CHECK(f.image_size() == 64);
+    const xt::xtensor<float, 2> framed = s::predict(m, frames, rule, 2);
+    for (std::size_t i = 0; i < 15; ++i) CHECK(framed.data()[i] == scores.data()[i]);
+    CHECK(m.input_frames() == 1);
+    const xt::xtensor<float, 5> three = xt::zeros<float>({std::size_t{2}, std::size_t{3}, std::size_t{1}, std::size_t{4}, std::size_t{4}});
+    CHECK_THROWS_WITH_AS(s::predict(m, three, rule), doctest::Contains("3 frames per sample, the model runs T = 4"),
+                         s::invalid_argument);
 }
