@@ -61,12 +61,8 @@ int main(int argc, char** argv) {
     std::string dir;
     snn2ann_examples::command_line cli{"neuron_comparison",
                                        "The reference network trained by BPTT with IF, LIF and PLIF neurons, one table."};
-    CLI::App& app = cli.app();
-    app.add_option("--epochs", epochs, "epochs to train")->capture_default_str();
-    app.add_option("--batch", batch, "samples per step")->capture_default_str();
-    app.add_option("--threads", threads, "worker threads")->capture_default_str();
-    app.add_option("--train-limit", limit, "train on the first N images (0: all)");
-    app.add_option("--data", dir, "Fashion-MNIST's folder (default: the Debian package's)")->type_name("DIR");
+    cli.add_training_flags({.epochs = &epochs, .batch = &batch, .threads = &threads, .train_limit = &limit,
+                            .fashion_mnist = &dir});
     if (const int rc = cli.parse(argc, argv); rc >= 0) return rc;
     try {
         s::threads limit_threads(threads);

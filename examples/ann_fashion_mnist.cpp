@@ -19,11 +19,8 @@ int main(int argc, char** argv) {
     snn2ann_examples::run_state_flags state;
     snn2ann_examples::command_line cli{"ann_fashion_mnist", "Trains the reference network as an ANN on Fashion-MNIST."};
     CLI::App& app = cli.app();
-    app.add_option("--epochs", epochs, "epochs to train")->capture_default_str();
-    app.add_option("--batch", batch, "samples per step")->capture_default_str();
-    app.add_option("--threads", threads, "worker threads (0: all cores)")->capture_default_str();
-    app.add_option("--train-limit", train_limit, "train on the first N images (0: all)");
-    app.add_option("--data", dir, "Fashion-MNIST's folder (default: the Debian package's)")->type_name("DIR");
+    cli.add_training_flags({.epochs = &epochs, .batch = &batch, .threads = &threads, .train_limit = &train_limit,
+                            .fashion_mnist = &dir});
     state.add_to(app);
     if (const int rc = cli.parse(argc, argv); rc >= 0) return rc;
     try {

@@ -5,6 +5,7 @@
 // program with a message that names it (exit code 2), before any data is read.
 #pragma once
 
+#include <cstddef>
 #include <cstdio>
 #include <string>
 #include <utility>
@@ -30,6 +31,26 @@ public:
 
     /// The CLI11 application, to add options to.
     CLI::App& app() { return app_; }
+
+    /// Where the options the training programs share go (null: the program has none).
+    struct training_flags {
+        int* epochs = nullptr;              ///< --epochs
+        std::size_t* batch = nullptr;       ///< --batch
+        int* threads = nullptr;             ///< --threads (0: all cores)
+        std::size_t* train_limit = nullptr; ///< --train-limit (0: all)
+        std::string* fashion_mnist = nullptr;  ///< --data, Fashion-MNIST's folder
+    };
+    /// Adds those of `f` that are given, with the same names, help and shown defaults in
+    /// every program: cli.add_training_flags({.epochs = &epochs, .batch = &batch}).
+    void add_training_flags(const training_flags& f) {
+        if (f.epochs) app_.add_option("--epochs", *f.epochs, "epochs to train")->capture_default_str();
+        if (f.batch) app_.add_option("--batch", *f.batch, "samples per step")->capture_default_str();
+        if (f.threads) app_.add_option("--threads", *f.threads, "worker threads (0: all cores)")->capture_default_str();
+        if (f.train_limit) app_.add_option("--train-limit", *f.train_limit, "train on the first N images (0: all)");
+        if (f.fashion_mnist)
+            app_.add_option("--data", *f.fashion_mnist, "Fashion-MNIST's folder (default: the Debian package's)")
+                ->type_name("DIR");
+    }
 
     /// Reads argv: -1 when the program is to go on, 0 after printing the help for
     /// --help (or -h), 2 after printing "program: what went wrong" for a usage error.

@@ -28,11 +28,9 @@ int main(int argc, char** argv) {
                                        "Trains the reference network by SNN2ANN over the ranks of an MPI job "
                                        "(mpiexec -n N distributed_fashion_mnist)."};
     CLI::App& app = cli.app();
-    app.add_option("--epochs", epochs, "epochs to train")->capture_default_str();
+    cli.add_training_flags({.epochs = &epochs, .train_limit = &train_limit, .fashion_mnist = &dir});
     app.add_option("--batch", batch, "samples per step over all ranks (the global batch)")->capture_default_str();
     app.add_option("--threads", threads, "worker threads per rank (0: all cores)")->capture_default_str();
-    app.add_option("--train-limit", train_limit, "train on the first N images (0: all)");
-    app.add_option("--data", dir, "Fashion-MNIST's folder (default: the Debian package's)")->type_name("DIR");
     app.add_option("--save", save, "the checkpoint rank 0 writes after training")->type_name("FILE")->capture_default_str();
     app.add_flag("--sync-bn", comm.synchronised_batch_norm, "batch normalisation with the statistics of the global batch");
     state.add_to(app);

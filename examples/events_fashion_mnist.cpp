@@ -42,11 +42,8 @@ int main(int argc, char** argv) {
     CLI::App& app = cli.app();
     app.add_option("--rule", rule, "SNN2ANN at T = 5 or BPTT at T = 8 (frames = time steps)")
         ->check(CLI::IsMember({"snn2ann", "bptt"}))->capture_default_str();
-    app.add_option("--epochs", epochs, "epochs to train")->capture_default_str();
-    app.add_option("--batch", batch, "samples per step")->capture_default_str();
-    app.add_option("--threads", threads, "worker threads (0: all cores)")->capture_default_str();
+    cli.add_training_flags({.epochs = &epochs, .batch = &batch, .threads = &threads, .fashion_mnist = &data.fashion_mnist});
     app.add_option("--events", data.dir, "the emulated recordings and the frame cache")->type_name("DIR")->capture_default_str();
-    app.add_option("--data", data.fashion_mnist, "Fashion-MNIST's folder (default: the Debian package's)")->type_name("DIR");
     app.add_option("--train-limit", data.train_limit, "emulate the first N training images (0: all)")->capture_default_str();
     app.add_option("--test-limit", data.test_limit, "emulate the first N test images (0: all)")->capture_default_str();
     app.add_option("--split", split, "integration: equal durations or equal event counts")

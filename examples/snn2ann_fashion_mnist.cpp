@@ -36,11 +36,8 @@ int main(int argc, char** argv) {
     snn2ann_examples::command_line cli{"snn2ann_fashion_mnist",
                                        "Trains the reference network by SNN2ANN at T = 4 on Fashion-MNIST."};
     CLI::App& app = cli.app();
-    app.add_option("--epochs", o.epochs, "epochs to train")->capture_default_str();
-    app.add_option("--batch", o.batch, "samples per step")->capture_default_str();
-    app.add_option("--threads", threads, "worker threads (0: all cores)")->capture_default_str();
-    app.add_option("--train-limit", o.train_limit, "train on the first N images (0: all)");
-    app.add_option("--data", o.dir, "Fashion-MNIST's folder (default: the Debian package's)")->type_name("DIR");
+    cli.add_training_flags({.epochs = &o.epochs, .batch = &o.batch, .threads = &threads, .train_limit = &o.train_limit,
+                            .fashion_mnist = &o.dir});
     app.add_option("--save", o.save, "the checkpoint written after training")->type_name("FILE")->capture_default_str();
     app.add_flag("--stsu", stsu, "STSU mapping units instead of ReSU");
     app.add_flag("--no-ata", no_ata, "thresholds stay as initialised");

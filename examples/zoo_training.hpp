@@ -38,10 +38,7 @@ int parse(int argc, char** argv, options& o, const char* name, AddOwn add_own) {
     app.add_option("--data", o.data, "the data set")->type_name("NAME")->check(CLI::IsMember({"cifar10", "cifar100", "tiny"}))
         ->capture_default_str();
     app.add_option("--dir", o.dir, "the data set's folder (the message without one says where to get it)")->type_name("DIR");
-    app.add_option("--epochs", o.epochs, "epochs to train")->capture_default_str();
-    app.add_option("--batch", o.batch, "samples per step")->capture_default_str();
-    app.add_option("--threads", o.threads, "worker threads (0: all cores)")->capture_default_str();
-    app.add_option("--train-limit", o.train_limit, "train on the first N images (0: all)");
+    cli.add_training_flags({.epochs = &o.epochs, .batch = &o.batch, .threads = &o.threads, .train_limit = &o.train_limit});
     app.add_option("--test-limit", o.test_limit, "test on the first N images (0: all)");
     o.state.add_to(app);
     add_own(app);
