@@ -19,22 +19,32 @@
 namespace snn2ann::inline v0 {
 namespace data {
 
+namespace detail_arrays {
+/// A data set of `n` samples (`what`: "images", "samples") of `frames` frames of c x h x w
+/// values (row-major at `values`) and `labels`, checked whole.
+inline dataset from_values(const float* values, std::size_t n, std::size_t frames, std::size_t c, std::size_t h,
+                           std::size_t w, const xt::xtensor<std::int32_t, 1>& labels, int classes, const char* what) {
+    if (n != labels.shape()[0])
+        throw invalid_argument("data::from_xtensor: " + std::to_string(n) + " " + what + " but " +
+                               std::to_string(labels.shape()[0]) + " labels");
+    if (classes <= 0) throw invalid_argument("data::from_xtensor: " + std::to_string(classes) + " classes");
+    dataset d;
+    d.frames = static_cast<int>(frames);
+    d.channels = static_cast<int>(c), d.height = static_cast<int>(h), d.width = static_cast<int>(w);
+    d.classes = classes;
+    d.images.assign(values, values + n * frames * c * h * w);  // row-major: a dataset's own order
+    d.labels.assign(labels.begin(), labels.end());
+    validate(d, d.sample_shape(), classes, "data::from_xtensor");
+    return d;
+}
+}  // namespace detail_arrays
+
 /// A data set of `images` (N x C x H x W floats, NCHW) and `labels` (N class indices in
 /// [0, classes)); checked whole (data::validate), with errors that name the sample.
 inline dataset from_xtensor(const xt::xtensor<float, 4>& images, const xt::xtensor<std::int32_t, 1>& labels,
                             int classes) {
     const auto& s = images.shape();
-    if (s[0] != labels.shape()[0])
-        throw invalid_argument("data::from_xtensor: " + std::to_string(s[0]) + " images but " +
-                               std::to_string(labels.shape()[0]) + " labels");
-    if (classes <= 0) throw invalid_argument("data::from_xtensor: " + std::to_string(classes) + " classes");
-    dataset d;
-    d.channels = static_cast<int>(s[1]), d.height = static_cast<int>(s[2]), d.width = static_cast<int>(s[3]);
-    d.classes = classes;
-    d.images.assign(images.begin(), images.end());  // row-major: the NCHW order of a dataset
-    d.labels.assign(labels.begin(), labels.end());
-    validate(d, d.sample_shape(), classes, "data::from_xtensor");
-    return d;
+    return detail_arrays::from_values(images.data(), s[0], 1, s[1], s[2], s[3], labels, classes, "images");
 }
 
 /// A data set of time-varying samples: `frames` is N x T x C x H x W (frame t of a sample
@@ -42,18 +52,7 @@ inline dataset from_xtensor(const xt::xtensor<float, 4>& images, const xt::xtens
 inline dataset from_xtensor(const xt::xtensor<float, 5>& frames, const xt::xtensor<std::int32_t, 1>& labels,
                             int classes) {
     const auto& s = frames.shape();
-    if (s[0] != labels.shape()[0])
-        throw invalid_argument("data::from_xtensor: " + std::to_string(s[0]) + " samples but " +
-                               std::to_string(labels.shape()[0]) + " labels");
-    if (classes <= 0) throw invalid_argument("data::from_xtensor: " + std::to_string(classes) + " classes");
-    dataset d;
-    d.frames = static_cast<int>(s[1]);
-    d.channels = static_cast<int>(s[2]), d.height = static_cast<int>(s[3]), d.width = static_cast<int>(s[4]);
-    d.classes = classes;
-    d.images.assign(frames.begin(), frames.end());  // row-major: a dataset's sample-major, frame-major order
-    d.labels.assign(labels.begin(), labels.end());
-    validate(d, d.sample_shape(), classes, "data::from_xtensor");
-    return d;
+    return detail_arrays::from_values(frames.data(), s[0], s[1], s[2], s[3], s[4], labels, classes, "samples");
 }
 
 }  // namespace data

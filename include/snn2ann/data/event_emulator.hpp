@@ -89,28 +89,30 @@ inline std::vector<event> emulate_saccades(const float* image, int h, int w, con
     const snn2ann::detail::counter_rng noise(p.seed, snn2ann::detail::random_stream::event_emulation ^ (index + 1));
     std::vector<double> threshold(pixels), reference(pixels), previous(pixels);
     std::vector<std::uint64_t> dead_until(pixels, 0);
-    const auto log_at = [&](int x, int y, double t) {
-        double ox = 0, oy = 0;
-        detail_events::view_offset(p, t, h, w, ox, oy);
+    // The view's offset is a function of time alone: computed once per step, not per pixel.
+    double ox = 0, oy = 0;
+    const auto log_at = [&](int x, int y) {
         return std::log(detail_events::intensity(image, h, w, x, y, ox, oy) + p.log_offset);
     };
+    detail_events::view_offset(p, 0.0, h, w, ox, oy);
     for (std::size_t i = 0; i < pixels; ++i) {
         // Box-Muller from two uniforms of the pixel's counter: a normal mismatch.
         const double u1 = std::max(1e-12, static_cast<double>(mismatch.uniform(2 * i))),
                      u2 = static_cast<double>(mismatch.uniform(2 * i + 1));
         const double z = std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2);
         threshold[i] = std::max(0.01, p.contrast + p.contrast_sigma * z);
-        reference[i] = previous[i] = log_at(static_cast<int>(i % n), static_cast<int>(i / n), 0.0);
+        reference[i] = previous[i] = log_at(static_cast<int>(i % n), static_cast<int>(i / n));
     }
     std::vector<event> all, step;
     const std::uint64_t end = 3 * p.saccade_us;
     const double noise_p = p.noise_hz * static_cast<double>(p.step_us) * 1e-6;
     for (std::uint64_t t1 = p.step_us, k = 1; t1 <= end; t1 += p.step_us, ++k) {
         const std::uint64_t t0 = t1 - p.step_us;
+        detail_events::view_offset(p, static_cast<double>(t1), h, w, ox, oy);
         step.clear();
         for (std::size_t i = 0; i < pixels; ++i) {
             const int x = static_cast<int>(i % n), y = static_cast<int>(i / n);
-            const double now = log_at(x, y, static_cast<double>(t1)), before = previous[i];
+            const double now = log_at(x, y), before = previous[i];
             previous[i] = now;
             while (std::abs(now - reference[i]) >= threshold[i]) {
                 const double sign = now > reference[i] ? 1.0 : -1.0;

@@ -132,7 +132,10 @@ inline void integrate_events(const std::vector<event>& s, int width, int height,
     const int w = (width + p.downsample - 1) / p.downsample, h = (height + p.downsample - 1) / p.downsample;
     const std::size_t frame = 2 * static_cast<std::size_t>(w) * static_cast<std::size_t>(h);
     std::fill(out, out + frame * static_cast<std::size_t>(p.frames), 0.0f);
-    const std::vector<event> e = filter_events(s, width, height, p);
+    // Without filters the recording is read in place; with them, the kept events.
+    const bool filtered = p.refractory_us != 0 || p.denoise_us != 0;
+    const std::vector<event> kept = filtered ? filter_events(s, width, height, p) : std::vector<event>{};
+    const std::vector<event>& e = filtered ? kept : s;
     if (e.empty()) return;
     const auto frames = static_cast<std::uint64_t>(p.frames);
     const std::uint64_t n = e.size(), t0 = e.front().t, span = e.back().t - t0 + 1;

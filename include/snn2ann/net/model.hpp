@@ -203,7 +203,10 @@ public:
     void bptt_backward(const float* x, const float* dmean, std::size_t batch, const detail::spiking_options& o) {
         detail::layer_context c = context(batch, true, step_, o);
         c.mode = detail::branch::bptt;
-        x = bptt_input(x, batch, c);
+        if (input_frames_ > 1) {  // the forward's frames (or their mean), prepared there
+            x = encoded_.data();
+            c.time_varying_input = executor::first_spiking >= 0;
+        }
         if constexpr (executor::first_spiking < 0) {
             exec_.backward(x, dmean, nullptr, c);
         } else {
@@ -260,9 +263,9 @@ public:
         return exec_.output();
     }
     /// Sets the gradients of the last forward (same x, batch and options) for output
-    /// gradient dy.
+    /// gradient dy. With frames as the input, the forward's mean of them is reused.
     void backward(const float* x, const float* dy, std::size_t batch, const detail::spiking_options& o) {
-        exec_.backward(ann_input(x, batch), dy, nullptr, context(batch, true, step_, o));
+        exec_.backward(input_frames_ > 1 ? mean_frame_.data() : x, dy, nullptr, context(batch, true, step_, o));
     }
     /// The same for a network without spiking layers, which has nothing to choose.
     const float* forward(const float* x, std::size_t batch, bool training, std::uint64_t step = 0) {
