@@ -13,7 +13,7 @@ bash "$root/scripts/install_deps.sh" fuzz
 runs=${1:-1000000}
 shift || true
 harnesses=("$@")
-[ ${#harnesses[@]} -gt 0 ] || harnesses=(idx idx_gzip fashion_mnist cifar tiny_imagenet npy checkpoint checkpoint_members nmnist aedat frame_cache)
+[ ${#harnesses[@]} -gt 0 ] || mapfile -t harnesses < "$root/tests/fuzz/harnesses.txt"
 clang=$(command -v clang++ || true)
 [ -n "$clang" ] || { echo "fuzz.sh: clang++ is needed (apt install clang)" >&2; exit 1; }
 build="$root/build/fuzz"

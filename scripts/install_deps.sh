@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Installs the Debian packages snn2ann builds, tests and runs with, when missing;
 # `install_deps.sh fuzz` adds clang and its libFuzzer runtime for the fuzz harnesses;
-# `install_deps.sh test` adds those and doxygen, whose run on the headers is a test.
+# `install_deps.sh test` adds those, doxygen (whose run on the headers is a test) and
+# h5py and numpy (the tests that check HDF5 files written by the library from Python).
 # Idempotent; as root it uses apt-get directly, otherwise sudo.
 set -euo pipefail
 packages=(cmake g++ make ccache libeigen3-dev libtbb-dev libxtensor-dev zlib1g-dev libzip-dev doctest-dev
-          libbenchmark-dev libturbojpeg0-dev libopenmpi-dev openmpi-bin libcli11-dev dataset-fashion-mnist)
+          libbenchmark-dev libturbojpeg0-dev libopenmpi-dev openmpi-bin libcli11-dev libhdf5-dev dataset-fashion-mnist)
 case "${1:-}" in
     fuzz) packages+=(clang libclang-rt-14-dev) ;;
-    test) packages+=(clang libclang-rt-14-dev doxygen) ;;
+    test) packages+=(clang libclang-rt-14-dev doxygen python3-h5py python3-numpy) ;;
 esac
 missing=()
 for p in "${packages[@]}"; do

@@ -1,5 +1,5 @@
-// Event-camera data: time-varying input through every rule, the N-MNIST format's reader and
-// writer on good and damaged files, frame integration, the frame cache and the emulator.
+// Event-camera data: time-varying input through every rule, the readers and writers of
+// N-MNIST, AEDAT 3.1 (DVS128 Gesture) and AEDAT 2.0 (CIFAR10-DVS) on good and damaged files, frame integration, the frame cache and the emulator.
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -11,6 +11,7 @@
 #include <vector>
 
 #include <snn2ann/data/aedat.hpp>
+#include <snn2ann/data/aedat2.hpp>
 #include <snn2ann/data/event_emulator.hpp>
 #include <snn2ann/data/events.hpp>
 #include <snn2ann/data/frame_cache.hpp>
@@ -397,4 +398,83 @@ TEST_CASE("AEDAT 3.1 and DVS128 Gesture: damaged files are refused with the file
     CHECK_THROWS_WITH_AS(s::data::dvs_gesture(dir.string()), doctest::Contains("ends (100 us) before it starts"), s::io_error);
     fs::remove(dir / "user01_led_labels.csv");
     CHECK_THROWS_WITH_AS(s::data::dvs_gesture(dir.string()), doctest::Contains("user01_led_labels.csv"), s::io_error);
+}
+
+TEST_CASE("AEDAT 2.0: the address bits as jAER describes them, both layouts round-trip, APS samples are skipped") {
+    const fs::path dir = fresh_dir("aedat2");
+    // One DVS128 event written by hand: row 9, column 7 (stored mirrored: 127 - 7 = 120),
+    // ON (bit 0 clear), t = 0x012345 us; big-endian address, then time stamp.
+    const std::string header = "#!AER-DAT2.0\r\n# created by hand\r\n";
+    write_bytes(dir / "one.aedat", header + std::string("\x00\x00\x09\xf0\x00\x01\x23\x45", 8));
+    CHECK(s::data::read_aedat2((dir / "one.aedat").string(), 128, 128) ==
+          std::vector<s::data::event>{{7, 9, 1, 0x012345}});
+    // The same bits read as DAVIS: column (0x9f0 >> 12) = 0, row 0, polarity bit 11 (0x800) set.
+    CHECK(s::data::read_aedat2((dir / "one.aedat").string(), 128, 128, s::data::aedat2_address::davis) ==
+          std::vector<s::data::event>{{0, 0, 1, 0x012345}});
+    const std::vector<s::data::event> events{{0, 0, 1, 0}, {127, 127, 0, 5}, {64, 3, 1, 5}, {9, 100, 0, 2000000000}};
+    for (const auto layout : {s::data::aedat2_address::dvs128, s::data::aedat2_address::davis}) {
+        write_bytes(dir / "round.aedat", s::data::format_aedat2(events, 128, layout));
+        CHECK(s::data::read_aedat2((dir / "round.aedat").string(), 128, 128, layout) == events);
+    }
+    // DAVIS: an address with bit 31 set is an APS or IMU sample, not an event.
+    std::string davis = s::data::format_aedat2({{1, 2, 1, 5}}, 240, s::data::aedat2_address::davis);
+    davis += std::string("\x80\x00\x00\x00\x00\x00\x00\x06", 8);
+    write_bytes(dir / "aps.aedat", davis);
+    CHECK(s::data::read_aedat2((dir / "aps.aedat").string(), 240, 180, s::data::aedat2_address::davis) ==
+          std::vector<s::data::event>{{1, 2, 1, 5}});
+    write_bytes(dir / "empty.aedat", header);
+    CHECK(s::data::read_aedat2((dir / "empty.aedat").string(), 128, 128).empty());
+}
+
+TEST_CASE("AEDAT 2.0 and CIFAR10-DVS: damaged files and folders are refused with the file and the defect") {
+    const fs::path dir = fresh_dir("aedat2_damaged");
+    const std::string good = s::data::format_aedat2({{1, 2, 1, 5}, {3, 4, 0, 9}}, 128);
+    const std::size_t body = good.size() - 16;  // where the events start
+    const auto refuses = [&](const std::string& name, const std::string& bytes, const std::string& what,
+                             s::data::aedat2_address layout = s::data::aedat2_address::dvs128) {
+        write_bytes(dir / name, bytes);
+        CAPTURE(name);
+        CHECK_THROWS_WITH_AS(s::data::read_aedat2((dir / name).string(), 128, 128, layout),
+                             doctest::Contains(((dir / name).string() + ": " + what).c_str()), s::io_error);
+    };
+    refuses("v3.aedat", "#!AER-DAT3.1\r\n#!END-HEADER\r\n", "an AEDAT 3 file, not 2.0");
+    refuses("v1.aedat", "#!AER-DAT1.0\r\n", "an AEDAT 1.0 file");
+    refuses("other.aedat", "RIFF....", "not an AEDAT 2.0 file");
+    refuses("no_end.aedat", "#!AER-DAT2.0\r\n# a comment without its end", "the header line at byte 14 has no end");
+    refuses("truncated.aedat", good.substr(0, good.size() - 3), "truncated: the 13 bytes after the header");
+    refuses("outside.aedat", s::data::format_aedat2({{1, 2, 1, 5}, {200, 4, 0, 9}}, 240, s::data::aedat2_address::davis),
+            "event at byte " + std::to_string(body + 8) + " (address 0x010c8000) is at (200, 4), outside the 128x128 sensor",
+            s::data::aedat2_address::davis);
+    refuses("backwards.aedat", s::data::format_aedat2({{1, 2, 1, 9}, {3, 4, 0, 5}}, 128),
+            "event at byte " + std::to_string(body + 8) + " has time stamp 5 us, before the 9 us");
+    std::string negative = good;
+    negative[body + 12] = '\xff';
+    refuses("negative.aedat", negative, "event at byte " + std::to_string(body + 8) + " has a negative time stamp");
+    CHECK_THROWS_WITH_AS(s::data::read_aedat2((dir / "missing.aedat").string(), 128, 128), doctest::Contains("cannot open"),
+                         s::io_error);
+    // The data set: ten class folders; each class split in file-name order.
+    const fs::path set = dir / "CIFAR10-DVS";
+    const char* names[] = {"airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"};
+    for (int c = 0; c < 9; ++c) {
+        fs::create_directories(set / names[c]);
+        for (int k = 0; k < 2; ++k)
+            write_bytes(set / names[c] / ("cifar10_" + std::string(names[c]) + "_" + std::to_string(k) + ".aedat"),
+                        s::data::format_aedat2({{static_cast<std::uint16_t>(c), static_cast<std::uint16_t>(k), 1, 7}}, 128));
+    }
+    CHECK_THROWS_WITH_AS(s::data::cifar10_dvs(set.string()), doctest::Contains("has 10 class folders, found 9"), s::io_error);
+    fs::create_directories(set / "truck");
+    CHECK_THROWS_WITH_AS(s::data::cifar10_dvs(set.string()), doctest::Contains("holds no .aedat recordings"), s::io_error);
+    for (int k = 0; k < 2; ++k)
+        write_bytes(set / "truck" / ("cifar10_truck_" + std::to_string(k) + ".aedat"),
+                    s::data::format_aedat2({{9, static_cast<std::uint16_t>(k), 1, 7}}, 128));
+    const auto split = s::data::cifar10_dvs(set.string(), 0.5);
+    REQUIRE(split.train.size() == 10);
+    REQUIRE(split.test.size() == 10);
+    for (std::size_t c = 0; c < 10; ++c) {
+        CHECK(split.train.labels[c] == static_cast<std::int32_t>(c));
+        CHECK(split.train.samples[c] == std::vector<s::data::event>{{static_cast<std::uint16_t>(c), 0, 1, 7}});
+        CHECK(split.test.samples[c] == std::vector<s::data::event>{{static_cast<std::uint16_t>(c), 1, 1, 7}});
+    }
+    CHECK(s::data::cifar10_dvs(set.string()).train.size() == 20);  // ceil(0.9 x 2) = 2 per class
+    CHECK_THROWS_AS(s::data::cifar10_dvs(set.string(), 1.0), s::invalid_argument);
 }

@@ -7,6 +7,7 @@
 #include <iterator>
 
 #include <snn2ann/data/aedat.hpp>
+#include <snn2ann/data/aedat2.hpp>
 #include <snn2ann/data/frame_cache.hpp>
 #include <snn2ann/data/nmnist.hpp>
 
@@ -97,6 +98,18 @@ int main(int argc, char** argv) {
     seed("npy", "bytes", snn2ann::io::write_npy(reinterpret_cast<const std::uint8_t*>("abc"), 3));
     const std::vector<snn2ann::data::event> events{{3, 4, 1, 10}, {33, 0, 0, 12}, {5, 5, 0, 8388610}};
     seed("nmnist", "three_events", snn2ann::data::format_ndataset(events));
+    seed("aedat2", "dvs128", snn2ann::data::format_aedat2({{3, 4, 1, 10}, {127, 0, 0, 12}, {5, 5, 0, 70000}}, 128));
+    seed("aedat2", "davis", snn2ann::data::format_aedat2({{3, 4, 1, 10}, {239, 179, 0, 12}}, 240,
+                                                         snn2ann::data::aedat2_address::davis));
+    {
+        // SHD: two samples of three and one spikes (lengths, times, units, labels).
+        const auto bytes = [](const auto& values) {
+            return std::string(reinterpret_cast<const char*>(values.data()), values.size() * sizeof(values[0]));
+        };
+        const std::vector<float> times{0.0f, 0.25f, 0.5f, 0.125f};
+        const std::vector<std::int32_t> units{1, 699, 3, 17}, labels{3, 19};
+        seed("shd", "two_samples", fuzz::join({std::string("\x03\x01"), bytes(times), bytes(units), bytes(labels)}));
+    }
     seed("aedat", "two_packets", snn2ann::data::format_aedat31({{3, 4, 1, 10}, {127, 0, 0, 12}, {5, 5, 0, (1ull << 31) + 2}}));
     {
         snn2ann::data::dataset frames;

@@ -38,6 +38,9 @@ struct event_dataset {
     int width = 0;                            ///< sensor columns
     int height = 0;                           ///< sensor rows
     int classes = 0;                          ///< labels lie in [0, classes)
+    /// 2: events carry an ON/OFF polarity, integrated into two channels; 1: they carry none
+    /// (spike trains of input channels, as SHD's), integrated into one channel.
+    int polarities = 2;
 
     /// The number of recordings.
     std::size_t size() const { return labels.size(); }
@@ -83,6 +86,8 @@ inline void check(const frame_integration& p, const event_dataset& d, const char
     if (d.width <= 0 || d.height <= 0)
         throw invalid_argument(std::string(who) + ": the sensor is " + std::to_string(d.width) + "x" +
                                std::to_string(d.height));
+    if (d.polarities != 1 && d.polarities != 2)
+        throw invalid_argument(std::string(who) + ": " + std::to_string(d.polarities) + " polarities (1 or 2)");
     if (d.samples.size() != d.labels.size())
         throw invalid_argument(std::string(who) + ": " + std::to_string(d.samples.size()) + " recordings for " +
                                std::to_string(d.labels.size()) + " labels");
@@ -125,12 +130,15 @@ inline std::vector<event> filter_events(const std::vector<event>& s, int width, 
     return kept;
 }
 
-/// Integrates one recording into p.frames frames of 2 x H' x W' event counts (channel 0 OFF,
-/// 1 ON; H' = ceil(height / downsample), W' likewise), written to `out`
-/// (p.frames x 2 x H' x W' floats, frame-major). The filters run first.
-inline void integrate_events(const std::vector<event>& s, int width, int height, const frame_integration& p, float* out) {
+/// Integrates one recording into p.frames frames of P x H' x W' event counts, written to
+/// `out` (p.frames x P x H' x W' floats, frame-major; H' = ceil(height / downsample), W'
+/// likewise). P = `polarities`: 2 gives channel 0 OFF and 1 ON; 1 counts every event in
+/// one channel. The filters run first.
+inline void integrate_events(const std::vector<event>& s, int width, int height, const frame_integration& p, float* out,
+                             int polarities = 2) {
     const int w = (width + p.downsample - 1) / p.downsample, h = (height + p.downsample - 1) / p.downsample;
-    const std::size_t frame = 2 * static_cast<std::size_t>(w) * static_cast<std::size_t>(h);
+    const bool two = polarities == 2;
+    const std::size_t frame = (two ? 2 : 1) * static_cast<std::size_t>(w) * static_cast<std::size_t>(h);
     std::fill(out, out + frame * static_cast<std::size_t>(p.frames), 0.0f);
     // Without filters the recording is read in place; with them, the kept events.
     const bool filtered = p.refractory_us != 0 || p.denoise_us != 0;
@@ -143,14 +151,14 @@ inline void integrate_events(const std::vector<event>& s, int width, int height,
         // The slice of event i: by count, floor(i T / N); by time, floor((t - t0) T / span).
         const std::uint64_t k = p.split == frame_split::by_count ? i * frames / n : (e[i].t - t0) * frames / span;
         const std::size_t at = static_cast<std::size_t>(k) * frame +
-                               (static_cast<std::size_t>(e[i].polarity ? 1 : 0) * h + e[i].y / p.downsample) * w +
+                               (static_cast<std::size_t>(two && e[i].polarity ? 1 : 0) * h + e[i].y / p.downsample) * w +
                                e[i].x / p.downsample;
         out[at] += 1.0f;
     }
 }
 
 /// The data set of T frames per sample that integration makes of `d` (frames = p.frames,
-/// 2 channels, the down-sampled sensor), in parallel over the recordings. Every event must
+/// d.polarities channels, the down-sampled sensor), in parallel over the recordings. Every event must
 /// lie on the sensor (the readers check it; so does this).
 inline dataset to_frames(const event_dataset& d, const frame_integration& p) {
     detail_events::check(p, d, "data::to_frames");
@@ -162,7 +170,7 @@ inline dataset to_frames(const event_dataset& d, const frame_integration& p) {
                                        std::to_string(d.width) + "x" + std::to_string(d.height) + " sensor");
     dataset f;
     f.frames = p.frames;
-    f.channels = 2;
+    f.channels = d.polarities;
     f.height = (d.height + p.downsample - 1) / p.downsample;
     f.width = (d.width + p.downsample - 1) / p.downsample;
     f.classes = d.classes;
@@ -170,7 +178,7 @@ inline dataset to_frames(const event_dataset& d, const frame_integration& p) {
     f.images.resize(d.size() * f.image_size());
     snn2ann::detail::for_range(d.size(), 1, [&](std::size_t b, std::size_t e) {
         for (std::size_t i = b; i < e; ++i)
-            integrate_events(d.samples[i], d.width, d.height, p, f.images.data() + i * f.image_size());
+            integrate_events(d.samples[i], d.width, d.height, p, f.images.data() + i * f.image_size(), d.polarities);
     });
     return f;
 }

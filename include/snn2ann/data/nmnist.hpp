@@ -106,9 +106,11 @@ inline void write_ndataset_file(const std::string& path, const std::vector<event
     if (!f) throw io_error(path, "write failed (disk full?)");
 }
 
-/// The class folders of `dir` (sorted by name) with their .bin files (sorted): the
-/// layout of both data sets. A missing or empty folder is an io_error.
-inline std::vector<std::pair<std::string, std::vector<std::string>>> ndataset_folders(const std::string& dir) {
+/// The class folders of `dir` (sorted by name) with their files of `extension` (sorted):
+/// the layout of both data sets (and of CIFAR10-DVS). A missing or empty folder is an
+/// io_error.
+inline std::vector<std::pair<std::string, std::vector<std::string>>> ndataset_folders(const std::string& dir,
+                                                                                      const std::string& extension = ".bin") {
     namespace fs = std::filesystem;
     std::error_code ec;
     if (!fs::is_directory(dir, ec)) throw io_error(dir, "not a folder");
@@ -120,9 +122,9 @@ inline std::vector<std::pair<std::string, std::vector<std::string>>> ndataset_fo
     if (classes.empty()) throw io_error(dir, "holds no class folders");
     for (auto& [name, files] : classes) {
         for (const auto& f : fs::directory_iterator(fs::path(dir) / name, ec))
-            if (f.is_regular_file() && f.path().extension() == ".bin") files.push_back(f.path().string());
+            if (f.is_regular_file() && f.path().extension() == extension) files.push_back(f.path().string());
         std::sort(files.begin(), files.end());
-        if (files.empty()) throw io_error((fs::path(dir) / name).string(), "holds no .bin recordings");
+        if (files.empty()) throw io_error((fs::path(dir) / name).string(), "holds no " + extension + " recordings");
     }
     return classes;
 }
