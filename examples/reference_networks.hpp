@@ -27,6 +27,14 @@ template <class Neuron = s::if_neuron<>>
 using snn = s::network<s::input<1, 28, 28>, conv_bn_pool_if<Neuron, 32>, conv_bn_pool_if<Neuron, 64>,
                        s::flatten, s::linear<128>, s::batch_norm, s::spiking<Neuron>, s::linear<10>>;
 
+/// The variant that leaves the library as NIR (io::save_nir): NIR has no max pooling of
+/// currents, so each 2 x 2 pool averages the currents instead.
+template <class Neuron, int C>
+using conv_bn_avg_if = s::layers<s::conv<C, 3>, s::batch_norm, s::avg_pool<2>, s::spiking<Neuron>>;
+template <class Neuron = s::if_neuron<>>
+using snn_avg_pool = s::network<s::input<1, 28, 28>, conv_bn_avg_if<Neuron, 32>, conv_bn_avg_if<Neuron, 64>,
+                                s::flatten, s::linear<128>, s::batch_norm, s::spiking<Neuron>, s::linear<10>>;
+
 /// The larger configuration: twice the conv channels, a 512-wide linear layer.
 template <class Neuron = s::if_neuron<>>
 using snn_wide = s::network<s::input<1, 28, 28>, conv_bn_pool_if<Neuron, 64>, conv_bn_pool_if<Neuron, 128>,

@@ -41,6 +41,8 @@ struct neuron_model {
     static_assert(MembraneDropoutPercent >= 0 && MembraneDropoutPercent < 100,
                   "snn2ann neuron: the membrane dropout percentage must lie in [0, 100)");
     static constexpr float decay = static_cast<float>(DecayNum) / static_cast<float>(DecayDen);
+    /// The time constant tau of decay = 1 - 1/tau in steps (1 for IF, which does not leak).
+    static constexpr int time_constant = DecayDen;
     static constexpr reset reset_mode = Reset;
     static constexpr firing firing_mode = Firing;
     /// Training-only dropout on the residual membrane U[t] (inverted scaling).

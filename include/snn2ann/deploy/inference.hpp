@@ -1,0 +1,379 @@
+// snn2ann/deploy: the inference engine, a trained network's SNN branch without the
+// training machinery: the weights (BN folded), the per-step biases and the thresholds of a
+// deploy::graph, and working memory for one layer at a time (its membranes and the T
+// steps of its input and output), nothing else: no gradients, no optimizer state, no
+// activations kept for a backward pass. Built from a trained model, a checkpoint or a NIR
+// file (io::read_nir), it classifies one sample or a batch (samples in parallel).
+//
+// Layer by layer, as the SNN branch runs: the layers before the first spiking layer once on
+// the input (per step for frames), each spiking layer its T steps, the layers between on
+// the T steps of spikes, and the head once on the last spiking layer's rate (count / T).
+// A convolution or affine layer whose input is spikes runs either dense (a matrix product
+// over the step's whole input) or event-driven (for each input that spiked, its weights
+// added to the outputs it reaches: the work follows the spikes); path::automatic picks,
+// step by step, event-driven where the fraction of inputs that spiked is at most
+// event_driven_below() (measured: benchmarks/inference_latency). Deterministic: the same
+// input gives the same bits. Dense and event-driven sums run in different orders, and
+// both in other orders than the training model's convolutions, so a membrane within a few
+// ulps of its threshold can fire in one and not the other; docs/deploy.md gives the
+// measured agreement with the training model's SNN branch.
+#pragma once
+
+#include <Eigen/Core>
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "../core/buffer.hpp"
+#include "../core/error.hpp"
+#include "../core/parallel.hpp"
+#include "../io/checkpoint.hpp"
+#include "../net/model.hpp"
+#include "../ops/cpu/im2col.hpp"
+#include "snn_graph.hpp"
+
+namespace snn2ann::inline v0::deploy {
+
+/// How a convolution or affine layer on spikes computes its currents.
+enum class path {
+    dense,         ///< a matrix product over the step's whole input
+    event_driven,  ///< the weights of each input that spiked, accumulated
+    automatic,     ///< event-driven where the step's input is sparse enough (event_driven_below)
+};
+
+/// Per-layer figures of the last classify / predict call.
+struct layer_activity {
+    std::string node;           ///< the graph node's name
+    double input_rate = 0;      ///< fraction of nonzero inputs, over samples and steps
+    double event_steps = 0;     ///< fraction of (sample, step) pairs run event-driven
+};
+
+}  // namespace snn2ann::inline v0::deploy
+
+namespace snn2ann::inline v0::detail {
+
+/// One compiled node of the engine.
+struct engine_op {
+    deploy::node_kind kind = deploy::node_kind::input;
+    std::string name;
+    shape in, out;
+    conv_geometry geometry{};         // conv2d, avg_pool2d
+    buffer<float> weight;             // dense: outputs x inputs (conv: x c k k), row-major
+    buffer<float> scatter;            // event-driven: conv [c][kh][kw][o], affine [i][o]
+    buffer<float> bias;               // per step
+    buffer<float> threshold;          // neurons
+    float decay = 1.0f;               // neurons
+    bool on_spikes = false;           // weighted op whose input comes from a spiking layer (maybe pooled)
+};
+
+/// What one worker (a thread running samples) owns while it runs a sample.
+struct engine_workspace {
+    buffer<float> a, b;          // T steps of the current layer's input and output
+    buffer<float> columns;       // im2col of one step
+    buffer<float> hwc;           // event-driven conv accumulator, [oh][ow][o]
+    buffer<float> membrane;      // the running spiking layer's
+    std::vector<double> nonzero, events;  // per op: nonzero inputs and event-driven steps
+};
+
+}  // namespace snn2ann::inline v0::detail
+
+namespace snn2ann::inline v0 {
+
+/// The inference engine of network Net at timesteps<T> (see the header's comment).
+template <class Net, class Steps = timesteps<1>>
+class inference {
+public:
+    static constexpr int T = Steps::value;          ///< time steps
+    static constexpr shape input_shape = Net::input_shape;    ///< of one sample
+    static constexpr shape output_shape = Net::output_shape;  ///< of one sample (the classes)
+    static_assert(T > 0, "snn2ann::inference<Net, timesteps<T>>: T must be positive");
+
+    /// The engine of graph `g`, which must have Net's shape (checked as io::load_nir checks
+    /// a file, with its messages).
+    explicit inference(const deploy::graph& g) {
+        model<Net, timesteps<T>> check;
+        deploy::load_graph(check, g, "inference");
+        compile(g);
+    }
+    /// The engine of trained model `m` (a CPU model of Net at T steps).
+    template <class Model>
+        requires requires(Model& m) { m.layers(); typename Model::network_type; }
+    explicit inference(Model& m) {
+        static_assert(std::is_same_v<typename Model::network_type, Net> && Model::T == T,
+                      "snn2ann::inference<Net, timesteps<T>>: the model is of another network or T");
+        compile(deploy::graph_of(m, "inference"));
+    }
+    /// The engine of a checkpoint of Net at T steps (io::save_checkpoint's file).
+    static inference from_checkpoint(const std::string& path) {
+        model<Net, timesteps<T>> m;
+        io::load_checkpoint(m, path);
+        return inference(m);
+    }
+
+    /// The path of convolution and affine layers on spikes (default: automatic).
+    void set_path(deploy::path p) { path_ = p; }
+    /// The current path.
+    deploy::path current_path() const { return path_; }
+    /// path::automatic runs a step event-driven where at most this fraction of the layer's
+    /// inputs is nonzero (default 0.3, where benchmarks/inference_latency measured the two
+    /// paths to cost the same on this library's reference network).
+    void event_driven_below(double fraction) { crossover_ = fraction; }
+    /// The crossover of path::automatic.
+    double event_driven_below() const { return crossover_; }
+
+    /// The scores (batch x classes) of `batch` samples of the input shape (or of T frames of
+    /// it each, when frames == T): the mean over the T steps of the output, as the training
+    /// model's SNN branch computes them. Samples run in parallel. Valid until the next call.
+    const float* predict(const float* x, std::size_t batch, int frames = 1) {
+        if (batch == 0) throw invalid_argument(detail::messages::empty_batch("inference::predict"));
+        if (frames != 1 && frames != T)
+            throw invalid_argument("inference::predict: " + std::to_string(frames) + " frames per sample; the engine runs T = " +
+                                   std::to_string(T) + " steps (give 1 frame, the input of every step, or T)");
+        const std::size_t chunks = std::min<std::size_t>(batch, static_cast<std::size_t>(std::max(1, threads::active())));
+        if (workspaces_.size() < chunks) workspaces_.resize(chunks);
+        for (auto& w : workspaces_) w.nonzero.assign(ops_.size(), 0.0), w.events.assign(ops_.size(), 0.0);
+        scores_.ensure(batch * output_shape.size());
+        const std::size_t in = input_shape.size() * static_cast<std::size_t>(frames);
+        detail::for_chunks(batch, chunks, [&](std::size_t k, std::size_t b, std::size_t e) {
+            for (std::size_t i = b; i < e; ++i) run(x + i * in, frames, scores_.data() + i * output_shape.size(), workspaces_[k]);
+        });
+        activity_.clear();
+        for (std::size_t o = 0; o < ops_.size(); ++o) {
+            if (!ops_[o].on_spikes || o > last_spiking_) continue;
+            double nonzero = 0, events = 0;
+            for (std::size_t k = 0; k < chunks; ++k) nonzero += workspaces_[k].nonzero[o], events += workspaces_[k].events[o];
+            const double steps = static_cast<double>(batch) * T;
+            activity_.push_back({ops_[o].name, nonzero / (steps * static_cast<double>(ops_[o].in.size())), events / steps});
+        }
+        return scores_.data();
+    }
+    /// The class of one sample (the largest score; the first of equal ones).
+    int classify(const float* x, int frames = 1) {
+        const float* s = predict(x, 1, frames);
+        return static_cast<int>(std::max_element(s, s + output_shape.size()) - s);
+    }
+    /// Per weighted layer on spikes: its input's firing rate and how often it ran
+    /// event-driven, in the last call.
+    const std::vector<deploy::layer_activity>& activity() const { return activity_; }
+
+    /// Bytes the engine holds: its weights (dense and event-driven copies), biases and
+    /// thresholds, and the workspaces of the workers that have run.
+    std::size_t memory_bytes() const {
+        std::size_t n = scores_.bytes();
+        for (const auto& o : ops_) n += o.weight.bytes() + o.scatter.bytes() + o.bias.bytes() + o.threshold.bytes();
+        for (const auto& w : workspaces_)
+            n += w.a.bytes() + w.b.bytes() + w.columns.bytes() + w.hwc.bytes() + w.membrane.bytes();
+        return n;
+    }
+    /// The graph's nodes as the engine runs them (names and kinds), for reports.
+    std::vector<std::string> nodes() const {
+        std::vector<std::string> n;
+        for (const auto& o : ops_) n.push_back(std::string(deploy::kind_name(o.kind)) + " " + o.name);
+        return n;
+    }
+
+private:
+    using op = detail::engine_op;
+
+    void compile(const deploy::graph& g) {
+        bool spikes = false;
+        for (const deploy::node& n : g.nodes) {
+            if (n.kind == deploy::node_kind::input || n.kind == deploy::node_kind::output) continue;
+            op o;
+            o.kind = n.kind, o.name = n.name, o.in = n.in, o.out = n.out;
+            const auto copy = [](detail::buffer<float>& to, const std::vector<float>& from) {
+                std::copy(from.begin(), from.end(), to.ensure(from.size()));
+            };
+            switch (n.kind) {
+                case deploy::node_kind::conv2d:
+                    o.geometry = {n.in.c, n.in.h, n.in.w, n.kernel, n.stride, n.padding, n.out.c, n.out.h, n.out.w};
+                    [[fallthrough]];
+                case deploy::node_kind::affine: {
+                    copy(o.weight, n.weight), copy(o.bias, n.bias);
+                    o.on_spikes = spikes;
+                    if (spikes) {
+                        // The event-driven copy: the weights an input reaches, contiguous.
+                        const std::size_t outs = n.kind == deploy::node_kind::conv2d ? n.out.c : n.out.size();
+                        const std::size_t per = n.weight.size() / outs;  // c k k, or inputs
+                        float* s = o.scatter.ensure(n.weight.size());
+                        for (std::size_t r = 0; r < per; ++r)
+                            for (std::size_t c = 0; c < outs; ++c) s[r * outs + c] = n.weight[c * per + r];
+                    }
+                    break;
+                }
+                case deploy::node_kind::avg_pool2d:
+                    o.geometry = {n.in.c, n.in.h, n.in.w, n.kernel, n.stride, 0, n.in.c, n.out.h, n.out.w};
+                    break;
+                case deploy::node_kind::if_neuron:
+                case deploy::node_kind::lif_neuron:
+                    copy(o.threshold, n.threshold);
+                    o.decay = n.kind == deploy::node_kind::if_neuron ? 1.0f
+                                                                     : static_cast<float>(n.tau - 1) / static_cast<float>(n.tau);
+                    spikes = true;
+                    last_spiking_ = ops_.size();
+                    if (first_spiking_ == npos) first_spiking_ = ops_.size();
+                    break;
+                default: break;
+            }
+            ops_.push_back(std::move(o));
+        }
+        if (first_spiking_ == npos) throw invalid_argument("inference: the graph has no spiking layer");
+    }
+
+    static constexpr std::size_t npos = ~std::size_t{0};
+
+    // The dense product of a convolution or affine op on one step's input x, plus bias.
+    void dense(const op& o, const float* x, float* y, detail::engine_workspace& w) const {
+        using row_major = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+        if (o.kind == deploy::node_kind::affine) {
+            const auto outs = static_cast<Eigen::Index>(o.out.size()), ins = static_cast<Eigen::Index>(o.in.size());
+            Eigen::Map<Eigen::VectorXf> out(y, outs);
+            out.noalias() = Eigen::Map<const row_major>(o.weight.data(), outs, ins) * Eigen::Map<const Eigen::VectorXf>(x, ins);
+            out += Eigen::Map<const Eigen::VectorXf>(o.bias.data(), outs);
+            return;
+        }
+        const detail::conv_geometry& g = o.geometry;
+        const auto rows = static_cast<Eigen::Index>(g.col_rows()), plane = static_cast<Eigen::Index>(g.out_plane());
+        float* col = w.columns.ensure(g.col_rows() * g.out_plane());
+        detail::cpu_ops::im2col(g, x, col);
+        Eigen::Map<row_major> out(y, g.oc, plane);
+        out.noalias() = Eigen::Map<const row_major>(o.weight.data(), g.oc, rows) * Eigen::Map<const row_major>(col, rows, plane);
+        out.colwise() += Eigen::Map<const Eigen::VectorXf>(o.bias.data(), g.oc);
+    }
+
+    // The event-driven currents of a convolution or affine op on one step's sparse input.
+    void event_driven(const op& o, const float* x, float* y, detail::engine_workspace& w) const {
+        if (o.kind == deploy::node_kind::affine) {
+            const std::size_t outs = o.out.size(), ins = o.in.size();
+            std::copy(o.bias.data(), o.bias.data() + outs, y);
+            for (std::size_t i = 0; i < ins; ++i) {
+                if (x[i] == 0.0f) continue;
+                const float v = x[i];
+                const float* wi = o.scatter.data() + i * outs;
+                for (std::size_t c = 0; c < outs; ++c) y[c] += v * wi[c];
+            }
+            return;
+        }
+        const detail::conv_geometry& g = o.geometry;
+        const std::size_t oc = static_cast<std::size_t>(g.oc), plane = g.out_plane();
+        float* acc = w.hwc.ensure(plane * oc);
+        for (std::size_t p = 0; p < plane; ++p) std::copy(o.bias.data(), o.bias.data() + oc, acc + p * oc);
+        for (int c = 0; c < g.c; ++c)
+            for (int iy = 0; iy < g.h; ++iy)
+                for (int ix = 0; ix < g.w; ++ix) {
+                    const float v = x[(static_cast<std::size_t>(c) * g.h + iy) * g.w + ix];
+                    if (v == 0.0f) continue;
+                    for (int ky = 0; ky < g.k; ++ky) {
+                        const int ty = iy + g.pad - ky;  // = oy * stride
+                        if (ty < 0 || ty % g.stride) continue;
+                        const int oy = ty / g.stride;
+                        if (oy >= g.oh) continue;
+                        for (int kx = 0; kx < g.k; ++kx) {
+                            const int tx = ix + g.pad - kx;
+                            if (tx < 0 || tx % g.stride) continue;
+                            const int ox = tx / g.stride;
+                            if (ox >= g.ow) continue;
+                            const float* wk = o.scatter.data() + ((static_cast<std::size_t>(c) * g.k + ky) * g.k + kx) * oc;
+                            float* out = acc + (static_cast<std::size_t>(oy) * g.ow + ox) * oc;
+                            for (std::size_t q = 0; q < oc; ++q) out[q] += v * wk[q];
+                        }
+                    }
+                }
+        for (std::size_t p = 0; p < plane; ++p)
+            for (std::size_t q = 0; q < oc; ++q) y[q * plane + p] = acc[p * oc + q];
+    }
+
+    void pool(const op& o, const float* x, float* y) const {
+        const detail::conv_geometry& g = o.geometry;
+        const float scale = 1.0f / static_cast<float>(g.k * g.k);
+        for (int c = 0; c < g.c; ++c)
+            for (int oy = 0; oy < g.oh; ++oy)
+                for (int ox = 0; ox < g.ow; ++ox) {
+                    float s = 0.0f;
+                    for (int ky = 0; ky < g.k; ++ky)
+                        for (int kx = 0; kx < g.k; ++kx)
+                            s += x[(static_cast<std::size_t>(c) * g.h + oy * g.stride + ky) * g.w + ox * g.stride + kx];
+                    y[(static_cast<std::size_t>(c) * g.oh + oy) * g.ow + ox] = s * scale;
+                }
+    }
+
+    // One sample: `frames` 1 (the input of every step) or T.
+    void run(const float* x, int frames, float* scores, detail::engine_workspace& w) const {
+        const std::size_t steps = static_cast<std::size_t>(T);
+        std::size_t width = input_shape.size(), live = static_cast<std::size_t>(frames);  // steps held in w.a
+        float* cur = w.a.ensure(live * width);
+        std::copy(x, x + live * width, cur);
+        for (std::size_t k = 0; k < ops_.size(); ++k) {
+            const op& o = ops_[k];
+            const std::size_t out_width = o.out.size();
+            if (o.kind == deploy::node_kind::flatten) continue;
+            const bool neuron = o.kind == deploy::node_kind::if_neuron || o.kind == deploy::node_kind::lif_neuron;
+            const bool last = k == last_spiking_;
+            // A spiking layer's output holds T steps (its rate for the last one); others keep
+            // the steps of their input.
+            const std::size_t out_steps = neuron ? (last ? 1 : steps) : live;
+            // The other buffer of the pair takes the output (growing it leaves `cur` alone).
+            float* next = (cur == w.a.data() ? w.b : w.a).ensure(std::max(out_steps, live) * std::max(out_width, width));
+            if (neuron) {
+                float* u = w.membrane.ensure(width);
+                std::fill(u, u + width, 0.0f);
+                const float* vth = o.threshold.data();
+                if (last) std::fill(next, next + width, 0.0f);
+                for (std::size_t t = 0; t < steps; ++t) {
+                    const float* in = cur + (live == 1 ? 0 : t) * width;
+                    float* s = last ? next : next + t * width;
+                    for (std::size_t i = 0; i < width; ++i) {
+                        const float v = o.decay * u[i] + in[i];
+                        const bool fire = v > vth[i];
+                        u[i] = fire ? 0.0f : v;
+                        if (last) s[i] += fire ? 1.0f : 0.0f;
+                        else s[i] = fire ? 1.0f : 0.0f;
+                    }
+                }
+                if (last) {
+                    const float inv_t = 1.0f / static_cast<float>(steps);
+                    for (std::size_t i = 0; i < width; ++i) next[i] *= inv_t;
+                }
+            } else {
+                for (std::size_t t = 0; t < live; ++t) {
+                    const float* in = cur + t * width;
+                    float* out = next + t * out_width;
+                    if (o.kind == deploy::node_kind::avg_pool2d) {
+                        pool(o, in, out);
+                        continue;
+                    }
+                    bool events = false;
+                    if (o.on_spikes && k < last_spiking_) {
+                        const std::size_t nonzero = static_cast<std::size_t>(
+                            std::count_if(in, in + width, [](float v) { return v != 0.0f; }));
+                        w.nonzero[k] += static_cast<double>(nonzero);
+                        events = path_ == deploy::path::event_driven ||
+                                 (path_ == deploy::path::automatic &&
+                                  static_cast<double>(nonzero) <= crossover_ * static_cast<double>(width));
+                        w.events[k] += events ? 1.0 : 0.0;
+                    }
+                    if (events) event_driven(o, in, out, w);
+                    else dense(o, in, out, w);
+                }
+            }
+            live = out_steps;
+            width = out_width;
+            cur = next;
+        }
+        // The head ran once, on the last spiking layer's rate.
+        std::copy(cur, cur + output_shape.size(), scores);
+    }
+
+    std::vector<op> ops_;
+    std::size_t first_spiking_ = npos, last_spiking_ = npos;
+    deploy::path path_ = deploy::path::automatic;
+    double crossover_ = 0.3;
+    std::vector<detail::engine_workspace> workspaces_;
+    detail::buffer<float> scores_;
+    std::vector<deploy::layer_activity> activity_;
+};
+
+}  // namespace snn2ann::inline v0

@@ -1,0 +1,343 @@
+// snn2ann/io: NIR files, the Neuromorphic Intermediate Representation that SpikingJelly,
+// snnTorch, Norse, Sinabs, Rockpool, Spyx, Lava and neuromorphic chips read and write.
+// A trained network's SNN branch (deploy::graph_of: BN folded, biases per step) is written
+// as NIR's HDF5 layout, and a NIR file is read back into a graph, a model or the inference
+// engine. Needs snn2ann::hdf5 (HDF5's C library).
+//
+// The file (NIR's layout, nir.write of NIR 1.0):
+//   /version             "1.0.7", a variable-length UTF-8 string
+//   /node/type           "NIRGraph"
+//   /node/nodes/<name>/  one group per node: its "type" and its parameters as data sets
+//   /node/edges          an E x 2 array of strings, (from, to) per edge
+//   /node/metadata/      what this library adds: producer, timesteps, scores
+// The mapping of the library's computation onto NIR's (continuous-time) definitions, with
+// dt = 1 and forward-Euler steps, as snnTorch and SpikingJelly export them:
+//   Input      shape [C, H, W]; the input of every step (the image, or frame t)
+//   Conv2d     weight (O, I, k, k), bias (O,) added at every step, stride [s, s],
+//              padding [p, p], dilation [1, 1], groups 1, input_shape [H, W]
+//   AvgPool2d  kernel_size [k, k], stride [s, s], padding [0, 0]
+//   Flatten    start_dim 0, end_dim -1, input_type [C, H, W]
+//   Affine     weight (O, I), bias (O,) added at every step
+//   IF         r = 1, v_threshold, v_reset = 0 per neuron: v += r I; a spike where
+//              v > v_threshold, then v = v_reset. The library's IF with reset to zero.
+//   LIF        tau, r = tau, v_leak = 0, v_threshold, v_reset = 0 per neuron:
+//              v += (v_leak - v + r I) / tau = (1 - 1/tau) v + I, the library's LIF.
+//   Output     shape [classes]; the network's scores are the mean of its T outputs.
+// Biases are per step (deploy/snn_graph.hpp): b' / T before the last spiking layer, b' in
+// the head. What NIR cannot say is refused, never written lossily (graph_of's sentences).
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "../deploy/snn_graph.hpp"
+#include "../version.hpp"
+#include "hdf5.hpp"
+
+namespace snn2ann::inline v0::io {
+
+/// The NIR version written to /version: the NIR release whose layout this follows.
+inline constexpr const char* nir_version = "1.0.7";
+
+}  // namespace snn2ann::inline v0::io
+
+namespace snn2ann::inline v0::detail {
+
+inline std::vector<hsize_t> nir_dims(shape s) {
+    return s.flat ? std::vector<hsize_t>{static_cast<hsize_t>(s.c)}
+                  : std::vector<hsize_t>{static_cast<hsize_t>(s.c), static_cast<hsize_t>(s.h), static_cast<hsize_t>(s.w)};
+}
+inline std::vector<std::int64_t> nir_shape_values(shape s) {
+    std::vector<std::int64_t> v;
+    for (const hsize_t d : nir_dims(s)) v.push_back(static_cast<std::int64_t>(d));
+    return v;
+}
+inline void nir_ints(hid_t g, const std::string& name, const std::vector<std::int64_t>& v, const h5_place& at) {
+    h5_write(g, name, {v.size()}, v.data(), at / name);
+}
+inline void nir_int(hid_t g, const std::string& name, std::int64_t v, const h5_place& at) { h5_write(g, name, {}, &v, at / name); }
+inline void nir_floats(hid_t g, const std::string& name, const std::vector<hsize_t>& dims, const std::vector<float>& v,
+                       const h5_place& at) {
+    h5_write(g, name, dims, v.data(), at / name);
+}
+
+/// Writes one node's group (its type and parameters).
+inline void nir_write_node(hid_t nodes, const deploy::node& n, const h5_place& at) {
+    const h5_place here = at / n.name;
+    const h5_handle g = h5_new_group(nodes, n.name, here);
+    h5_write_strings(g.get(), "type", {}, {deploy::kind_name(n.kind)}, here / "type");
+    const std::vector<hsize_t> neurons = nir_dims(n.in);
+    const std::vector<float> zeros(n.in.size(), 0.0f), ones(n.in.size(), 1.0f);
+    switch (n.kind) {
+        case deploy::node_kind::input: nir_ints(g.get(), "shape", nir_shape_values(n.in), here); break;
+        case deploy::node_kind::output: nir_ints(g.get(), "shape", nir_shape_values(n.out), here); break;
+        case deploy::node_kind::conv2d: {
+            const hsize_t k = static_cast<hsize_t>(n.kernel);
+            nir_floats(g.get(), "weight", {static_cast<hsize_t>(n.out.c), static_cast<hsize_t>(n.in.c), k, k}, n.weight, here);
+            nir_floats(g.get(), "bias", {n.bias.size()}, n.bias, here);
+            nir_ints(g.get(), "stride", {n.stride, n.stride}, here);
+            nir_ints(g.get(), "padding", {n.padding, n.padding}, here);
+            nir_ints(g.get(), "dilation", {1, 1}, here);
+            nir_int(g.get(), "groups", 1, here);
+            nir_ints(g.get(), "input_shape", {n.in.h, n.in.w}, here);
+            break;
+        }
+        case deploy::node_kind::avg_pool2d:
+            nir_ints(g.get(), "kernel_size", {n.kernel, n.kernel}, here);
+            nir_ints(g.get(), "stride", {n.stride, n.stride}, here);
+            nir_ints(g.get(), "padding", {0, 0}, here);
+            break;
+        case deploy::node_kind::flatten:
+            nir_int(g.get(), "start_dim", 0, here);
+            nir_int(g.get(), "end_dim", -1, here);
+            nir_ints(g.get(), "input_type", nir_shape_values(n.in), here);
+            break;
+        case deploy::node_kind::affine:
+            nir_floats(g.get(), "weight", {static_cast<hsize_t>(n.out.size()), static_cast<hsize_t>(n.in.size())}, n.weight, here);
+            nir_floats(g.get(), "bias", {n.bias.size()}, n.bias, here);
+            break;
+        case deploy::node_kind::if_neuron:
+            nir_floats(g.get(), "r", neurons, ones, here);
+            nir_floats(g.get(), "v_threshold", neurons, n.threshold, here);
+            nir_floats(g.get(), "v_reset", neurons, zeros, here);
+            break;
+        case deploy::node_kind::lif_neuron: {
+            const std::vector<float> tau(n.in.size(), static_cast<float>(n.tau));
+            nir_floats(g.get(), "tau", neurons, tau, here);
+            nir_floats(g.get(), "r", neurons, tau, here);
+            nir_floats(g.get(), "v_leak", neurons, zeros, here);
+            nir_floats(g.get(), "v_threshold", neurons, n.threshold, here);
+            nir_floats(g.get(), "v_reset", neurons, zeros, here);
+            break;
+        }
+    }
+}
+
+/// The values of a float data set that must all equal `expected` (an r, v_reset, v_leak, or
+/// tau), checked or refused with the file, the node and the value found.
+inline void nir_expect_all(const std::vector<float>& v, float expected, const h5_place& at, const std::string& why) {
+    for (const float x : v)
+        if (x != expected) h5_fail(at, "holds " + std::to_string(x) + " where the library needs " + std::to_string(expected) + " (" + why + ")");
+}
+
+/// A pair parameter (stride, padding, kernel_size, dilation) stored as one integer or two
+/// equal ones: the square value, else an io_error.
+inline int nir_square(hid_t g, const std::string& name, const h5_place& at) {
+    const auto a = h5_read<std::int64_t>(g, name, at / name);
+    if (a.values.empty() || a.values.size() > 2 || (a.values.size() == 2 && a.values[0] != a.values[1]))
+        h5_fail(at / name, "is not one value or two equal ones (the library's windows are square)");
+    if (a.values[0] < 0 || a.values[0] > 4096) h5_fail(at / name, "is " + std::to_string(a.values[0]));
+    return static_cast<int>(a.values[0]);
+}
+
+/// Reads one node's group into a node whose input shape is `in` (the output of the node
+/// before it), computing its output shape.
+inline deploy::node nir_read_node(hid_t nodes, const std::string& name, shape in, const h5_place& at) {
+    const h5_place here = at / name;
+    const h5_handle g = h5_group(nodes, name, here);
+    const std::string type = h5_read_string(g.get(), "type", here / "type");
+    deploy::node n = deploy::node::make(deploy::node_kind::input, name, in, in);
+    const auto floats = [&](const std::string& p) { return h5_read<float>(g.get(), p, here / p); };
+    // Per-neuron parameters: one value per neuron of the input, or one for all.
+    const auto per_neuron = [&](const std::string& p, bool required, float fallback) {
+        if (!required && !h5_has(g.get(), p)) return std::vector<float>(in.size(), fallback);
+        auto a = floats(p);
+        if (a.values.size() == 1) return std::vector<float>(in.size(), a.values[0]);
+        if (a.values.size() != in.size())
+            h5_fail(here / p, "holds " + std::to_string(a.values.size()) + " values for " + std::to_string(in.size()) + " neurons");
+        return a.values;
+    };
+    if (type == "Input" || type == "Output") {
+        const auto dims = h5_read<std::int64_t>(g.get(), "shape", here / "shape").values;
+        if (dims.empty() || dims.size() > 3 || std::any_of(dims.begin(), dims.end(), [](std::int64_t d) { return d < 1 || d > (1 << 20); }))
+            h5_fail(here / "shape", "is not a shape of 1 to 3 positive dimensions");
+        shape s = dims.size() == 1 ? flat_shape(static_cast<int>(dims[0]))
+                                   : image_shape(static_cast<int>(dims[0]), static_cast<int>(dims[1]),
+                                                 static_cast<int>(dims.size() == 3 ? dims[2] : 1));
+        n.kind = type == "Input" ? deploy::node_kind::input : deploy::node_kind::output;
+        n.in = n.out = s;
+        if (n.kind == deploy::node_kind::output && s.size() != in.size())
+            h5_fail(here / "shape", "has " + std::to_string(s.size()) + " values, the node before it gives " + std::to_string(in.size()));
+        return n;
+    }
+    if (type == "Conv2d") {
+        if (in.flat) h5_fail(here, "is a Conv2d on a flat input");
+        const auto w = floats("weight");
+        if (w.shape.size() != 4 || w.shape[2] != w.shape[3] || static_cast<int>(w.shape[1]) != in.c)
+            h5_fail(here / "weight", "is not (out, " + std::to_string(in.c) + ", k, k)");
+        if (h5_has(g.get(), "dilation") && nir_square(g.get(), "dilation", here) != 1) h5_fail(here / "dilation", "is not 1");
+        if (h5_has(g.get(), "groups") && h5_read<std::int64_t>(g.get(), "groups", here / "groups").values != std::vector<std::int64_t>{1})
+            h5_fail(here / "groups", "is not 1");
+        n.kind = deploy::node_kind::conv2d;
+        n.kernel = static_cast<int>(w.shape[2]);
+        n.stride = nir_square(g.get(), "stride", here);
+        if (h5_kind(g.get(), "padding") == H5O_TYPE_DATASET && h5_class(h5_dataset(g.get(), "padding", here / "padding").get()) == H5T_STRING)
+            h5_fail(here / "padding", "is a string ('same' or 'valid'); the library reads padding in pixels");
+        n.padding = nir_square(g.get(), "padding", here);
+        if (n.stride < 1 || in.h + 2 * n.padding < n.kernel || in.w + 2 * n.padding < n.kernel)
+            h5_fail(here, "does not fit its " + shape_text(in) + " input");
+        n.out = image_shape(static_cast<int>(w.shape[0]), (in.h + 2 * n.padding - n.kernel) / n.stride + 1,
+                            (in.w + 2 * n.padding - n.kernel) / n.stride + 1);
+        n.weight = w.values;
+        n.bias = h5_has(g.get(), "bias") ? floats("bias").values : std::vector<float>(w.shape[0], 0.0f);
+        if (n.bias.size() != w.shape[0]) h5_fail(here / "bias", "does not hold one value per output channel");
+        return n;
+    }
+    if (type == "AvgPool2d") {
+        if (in.flat) h5_fail(here, "is an AvgPool2d on a flat input");
+        n.kind = deploy::node_kind::avg_pool2d;
+        n.kernel = nir_square(g.get(), "kernel_size", here);
+        n.stride = nir_square(g.get(), "stride", here);
+        if (h5_has(g.get(), "padding") && nir_square(g.get(), "padding", here) != 0) h5_fail(here / "padding", "is not 0");
+        if (n.kernel < 1 || n.stride < 1 || in.h < n.kernel || in.w < n.kernel) h5_fail(here, "does not fit its " + shape_text(in) + " input");
+        n.out = image_shape(in.c, (in.h - n.kernel) / n.stride + 1, (in.w - n.kernel) / n.stride + 1);
+        return n;
+    }
+    if (type == "Flatten") {
+        n.kind = deploy::node_kind::flatten;
+        n.out = flat_shape(static_cast<int>(in.size()));
+        return n;
+    }
+    if (type == "Affine" || type == "Linear") {
+        const auto w = floats("weight");
+        if (w.shape.size() != 2 || w.shape[1] != in.size())
+            h5_fail(here / "weight", "is not (out, " + std::to_string(in.size()) + ")");
+        n.kind = deploy::node_kind::affine;
+        n.out = flat_shape(static_cast<int>(w.shape[0]));
+        n.weight = w.values;
+        n.bias = type == "Affine" ? floats("bias").values : std::vector<float>(w.shape[0], 0.0f);
+        if (n.bias.size() != w.shape[0]) h5_fail(here / "bias", "does not hold one value per output");
+        return n;
+    }
+    if (type == "IF" || type == "LIF") {
+        n.kind = type == "IF" ? deploy::node_kind::if_neuron : deploy::node_kind::lif_neuron;
+        n.threshold = per_neuron("v_threshold", true, 0.0f);
+        nir_expect_all(per_neuron("v_reset", false, 0.0f), 0.0f, here / "v_reset", "the library's neurons reset to 0");
+        if (type == "IF") {
+            nir_expect_all(per_neuron("r", true, 1.0f), 1.0f, here / "r", "its IF integrates the current unscaled");
+        } else {
+            const std::vector<float> tau = per_neuron("tau", true, 0.0f);
+            const float t = tau.empty() ? 2.0f : tau[0];
+            if (!(t >= 2.0f && t <= 1e6f && t == std::round(t)))
+                h5_fail(here / "tau", "holds " + std::to_string(t) + ": the library's LIF has an integer time constant of at least 2 steps");
+            nir_expect_all(tau, t, here / "tau", "one time constant per layer");
+            nir_expect_all(per_neuron("r", true, t), t, here / "r", "r = tau makes v = (1 - 1/tau) v + I");
+            nir_expect_all(per_neuron("v_leak", false, 0.0f), 0.0f, here / "v_leak", "the membrane decays towards 0");
+            n.tau = static_cast<int>(t);
+        }
+        return n;
+    }
+    h5_fail(here / "type", "is '" + type + "', a node the library does not read (it reads Input, Conv2d, AvgPool2d, "
+                           "Flatten, Affine, Linear, IF, LIF and Output)");
+}
+
+}  // namespace snn2ann::inline v0::detail
+
+namespace snn2ann::inline v0::io {
+
+/// Writes graph `g` to `path` as a NIR file (see the header's comment).
+inline void write_nir(const deploy::graph& g, const std::string& path) {
+    const snn2ann::detail::h5_quiet quiet;
+    const snn2ann::detail::h5_place root{path, "/"};
+    const snn2ann::detail::h5_handle file = snn2ann::detail::h5_create(path);
+    snn2ann::detail::h5_write_strings(file.get(), "version", {}, {nir_version}, root / "version");
+    const snn2ann::detail::h5_handle top = snn2ann::detail::h5_new_group(file.get(), "node", root / "node");
+    const snn2ann::detail::h5_place at = root / "node";
+    snn2ann::detail::h5_write_strings(top.get(), "type", {}, {"NIRGraph"}, at / "type");
+    const snn2ann::detail::h5_handle nodes = snn2ann::detail::h5_new_group(top.get(), "nodes", at / "nodes");
+    for (const deploy::node& n : g.nodes) snn2ann::detail::nir_write_node(nodes.get(), n, at / "nodes");
+    std::vector<std::string> edges;
+    for (std::size_t k = 0; k + 1 < g.nodes.size(); ++k) edges.push_back(g.nodes[k].name), edges.push_back(g.nodes[k + 1].name);
+    snn2ann::detail::h5_write_strings(top.get(), "edges", {edges.size() / 2, 2}, edges, at / "edges");
+    const snn2ann::detail::h5_handle meta = snn2ann::detail::h5_new_group(top.get(), "metadata", at / "metadata");
+    const std::string producer = "snn2ann " + std::to_string(version.major) + "." + std::to_string(version.minor) + "." +
+                                 std::to_string(version.patch);
+    snn2ann::detail::h5_write_strings(meta.get(), "producer", {}, {producer}, at / "metadata" / "producer");
+    snn2ann::detail::nir_int(meta.get(), "timesteps", g.timesteps, at / "metadata");
+    snn2ann::detail::h5_write_strings(meta.get(), "scores", {}, {"the mean over the time steps of the output node"},
+                                      at / "metadata" / "scores");
+}
+
+/// The graph in the NIR file `path`: its nodes in the order the edges chain them from the
+/// Input node to the Output node, shapes computed from the Input's. A file that is not
+/// NIR, a graph that is not one chain, a node the library does not read or a parameter it
+/// cannot honour (reset to a value other than 0, a scaled input, a leak towards another
+/// potential, dilation, groups) is an io_error naming the file, the node and why.
+inline deploy::graph read_nir(const std::string& path) {
+    namespace d = snn2ann::detail;
+    const d::h5_quiet quiet;
+    const d::h5_handle file = d::h5_open(path);
+    const d::h5_place root{path, "/"};
+    if (!d::h5_has(file.get(), "version")) d::h5_fail(root / "version", "is missing: not a NIR file");
+    (void)d::h5_read_string(file.get(), "version", root / "version");
+    const d::h5_handle top = d::h5_group(file.get(), "node", root / "node");
+    const d::h5_place at = root / "node";
+    const std::string type = d::h5_read_string(top.get(), "type", at / "type");
+    if (type != "NIRGraph") d::h5_fail(at / "type", "is '" + type + "', not NIRGraph");
+    const d::h5_handle nodes = d::h5_group(top.get(), "nodes", at / "nodes");
+    const std::vector<std::string> names = d::h5_members(nodes.get(), at / "nodes");
+    const auto edge_dims = d::h5_shape(d::h5_dataset(top.get(), "edges", at / "edges").get(), at / "edges");
+    const std::vector<std::string> edges = d::h5_read_strings(top.get(), "edges", at / "edges");
+    if (edge_dims.size() != 2 || edge_dims[1] != 2) d::h5_fail(at / "edges", "is not an E x 2 array of node names");
+    std::map<std::string, std::string> next;
+    std::map<std::string, int> incoming;
+    for (std::size_t k = 0; k < edges.size(); k += 2) {
+        for (const std::string* e : {&edges[k], &edges[k + 1]})
+            if (std::find(names.begin(), names.end(), *e) == names.end())
+                d::h5_fail(at / "edges", "names '" + *e + "', which is not a node");
+        if (!next.emplace(edges[k], edges[k + 1]).second)
+            d::h5_fail(at / "edges", "give node '" + edges[k] + "' two successors: the library reads chains of nodes");
+        if (++incoming[edges[k + 1]] > 1) d::h5_fail(at / "edges", "give node '" + edges[k + 1] + "' two inputs");
+    }
+    std::string start;
+    for (const std::string& name : names) {
+        const d::h5_handle g = d::h5_group(nodes.get(), name, at / "nodes" / name);
+        if (d::h5_read_string(g.get(), "type", at / "nodes" / name / "type") == "Input") {
+            if (!start.empty()) d::h5_fail(at / "nodes", "holds two Input nodes ('" + start + "', '" + name + "')");
+            start = name;
+        }
+    }
+    if (start.empty()) d::h5_fail(at / "nodes", "holds no Input node");
+    deploy::graph g;
+    if (d::h5_has(top.get(), "metadata") && d::h5_kind(top.get(), "metadata") == H5O_TYPE_GROUP) {
+        const d::h5_handle meta = d::h5_group(top.get(), "metadata", at / "metadata");
+        if (d::h5_has(meta.get(), "timesteps")) {
+            const auto t = d::h5_read<std::int64_t>(meta.get(), "timesteps", at / "metadata" / "timesteps").values;
+            if (t.size() == 1 && t[0] > 0 && t[0] < (1 << 20)) g.timesteps = static_cast<int>(t[0]);
+        }
+    }
+    shape current{};
+    for (std::string name = start;;) {
+        if (g.nodes.size() > names.size()) d::h5_fail(at / "edges", "make a cycle");
+        g.nodes.push_back(d::nir_read_node(nodes.get(), name, current, at / "nodes"));
+        current = g.nodes.back().out;
+        if (g.nodes.back().kind == deploy::node_kind::output) break;
+        const auto n = next.find(name);
+        if (n == next.end()) d::h5_fail(at / "edges", "end at node '" + name + "', which is not the Output node");
+        name = n->second;
+    }
+    if (g.nodes.size() != names.size())
+        d::h5_fail(at / "nodes", "holds " + std::to_string(names.size()) + " nodes, of which the chain from '" + start + "' reaches " +
+                                     std::to_string(g.nodes.size()));
+    return g;
+}
+
+/// Writes the SNN branch of model `m` to `path` as a NIR file; a network NIR cannot
+/// describe is refused with deploy::graph_of's sentence, and nothing is written.
+template <class Model>
+void save_nir(Model& m, const std::string& path) {
+    write_nir(deploy::graph_of(m, "io::save_nir"), path);
+}
+
+/// Loads the NIR file `path` into model `m`, whose network must have the graph's shape
+/// (deploy::load_graph): the weights, biases and thresholds of the matching layers.
+template <class Model>
+void load_nir(Model& m, const std::string& path) {
+    deploy::load_graph(m, read_nir(path), "io::load_nir: " + path);
+}
+
+}  // namespace snn2ann::inline v0::io

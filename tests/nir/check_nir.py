@@ -1,0 +1,262 @@
+"""Independent checks of the NIR files the library writes, with h5py and numpy only
+(Python's nir package is not needed).
+
+  check_nir.py structure FILE   the file's layout against NIR's: a root version, a node
+                                group of type NIRGraph with its nodes and edges, each node's
+                                type, parameter names, dtypes and shapes, the edges a chain
+                                from Input to Output whose shapes agree
+  check_nir.py simulate FOLDER  runs the graph in FOLDER/model.nir on FOLDER/images.npy with a
+                                simulator of NIR's definitions written here (dt = 1, Euler
+                                steps) and compares its predictions and every IF node's spike
+                                counts with what the library's SNN branch computed
+                                (tests/nir/nir_export.cpp)
+
+Exit status 0: the check passed; 1: it failed (the reasons printed); 77: h5py or numpy is
+missing (ctest reports the test as skipped).
+"""
+import os
+import sys
+
+try:
+    import h5py
+    import numpy as np
+except ImportError as e:  # the test command installs python3-h5py and python3-numpy
+    print(f"skipped: {e}")
+    sys.exit(77)
+
+PARAMETERS = {  # NIR's parameters of each node type the library writes: (name, dtype kind, rank or None)
+    "Input": [("shape", "i", 1)],
+    "Output": [("shape", "i", 1)],
+    "Conv2d": [("weight", "f", 4), ("bias", "f", 1), ("stride", "i", 1), ("padding", "i", 1),
+               ("dilation", "i", 1), ("groups", "i", 0), ("input_shape", "i", 1)],
+    "AvgPool2d": [("kernel_size", "i", 1), ("stride", "i", 1), ("padding", "i", 1)],
+    "Flatten": [("start_dim", "i", 0), ("end_dim", "i", 0), ("input_type", "i", 1)],
+    "Affine": [("weight", "f", 2), ("bias", "f", 1)],
+    "IF": [("r", "f", None), ("v_threshold", "f", None), ("v_reset", "f", None)],
+    "LIF": [("tau", "f", None), ("r", "f", None), ("v_leak", "f", None), ("v_threshold", "f", None),
+            ("v_reset", "f", None)],
+}
+
+failures = []
+
+
+def fail(message):
+    failures.append(message)
+    print("FAIL:", message)
+
+
+def text(dataset):
+    value = dataset[()]
+    return value.decode("utf8") if isinstance(value, bytes) else str(value)
+
+
+def read_graph(path):
+    """The nodes (name -> dict of parameters, 'type' included) and the chain from Input."""
+    f = h5py.File(path, "r")
+    if "version" not in f:
+        fail("no /version")
+    top = f["node"]
+    nodes = {}
+    for name, group in top["nodes"].items():
+        nodes[name] = {key: (text(group[key]) if key == "type" else group[key][()]) for key in group.keys()}
+        nodes[name]["_datasets"] = {key: group[key] for key in group.keys()}
+    edges = [(text_of(a), text_of(b)) for a, b in top["edges"][()]]
+    return f, top, nodes, edges
+
+
+def text_of(value):
+    return value.decode("utf8") if isinstance(value, bytes) else str(value)
+
+
+def chain(nodes, edges):
+    starts = [n for n, v in nodes.items() if v["type"] == "Input"]
+    if len(starts) != 1:
+        fail(f"{len(starts)} Input nodes")
+        return []
+    successor = dict(edges)
+    order, name = [], starts[0]
+    while True:
+        order.append(name)
+        if nodes[name]["type"] == "Output":
+            break
+        if name not in successor:
+            fail(f"the chain ends at {name}, not at an Output node")
+            break
+        name = successor[name]
+    if len(order) != len(nodes):
+        fail(f"the chain from Input reaches {len(order)} of {len(nodes)} nodes")
+    return order
+
+
+def conv_out(size, k, stride, pad):
+    return (size + 2 * pad - k) // stride + 1
+
+
+def check_structure(path):
+    f, top, nodes, edges = read_graph(path)
+    print(f"{path}: version {text(f['version'])}, {len(nodes)} nodes, {len(edges)} edges")
+    if text(top["type"]) != "NIRGraph":
+        fail("/node/type is not NIRGraph")
+    if top["edges"].shape != (len(edges), 2) or top["edges"].dtype.kind not in "OS":
+        fail(f"/node/edges is {top['edges'].dtype} {top['edges'].shape}, not an E x 2 array of strings")
+    for name, node in nodes.items():
+        kind = node["type"]
+        if kind not in PARAMETERS:
+            fail(f"node {name}: type {kind} is not one the library writes")
+            continue
+        expected = {p for p, _, _ in PARAMETERS[kind]} | {"type"}
+        present = set(node["_datasets"])
+        if present != expected:
+            fail(f"node {name} ({kind}): data sets {sorted(present)}, NIR's are {sorted(expected)}")
+        for p, dtype_kind, rank in PARAMETERS[kind]:
+            if p not in node["_datasets"]:
+                continue
+            d = node["_datasets"][p]
+            if d.dtype.kind != dtype_kind:
+                fail(f"node {name}.{p}: dtype {d.dtype}, expected kind {dtype_kind}")
+            if rank is not None and d.ndim != rank:
+                fail(f"node {name}.{p}: rank {d.ndim}, expected {rank}")
+    order = chain(nodes, edges)
+    shape = None
+    for name in order:
+        node, kind = nodes[name], nodes[name]["type"]
+        if kind == "Input":
+            shape = tuple(int(v) for v in node["shape"])
+        elif kind == "Conv2d":
+            w = node["weight"]
+            if w.shape[1] != shape[0] or int(node["groups"]) != 1 or list(node["dilation"]) != [1, 1]:
+                fail(f"node {name}: weight {w.shape} on input {shape}")
+            if tuple(int(v) for v in node["input_shape"]) != shape[1:]:
+                fail(f"node {name}: input_shape {node['input_shape']} for input {shape}")
+            if node["bias"].shape != (w.shape[0],):
+                fail(f"node {name}: bias {node['bias'].shape} for {w.shape[0]} channels")
+            s, p = int(node["stride"][0]), int(node["padding"][0])
+            shape = (w.shape[0], conv_out(shape[1], w.shape[2], s, p), conv_out(shape[2], w.shape[3], s, p))
+        elif kind == "AvgPool2d":
+            k, s = int(node["kernel_size"][0]), int(node["stride"][0])
+            shape = (shape[0], conv_out(shape[1], k, s, 0), conv_out(shape[2], k, s, 0))
+        elif kind == "Flatten":
+            if tuple(int(v) for v in node["input_type"]) != shape:
+                fail(f"node {name}: input_type {node['input_type']} for input {shape}")
+            if int(node["start_dim"]) != 0 or int(node["end_dim"]) != -1:
+                fail(f"node {name}: flattens dims {node['start_dim']}..{node['end_dim']}")
+            shape = (int(np.prod(shape)),)
+        elif kind == "Affine":
+            w = node["weight"]
+            if w.shape[1] != int(np.prod(shape)) or node["bias"].shape != (w.shape[0],):
+                fail(f"node {name}: weight {w.shape}, bias {node['bias'].shape} on input {shape}")
+            shape = (w.shape[0],)
+        elif kind in ("IF", "LIF"):
+            for p, _, _ in PARAMETERS[kind]:
+                if node[p].shape != shape:
+                    fail(f"node {name}.{p}: shape {node[p].shape}, the neurons are {shape}")
+            if kind == "IF" and not (np.all(node["r"] == 1) and np.all(node["v_reset"] == 0)):
+                fail(f"node {name}: r must be 1 and v_reset 0")
+        elif kind == "Output":
+            if tuple(int(v) for v in node["shape"]) != shape:
+                fail(f"node {name}: shape {node['shape']}, the node before gives {shape}")
+        print(f"  {name:10s} {kind:10s} -> {shape}")
+    return order
+
+
+def conv2d(x, w, b, stride, pad):
+    """PyTorch's Conv2d (cross-correlation) on one C x H x W input, in float64."""
+    c, h, wd = x.shape
+    o, _, k, _ = w.shape
+    xp = np.zeros((c, h + 2 * pad, wd + 2 * pad))
+    xp[:, pad:pad + h, pad:pad + wd] = x
+    oh, ow = conv_out(h, k, stride, pad), conv_out(wd, k, stride, pad)
+    y = np.zeros((o, oh, ow))
+    for ky in range(k):
+        for kx in range(k):
+            patch = xp[:, ky:ky + stride * oh:stride, kx:kx + stride * ow:stride]  # c x oh x ow
+            y += np.tensordot(w[:, :, ky, kx], patch, axes=([1], [0]))
+    return y + b[:, None, None]
+
+
+def avg_pool(x, k, stride):
+    c, h, w = x.shape
+    oh, ow = conv_out(h, k, stride, 0), conv_out(w, k, stride, 0)
+    y = np.zeros((c, oh, ow))
+    for ky in range(k):
+        for kx in range(k):
+            y += x[:, ky:ky + stride * oh:stride, kx:kx + stride * ow:stride]
+    return y / (k * k)
+
+
+def simulate(nodes, order, image, steps):
+    """NIR's graph for `steps` steps of dt = 1 on a constant input: the output's mean over
+    the steps, and each neuron node's spike counts."""
+    v = {n: None for n in order}
+    counts = {n: 0 for n in order if nodes[n]["type"] in ("IF", "LIF")}
+    total = None
+    for _ in range(steps):
+        x = image.astype(np.float64)
+        for name in order:
+            node, kind = nodes[name], nodes[name]["type"]
+            if kind == "Input":
+                x = x.reshape(tuple(int(d) for d in node["shape"]))
+            elif kind == "Conv2d":
+                x = conv2d(x, node["weight"].astype(np.float64), node["bias"].astype(np.float64), int(node["stride"][0]),
+                           int(node["padding"][0]))
+            elif kind == "AvgPool2d":
+                x = avg_pool(x, int(node["kernel_size"][0]), int(node["stride"][0]))
+            elif kind == "Flatten":
+                x = x.reshape(-1)
+            elif kind == "Affine":
+                x = node["weight"].astype(np.float64) @ x + node["bias"].astype(np.float64)
+            elif kind in ("IF", "LIF"):
+                if v[name] is None:
+                    v[name] = np.zeros_like(x)
+                if kind == "IF":  # dv/dt = r I
+                    v[name] = v[name] + node["r"] * x
+                else:  # tau dv/dt = (v_leak - v) + r I
+                    v[name] = v[name] + (node["v_leak"] - v[name] + node["r"] * x) / node["tau"]
+                z = v[name] > node["v_threshold"]
+                v[name] = np.where(z, node["v_reset"], v[name])
+                counts[name] = counts[name] + z
+                x = z.astype(np.float64)
+            elif kind == "Output":
+                total = x if total is None else total + x
+    return total / steps, counts
+
+
+def check_simulation(folder):
+    path = os.path.join(folder, "model.nir")
+    f, top, nodes, edges = read_graph(path)
+    order = chain(nodes, edges)
+    steps = int(top["metadata"]["timesteps"][()])
+    images = np.load(os.path.join(folder, "images.npy"))
+    predicted = np.load(os.path.join(folder, "predicted.npy"))
+    scores = np.load(os.path.join(folder, "scores.npy")).reshape(len(predicted), -1)
+    shape = tuple(int(d) for d in nodes[order[0]]["shape"])
+    images = images.reshape((len(predicted),) + shape)
+    ours = {}
+    for name in order:
+        if nodes[name]["type"] in ("IF", "LIF"):
+            ours[name] = np.load(os.path.join(folder, f"counts_{name}.npy")).reshape((len(predicted),) + nodes[name]["v_threshold"].shape)
+    agree, differing, neurons, worst = 0, 0, 0, 0.0
+    for i, image in enumerate(images):
+        out, counts = simulate(nodes, order, image, steps)
+        agree += int(np.argmax(out) == predicted[i])
+        worst = max(worst, float(np.max(np.abs(out - scores[i]))))
+        for name, c in counts.items():
+            differing += int(np.sum(c != ours[name][i]))
+            neurons += c.size
+    print(f"{len(images)} images, T = {steps}: predictions agree on {agree}; spike counts differ at {differing} of "
+          f"{neurons} neurons; largest score difference {worst:.3g}")
+    if agree != len(images):
+        fail(f"the simulator predicts differently on {len(images) - agree} images")
+    if differing:
+        fail(f"{differing} spike counts differ")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 3 or sys.argv[1] not in ("structure", "simulate"):
+        print(__doc__)
+        sys.exit(2)
+    if sys.argv[1] == "structure":
+        check_structure(sys.argv[2])
+    else:
+        check_simulation(sys.argv[2])
+    sys.exit(1 if failures else 0)
