@@ -75,6 +75,7 @@ struct engine_workspace {
     buffer<float> columns;       // im2col of one step
     buffer<float> hwc;           // event-driven conv accumulator, [oh][ow][o]
     buffer<float> membrane;      // the running spiking layer's
+    std::vector<std::uint32_t> active;    // the nonzero inputs of one step (event-driven)
     std::vector<double> nonzero, events;  // per op: nonzero inputs and event-driven steps
 };
 
@@ -165,7 +166,8 @@ public:
         std::size_t n = scores_.bytes();
         for (const auto& o : ops_) n += o.weight.bytes() + o.scatter.bytes() + o.bias.bytes() + o.threshold.bytes();
         for (const auto& w : workspaces_)
-            n += w.a.bytes() + w.b.bytes() + w.columns.bytes() + w.hwc.bytes() + w.membrane.bytes();
+            n += w.a.bytes() + w.b.bytes() + w.columns.bytes() + w.hwc.bytes() + w.membrane.bytes() +
+                 w.active.capacity() * sizeof(std::uint32_t);
         return n;
     }
     /// The graph's nodes as the engine runs them (names and kinds), for reports.
@@ -194,7 +196,9 @@ private:
                 case deploy::node_kind::affine: {
                     copy(o.weight, n.weight), copy(o.bias, n.bias);
                     o.on_spikes = spikes;
-                    if (spikes) {
+                    if (spikes && n.kind == deploy::node_kind::conv2d && (n.in.h > 256 || n.in.w > 256 || n.in.c > 65535))
+                        o.on_spikes = false;  // beyond the event-driven path's packed coordinates: always dense
+                    if (o.on_spikes) {
                         // The event-driven copy: the weights an input reaches, contiguous.
                         const std::size_t outs = n.kind == deploy::node_kind::conv2d ? n.out.c : n.out.size();
                         const std::size_t per = n.weight.size() / outs;  // c k k, or inputs
@@ -244,51 +248,104 @@ private:
         out.colwise() += Eigen::Map<const Eigen::VectorXf>(o.bias.data(), g.oc);
     }
 
-    // The event-driven currents of a convolution or affine op on one step's sparse input.
-    void event_driven(const op& o, const float* x, float* y, detail::engine_workspace& w) const {
-        if (o.kind == deploy::node_kind::affine) {
-            const std::size_t outs = o.out.size(), ins = o.in.size();
-            std::copy(o.bias.data(), o.bias.data() + outs, y);
-            for (std::size_t i = 0; i < ins; ++i) {
-                if (x[i] == 0.0f) continue;
-                const float v = x[i];
-                const float* wi = o.scatter.data() + i * outs;
-                for (std::size_t c = 0; c < outs; ++c) y[c] += v * wi[c];
-            }
+    // dst[0..n) += v * src[0..n): the inner loop of the event-driven path (one input's
+    // weights into the outputs it reaches), contiguous and unaliased, so it vectorises.
+    static void accumulate(float* __restrict dst, const float* __restrict src, std::size_t n, float v) {
+        if (v == 1.0f) {
+            for (std::size_t q = 0; q < n; ++q) dst[q] += src[q];
+        } else {
+            for (std::size_t q = 0; q < n; ++q) dst[q] += v * src[q];
+        }
+    }
+
+    // The dense product on `steps` steps of input: an affine op as one matrix product over
+    // the steps (its weights read once), a convolution step by step.
+    void dense_steps(const op& o, const float* x, std::size_t steps, float* y, detail::engine_workspace& w) const {
+        if (o.kind == deploy::node_kind::conv2d || steps == 1) {
+            for (std::size_t t = 0; t < steps; ++t) dense(o, x + t * o.in.size(), y + t * o.out.size(), w);
             return;
         }
+        using row_major = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+        const auto outs = static_cast<Eigen::Index>(o.out.size()), ins = static_cast<Eigen::Index>(o.in.size());
+        const auto n = static_cast<Eigen::Index>(steps);
+        Eigen::Map<Eigen::MatrixXf> out(y, outs, n);
+        out.noalias() = Eigen::Map<const row_major>(o.weight.data(), outs, ins) * Eigen::Map<const Eigen::MatrixXf>(x, ins, n);
+        out.colwise() += Eigen::Map<const Eigen::VectorXf>(o.bias.data(), outs);
+    }
+
+    // The event-driven currents of a convolution or affine op on one step's input x, whose
+    // nonzero entries are the `count` indices in `active`, in order.
+    void event_driven(const op& o, const float* x, const std::uint32_t* active, std::size_t count, float* y,
+                      detail::engine_workspace& w) const {
+        if (o.kind == deploy::node_kind::affine) {
+            const std::size_t outs = o.out.size();
+            std::copy(o.bias.data(), o.bias.data() + outs, y);
+            for (std::size_t a = 0; a < count; ++a) accumulate(y, o.scatter.data() + active[a] * outs, outs, x[active[a]]);
+            return;
+        }
+        // The accumulator is [oy][ox][o]: an input's tap adds its weights for every output
+        // channel at once, contiguous. `active` holds (c, y, x) packed as c << 16 | y << 8 | x.
         const detail::conv_geometry& g = o.geometry;
         const std::size_t oc = static_cast<std::size_t>(g.oc), plane = g.out_plane();
         float* acc = w.hwc.ensure(plane * oc);
         for (std::size_t p = 0; p < plane; ++p) std::copy(o.bias.data(), o.bias.data() + oc, acc + p * oc);
-        for (int c = 0; c < g.c; ++c)
-            for (int iy = 0; iy < g.h; ++iy)
-                for (int ix = 0; ix < g.w; ++ix) {
-                    const float v = x[(static_cast<std::size_t>(c) * g.h + iy) * g.w + ix];
-                    if (v == 0.0f) continue;
-                    for (int ky = 0; ky < g.k; ++ky) {
-                        const int ty = iy + g.pad - ky;  // = oy * stride
-                        if (ty < 0 || ty % g.stride) continue;
-                        const int oy = ty / g.stride;
-                        if (oy >= g.oh) continue;
-                        for (int kx = 0; kx < g.k; ++kx) {
-                            const int tx = ix + g.pad - kx;
-                            if (tx < 0 || tx % g.stride) continue;
-                            const int ox = tx / g.stride;
-                            if (ox >= g.ow) continue;
-                            const float* wk = o.scatter.data() + ((static_cast<std::size_t>(c) * g.k + ky) * g.k + kx) * oc;
-                            float* out = acc + (static_cast<std::size_t>(oy) * g.ow + ox) * oc;
-                            for (std::size_t q = 0; q < oc; ++q) out[q] += v * wk[q];
-                        }
-                    }
+        for (std::size_t a = 0; a < count; ++a) {
+            const int c = static_cast<int>(active[a] >> 16), iy = static_cast<int>((active[a] >> 8) & 0xffu),
+                      ix = static_cast<int>(active[a] & 0xffu);
+            const float v = x[(static_cast<std::size_t>(c) * g.h + iy) * g.w + ix];
+            const float* wc = o.scatter.data() + static_cast<std::size_t>(c) * g.k * g.k * oc;
+            // Output (oy, ox) reads input (oy s - pad + ky, ox s - pad + kx): the taps that reach it.
+            if (g.stride == 1) {
+                // oy = iy + pad - ky in [0, oh): ky in [iy + pad - oh + 1, iy + pad], likewise kx
+                // (no division).
+                const int ky0 = std::max(0, iy + g.pad - g.oh + 1), ky1 = std::min(g.k - 1, iy + g.pad);
+                const int kx0 = std::max(0, ix + g.pad - g.ow + 1), kx1 = std::min(g.k - 1, ix + g.pad);
+                for (int ky = ky0; ky <= ky1; ++ky) {
+                    float* row = acc + static_cast<std::size_t>(iy + g.pad - ky) * g.ow * oc;
+                    const float* wrow = wc + static_cast<std::size_t>(ky) * g.k * oc;
+                    for (int kx = kx0; kx <= kx1; ++kx)
+                        accumulate(row + static_cast<std::size_t>(ix + g.pad - kx) * oc, wrow + kx * oc, oc, v);
                 }
-        for (std::size_t p = 0; p < plane; ++p)
-            for (std::size_t q = 0; q < oc; ++q) y[q * plane + p] = acc[p * oc + q];
+                continue;
+            }
+            for (int ky = 0; ky < g.k; ++ky) {
+                const int ty = iy + g.pad - ky;
+                if (ty < 0 || ty % g.stride) continue;
+                const int oy = ty / g.stride;
+                if (oy >= g.oh) continue;
+                for (int kx = 0; kx < g.k; ++kx) {
+                    const int tx = ix + g.pad - kx;
+                    if (tx < 0 || tx % g.stride) continue;
+                    const int ox = tx / g.stride;
+                    if (ox >= g.ow) continue;
+                    accumulate(acc + (static_cast<std::size_t>(oy) * g.ow + ox) * oc,
+                               wc + (static_cast<std::size_t>(ky) * g.k + kx) * oc, oc, v);
+                }
+            }
+        }
+        // [plane][oc] -> [oc][plane], in tiles that stay in cache.
+        constexpr std::size_t tile = 16;
+        for (std::size_t p0 = 0; p0 < plane; p0 += tile)
+            for (std::size_t q0 = 0; q0 < oc; q0 += tile)
+                for (std::size_t q = q0; q < std::min(q0 + tile, oc); ++q)
+                    for (std::size_t p = p0; p < std::min(p0 + tile, plane); ++p) y[q * plane + p] = acc[p * oc + q];
     }
 
+    // Average pooling, summing each window in the order the training model's pooling does
+    // (row by row, left to right), so that both give the same bits.
     void pool(const op& o, const float* x, float* y) const {
         const detail::conv_geometry& g = o.geometry;
         const float scale = 1.0f / static_cast<float>(g.k * g.k);
+        if (g.k == 2 && g.stride == 2) {
+            for (int c = 0; c < g.c; ++c)
+                for (int oy = 0; oy < g.oh; ++oy) {
+                    const float* __restrict r0 = x + (static_cast<std::size_t>(c) * g.h + 2 * oy) * g.w;
+                    const float* __restrict r1 = r0 + g.w;
+                    float* __restrict out = y + (static_cast<std::size_t>(c) * g.oh + oy) * g.ow;
+                    for (int ox = 0; ox < g.ow; ++ox) out[ox] = (((r0[2 * ox] + r0[2 * ox + 1]) + r1[2 * ox]) + r1[2 * ox + 1]) * scale;
+                }
+            return;
+        }
         for (int c = 0; c < g.c; ++c)
             for (int oy = 0; oy < g.oh; ++oy)
                 for (int ox = 0; ox < g.ow; ++ox) {
@@ -338,25 +395,54 @@ private:
                     for (std::size_t i = 0; i < width; ++i) next[i] *= inv_t;
                 }
             } else {
-                for (std::size_t t = 0; t < live; ++t) {
-                    const float* in = cur + t * width;
-                    float* out = next + t * out_width;
-                    if (o.kind == deploy::node_kind::avg_pool2d) {
-                        pool(o, in, out);
-                        continue;
-                    }
-                    bool events = false;
-                    if (o.on_spikes && k < last_spiking_) {
-                        const std::size_t nonzero = static_cast<std::size_t>(
-                            std::count_if(in, in + width, [](float v) { return v != 0.0f; }));
-                        w.nonzero[k] += static_cast<double>(nonzero);
-                        events = path_ == deploy::path::event_driven ||
-                                 (path_ == deploy::path::automatic &&
-                                  static_cast<double>(nonzero) <= crossover_ * static_cast<double>(width));
+                if (o.kind == deploy::node_kind::avg_pool2d) {
+                    for (std::size_t t = 0; t < live; ++t) pool(o, cur + t * width, next + t * out_width);
+                } else if (!o.on_spikes || k > last_spiking_) {
+                    dense_steps(o, cur, live, next, w);
+                } else {
+                    // Per step: the inputs that spiked, and the path for them.
+                    const bool all_dense = path_ == deploy::path::dense;
+                    std::vector<std::uint32_t>& active = w.active;
+                    active.resize(live * (width + 1));
+                    bool any_events = false;
+                    for (std::size_t t = 0; t < live; ++t) {
+                        const float* in = cur + t * width;
+                        std::uint32_t* list = active.data() + t * (width + 1) + 1;
+                        std::uint32_t n = 0;
+                        if (o.kind == deploy::node_kind::conv2d) {
+                            // (c, y, x) packed for the convolution (compile() checked they fit).
+                            const detail::conv_geometry& g = o.geometry;
+                            for (int c = 0; c < g.c; ++c)
+                                for (int yy = 0; yy < g.h; ++yy) {
+                                    const float* row = in + (static_cast<std::size_t>(c) * g.h + yy) * g.w;
+                                    const auto base = static_cast<std::uint32_t>(c) << 16 | static_cast<std::uint32_t>(yy) << 8;
+                                    for (int xx = 0; xx < g.w; ++xx) {  // branch-free compaction
+                                        list[n] = base | static_cast<std::uint32_t>(xx);
+                                        n += row[xx] != 0.0f;
+                                    }
+                                }
+                        } else {
+                            for (std::size_t i = 0; i < width; ++i) {
+                                list[n] = static_cast<std::uint32_t>(i);
+                                n += in[i] != 0.0f;
+                            }
+                        }
+                        const bool events = !all_dense && (path_ == deploy::path::event_driven ||
+                                                           static_cast<double>(n) <= crossover_ * static_cast<double>(width));
+                        active[t * (width + 1)] = events ? n : ~std::uint32_t{0};  // ~0: dense
+                        w.nonzero[k] += static_cast<double>(n);
                         w.events[k] += events ? 1.0 : 0.0;
+                        any_events = any_events || events;
                     }
-                    if (events) event_driven(o, in, out, w);
-                    else dense(o, in, out, w);
+                    if (!any_events) {
+                        dense_steps(o, cur, live, next, w);
+                    } else {
+                        for (std::size_t t = 0; t < live; ++t) {
+                            const std::uint32_t n = active[t * (width + 1)];
+                            if (n == ~std::uint32_t{0}) dense(o, cur + t * width, next + t * out_width, w);
+                            else event_driven(o, cur + t * width, active.data() + t * (width + 1) + 1, n, next + t * out_width, w);
+                        }
+                    }
                 }
             }
             live = out_steps;

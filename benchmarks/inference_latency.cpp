@@ -1,0 +1,174 @@
+// The inference engine (deploy/inference.hpp) against the training model's SNN branch on
+// the reference network's avg-pool variant (the one NIR can hold) at T = 4 on
+// Fashion-MNIST: batch-1 latency and batched images/s of the engine's dense,
+// event-driven and automatic paths and of the model, at the firing rates of a model
+// trained by SNN2ANN's defaults and of models trained with a spike penalty (lower rates);
+// each model's accuracy, its engine's agreement with the SNN branch, and the memory of
+// both. Models are trained once and kept as checkpoints in --cache.
+//   inference_latency [--epochs 3] [--penalties 0,2e-5,1e-4] [--threads 1] [--rounds 5]
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <snn2ann/deploy/inference.hpp>
+
+#include "../examples/command_line.hpp"
+#include "../examples/reference_networks.hpp"
+
+namespace s = snn2ann;
+constexpr int T = reference::timesteps;
+using net = reference::snn_avg_pool<>;
+using model_t = s::model<net, s::timesteps<T>>;
+using engine_t = s::inference<net, s::timesteps<T>>;
+
+namespace {
+double median(std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return v[v.size() / 2];
+}
+template <class F>
+double seconds(F&& f) {
+    const auto t0 = std::chrono::steady_clock::now();
+    f();
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+std::size_t argmax(const float* s, std::size_t n) { return static_cast<std::size_t>(std::max_element(s, s + n) - s); }
+}  // namespace
+
+int main(int argc, char** argv) {
+    int epochs = 3, threads = 1, rounds = 5;
+    std::size_t latency_images = 300, batch = 256, train_limit = 0;
+    std::string dir, cache = "inference_latency", penalties_text = "0,2e-5,1e-4";
+    snn2ann_examples::command_line cli{"inference_latency",
+                                       "The inference engine's dense and event-driven paths against the training model's "
+                                       "SNN branch: latency, throughput, agreement and memory."};
+    cli.add_training_flags({.epochs = &epochs, .threads = &threads, .train_limit = &train_limit, .fashion_mnist = &dir});
+    cli.app().add_option("--penalties", penalties_text, "spike penalties of the models trained (comma-separated)")
+        ->capture_default_str();
+    cli.app().add_option("--cache", cache, "where the trained models are kept")->type_name("DIR")->capture_default_str();
+    cli.app().add_option("--rounds", rounds, "timing rounds (the median is reported)")->capture_default_str();
+    cli.app().add_option("--latency-images", latency_images, "images classified one at a time per round")
+        ->capture_default_str();
+    cli.app().add_option("--batch", batch, "samples per batched call")->capture_default_str();
+    if (const int rc = cli.parse(argc, argv); rc >= 0) return rc;
+    try {
+        std::vector<float> penalties;
+        for (std::size_t at = 0; at <= penalties_text.size();) {
+            const std::size_t end = std::min(penalties_text.find(',', at), penalties_text.size());
+            penalties.push_back(std::stof(penalties_text.substr(at, end - at)));
+            at = end + 1;
+        }
+        const auto data = s::data::fashion_mnist(dir);
+        std::filesystem::create_directories(cache);
+        std::printf("# inference_latency: reference avg-pool network, T = %d, %d threads, %d epochs, batch-1 latency over "
+                    "%zu images, batched calls of %zu, median of %d rounds\n",
+                    T, threads, epochs, latency_images, batch, rounds);
+        std::printf("| spike penalty | test accuracy | input firing rate (conv4, affine9) | path | batch-1 latency (us) | "
+                    "images/s (batch %zu) | predictions equal to the SNN branch |\n|---|---|---|---|---|---|---|\n", batch);
+        for (const float penalty : penalties) {
+            char name[64];
+            std::snprintf(name, sizeof name, "avg_pool_penalty_%g_e%d.npz", static_cast<double>(penalty), epochs);
+            const std::string checkpoint = (std::filesystem::path(cache) / name).string();
+            s::rules::snn2ann rule;
+            rule.spike_penalty = penalty;
+            model_t model{s::seed{1}};
+            if (std::filesystem::exists(checkpoint)) {
+                s::io::load_checkpoint(model, checkpoint);
+            } else {
+                s::threads all(0);
+                s::trainer trainer{model, rule, s::adam{1e-3}};
+                trainer.schedule(s::cosine_lr{epochs});
+                trainer.fit(data.train.head(train_limit), s::epochs{epochs}, s::batch{64});
+                s::io::save_checkpoint(model, checkpoint);
+            }
+            s::threads limit(threads);
+            const auto& test = data.test;
+            const std::size_t n = test.size(), classes = 10;
+            // The SNN branch's predictions on the whole test set, and its accuracy.
+            std::vector<std::size_t> reference_class(n);
+            {
+                const float* y = model.snn(rule).forward(test.images.data(), n);
+                for (std::size_t i = 0; i < n; ++i) reference_class[i] = argmax(y + i * classes, classes);
+            }
+            std::size_t correct = 0;
+            for (std::size_t i = 0; i < n; ++i) correct += reference_class[i] == static_cast<std::size_t>(test.labels[i]);
+            // Memory: the training model (a model after a training step at batch 64, without
+            // Adam's moments) against the engine.
+            std::size_t training_bytes = 0;
+            constexpr std::size_t model_bytes_of_params = model_t::param_count * sizeof(float);
+            const auto fresh_copy = [&] {
+                model_t m{s::seed{1}};
+                std::copy(model.parameters().begin(), model.parameters().end(), m.parameters().begin());
+                std::copy(model.state().begin(), model.state().end(), m.state().begin());
+                return m;
+            };
+            {
+                const std::size_t before = s::workspace_stats().bytes;
+                model_t trained = fresh_copy();
+                s::trainer step{trained, rule, s::adam{1e-3}};
+                step.fit(data.train.head(64), s::epochs{1}, s::batch{64});
+                // Adam's two moments (one float per parameter each) belong to the optimizer, not the model.
+                training_bytes = s::workspace_stats().bytes - before - 2 * model_bytes_of_params;
+            }
+            std::size_t inference_model_bytes = 0;
+            {
+                const std::size_t before = s::workspace_stats().bytes;
+                model_t inferring = fresh_copy();
+                inferring.snn(rule).forward(test.images.data(), 1);
+                inference_model_bytes = s::workspace_stats().bytes - before;
+            }
+            engine_t engine{model};
+            engine.set_path(s::deploy::path::dense);
+            engine.predict(test.images.data(), n);
+            const auto rates = engine.activity();
+            const std::size_t in = net::input_shape.size();
+            struct row {
+                const char* name;
+                std::vector<double> latency, throughput;
+                std::size_t equal = 0;
+            };
+            std::vector<row> rows{{"training model (SNN branch)", {}, {}, n}, {"engine, dense", {}, {}, 0},
+                                  {"engine, event-driven", {}, {}, 0}, {"engine, automatic", {}, {}, 0}};
+            const s::deploy::path paths[] = {s::deploy::path::dense, s::deploy::path::event_driven, s::deploy::path::automatic};
+            for (std::size_t p = 0; p < 3; ++p) {
+                engine.set_path(paths[p]);
+                const float* y = engine.predict(test.images.data(), n);
+                for (std::size_t i = 0; i < n; ++i) rows[p + 1].equal += argmax(y + i * classes, classes) == reference_class[i];
+            }
+            for (int r = 0; r < rounds; ++r) {
+                // Interleaved: every path in every round, on the same images.
+                rows[0].latency.push_back(seconds([&] {
+                    for (std::size_t i = 0; i < latency_images; ++i) model.snn(rule).forward(test.image(i), 1);
+                }) / static_cast<double>(latency_images));
+                rows[0].throughput.push_back(static_cast<double>(batch) /
+                                             seconds([&] { model.snn(rule).forward(test.images.data(), batch); }));
+                for (std::size_t p = 0; p < 3; ++p) {
+                    engine.set_path(paths[p]);
+                    rows[p + 1].latency.push_back(seconds([&] {
+                        for (std::size_t i = 0; i < latency_images; ++i) engine.predict(test.image(i), 1);
+                    }) / static_cast<double>(latency_images));
+                    rows[p + 1].throughput.push_back(static_cast<double>(batch) /
+                                                     seconds([&] { engine.predict(test.images.data(), batch); }));
+                }
+            }
+            (void)in;
+            for (const row& r : rows)
+                std::printf("| %g | %.2f%% | %.3f, %.3f | %s | %.0f | %.0f | %zu of %zu |\n", static_cast<double>(penalty),
+                            100.0 * static_cast<double>(correct) / static_cast<double>(n), rates[0].input_rate,
+                            rates[1].input_rate, r.name, 1e6 * median(r.latency), median(r.throughput), r.equal, n);
+            std::printf("memory (penalty %g): engine %.2f MiB; training model %.2f MiB (after a training step at batch 64, "
+                        "Adam's moments not counted), %.2f MiB running the SNN branch at batch 1; engine / training model %.3f\n",
+                        static_cast<double>(penalty), static_cast<double>(engine.memory_bytes()) / (1 << 20),
+                        static_cast<double>(training_bytes) / (1 << 20), static_cast<double>(inference_model_bytes) / (1 << 20),
+                        static_cast<double>(engine.memory_bytes()) / static_cast<double>(training_bytes));
+            std::fflush(stdout);
+        }
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "%s\n", e.what());
+        return 1;
+    }
+    return 0;
+}
