@@ -5,7 +5,7 @@
 // trained by SNN2ANN's defaults and of models trained with a spike penalty (lower rates);
 // each model's accuracy, its engine's agreement with the SNN branch, and the memory of
 // both. Models are trained once and kept as checkpoints in --cache.
-//   inference_latency [--epochs 3] [--penalties 0,2e-5,1e-4] [--threads 1] [--rounds 5]
+//   inference_latency [--epochs 3] [--penalties 0,1e-5,5e-5,2e-4] [--threshold-scales 1,0.5,0.25] [--threads 1] ...
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -41,7 +41,7 @@ std::size_t argmax(const float* s, std::size_t n) { return static_cast<std::size
 int main(int argc, char** argv) {
     int epochs = 3, threads = 1, rounds = 5;
     std::size_t latency_images = 300, batch = 256, train_limit = 0;
-    std::string dir, cache = "inference_latency", penalties_text = "0,2e-5,1e-4";
+    std::string dir, cache = "inference_latency", penalties_text = "0,1e-5,5e-5,2e-4";
     snn2ann_examples::command_line cli{"inference_latency",
                                        "The inference engine's dense and event-driven paths against the training model's "
                                        "SNN branch: latency, throughput, agreement and memory."};
@@ -53,14 +53,24 @@ int main(int argc, char** argv) {
     cli.app().add_option("--latency-images", latency_images, "images classified one at a time per round")
         ->capture_default_str();
     cli.app().add_option("--batch", batch, "samples per batched call")->capture_default_str();
+    std::string scales_text;
+    cli.app().add_option("--threshold-scales", scales_text,
+                         "after the table: the first model's engine with every threshold scaled by these factors "
+                         "(comma-separated, e.g. 1,0.5,0.25), which raises the firing rates, dense against event-driven: "
+                         "where the two paths cross");
     if (const int rc = cli.parse(argc, argv); rc >= 0) return rc;
     try {
-        std::vector<float> penalties;
-        for (std::size_t at = 0; at <= penalties_text.size();) {
-            const std::size_t end = std::min(penalties_text.find(',', at), penalties_text.size());
-            penalties.push_back(std::stof(penalties_text.substr(at, end - at)));
-            at = end + 1;
-        }
+        const auto numbers = [](const std::string& text) {
+            std::vector<float> v;
+            for (std::size_t at = 0; at < text.size();) {
+                const std::size_t end = std::min(text.find(',', at), text.size());
+                v.push_back(std::stof(text.substr(at, end - at)));
+                at = end + 1;
+            }
+            return v;
+        };
+        const std::vector<float> penalties = numbers(penalties_text), scales = numbers(scales_text);
+        s::deploy::graph first_graph;
         const auto data = s::data::fashion_mnist(dir);
         std::filesystem::create_directories(cache);
         std::printf("# inference_latency: reference avg-pool network, T = %d, %d threads, %d epochs, batch-1 latency over "
@@ -120,6 +130,7 @@ int main(int argc, char** argv) {
                 inferring.snn(rule).forward(test.images.data(), 1);
                 inference_model_bytes = s::workspace_stats().bytes - before;
             }
+            if (first_graph.nodes.empty()) first_graph = s::deploy::graph_of(model);
             engine_t engine{model};
             engine.set_path(s::deploy::path::dense);
             engine.predict(test.images.data(), n);
@@ -165,6 +176,32 @@ int main(int argc, char** argv) {
                         static_cast<double>(training_bytes) / (1 << 20), static_cast<double>(inference_model_bytes) / (1 << 20),
                         static_cast<double>(engine.memory_bytes()) / static_cast<double>(training_bytes));
             std::fflush(stdout);
+        }
+        if (!scales.empty()) {
+            // The crossover: the first model with its thresholds scaled down fires more.
+            s::threads limit(threads);
+            const auto& test = data.test;
+            std::printf("\n| threshold scale | input firing rates (conv4, affine9) | dense batch-1 latency (us) | "
+                        "event-driven (us) | event-driven / dense |\n|---|---|---|---|---|\n");
+            for (const float scale : scales) {
+                s::deploy::graph g = first_graph;
+                for (auto& n : g.nodes)
+                    for (float& v : n.threshold) v *= scale;
+                engine_t engine{g};
+                engine.set_path(s::deploy::path::dense);
+                engine.predict(test.images.data(), 1000);
+                const auto rates = engine.activity();
+                std::vector<double> dense, events;
+                for (int r = 0; r < rounds; ++r)
+                    for (int p = 0; p < 2; ++p) {
+                        engine.set_path(p == 0 ? s::deploy::path::dense : s::deploy::path::event_driven);
+                        (p == 0 ? dense : events).push_back(seconds([&] {
+                            for (std::size_t i = 0; i < latency_images; ++i) engine.predict(test.image(i), 1);
+                        }) / static_cast<double>(latency_images));
+                    }
+                std::printf("| %g | %.3f, %.3f | %.0f | %.0f | %.2f |\n", static_cast<double>(scale), rates[0].input_rate,
+                            rates[1].input_rate, 1e6 * median(dense), 1e6 * median(events), median(events) / median(dense));
+            }
         }
     } catch (const std::exception& e) {
         std::fprintf(stderr, "%s\n", e.what());

@@ -119,8 +119,8 @@ public:
     /// The current path.
     deploy::path current_path() const { return path_; }
     /// path::automatic runs a step event-driven where at most this fraction of the layer's
-    /// inputs is nonzero (default 0.3, where benchmarks/inference_latency measured the two
-    /// paths to cost the same on this library's reference network).
+    /// inputs is nonzero. Default 0.25: on the reference network the two paths cost the same
+    /// near 26% (benchmarks/inference_latency --threshold-scales, docs/benchmarks.md).
     void event_driven_below(double fraction) { crossover_ = fraction; }
     /// The crossover of path::automatic.
     double event_driven_below() const { return crossover_; }
@@ -456,7 +456,7 @@ private:
     std::vector<op> ops_;
     std::size_t first_spiking_ = npos, last_spiking_ = npos;
     deploy::path path_ = deploy::path::automatic;
-    double crossover_ = 0.3;
+    double crossover_ = 0.25;
     std::vector<detail::engine_workspace> workspaces_;
     detail::buffer<float> scores_;
     std::vector<deploy::layer_activity> activity_;
