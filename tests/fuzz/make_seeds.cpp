@@ -110,6 +110,14 @@ int main(int argc, char** argv) {
         const std::vector<std::int32_t> units{1, 699, 3, 17}, labels{3, 19};
         seed("shd", "two_samples", fuzz::join({std::string("\x03\x01"), bytes(times), bytes(units), bytes(labels)}));
     }
+    {
+        // NIR: Input (shape [3]) -> IF (3 neurons: r 1, v_threshold 0.5, v_reset 0) -> Output
+        // (shape [3]), as tests/fuzz/nir.cpp reads its program and pools.
+        const std::string program{'\x00', '\x06', '\x08'}, ints{0, 4, 2, 1, 1, 1, 1, 1, 0, 4};
+        const std::vector<float> floats{1, 1, 1, 0.5f, 0.5f, 0.5f, 0, 0, 0, 2, 2, 2, 0, 0, 0};
+        seed("nir", "input_if_output",
+             fuzz::join({program, ints, std::string(reinterpret_cast<const char*>(floats.data()), floats.size() * 4)}));
+    }
     seed("aedat", "two_packets", snn2ann::data::format_aedat31({{3, 4, 1, 10}, {127, 0, 0, 12}, {5, 5, 0, (1ull << 31) + 2}}));
     {
         snn2ann::data::dataset frames;

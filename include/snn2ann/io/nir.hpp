@@ -42,6 +42,9 @@ namespace snn2ann::inline v0::io {
 
 /// The NIR version written to /version: the NIR release whose layout this follows.
 inline constexpr const char* nir_version = "1.0.7";
+/// The most values per sample a node of a NIR file read may give (2^24: 16.7 M neurons, far
+/// above any layer of these networks; a damaged file may declare any shape).
+inline constexpr std::size_t nir_max_node_values = std::size_t{1} << 24;
 
 }  // namespace snn2ann::inline v0::io
 
@@ -267,14 +270,25 @@ inline void write_nir(const deploy::graph& g, const std::string& path) {
 /// NIR, a graph that is not one chain, a node the library does not read or a parameter it
 /// cannot honour (reset to a value other than 0, a scaled input, a leak towards another
 /// potential, dilation, groups) is an io_error naming the file, the node and why.
+inline deploy::graph read_nir(const std::string& path);
+
+/// The graph of an open HDF5 file (`path` names it in messages): read_nir's reading, for
+/// files held in memory (the fuzz harness).
+inline deploy::graph parse_nir(hid_t file_id, const std::string& path);
+
 inline deploy::graph read_nir(const std::string& path) {
+    const snn2ann::detail::h5_quiet quiet;
+    const snn2ann::detail::h5_handle file = snn2ann::detail::h5_open(path);
+    return parse_nir(file.get(), path);
+}
+
+inline deploy::graph parse_nir(hid_t file_id, const std::string& path) {
     namespace d = snn2ann::detail;
     const d::h5_quiet quiet;
-    const d::h5_handle file = d::h5_open(path);
     const d::h5_place root{path, "/"};
-    if (!d::h5_has(file.get(), "version")) d::h5_fail(root / "version", "is missing: not a NIR file");
-    (void)d::h5_read_string(file.get(), "version", root / "version");
-    const d::h5_handle top = d::h5_group(file.get(), "node", root / "node");
+    if (!d::h5_has(file_id, "version")) d::h5_fail(root / "version", "is missing: not a NIR file");
+    (void)d::h5_read_string(file_id, "version", root / "version");
+    const d::h5_handle top = d::h5_group(file_id, "node", root / "node");
     const d::h5_place at = root / "node";
     const std::string type = d::h5_read_string(top.get(), "type", at / "type");
     if (type != "NIRGraph") d::h5_fail(at / "type", "is '" + type + "', not NIRGraph");
@@ -315,6 +329,9 @@ inline deploy::graph read_nir(const std::string& path) {
         if (g.nodes.size() > names.size()) d::h5_fail(at / "edges", "make a cycle");
         g.nodes.push_back(d::nir_read_node(nodes.get(), name, current, at / "nodes"));
         current = g.nodes.back().out;
+        if (current.size() > nir_max_node_values)
+            d::h5_fail(at / "nodes" / name, "gives " + std::to_string(current.size()) + " values per sample, more than the "
+                                             "library reads (" + std::to_string(nir_max_node_values) + ")");
         if (g.nodes.back().kind == deploy::node_kind::output) break;
         const auto n = next.find(name);
         if (n == next.end()) d::h5_fail(at / "edges", "end at node '" + name + "', which is not the Output node");
