@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 
 #include <filesystem>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -88,45 +89,38 @@ TEST_CASE("SHD layout: damaged files are refused with the file, the data set and
     refuses("lengths.h5", {{{0.0f, 0.5f}, {0.25f}}, {{1}, {3}}, {0, 1}}, "sample 0 has 2 spike times and 1 units");
     refuses("counts.h5", {{{0.0f, 0.5f}, {0.25f}}, {{1, 2}, {3}}, {0}},
             "/spikes/times holds 2 samples, /spikes/units 2 and /labels 1: they must agree");
-    // Missing and mistyped data sets.
-    {
+    // Missing and mistyped data sets: a file with only what `fill` writes into its spikes
+    // group and its root.
+    const auto partial = [&](const std::string& name, auto&& fill) {
         const s::detail::h5_quiet quiet;
-        const std::string path = (dir / "no_units.h5").string();
+        const std::string path = (dir / name).string();
         const s::detail::h5_place root{path, "/"};
         const auto file = s::detail::h5_create(path);
         const auto spikes = s::detail::h5_new_group(file.get(), "spikes", root / "spikes");
-        s::detail::h5_write_sequences(spikes.get(), "times", good.times, root / "spikes" / "times");
-        const std::vector<float> flat{1, 2};
-        s::detail::h5_write(file.get(), "labels", {2}, flat.data(), root / "labels");
-    }
-    CHECK_THROWS_WITH_AS(s::data::read_spike_trains((dir / "no_units.h5").string(), 700, 20),
+        fill(file.get(), spikes.get(), root);
+        return path;
+    };
+    const std::vector<float> flat{0, 1};
+    const std::string no_units = partial("no_units.h5", [&](hid_t f, hid_t sp, const s::detail::h5_place& root) {
+        s::detail::h5_write_sequences(sp, "times", good.times, root / "spikes" / "times");
+        s::detail::h5_write(f, "labels", {2}, flat.data(), root / "labels");
+    });
+    CHECK_THROWS_WITH_AS(s::data::read_spike_trains(no_units, 700, 20),
                          doctest::Contains("no_units.h5: /spikes/units: is missing"), s::io_error);
-    {
-        const s::detail::h5_quiet quiet;
-        const std::string path = (dir / "flat_times.h5").string();
-        const s::detail::h5_place root{path, "/"};
-        const auto file = s::detail::h5_create(path);
-        const auto spikes = s::detail::h5_new_group(file.get(), "spikes", root / "spikes");
-        const std::vector<float> flat{1, 2};
-        s::detail::h5_write(spikes.get(), "times", {2}, flat.data(), root / "spikes" / "times");
-    }
-    CHECK_THROWS_WITH_AS(s::data::read_spike_trains((dir / "flat_times.h5").string(), 700, 20),
+    const std::string flat_times = partial("flat_times.h5", [&](hid_t, hid_t sp, const s::detail::h5_place& root) {
+        s::detail::h5_write(sp, "times", {2}, flat.data(), root / "spikes" / "times");
+    });
+    CHECK_THROWS_WITH_AS(s::data::read_spike_trains(flat_times, 700, 20),
                          doctest::Contains("/spikes/times: is not a data set of variable-length sequences"), s::io_error);
-    good.write(dir / "float_labels.h5");
-    {
-        // Labels stored as floats: not integers.
-        const s::detail::h5_quiet quiet;
-        const std::string path = (dir / "float_labels2.h5").string();
-        const s::detail::h5_place root{path, "/"};
-        const auto file = s::detail::h5_create(path);
-        const auto spikes = s::detail::h5_new_group(file.get(), "spikes", root / "spikes");
-        s::detail::h5_write_sequences(spikes.get(), "times", good.times, root / "spikes" / "times");
-        s::detail::h5_write_sequences(spikes.get(), "units", good.units, root / "spikes" / "units");
-        const std::vector<float> flat{0, 1};
-        s::detail::h5_write(file.get(), "labels", {2}, flat.data(), root / "labels");
-    }
-    CHECK_THROWS_WITH_AS(s::data::read_spike_trains((dir / "float_labels2.h5").string(), 700, 20),
+    const std::string float_labels = partial("float_labels.h5", [&](hid_t f, hid_t sp, const s::detail::h5_place& root) {
+        s::detail::h5_write_sequences(sp, "times", good.times, root / "spikes" / "times");
+        s::detail::h5_write_sequences(sp, "units", good.units, root / "spikes" / "units");
+        s::detail::h5_write(f, "labels", {2}, flat.data(), root / "labels");  // floats: not integers
+    });
+    CHECK_THROWS_WITH_AS(s::data::read_spike_trains(float_labels, 700, 20),
                          doctest::Contains("/labels: does not hold integers"), s::io_error);
+    good.write(dir / "good.h5");
+    CHECK(s::data::read_spike_trains((dir / "good.h5").string(), 700, 20).size() == 2);
     // Not HDF5 at all, and no file.
     {
         std::ofstream f(dir / "text.h5");
