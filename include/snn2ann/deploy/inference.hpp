@@ -83,7 +83,8 @@ struct engine_workspace {
 
 namespace snn2ann::inline v0 {
 
-/// The inference engine of network Net at timesteps<T> (see the header's comment).
+/// The inference engine of network Net at timesteps<T> (see the header's comment). One
+/// call at a time: a call's samples run in parallel inside it.
 template <class Net, class Steps = timesteps<1>>
 class inference {
 public:
@@ -143,7 +144,7 @@ public:
         });
         activity_.clear();
         for (std::size_t o = 0; o < ops_.size(); ++o) {
-            if (!ops_[o].on_spikes || o > last_spiking_) continue;
+            if (!ops_[o].on_spikes) continue;
             double nonzero = 0, events = 0;
             for (std::size_t k = 0; k < chunks; ++k) nonzero += workspaces_[k].nonzero[o], events += workspaces_[k].events[o];
             const double steps = static_cast<double>(batch) * T;
@@ -225,6 +226,8 @@ private:
             ops_.push_back(std::move(o));
         }
         if (first_spiking_ == npos) throw invalid_argument("inference: the graph has no spiking layer");
+        // The head runs dense on the last spiking layer's rate: no event-driven copy for it.
+        for (std::size_t k = last_spiking_ + 1; k < ops_.size(); ++k) ops_[k].scatter = {}, ops_[k].on_spikes = false;
     }
 
     static constexpr std::size_t npos = ~std::size_t{0};
@@ -397,7 +400,7 @@ private:
             } else {
                 if (o.kind == deploy::node_kind::avg_pool2d) {
                     for (std::size_t t = 0; t < live; ++t) pool(o, cur + t * width, next + t * out_width);
-                } else if (!o.on_spikes || k > last_spiking_) {
+                } else if (!o.on_spikes) {
                     dense_steps(o, cur, live, next, w);
                 } else {
                     // Per step: the inputs that spiked, and the path for them.
