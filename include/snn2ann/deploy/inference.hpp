@@ -33,6 +33,8 @@
 #include "../io/checkpoint.hpp"
 #include "../net/model.hpp"
 #include "../ops/cpu/im2col.hpp"
+#include "../ops/cpu/linear.hpp"
+#include "../ops/cpu/pool.hpp"
 #include "snn_graph.hpp"
 
 namespace snn2ann::inline v0::deploy {
@@ -120,8 +122,8 @@ public:
     /// The current path.
     deploy::path current_path() const { return path_; }
     /// path::automatic runs a step event-driven where at most this fraction of the layer's
-    /// inputs is nonzero. Default 0.25: on the reference network the two paths cost the same
-    /// near 26% (benchmarks/inference_latency --threshold-scales, docs/benchmarks.md).
+    /// inputs is nonzero. Default 0.25, just below where the two paths cost the same on the
+    /// reference network (benchmarks/inference_latency --threshold-scales, docs/benchmarks.md).
     void event_driven_below(double fraction) { crossover_ = fraction; }
     /// The crossover of path::automatic.
     double event_driven_below() const { return crossover_; }
@@ -232,16 +234,17 @@ private:
 
     static constexpr std::size_t npos = ~std::size_t{0};
 
-    // The dense product of a convolution or affine op on one step's input x, plus bias.
-    void dense(const op& o, const float* x, float* y, detail::engine_workspace& w) const {
+    // The dense product of a convolution or affine op on `steps` steps of input, plus bias:
+    // an affine op through the training model's linear kernel, the steps as its batch (its
+    // weights read once); a convolution step by step, im2col and one matrix product.
+    void dense(const op& o, const float* x, std::size_t steps, float* y, detail::engine_workspace& w) const {
+        if (o.kind == deploy::node_kind::affine)
+            return detail::cpu_ops::linear_forward(cpu{}, steps, static_cast<int>(o.in.size()), static_cast<int>(o.out.size()),
+                                                   x, o.weight.data(), o.bias.data(), y);
+        for (std::size_t t = 0; t < steps; ++t) dense_conv(o, x + t * o.in.size(), y + t * o.out.size(), w);
+    }
+    void dense_conv(const op& o, const float* x, float* y, detail::engine_workspace& w) const {
         using row_major = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-        if (o.kind == deploy::node_kind::affine) {
-            const auto outs = static_cast<Eigen::Index>(o.out.size()), ins = static_cast<Eigen::Index>(o.in.size());
-            Eigen::Map<Eigen::VectorXf> out(y, outs);
-            out.noalias() = Eigen::Map<const row_major>(o.weight.data(), outs, ins) * Eigen::Map<const Eigen::VectorXf>(x, ins);
-            out += Eigen::Map<const Eigen::VectorXf>(o.bias.data(), outs);
-            return;
-        }
         const detail::conv_geometry& g = o.geometry;
         const auto rows = static_cast<Eigen::Index>(g.col_rows()), plane = static_cast<Eigen::Index>(g.out_plane());
         float* col = w.columns.ensure(g.col_rows() * g.out_plane());
@@ -259,21 +262,6 @@ private:
         } else {
             for (std::size_t q = 0; q < n; ++q) dst[q] += v * src[q];
         }
-    }
-
-    // The dense product on `steps` steps of input: an affine op as one matrix product over
-    // the steps (its weights read once), a convolution step by step.
-    void dense_steps(const op& o, const float* x, std::size_t steps, float* y, detail::engine_workspace& w) const {
-        if (o.kind == deploy::node_kind::conv2d || steps == 1) {
-            for (std::size_t t = 0; t < steps; ++t) dense(o, x + t * o.in.size(), y + t * o.out.size(), w);
-            return;
-        }
-        using row_major = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-        const auto outs = static_cast<Eigen::Index>(o.out.size()), ins = static_cast<Eigen::Index>(o.in.size());
-        const auto n = static_cast<Eigen::Index>(steps);
-        Eigen::Map<Eigen::MatrixXf> out(y, outs, n);
-        out.noalias() = Eigen::Map<const row_major>(o.weight.data(), outs, ins) * Eigen::Map<const Eigen::MatrixXf>(x, ins, n);
-        out.colwise() += Eigen::Map<const Eigen::VectorXf>(o.bias.data(), outs);
     }
 
     // The event-driven currents of a convolution or affine op on one step's input x, whose
@@ -334,32 +322,6 @@ private:
                     for (std::size_t p = p0; p < std::min(p0 + tile, plane); ++p) y[q * plane + p] = acc[p * oc + q];
     }
 
-    // Average pooling, summing each window in the order the training model's pooling does
-    // (row by row, left to right), so that both give the same bits.
-    void pool(const op& o, const float* x, float* y) const {
-        const detail::conv_geometry& g = o.geometry;
-        const float scale = 1.0f / static_cast<float>(g.k * g.k);
-        if (g.k == 2 && g.stride == 2) {
-            for (int c = 0; c < g.c; ++c)
-                for (int oy = 0; oy < g.oh; ++oy) {
-                    const float* __restrict r0 = x + (static_cast<std::size_t>(c) * g.h + 2 * oy) * g.w;
-                    const float* __restrict r1 = r0 + g.w;
-                    float* __restrict out = y + (static_cast<std::size_t>(c) * g.oh + oy) * g.ow;
-                    for (int ox = 0; ox < g.ow; ++ox) out[ox] = (((r0[2 * ox] + r0[2 * ox + 1]) + r1[2 * ox]) + r1[2 * ox + 1]) * scale;
-                }
-            return;
-        }
-        for (int c = 0; c < g.c; ++c)
-            for (int oy = 0; oy < g.oh; ++oy)
-                for (int ox = 0; ox < g.ow; ++ox) {
-                    float s = 0.0f;
-                    for (int ky = 0; ky < g.k; ++ky)
-                        for (int kx = 0; kx < g.k; ++kx)
-                            s += x[(static_cast<std::size_t>(c) * g.h + oy * g.stride + ky) * g.w + ox * g.stride + kx];
-                    y[(static_cast<std::size_t>(c) * g.oh + oy) * g.ow + ox] = s * scale;
-                }
-    }
-
     // One sample: `frames` 1 (the input of every step) or T.
     void run(const float* x, int frames, float* scores, detail::engine_workspace& w) const {
         const std::size_t steps = static_cast<std::size_t>(T);
@@ -399,9 +361,10 @@ private:
                 }
             } else {
                 if (o.kind == deploy::node_kind::avg_pool2d) {
-                    for (std::size_t t = 0; t < live; ++t) pool(o, cur + t * width, next + t * out_width);
+                    // The training model's pooling, the steps as a batch: the same bits.
+                    detail::cpu_ops::avg_pool_forward(cpu{}, o.geometry, live, cur, next);
                 } else if (!o.on_spikes) {
-                    dense_steps(o, cur, live, next, w);
+                    dense(o, cur, live, next, w);
                 } else {
                     // Per step: the inputs that spiked, and the path for them.
                     const bool all_dense = path_ == deploy::path::dense;
@@ -438,11 +401,11 @@ private:
                         any_events = any_events || events;
                     }
                     if (!any_events) {
-                        dense_steps(o, cur, live, next, w);
+                        dense(o, cur, live, next, w);
                     } else {
                         for (std::size_t t = 0; t < live; ++t) {
                             const std::uint32_t n = active[t * (width + 1)];
-                            if (n == ~std::uint32_t{0}) dense(o, cur + t * width, next + t * out_width, w);
+                            if (n == ~std::uint32_t{0}) dense(o, cur + t * width, 1, next + t * out_width, w);
                             else event_driven(o, cur + t * width, active.data() + t * (width + 1) + 1, n, next + t * out_width, w);
                         }
                     }

@@ -32,6 +32,7 @@
 #include "../layer/batch_norm.hpp"
 #include "../layer/sequence.hpp"
 #include "../neuron/neuron.hpp"
+#include "../ops/cpu/batch_norm.hpp"
 
 namespace snn2ann::inline v0::deploy {
 
@@ -202,17 +203,11 @@ graph graph_of(Model& m, const std::string& who = "deploy::graph_of") {
             std::vector<float> w(p, p + weights), b(channels, 0.0f);
             if constexpr (L::has_bias) b.assign(p + weights, p + weights + channels);
             if (executor::folds_next(i)) {
-                // The batch norm after it, folded as the SNN branch folds it.
+                // The batch norm after it, folded by the SNN branch's own fold.
                 const float* gamma = params + executor::param_offsets[i + 1];
-                const float* beta = gamma + channels;
                 const float* mean = state + executor::state_offsets[i + 1];
-                const float* var = mean + channels;
-                const std::size_t per = weights / channels;
-                for (std::size_t o = 0; o < channels; ++o) {
-                    const float a = gamma[o] / std::sqrt(var[o] + batch_norm::eps);
-                    for (std::size_t k = 0; k < per; ++k) w[o * per + k] = a * w[o * per + k];
-                    b[o] = a * (b[o] - mean[o]) + beta[o];
-                }
+                detail::cpu_ops::fold_batch_norm(p, b.data(), channels, weights / channels, gamma, gamma + channels, mean,
+                                                 mean + channels, batch_norm::eps, w.data(), b.data());
             }
             for (float& v : b) v = detail::bias_per_step(v, before_last, Model::T);
             n.weight = std::move(w);

@@ -15,6 +15,7 @@
 #include "../core/buffer.hpp"
 #include "../core/shape.hpp"
 #include "../core/type_list.hpp"
+#include "../ops/cpu/batch_norm.hpp"
 #include "context.hpp"
 #include "pass_plan.hpp"
 
@@ -392,12 +393,8 @@ private:
         const float* mean = lc.state + layer::state_count;
         const float* var = mean + channels;
         float* w = folded_[I].ensure(layer::param_count);
-        float* b = w + layer::weight_count;
-        for (std::size_t o = 0; o < channels; ++o) {
-            const float a = gamma[o] / std::sqrt(var[o] + bn::eps_value);
-            for (std::size_t k = 0; k < per_channel; ++k) w[o * per_channel + k] = a * lc.params[o * per_channel + k];
-            b[o] = a * (lc.params[layer::weight_count + o] - mean[o]) + beta[o];
-        }
+        cpu_ops::fold_batch_norm(lc.params, lc.params + layer::weight_count, channels, per_channel, gamma, beta, mean, var,
+                                 bn::eps_value, w, w + layer::weight_count);
         lc.params = w;
     }
     template <std::size_t... I>

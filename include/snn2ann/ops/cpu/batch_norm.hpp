@@ -19,6 +19,20 @@ namespace snn2ann::inline v0::detail::cpu_ops {
 // fixed order (the compiler may not reorder a plain float loop).
 using plane_map = Eigen::Map<const Eigen::ArrayXf>;
 
+/// A batch norm folded with its running statistics into the convolution or linear layer
+/// before it (docs/method.md), as the SNN branch runs it and deployment exports it: per
+/// output channel o, a = gamma / sqrt(var + eps), W'[o] = a W[o] (per_channel weights
+/// each), b'[o] = a (b[o] - mean[o]) + beta[o], with b = 0 where `b` is null.
+inline void fold_batch_norm(const float* w, const float* b, std::size_t channels, std::size_t per_channel,
+                            const float* gamma, const float* beta, const float* mean, const float* var, float eps,
+                            float* w_out, float* b_out) {
+    for (std::size_t o = 0; o < channels; ++o) {
+        const float a = gamma[o] / std::sqrt(var[o] + eps);
+        for (std::size_t k = 0; k < per_channel; ++k) w_out[o * per_channel + k] = a * w[o * per_channel + k];
+        b_out[o] = a * ((b ? b[o] : 0.0f) - mean[o]) + beta[o];
+    }
+}
+
 struct bn_geometry {
     Eigen::Index plane_size() const { return static_cast<Eigen::Index>(plane); }
     std::size_t batch, channels, plane;
