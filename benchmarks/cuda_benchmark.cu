@@ -112,8 +112,10 @@ int main(int argc, char** argv) {
     if (const int rc = cli.parse(argc, argv); rc >= 0) return rc;
     try {
         cudaDeviceProp p{};
-        s::detail::cuda_ops::require_device("cuda_benchmark");
-        s::detail::cuda_ops::check(cudaGetDeviceProperties(&p, 0), "cudaGetDeviceProperties");
+        if (s::detail::cuda_ops::device_count() == 0)
+            throw s::cuda_error("cuda_benchmark: no CUDA device is available (cudaGetDeviceCount found none)");
+        const int device = s::detail::cuda_ops::device_for_this_process(s::detail::cuda_ops::device_count());
+        s::detail::cuda_ops::check(cudaGetDeviceProperties(&p, device), "cudaGetDeviceProperties");
         std::printf("device: %s, %d SMs, %.0f GiB\n", p.name, p.multiProcessorCount,
                     static_cast<double>(p.totalGlobalMem) / (1024.0 * 1024.0 * 1024.0));
         using bptt_neuron = s::if_neuron<s::reset::by_subtraction, s::firing::inclusive, s::constant_threshold<1>, 0>;

@@ -118,6 +118,7 @@ public:
                 throw error("snn2ann::mpi: the MPI library gives no MPI_THREAD_FUNNELED (the library's worker threads "
                             "run beside the thread that calls MPI)");
         }
+        publish_node_local_rank();
         std::set_terminate([] {
             try {
                 if (const std::exception_ptr e = std::current_exception()) std::rethrow_exception(e);
@@ -128,6 +129,17 @@ public:
                 detail::abort_job("an exception that is not a std::exception");
             }
         });
+    }
+    /// This process's rank among the job's processes on its node (MPI_COMM_TYPE_SHARED):
+    /// the CUDA backend takes the GPU of that rank (ops/cuda/device_choice.hpp).
+    static void publish_node_local_rank() {
+        MPI_Comm node;
+        detail::check(MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node),
+                      "MPI_Comm_split_type");
+        int rank = 0;
+        detail::check(MPI_Comm_rank(node, &rank), "MPI_Comm_rank");
+        MPI_Comm_free(&node);
+        detail::node_local_rank().store(rank);
     }
     ~environment() {
         int finalised = 0;

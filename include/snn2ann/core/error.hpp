@@ -41,4 +41,11 @@ public:
     explicit non_finite_error(const std::string& what) : error("snn2ann: " + what) {}
 };
 
+/// The CUDA backend failed: a CUDA runtime or cuBLAS call (named with its error), an
+/// argument a GEMM of the host execution refuses as cuBLAS would, or no GPU to run on.
+class cuda_error : public error {
+public:
+    explicit cuda_error(const std::string& what) : error("snn2ann: " + what) {}
+};
+
 }  // namespace snn2ann::inline v0

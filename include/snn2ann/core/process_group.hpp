@@ -8,6 +8,7 @@
 // that runs fit().
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -67,5 +68,12 @@ inline std::uint64_t fingerprint(const void* data, std::size_t bytes, std::uint6
     return h;
 }
 inline std::uint64_t fingerprint(const std::string& text) { return fingerprint(text.data(), text.size()); }
+
+/// This process's rank among the processes of its node in a data-parallel job (set by
+/// mpi::environment), -1 outside one: the CUDA backend picks its GPU by it.
+inline std::atomic<int>& node_local_rank() {
+    static std::atomic<int> rank{-1};
+    return rank;
+}
 
 }  // namespace snn2ann::inline v0::detail

@@ -62,6 +62,10 @@ struct ata {
     float tolerance = 0.1f;  ///< fraction of noisy neurons that triggers a raise
     float ema = 0.9f;        ///< weight of the old threshold
     bool enabled = true;     ///< false: thresholds stay fixed
+    /// Whether a batch with this fraction of noisy neurons raises the thresholds.
+    constexpr bool raises_at(double noisy_ratio) const { return enabled && noisy_ratio > tolerance; }
+    /// A threshold after a raise (the one formula of both backends).
+    constexpr float raised(float vth) const { return ema * vth + (1.0f - ema) * (vth + scale); }
     /// No threshold adjustment.
     static ata off() { return ata{0.1f, 0.1f, 0.9f, false}; }
 };

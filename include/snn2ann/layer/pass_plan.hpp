@@ -3,7 +3,7 @@
 // sees (B or T x B), whether it steps through time, takes a constant input or hands on
 // a firing rate, which factor its bias and its output get, which batch norms the SNN
 // branch folds into the layer before. The CPU sequence (layer/sequence.hpp) and the CUDA
-// one (net/cuda_sequence.cuh) both run their layers by it, so the two backends cannot
+// one (net/cuda_sequence.hpp) both run their layers by it, so the two backends cannot
 // drift apart on what a pass is; tests/test_network.cpp checks the plan on the host.
 #pragma once
 

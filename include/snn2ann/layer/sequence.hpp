@@ -28,7 +28,7 @@ concept layer_spec = requires { typename Spec::template impl<Backend, In>; };
 
 /// A layer implementation: its output shape, its slices of the parameter and state
 /// buffers, init, forward and backward (the CPU backend's signatures; the CUDA backend's
-/// layers are its own, layer/cuda_layers.cuh).
+/// layers are its own, layer/cuda_layers.hpp).
 template <class L>
 concept layer_implementation =
     requires(L& l, const float* x, float* y, float* p, const counter_rng& rng, const layer_context& c) {

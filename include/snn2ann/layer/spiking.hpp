@@ -384,11 +384,7 @@ struct spiking {
                                         const float* ds, float* du, float* di, std::size_t n, float decay) {
             float ddecay = 0.0f;
             for (std::size_t i = 0; i < n; ++i) {
-                float du_dv;
-                if constexpr (Neuron::reset_mode == reset::to_zero)
-                    du_dv = (Neuron::fires(v[i], vth[i]) ? 0.0f : 1.0f) - (Detach ? 0.0f : v[i] * g[i]);
-                else
-                    du_dv = 1.0f - (Detach ? 0.0f : vth[i] * g[i]);
+                const float du_dv = Neuron::reset_derivative(v[i], vth[i], g[i], Detach);
                 const float dv = ds[i] * g[i] + du[i] * du_dv;
                 if constexpr (Accumulate) di[i] += dv;
                 else di[i] = dv;
@@ -458,9 +454,8 @@ struct spiking {
             if (c.group) c.group->sum(noisy, 2);
             noisy_ratio_ = static_cast<double>(noisy[0]) / static_cast<double>(noisy[1]);
             const ata& a = c.spiking->threshold_adjustment;
-            if (a.enabled && noisy_ratio_ > a.tolerance)
-                for (std::size_t i = 0; i < neurons; ++i)
-                    c.state[i] = a.ema * c.state[i] + (1.0f - a.ema) * (c.state[i] + a.scale);
+            if (a.raises_at(noisy_ratio_))
+                for (std::size_t i = 0; i < neurons; ++i) c.state[i] = a.raised(c.state[i]);
         }
 
         /// The pass that left the counts: the ANN branch reads only an SNN2ANN SNN pass's.

@@ -5,6 +5,7 @@
 // the input, as the ANN branch reads a spiking layer's count as its rate.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <string>
 
@@ -98,6 +99,29 @@ void require_frames_fit(int frames, const Rule& rule, const char* who) {
                                    " steps, the input holds " + std::to_string(frames) + " frames per sample");
     } else if constexpr (Rule::predicts_with_snn) {
         require_frames_match(frames, Model::T, who);
+    }
+}
+
+/// The frame count set_input_frames accepts (both models): at least 1.
+inline int checked_input_frames(int frames) {
+    if (frames < 1) throw invalid_argument("model::set_input_frames: " + std::to_string(frames) + " frames (at least 1)");
+    return frames;
+}
+
+/// The SNN pass's chunks (both models): samples run in chunks of `chunk`, each with the
+/// context make_context(n) marked as the SNN pass over samples [first, first + n) of a
+/// batch of `batch` (counts and random draws are indexed in the whole batch, so the result
+/// does not depend on the chunk size); run(c, first, n) runs one.
+template <class MakeContext, class Run>
+void for_each_snn_chunk(std::size_t batch, std::size_t chunk, bool training, MakeContext&& make_context, Run&& run) {
+    for (std::size_t first = 0; first < batch; first += chunk) {
+        const std::size_t n = std::min(chunk, batch - first);
+        layer_context c = make_context(n);
+        c.mode = branch::snn;
+        c.snn_training = training;
+        c.sample_offset = first;
+        c.total_samples = batch;
+        run(c, first, n);
     }
 }
 

@@ -47,10 +47,12 @@ struct pick_option<Default, Pred, O, Rest...> {
     using type = std::conditional_t<Pred<O>::value, O, typename pick_option<Default, Pred, Rest...>::type>;
 };
 template <class T>
-struct is_backend : std::bool_constant<std::is_same_v<T, cpu> || std::is_same_v<T, cuda>> {};
-/// The options of a model name the cuda backend (its model is in <snn2ann/cuda.cuh>).
+struct is_backend
+    : std::bool_constant<std::is_same_v<T, cpu> || std::is_same_v<T, cuda> || std::is_same_v<T, cuda_on_host>> {};
+/// The options of a model name the CUDA backend, on a GPU or on the host (its model is in
+/// net/cuda_model.hpp).
 template <class... Options>
-concept cuda_options = (std::is_same_v<Options, cuda> || ...);
+concept cuda_options = ((std::is_same_v<Options, cuda> || std::is_same_v<Options, cuda_on_host>) || ...);
 }  // namespace detail
 
 /// A network's weights and state, with options timesteps<T> (default 1) and a backend
@@ -61,8 +63,9 @@ public:
     using network_type = Net;  ///< the network<...> description
     using backend = typename detail::pick_option<cpu, detail::is_backend, Options...>::type;  ///< cpu (this class) or cuda
     static_assert(std::is_same_v<backend, cpu>,
-                  "snn2ann::model<net, ..., cuda>: the cuda backend's model is defined in <snn2ann/cuda.cuh>; "
-                  "include it and compile this file with nvcc (CMake: link snn2ann::cuda)");
+                  "snn2ann::model<net, ..., cuda>: the CUDA backend's model is defined in <snn2ann/cuda.cuh> "
+                  "(compile this file with nvcc; CMake: link snn2ann::cuda), its host execution "
+                  "model<net, ..., cuda_on_host> in <snn2ann/cuda_on_host.hpp>: include the one you use");
     static constexpr int T = detail::pick_option<timesteps<1>, detail::is_timesteps, Options...>::type::value;  ///< SNN time steps
     using executor = typename Net::template executor<backend>;  ///< the layers' implementation on the backend
     static constexpr shape input_shape = Net::input_shape;  ///< of one sample
@@ -113,10 +116,7 @@ public:
     /// frames = T, the converted SNN runs at most `frames` steps, the ANN passes take the
     /// frames' mean. The trainer, evaluate, measure_spikes and conversion set it from their
     /// data set (data::dataset::frames) and restore it after.
-    void set_input_frames(int frames) {
-        if (frames < 1) throw invalid_argument("model::set_input_frames: " + std::to_string(frames) + " frames (at least 1)");
-        input_frames_ = frames;
-    }
+    void set_input_frames(int frames) { input_frames_ = detail::checked_input_frames(frames); }
     /// The frames per sample the passes read (see set_input_frames).
     int input_frames() const { return input_frames_; }
 
@@ -143,14 +143,9 @@ public:
         // result does not depend on the chunk size.
         constexpr std::size_t in = input_shape.size(), out = output_shape.size();
         float* logits = snn_outputs_.ensure(batch * out);
-        const std::size_t chunk = snn_chunk(batch);
-        for (std::size_t first = 0; first < batch; first += chunk) {
-            const std::size_t n = std::min(chunk, batch - first);
-            detail::layer_context c = context(n, false, step, o);
-            c.mode = detail::branch::snn;
-            c.snn_training = training;
-            c.sample_offset = first;
-            c.total_samples = batch;
+        const auto make_context = [&](std::size_t n) { return context(n, false, step, o); };
+        detail::for_each_snn_chunk(batch, snn_chunk(batch), training, make_context,
+                                   [&](detail::layer_context& c, std::size_t first, std::size_t n) {
             const float* chunk_input = x + first * in;
             if (framed) {
                 if constexpr (executor::first_spiking >= 0) {
@@ -167,7 +162,7 @@ public:
             }
             const float* y = exec_.snn_forward(chunk_input, c);
             std::copy(y, y + n * out, logits + first * out);
-        }
+        });
         return logits;
     }
     /// Samples per chunk of the SNN pass (see snn_forward): even chunks whose T-step

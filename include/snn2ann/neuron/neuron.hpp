@@ -92,6 +92,13 @@ struct neuron_model {
         if constexpr (Reset == reset::to_zero) return s ? 0.0f : v;
         else return s ? v - vth : v;
     }
+    /// dU[t]/dV[t] in BPTT's backward, g = surrogate'(V[t] - Vth): (1 - s) - V g after a
+    /// reset to zero, 1 - Vth g after a reset by subtraction; a detached reset drops the g
+    /// term. The one formula of both backends.
+    static constexpr float reset_derivative(float v, float vth, float g, bool detach) {
+        if constexpr (Reset == reset::to_zero) return (fires(v, vth) ? 0.0f : 1.0f) - (detach ? 0.0f : v * g);
+        else return 1.0f - (detach ? 0.0f : vth * g);
+    }
     /// One step for one neuron: integrates i into u, returns the spike and leaves U[t] in u.
     static constexpr bool step(float& u, float i, float vth) {
         const float v = decay * u + i;

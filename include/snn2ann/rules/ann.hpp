@@ -21,7 +21,7 @@ namespace detail {
 template <class Model>
 loss_result ann_loss_step(Model& m, const float* x, const std::int32_t* y, std::size_t batch, std::uint64_t step,
                           const spiking_options& o, buffer<float>& dlogits) {
-    // A GPU model computes the loss where its logits are (net/cuda_model.cuh).
+    // A GPU model computes the loss where its logits are (net/cuda_model.hpp).
     if constexpr (requires { m.ann_train_pass(x, y, batch, step, o); }) return m.ann_train_pass(x, y, batch, step, o);
     constexpr int classes = Model::output_shape.c;
     const float* logits = m.forward(x, batch, o, true, step);

@@ -43,7 +43,7 @@ struct bptt {
                       "linear head)");
         constexpr int classes = Model::output_shape.c;
         const detail::spiking_options o = options();
-        // A GPU model computes the loss where its outputs are (net/cuda_model.cuh).
+        // A GPU model computes the loss where its outputs are (net/cuda_model.hpp).
         if constexpr (requires { m.bptt_train_pass(x, y, batch, step, o); })
             return m.bptt_train_pass(x, y, batch, step, o);
         const float* logits = m.bptt_forward(x, batch, o, true, step);

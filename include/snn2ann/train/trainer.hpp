@@ -429,7 +429,7 @@ private:
     bool step_is_finite(const loss_result& lr) {
         if (!std::isfinite(lr.loss)) return false;
         if constexpr (requires { model_.gradients(); }) return detail::all_finite(model_.gradients());
-        else return true;
+        else return model_.gradients_finite();  // a GPU model looks on its device
     }
     /// The model's state (BN statistics, thresholds: a training step changes them) before
     /// a step, so that a non-finite step can be undone or run again as it was.
@@ -437,12 +437,16 @@ private:
         if constexpr (requires { model_.state(); }) {
             const auto st = model_.state();
             std::copy(st.begin(), st.end(), state_before_.ensure(st.size()));
+        } else {
+            model_.keep_state_before_step();  // a GPU model keeps it on its device
         }
     }
     void restore_state_before_step() {
         if constexpr (requires { model_.state(); }) {
             const auto st = model_.state();
             std::copy(state_before_.data(), state_before_.data() + st.size(), st.begin());
+        } else {
+            model_.restore_state_before_step();
         }
     }
     /// The error for a non-finite step: the batch is run again from the state before it,

@@ -2,8 +2,8 @@
 // same pass plan as the CPU sequence (layer/pass_plan.hpp: per-pass sample counts, B or
 // T x B, BN folding, bias spreading, constant input and collapsed output) over the CPU
 // sequence's layout (offsets, random streams, spiking positions), so both backends
-// compute the same function; only the layers (layer/cuda_layers.cuh) and the buffers
-// differ.
+// compute the same function; only the layers (layer/cuda_layers.hpp) and the buffers
+// differ. Device is the execution (ops/cuda/execution.hpp): a GPU's, or the host's.
 #pragma once
 
 #include <array>
@@ -12,31 +12,32 @@
 #include <utility>
 
 #include "../core/type_list.hpp"
-#include "../layer/cuda_layers.cuh"
+#include "../layer/cuda_layers.hpp"
 #include "../layer/pass_plan.hpp"
 #include "../layer/sequence.hpp"
-#include "../ops/cuda/buffer.cuh"
-#include "../ops/cuda/elementwise.cuh"
+#include "../ops/cuda/buffer.hpp"
+#include "../ops/cuda/elementwise.hpp"
 
 namespace snn2ann::inline v0::detail {
 
-template <shape In, class Specs>
+template <shape In, class Specs, class Device>
 struct gpu_chain;
-template <shape In>
-struct gpu_chain<In, type_list<>> {
+template <shape In, class Device>
+struct gpu_chain<In, type_list<>, Device> {
     using layers = type_list<>;
 };
-template <shape In, class Spec, class... Rest>
-struct gpu_chain<In, type_list<Spec, Rest...>> {
-    using layers = typename concat<type_list<gpu_layer<Spec, In>>,
-                                   typename gpu_chain<Spec::template impl<cpu, In>::out, type_list<Rest...>>::layers>::type;
+template <shape In, class Spec, class... Rest, class Device>
+struct gpu_chain<In, type_list<Spec, Rest...>, Device> {
+    using layers =
+        typename concat<type_list<gpu_layer<Spec, In, Device>>,
+                        typename gpu_chain<Spec::template impl<cpu, In>::out, type_list<Rest...>, Device>::layers>::type;
 };
 
-template <shape In, class Specs, class Layers = typename gpu_chain<In, Specs>::layers>
+template <shape In, class Specs, class Device, class Layers = typename gpu_chain<In, Specs, Device>::layers>
 class gpu_sequence;
 
-template <shape In, class Specs, class... Layers>
-class gpu_sequence<In, Specs, type_list<Layers...>> {
+template <shape In, class Specs, class Device, class... Layers>
+class gpu_sequence<In, Specs, Device, type_list<Layers...>> {
 public:
     /// The CPU sequence of the same specs: the layout (offsets, sizes, spiking positions).
     using layout = sequence<cpu, In, Specs>;
@@ -51,20 +52,20 @@ public:
     }
 
     /// ANN or BPTT pass (c.mode); output() then holds the last layer's output.
-    void forward(const float* x, const layer_context& c, const cuda_ops::device_context& d) {
+    void forward(const float* x, const layer_context& c, const Device& d) {
         input_ = x;
         forward_each(c, d, std::index_sequence_for<Layers...>{});
     }
     const float* output() const { return outputs_[size - 1].data(); }
 
     /// Back-propagates dy through the last forward (same batch); every gradient is set.
-    void backward(const float* x, const float* dy, const layer_context& c, const cuda_ops::device_context& d) {
+    void backward(const float* x, const float* dy, const layer_context& c, const Device& d) {
         const float* grad_out = dy;
         backward_each(x, grad_out, c, d, std::make_index_sequence<size>{});
     }
 
     /// The SNN branch over T steps (see sequence::snn_forward); returns B x out outputs.
-    const float* snn_forward(const float* x, const layer_context& c, const cuda_ops::device_context& d) {
+    const float* snn_forward(const float* x, const layer_context& c, const Device& d) {
         const float* in = x;
         snn_each(in, c, d, std::index_sequence_for<Layers...>{});
         return in;
@@ -90,22 +91,22 @@ private:
         return plan::template training_context<I>(c);
     }
     template <std::size_t... I>
-    void forward_each(const layer_context& c, const cuda_ops::device_context& d, std::index_sequence<I...>) {
+    void forward_each(const layer_context& c, const Device& d, std::index_sequence<I...>) {
         (forward_one<I>(c, d), ...);
     }
     template <std::size_t I>
-    void forward_one(const layer_context& c, const cuda_ops::device_context& d) {
+    void forward_one(const layer_context& c, const Device& d) {
         const float* in = I == 0 ? input_ : outputs_[I == 0 ? 0 : I - 1].data();
         float* out = outputs_[I].ensure(pass_samples<I>(c) * layout::out_sizes[I]);
         std::get<I>(layers_).forward(in, out, pass_context<I>(c), d);
     }
     template <std::size_t... I>
-    void backward_each(const float* x, const float*& grad_out, const layer_context& c, const cuda_ops::device_context& d,
+    void backward_each(const float* x, const float*& grad_out, const layer_context& c, const Device& d,
                        std::index_sequence<I...>) {
         (backward_one<size - 1 - I>(x, grad_out, c, d), ...);
     }
     template <std::size_t I>
-    void backward_one(const float* x, const float*& grad_out, const layer_context& c, const cuda_ops::device_context& d) {
+    void backward_one(const float* x, const float*& grad_out, const layer_context& c, const Device& d) {
         const float* in = I == 0 ? x : outputs_[I == 0 ? 0 : I - 1].data();
         float* grad_in = nullptr;
         if constexpr (I > 0) grad_in = grads_[I % 2].ensure(pass_samples<I - 1>(c) * layout::out_sizes[I - 1]);
@@ -113,11 +114,11 @@ private:
         grad_out = grad_in;
     }
     template <std::size_t... I>
-    void snn_each(const float*& in, const layer_context& c, const cuda_ops::device_context& d, std::index_sequence<I...>) {
+    void snn_each(const float*& in, const layer_context& c, const Device& d, std::index_sequence<I...>) {
         (snn_one<I>(in, c, d), ...);
     }
     template <std::size_t I>
-    void snn_one(const float*& in, const layer_context& c, const cuda_ops::device_context& d) {
+    void snn_one(const float*& in, const layer_context& c, const Device& d) {
         if constexpr (plan::folded_in_snn(I)) {
             return;  // this batch norm is inside the weights of the layer before it
         } else {
@@ -130,7 +131,7 @@ private:
         }
     }
     template <std::size_t I>
-    void fold_batch_norm(layer_context& lc, const cuda_ops::device_context& d) {
+    void fold_batch_norm(layer_context& lc, const Device& d) {
         using layer = std::tuple_element_t<I, std::tuple<Layers...>>;
         constexpr std::size_t channels = layer::reference::out_channels;
         constexpr std::size_t weights = layer::weight_count, per_channel = weights / channels;
@@ -143,9 +144,9 @@ private:
     }
 
     std::tuple<Layers...> layers_;
-    std::array<cuda_ops::device_buffer<float>, size> outputs_;
-    std::array<cuda_ops::device_buffer<float>, 2> grads_, snn_buffers_;
-    std::array<cuda_ops::device_buffer<float>, size> folded_;
+    std::array<cuda_ops::device_buffer<float, Device>, size> outputs_;
+    std::array<cuda_ops::device_buffer<float, Device>, 2> grads_, snn_buffers_;
+    std::array<cuda_ops::device_buffer<float, Device>, size> folded_;
     const float* input_ = nullptr;
 };
 

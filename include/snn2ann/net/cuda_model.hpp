@@ -1,5 +1,7 @@
-// snn2ann/net: model<net, timesteps<T>, cuda>, the model on a GPU. Parameters, gradients,
-// state, optimiser state and every activation live in device memory; the training rules
+// snn2ann/net: model<net, timesteps<T>, cuda>, the model on a GPU, and the same code on the
+// host execution, model<net, timesteps<T>, cuda_on_host> (ops/cuda/execution.hpp: the
+// execution is the one thing that differs). Parameters, gradients, state, optimiser state
+// and every activation live in device memory; the training rules
 // (rules::snn2ann, rules::bptt, rules::ann with ReLU) and the trainer drive it through the
 // same calls as the CPU model. Inputs come from host memory through a pinned staging
 // buffer (asynchronous copies on the model's stream). In training the loss runs on the
@@ -14,6 +16,7 @@
 #include <cstring>
 #include <span>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "../core/buffer.hpp"
@@ -21,61 +24,93 @@
 #include "../core/messages.hpp"
 #include "input_frames.hpp"
 #include "../core/process_group.hpp"
-#include "../ops/cuda/buffer.cuh"
-#include "../ops/cuda/context.cuh"
-#include "../ops/cuda/elementwise.cuh"
-#include "../ops/cuda/loss.cuh"
-#include "../ops/cuda/optimizer.cuh"
+#include "../ops/cuda/buffer.hpp"
+#include "../ops/cuda/elementwise.hpp"
+#include "../ops/cuda/host_execution.hpp"
+#include "../ops/cuda/loss.hpp"
+#include "../ops/cuda/optimizer.hpp"
 #include "../train/loss.hpp"
 #include "../train/optimizer.hpp"
-#include "cuda_sequence.cuh"
+#include "cuda_sequence.hpp"
 #include "model.hpp"
 
 namespace snn2ann::inline v0 {
-namespace detail::cuda_ops {
+namespace detail {
+
+template <class>
+inline constexpr bool execution_defined = false;
+/// The execution of a CUDA backend tag: host_device for cuda_on_host
+/// (ops/cuda/host_execution.hpp), gpu_device for cuda (ops/cuda/runtime.cuh, nvcc only).
+template <class Tag>
+struct cuda_execution {
+    static_assert(execution_defined<Tag>,
+                  "snn2ann::model<net, ..., cuda>: the GPU execution is defined in <snn2ann/cuda.cuh>: include it "
+                  "and compile this file with nvcc (CMake: link snn2ann::cuda); to run the CUDA backend's code on "
+                  "the CPU, name cuda_on_host instead of cuda and include <snn2ann/cuda_on_host.hpp>");
+    using type = cuda_ops::host_device;  // a stand-in after the sentence, so that the compiler stops there
+};
+template <>
+struct cuda_execution<cuda_on_host> {
+    using type = cuda_ops::host_device;
+};
+/// The CUDA backend tag among a model's options.
+template <class... Options>
+using cuda_tag = std::conditional_t<(std::is_same_v<Options, cuda> || ...), cuda, cuda_on_host>;
+
+namespace cuda_ops {
 
 /// Host-to-device and device-to-host copies through page-locked memory. An event marks
 /// when the device is done with the staging buffer, so it is never overwritten early.
+template <class Device>
 class staging {
 public:
-    staging() { check(cudaEventCreateWithFlags(&done_, cudaEventDisableTiming), "cudaEventCreateWithFlags"); }
-    staging(const staging&) = delete;
-    staging& operator=(const staging&) = delete;
-    ~staging() { (void)cudaEventDestroy(done_); }
-
     /// Copies n floats from host memory to `to` (device), asynchronously on the stream.
-    void upload(const device_context& d, const float* from, float* to, std::size_t n) {
-        check(cudaEventSynchronize(done_), "cudaEventSynchronize");
+    void upload(const Device& d, const float* from, float* to, std::size_t n) {
+        d.wait(done_);
         float* p = host_.ensure(n);
         std::memcpy(p, from, n * sizeof(float));
-        check(cudaMemcpyAsync(to, p, n * sizeof(float), cudaMemcpyHostToDevice, d.stream()), "cudaMemcpyAsync");
-        check(cudaEventRecord(done_, d.stream()), "cudaEventRecord");
+        d.copy(to, p, n * sizeof(float));
+        d.record(done_);
     }
     /// Copies n floats from `from` (device) and waits; the result stays valid until the
     /// next call.
-    const float* download(const device_context& d, const float* from, std::size_t n) {
-        check(cudaEventSynchronize(done_), "cudaEventSynchronize");
+    const float* download(const Device& d, const float* from, std::size_t n) {
+        d.wait(done_);
         float* p = host_.ensure(n);
-        check(cudaMemcpyAsync(p, from, n * sizeof(float), cudaMemcpyDeviceToHost, d.stream()), "cudaMemcpyAsync");
+        d.copy(p, from, n * sizeof(float));
         d.synchronize();
         return p;
     }
 
 private:
-    pinned_buffer<float> host_;
-    cudaEvent_t done_ = nullptr;
+    pinned_buffer<float, Device> host_;
+    typename Device::event done_;
 };
 
-}  // namespace detail::cuda_ops
+/// Whether any of n values is NaN or infinite (the NaN guard's look at the gradients).
+struct count_non_finite_body {
+    const float* v;
+    unsigned long long* count;
+    SNN2ANN_HOST_DEVICE void operator()(std::size_t i) const {
+        const float a = v[i] < 0.0f ? -v[i] : v[i];
+        if (!(a <= 3.402823466e38f)) atomic_add(count, 1);  // NaN compares false, inf exceeds FLT_MAX
+    }
+};
+
+}  // namespace cuda_ops
+}  // namespace detail
 
 template <class Net, class... Options>
     requires detail::cuda_options<Options...>
 class model<Net, Options...> {
 public:
     using network_type = Net;
-    using backend = cuda;
+    /// cuda (a GPU) or cuda_on_host (the same code on the CPU).
+    using backend = detail::cuda_tag<Options...>;
+    /// What runs the kernels and holds the memory (ops/cuda/execution.hpp).
+    using device_type = typename detail::cuda_execution<backend>::type;
     static constexpr int T = detail::pick_option<timesteps<1>, detail::is_timesteps, Options...>::type::value;
-    using executor = detail::gpu_sequence<Net::input_shape, typename Net::layer_list>;
+    using executor = detail::gpu_sequence<Net::input_shape, typename Net::layer_list, device_type>;
     /// The CPU model with the same network and T (same parameter layout).
     using cpu_model = snn2ann::model<Net, timesteps<T>>;
     static constexpr shape input_shape = Net::input_shape;
@@ -90,12 +125,12 @@ public:
     static constexpr std::size_t snn_chunk(std::size_t batch) { return detail::snn_chunk(batch, T, snn_step_samples); }
 
     /// Initialises exactly as the CPU model with the same seed would (on the host), then
-    /// copies to the GPU. Throws cuda_error when no GPU is there.
+    /// copies to the device. Throws cuda_error when no GPU is there (cuda).
     explicit model(seed s = seed{0}) : seed_(s.value) {
         std::vector<float> params(param_count), state(state_count);
         executor::init(params.data(), state.data(), seed_, 0);
         params_.ensure(param_count);
-        grads_.zeros(param_count, dev_.stream());
+        grads_.zeros(param_count, dev_);
         state_.ensure(state_count);
         copy_in(params.data(), state.data());
     }
@@ -105,6 +140,11 @@ public:
     void allow_tf32(bool on) { dev_.allow_tf32(on); }
     /// Waits for every kernel queued so far (for timing).
     void synchronize() const { dev_.synchronize(); }
+    /// Makes every kernel launch wait for its kernel, so that a fault inside one is
+    /// reported under its name (debugging; SNN2ANN_CUDA_SYNCHRONIZE=1 turns it on too).
+    void synchronize_every_launch(bool on) { dev_.synchronize_every_launch(on); }
+    /// The execution: its stream, memory and GEMMs.
+    const device_type& device() const { return dev_; }
 
     /// Copies of the device buffers, in the CPU model's layout.
     std::vector<float> parameters_on_host() const { return to_host(params_.data(), param_count); }
@@ -113,27 +153,16 @@ public:
     /// Weights and state to or from a CPU model of the same network (e.g. to save a
     /// checkpoint, or to evaluate metrics the cuda backend does not compute).
     void copy_to(cpu_model& m) const {
-        dev_.synchronize();
-        auto p = m.parameters();
-        auto s = m.state();
-        detail::cuda_ops::check(cudaMemcpy(p.data(), params_.data(), param_count * sizeof(float), cudaMemcpyDeviceToHost),
-                           "cudaMemcpy");
-        detail::cuda_ops::check(cudaMemcpy(s.data(), state_.data(), state_count * sizeof(float), cudaMemcpyDeviceToHost),
-                           "cudaMemcpy");
+        dev_.copy_now(m.parameters().data(), params_.data(), param_count * sizeof(float));
+        dev_.copy_now(m.state().data(), state_.data(), state_count * sizeof(float));
     }
     void copy_from(const cpu_model& m) { copy_in(m.parameters().data(), m.state().data()); }
 
-    void zero_grad() {
-        detail::cuda_ops::check(cudaMemsetAsync(grads_.data(), 0, param_count * sizeof(float), dev_.stream()),
-                           "cudaMemsetAsync");
-    }
+    void zero_grad() { dev_.fill_zero(grads_.data(), param_count * sizeof(float)); }
 
     /// The input the passes that follow read (as model<net, T>::set_input_frames): frames
     /// per sample, 1 for a static image.
-    void set_input_frames(int frames) {
-        if (frames < 1) throw invalid_argument("model::set_input_frames: " + std::to_string(frames) + " frames (at least 1)");
-        input_frames_ = frames;
-    }
+    void set_input_frames(int frames) { input_frames_ = detail::checked_input_frames(frames); }
     /// The frames per sample the passes read.
     int input_frames() const { return input_frames_; }
 
@@ -148,14 +177,9 @@ public:
         const float* xd = framed ? nullptr : upload_ann_input(x, batch);
         constexpr std::size_t in = input_shape.size(), out = output_shape.size();
         float* logits = snn_outputs_.ensure(batch * out);
-        const std::size_t chunk = snn_chunk(batch);
-        for (std::size_t first = 0; first < batch; first += chunk) {
-            const std::size_t n = std::min(chunk, batch - first);
-            detail::layer_context c = context(n, false, step, o);
-            c.mode = detail::branch::snn;
-            c.snn_training = training;
-            c.sample_offset = first;
-            c.total_samples = batch;
+        const auto make_context = [&](std::size_t n) { return context(n, false, step, o); };
+        detail::for_each_snn_chunk(batch, snn_chunk(batch), training, make_context,
+                                   [&](detail::layer_context& c, std::size_t first, std::size_t n) {
             const float* chunk_input = framed ? nullptr : xd + first * in;
             if (framed) {  // this chunk's frames, time-major
                 float* host = host_frames_.ensure(static_cast<std::size_t>(T) * n * in);
@@ -165,7 +189,7 @@ public:
             }
             const float* y = exec_.snn_forward(chunk_input, c, dev_);
             detail::cuda_ops::copy(dev_, y, logits + first * out, n * out);
-        }
+        });
         return outputs_.download(dev_, logits, batch * out);
     }
 
@@ -266,8 +290,8 @@ public:
     }
     void apply(const adam& o) {
         if (adam_steps_ == 0) {
-            adam_m_.zeros(param_count, dev_.stream());
-            adam_v_.zeros(param_count, dev_.stream());
+            adam_m_.zeros(param_count, dev_);
+            adam_v_.zeros(param_count, dev_);
         }
         ++adam_steps_;
         const detail::adam_coefficients s = o.coefficients(adam_steps_);
@@ -287,22 +311,29 @@ public:
     void leave_step() { in_step_ = {}; }
     std::span<float> gradient_staging() { return {gradient_staging_.ensure(param_count), param_count}; }
     void download_gradients() {
-        float* host = gradient_staging_.ensure(param_count);
-        detail::cuda_ops::check(cudaMemcpyAsync(host, grads_.data(), param_count * sizeof(float), cudaMemcpyDeviceToHost,
-                                           dev_.stream()),
-                           "cudaMemcpyAsync");
-        detail::cuda_ops::check(cudaStreamSynchronize(dev_.stream()), "cudaStreamSynchronize");
+        dev_.copy(gradient_staging_.ensure(param_count), grads_.data(), param_count * sizeof(float));
+        dev_.synchronize();
     }
     void upload_gradients() {
-        detail::cuda_ops::check(cudaMemcpyAsync(grads_.data(), gradient_staging_.ensure(param_count),
-                                           param_count * sizeof(float), cudaMemcpyHostToDevice, dev_.stream()),
-                           "cudaMemcpyAsync");
-        detail::cuda_ops::check(cudaStreamSynchronize(dev_.stream()), "cudaStreamSynchronize");
+        dev_.copy(grads_.data(), gradient_staging_.ensure(param_count), param_count * sizeof(float));
+        dev_.synchronize();
     }
     /// Replaces the state (BN statistics, thresholds) with host values.
-    void upload_state(const float* state) {
-        detail::cuda_ops::check(cudaMemcpy(state_.data(), state, state_count * sizeof(float), cudaMemcpyHostToDevice),
-                           "cudaMemcpy");
+    void upload_state(const float* state) { dev_.copy_now(state_.data(), state, state_count * sizeof(float)); }
+
+    /// The NaN guard's (trainer): the state (BN statistics, thresholds) before a training
+    /// step is kept on the device, and put back when the step is undone.
+    void keep_state_before_step() {
+        dev_.copy(state_before_.ensure(std::max<std::size_t>(state_count, 1)), state_.data(), state_count * sizeof(float));
+    }
+    void restore_state_before_step() { dev_.copy(state_.data(), state_before_.data(), state_count * sizeof(float)); }
+    /// Whether every gradient is finite (waits for the device).
+    bool gradients_finite() {
+        unsigned long long* count = non_finite_.zeros(1, dev_);
+        dev_.for_each(param_count, detail::cuda_ops::count_non_finite_body{grads_.data(), count}, "count_non_finite");
+        unsigned long long n = 0;
+        dev_.copy_now(&n, count, sizeof n);
+        return n == 0;
     }
 
     /// For training states (train/training_state.hpp): the model on the host, the
@@ -336,20 +367,18 @@ public:
         copy_from(m);
         adam_steps_ = static_cast<std::uint64_t>(s.number("steps"));
         if (adam_steps_ > 0) {
-            adam_m_.zeros(param_count, dev_.stream());
-            adam_v_.zeros(param_count, dev_.stream());
+            adam_m_.zeros(param_count, dev_);
+            adam_v_.zeros(param_count, dev_);
             if (const auto* a = s.array("m")) upload_now(adam_m_, a->data());
             if (const auto* a = s.array("v")) upload_now(adam_v_, a->data());
         }
     }
 
 private:
-    void upload_now(detail::cuda_ops::device_buffer<float>& to, const float* from) {
-        float* p = to.ensure(param_count);
-        dev_.synchronize();
-        detail::cuda_ops::check(cudaMemcpy(p, from, param_count * sizeof(float), cudaMemcpyHostToDevice), "cudaMemcpy");
+    void upload_now(detail::cuda_ops::device_buffer<float, device_type>& to, const float* from) {
+        dev_.copy_now(to.ensure(param_count), from, param_count * sizeof(float));
     }
-    float* upload(detail::cuda_ops::device_buffer<float>& to, const float* from, std::size_t n) {
+    float* upload(detail::cuda_ops::device_buffer<float, device_type>& to, const float* from, std::size_t n) {
         float* p = to.ensure(n);
         staging_.upload(dev_, from, p, n);
         return p;
@@ -380,8 +409,7 @@ private:
                                        std::to_string(k) + " is outside [0, " + std::to_string(classes) + ")");
         std::int32_t* p = labels_.ensure(batch);
         // from pageable memory: staged before the call returns, so y may change afterwards
-        detail::cuda_ops::check(cudaMemcpyAsync(p, y, batch * sizeof(std::int32_t), cudaMemcpyHostToDevice, dev_.stream()),
-                           "cudaMemcpyAsync");
+        dev_.copy(p, y, batch * sizeof(std::int32_t));
         return p;
     }
     /// Softmax cross-entropy of `logits` (device, batch x classes); returns dlogits (device).
@@ -395,27 +423,20 @@ private:
     loss_result loss_on_host(std::size_t batch) {
         host_losses_.resize(batch);
         host_hits_.resize(batch);
-        dev_.synchronize();
-        detail::cuda_ops::check(cudaMemcpy(host_losses_.data(), losses_.data(), batch * sizeof(double),
-                                      cudaMemcpyDeviceToHost), "cudaMemcpy");
-        detail::cuda_ops::check(cudaMemcpy(host_hits_.data(), hits_.data(), batch * sizeof(std::int32_t),
-                                      cudaMemcpyDeviceToHost), "cudaMemcpy");
+        dev_.copy_now(host_losses_.data(), losses_.data(), batch * sizeof(double));
+        dev_.copy_now(host_hits_.data(), hits_.data(), batch * sizeof(std::int32_t));
         loss_result r;
         for (std::size_t k = 0; k < batch; ++k) r.loss += host_losses_[k], r.correct += host_hits_[k] != 0;
         r.loss /= static_cast<double>(batch);
         return r;
     }
     void copy_in(const float* params, const float* state) {
-        dev_.synchronize();
-        detail::cuda_ops::check(cudaMemcpy(params_.data(), params, param_count * sizeof(float), cudaMemcpyHostToDevice),
-                           "cudaMemcpy");
-        detail::cuda_ops::check(cudaMemcpy(state_.data(), state, state_count * sizeof(float), cudaMemcpyHostToDevice),
-                           "cudaMemcpy");
+        dev_.copy_now(params_.data(), params, param_count * sizeof(float));
+        dev_.copy_now(state_.data(), state, state_count * sizeof(float));
     }
     std::vector<float> to_host(const float* from, std::size_t n) const {
-        dev_.synchronize();
         std::vector<float> v(n);
-        detail::cuda_ops::check(cudaMemcpy(v.data(), from, n * sizeof(float), cudaMemcpyDeviceToHost), "cudaMemcpy");
+        dev_.copy_now(v.data(), from, n * sizeof(float));
         return v;
     }
     /// The context of one pass; it points at `o`, which outlives the pass.
@@ -430,18 +451,21 @@ private:
 
     std::uint64_t seed_;
     std::uint64_t step_ = 0, sgd_steps_ = 0, adam_steps_ = 0;
-    detail::cuda_ops::device_context dev_;  // first member to construct: it checks for a GPU
-    detail::cuda_ops::device_buffer<float> params_, grads_, state_;
-    detail::cuda_ops::device_buffer<float> velocity_, adam_m_, adam_v_;
-    detail::cuda_ops::device_buffer<float> input_, dy_, snn_outputs_, mean_, per_step_, dlogits_;
+    device_type dev_;  // first member to construct: it checks for a GPU
+    template <class V>
+    using device_buffer = detail::cuda_ops::device_buffer<V, device_type>;
+    device_buffer<float> params_, grads_, state_, state_before_;
+    device_buffer<float> velocity_, adam_m_, adam_v_;
+    device_buffer<float> input_, dy_, snn_outputs_, mean_, per_step_, dlogits_;
     int input_frames_ = 1;                 // frames per sample of the input (set_input_frames)
     detail::buffer<float> host_frames_;    // the input's frames re-laid out (or averaged) on the host
-    detail::cuda_ops::device_buffer<std::int32_t> labels_, hits_;
-    detail::cuda_ops::device_buffer<double> losses_;
+    device_buffer<std::int32_t> labels_, hits_;
+    device_buffer<double> losses_;
+    device_buffer<unsigned long long> non_finite_;
     std::vector<double> host_losses_;
     std::vector<std::int32_t> host_hits_;
-    detail::cuda_ops::staging staging_, outputs_;
-    detail::cuda_ops::pinned_buffer<float> gradient_staging_;  // data-parallel: gradients on the host
+    detail::cuda_ops::staging<device_type> staging_, outputs_;
+    detail::cuda_ops::pinned_buffer<float, device_type> gradient_staging_;  // data-parallel: gradients on the host
     detail::data_parallel_step in_step_;  // set by join_step for a data-parallel step
     executor exec_;
 };

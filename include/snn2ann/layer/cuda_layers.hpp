@@ -1,7 +1,8 @@
-// snn2ann/layer: the CUDA implementations of the layer specs. gpu_layer<Spec, In> takes its
-// shapes, parameter layout and initialisation from the CPU implementation of the same spec
-// (Spec::impl<cpu, In>): a model's buffers have one layout on both backends, so weights
-// move between them by plain copies. Every pointer a layer sees here is device memory.
+// snn2ann/layer: the CUDA implementations of the layer specs. gpu_layer<Spec, In, Device>
+// takes its shapes, parameter layout and initialisation from the CPU implementation of the
+// same spec (Spec::impl<cpu, In>): a model's buffers have one layout on both backends, so
+// weights move between them by plain copies. Every pointer a layer sees here is the
+// device memory of the execution Device (a GPU's, or the host's: ops/cuda/execution.hpp).
 #pragma once
 
 #include <cstddef>
@@ -9,12 +10,12 @@
 #include <type_traits>
 
 #include "../core/error.hpp"
-#include "../ops/cuda/batch_norm.cuh"
-#include "../ops/cuda/buffer.cuh"
-#include "../ops/cuda/conv.cuh"
-#include "../ops/cuda/linear.cuh"
-#include "../ops/cuda/neuron.cuh"
-#include "../ops/cuda/pool.cuh"
+#include "../ops/cuda/batch_norm.hpp"
+#include "../ops/cuda/buffer.hpp"
+#include "../ops/cuda/conv.hpp"
+#include "../ops/cuda/linear.hpp"
+#include "../ops/cuda/neuron.hpp"
+#include "../ops/cuda/pool.hpp"
 #include "batch_norm.hpp"
 #include "context.hpp"
 #include "conv.hpp"
@@ -31,7 +32,7 @@ template <class>
 inline constexpr bool unsupported_on_cuda = false;
 
 /// The CUDA layer for Spec on input shape In (specialised below for each layer spec).
-template <class Spec, shape In>
+template <class Spec, shape In, class Device>
 struct gpu_layer {
     static_assert(unsupported_on_cuda<Spec>,
                   "snn2ann cuda backend: this layer has no CUDA implementation yet (supported: conv, linear, "
@@ -48,41 +49,41 @@ struct gpu_layer_base {
     static constexpr std::size_t state_count = reference::state_count;
 };
 
-template <int O, int K, int S, int P, bool B, class I, shape In>
-struct gpu_layer<conv<O, K, S, P, B, I>, In> : gpu_layer_base<conv<O, K, S, P, B, I>, In> {
+template <int O, int K, int S, int P, bool B, class I, shape In, class Device>
+struct gpu_layer<conv<O, K, S, P, B, I>, In, Device> : gpu_layer_base<conv<O, K, S, P, B, I>, In> {
     using base = gpu_layer_base<conv<O, K, S, P, B, I>, In>;
     static constexpr conv_geometry geometry = base::reference::geometry;
     static constexpr std::size_t weight_count = base::reference::weight_count;
 
-    void forward(const float* x, float* y, const layer_context& c, const cuda_ops::device_context& d) {
+    void forward(const float* x, float* y, const layer_context& c, const Device& d) {
         cuda_ops::conv_forward(d, geometry, c.batch, x, c.params, B ? c.params + weight_count : nullptr, y, ws_,
                           c.bias_scale);
     }
     void backward(const float* x, const float*, const float* dy, float* dx, const layer_context& c,
-                  const cuda_ops::device_context& d) {
+                  const Device& d) {
         cuda_ops::conv_backward(d, geometry, c.batch, x, c.params, dy, dx, c.grads, B ? c.grads + weight_count : nullptr, ws_);
     }
 
 private:
-    cuda_ops::conv_workspace ws_;
+    cuda_ops::conv_workspace<Device> ws_;
 };
 
-template <int O, bool B, shape In>
-struct gpu_layer<linear<O, B>, In> : gpu_layer_base<linear<O, B>, In> {
+template <int O, bool B, shape In, class Device>
+struct gpu_layer<linear<O, B>, In, Device> : gpu_layer_base<linear<O, B>, In> {
     static constexpr std::size_t weight_count = gpu_layer_base<linear<O, B>, In>::reference::weight_count;
-    void forward(const float* x, float* y, const layer_context& c, const cuda_ops::device_context& d) {
+    void forward(const float* x, float* y, const layer_context& c, const Device& d) {
         cuda_ops::linear_forward(d, c.batch, In.c, O, x, c.params, B ? c.params + weight_count : nullptr, y, c.bias_scale);
     }
     void backward(const float* x, const float*, const float* dy, float* dx, const layer_context& c,
-                  const cuda_ops::device_context& d) {
+                  const Device& d) {
         cuda_ops::linear_backward(d, c.batch, In.c, O, x, c.params, dy, dx, c.grads, B ? c.grads + weight_count : nullptr);
     }
 };
 
-template <shape In>
-struct gpu_layer<batch_norm, In> : gpu_layer_base<batch_norm, In> {
+template <shape In, class Device>
+struct gpu_layer<batch_norm, In, Device> : gpu_layer_base<batch_norm, In> {
     static constexpr std::size_t channels = static_cast<std::size_t>(In.c);
-    void forward(const float* x, float* y, const layer_context& c, const cuda_ops::device_context& d) {
+    void forward(const float* x, float* y, const layer_context& c, const Device& d) {
         const cuda_ops::bn_shape s{c.batch, channels, In.plane()};
         trained_ = c.training;
         if (c.training && c.group && c.group->synchronised_batch_norm())
@@ -98,7 +99,7 @@ struct gpu_layer<batch_norm, In> : gpu_layer_base<batch_norm, In> {
         }
     }
     void backward(const float* x, const float*, const float* dy, float* dx, const layer_context& c,
-                  const cuda_ops::device_context& d) {
+                  const Device& d) {
         const cuda_ops::bn_shape s{c.batch, channels, In.plane()};
         if (trained_)
             cuda_ops::bn_backward_train(d, s, x, dy, c.params, saved_.data(), saved_.data() + channels, dx, c.grads,
@@ -109,67 +110,76 @@ struct gpu_layer<batch_norm, In> : gpu_layer_base<batch_norm, In> {
     }
 
 private:
-    cuda_ops::device_buffer<float> saved_;  // batch mean and 1/std of the last training forward
+    cuda_ops::device_buffer<float, Device> saved_;  // batch mean and 1/std of the last training forward
     bool trained_ = false;
 };
 
-template <int K, int S, shape In>
-struct gpu_layer<max_pool<K, S>, In> : gpu_layer_base<max_pool<K, S>, In> {
+template <int K, int S, shape In, class Device>
+struct gpu_layer<max_pool<K, S>, In, Device> : gpu_layer_base<max_pool<K, S>, In> {
     static constexpr conv_geometry geometry = gpu_layer_base<max_pool<K, S>, In>::reference::geometry;
-    void forward(const float* x, float* y, const layer_context& c, const cuda_ops::device_context& d) {
+    void forward(const float* x, float* y, const layer_context& c, const Device& d) {
         if (c.spiking && c.spiking->converted)
             throw invalid_argument(messages::cpu_only("the converted SNN of convert::ann_to_snn"));
-        if (c.mode == branch::snn && c.spiking && c.spiking->pooling == current_pooling::accumulated)
-            throw invalid_argument(messages::cpu_only("current_pooling::accumulated"));
+        // As the CPU layer: currents that change from step to step (after the first
+        // spiking layer) are pooled accumulated where the rule asks for it.
+        if (c.mode == branch::snn && c.time_major && c.spiking && c.spiking->pooling == current_pooling::accumulated) {
+            const std::size_t steps = static_cast<std::size_t>(c.timesteps);
+            kept_batch_ = 0;
+            return cuda_ops::accumulated_max_pool_forward<K>(d, geometry, steps, c.batch / steps, x, y);
+        }
+        kept_batch_ = c.batch;
         cuda_ops::max_pool_forward(d, geometry, c.batch, x, y, argmax_.ensure(c.batch * geometry.out_size()));
     }
-    void backward(const float*, const float*, const float* dy, float* dx, const layer_context& c,
-                  const cuda_ops::device_context& d) {
-        if (dx) cuda_ops::max_pool_backward(d, geometry, c.batch, dy, argmax_.data(), dx);
+    void backward(const float*, const float*, const float* dy, float* dx, const layer_context& c, const Device& d) {
+        if (!dx) return;
+        if (kept_batch_ != c.batch)
+            throw invalid_argument("max_pool: backward needs a training forward of the same batch just before");
+        cuda_ops::max_pool_backward(d, geometry, c.batch, dy, argmax_.data(), dx);
     }
 
 private:
-    cuda_ops::device_buffer<std::int32_t> argmax_;
+    cuda_ops::device_buffer<std::int32_t, Device> argmax_;
+    std::size_t kept_batch_ = 0;  // the batch whose winners argmax_ holds
 };
 
-template <int K, int S, shape In>
-struct gpu_layer<avg_pool<K, S>, In> : gpu_layer_base<avg_pool<K, S>, In> {
+template <int K, int S, shape In, class Device>
+struct gpu_layer<avg_pool<K, S>, In, Device> : gpu_layer_base<avg_pool<K, S>, In> {
     static constexpr conv_geometry geometry = gpu_layer_base<avg_pool<K, S>, In>::reference::geometry;
-    void forward(const float* x, float* y, const layer_context& c, const cuda_ops::device_context& d) {
+    void forward(const float* x, float* y, const layer_context& c, const Device& d) {
         cuda_ops::avg_pool_forward(d, geometry, c.batch, x, y);
     }
     void backward(const float*, const float*, const float* dy, float* dx, const layer_context& c,
-                  const cuda_ops::device_context& d) {
+                  const Device& d) {
         if (dx) cuda_ops::avg_pool_backward(d, geometry, c.batch, dy, dx);
     }
 };
 
-template <shape In>
-struct gpu_layer<flatten, In> : gpu_layer_base<flatten, In> {
-    void forward(const float* x, float* y, const layer_context& c, const cuda_ops::device_context& d) {
+template <shape In, class Device>
+struct gpu_layer<flatten, In, Device> : gpu_layer_base<flatten, In> {
+    void forward(const float* x, float* y, const layer_context& c, const Device& d) {
         cuda_ops::copy(d, x, y, c.batch * In.size());
     }
     void backward(const float*, const float*, const float* dy, float* dx, const layer_context& c,
-                  const cuda_ops::device_context& d) {
+                  const Device& d) {
         if (dx) cuda_ops::copy(d, dy, dx, c.batch * In.size());
     }
 };
 
-template <shape In>
-struct gpu_layer<relu, In> : gpu_layer_base<relu, In> {
-    void forward(const float* x, float* y, const layer_context& c, const cuda_ops::device_context& d) {
+template <shape In, class Device>
+struct gpu_layer<relu, In, Device> : gpu_layer_base<relu, In> {
+    void forward(const float* x, float* y, const layer_context& c, const Device& d) {
         cuda_ops::relu(d, x, y, c.batch * In.size());
     }
     void backward(const float* x, const float*, const float* dy, float* dx, const layer_context& c,
-                  const cuda_ops::device_context& d) {
+                  const Device& d) {
         if (dx) cuda_ops::relu_backward(d, x, dy, dx, c.batch * In.size(), 1.0f);
     }
 };
 
-template <int N, int D, shape In>
-struct gpu_layer<dropout<N, D>, In> : gpu_layer_base<dropout<N, D>, In> {
+template <int N, int D, shape In, class Device>
+struct gpu_layer<dropout<N, D>, In, Device> : gpu_layer_base<dropout<N, D>, In> {
     static constexpr float probability = dropout<N, D>::probability;
-    void forward(const float* x, float* y, const layer_context& c, const cuda_ops::device_context& d) {
+    void forward(const float* x, float* y, const layer_context& c, const Device& d) {
         trained_ = c.training && N > 0;
         if (!trained_) return cuda_ops::copy(d, x, y, c.batch * In.size());
         rng_ = counter_rng(c.seed, random_stream::layer(c.stream, c.step) ^ random_stream::dropout);  // the CPU path's mask
@@ -177,7 +187,7 @@ struct gpu_layer<dropout<N, D>, In> : gpu_layer_base<dropout<N, D>, In> {
         cuda_ops::dropout(d, x, y, c.batch * In.size(), rng_, probability, draws_);
     }
     void backward(const float*, const float*, const float* dy, float* dx, const layer_context& c,
-                  const cuda_ops::device_context& d) {
+                  const Device& d) {
         if (!dx) return;
         if (!trained_) return cuda_ops::copy(d, dy, dx, c.batch * In.size());
         cuda_ops::dropout(d, dy, dx, c.batch * In.size(), rng_, probability, draws_);  // same mask, same scale
@@ -189,15 +199,15 @@ private:
     bool trained_ = false;
 };
 
-template <class Neuron, shape In>
-struct gpu_layer<spiking<Neuron>, In> : gpu_layer_base<spiking<Neuron>, In> {
+template <class Neuron, shape In, class Device>
+struct gpu_layer<spiking<Neuron>, In, Device> : gpu_layer_base<spiking<Neuron>, In> {
     static_assert(!trained_time_constant<Neuron>,
                   "snn2ann cuda backend: plif_neuron (a trained time constant) runs on the cpu backend only; "
                   "declare the network with lif_neuron<Tau> or if_neuron<...> for the GPU");
     static constexpr bool is_spiking = true;
     static constexpr std::size_t neurons = In.size();
 
-    void forward(const float* x, float* y, const layer_context& c, const cuda_ops::device_context& d) {
+    void forward(const float* x, float* y, const layer_context& c, const Device& d) {
         if (c.spiking && c.spiking->converted)
             throw invalid_argument(messages::cpu_only("the converted SNN of convert::ann_to_snn"));
         switch (c.mode) {
@@ -211,8 +221,8 @@ struct gpu_layer<spiking<Neuron>, In> : gpu_layer_base<spiking<Neuron>, In> {
         cuda_ops::relu(d, x, y, c.batch * neurons);
     }
     void backward(const float* x, const float*, const float* dy, float* dx, const layer_context& c,
-                  const cuda_ops::device_context& d) {
-        if (c.grads) cuda_ops::check(cudaMemsetAsync(c.grads, 0, sizeof(float), d.stream()), "cudaMemsetAsync");
+                  const Device& d) {
+        if (c.grads) d.fill_zero(c.grads, sizeof(float));
         if (c.mode == branch::bptt) return bptt_backward(dy, dx, c, d);
         if (!dx) return;
         const bool reads_counts = !c.spiking || c.spiking->ann_reads_spike_counts;
@@ -224,77 +234,85 @@ struct gpu_layer<spiking<Neuron>, In> : gpu_layer_base<spiking<Neuron>, In> {
     /// Spike counts of the last SNN or BPTT pass (device memory, batch x neurons).
     const float* counts() const { return counts_.data(); }
     std::size_t counted_batch() const { return counted_batch_; }
-    /// Fraction of noisy neurons in the last training batch of the ANN branch (waits for the GPU).
-    double noisy_ratio() const {
+    /// Fraction of noisy neurons in the last training batch of the ANN branch (of the
+    /// global batch in data-parallel training, as on the CPU); waits for the device.
+    double noisy_ratio(const Device& d) const {
+        if (global_noisy_ratio_ >= 0.0) return global_noisy_ratio_;
         if (!noisy_total_) return 0.0;
         unsigned long long n = 0;
-        cuda_ops::check(cudaMemcpy(&n, noisy_.data(), sizeof n, cudaMemcpyDeviceToHost), "cudaMemcpy");
+        d.copy_now(&n, noisy_.data(), sizeof n);
         return static_cast<double>(n) / static_cast<double>(noisy_total_);
     }
 
 private:
-    void snn_forward(const float* x, float* y, const layer_context& c, const cuda_ops::device_context& d) {
+    /// The pass that left the counts: the ANN branch reads only an SNN pass's (as the CPU layer).
+    enum class pass { none, snn, bptt };
+
+    void snn_forward(const float* x, float* y, const layer_context& c, const Device& d) {
         const std::size_t offset = c.sample_offset, total = c.total_samples ? c.total_samples : c.batch;
         if (offset == 0) counts_.ensure(total * neurons);
-        else if (counted_batch_ != total) throw invalid_argument(messages::snn_chunks_of_different_batches);
+        else if (counted_batch_ != total || counted_by_ != pass::snn)
+            throw invalid_argument(messages::snn_chunks_of_different_batches);
         counted_batch_ = total;
+        counted_by_ = pass::snn;
         // Draws are indexed in a data-parallel step's global batch (layer_context).
         cuda_ops::snn_run r{c.batch,
-                       neurons,
-                       static_cast<std::size_t>(c.timesteps),
-                       c.global_first + offset,
-                       c.global_batch ? c.global_batch : total,
-                       c.constant_input,
-                       c.collapse_output,
-                       c.snn_training && Neuron::membrane_dropout > 0.0f,
-                       1.0f / (1.0f - Neuron::membrane_dropout),
-                       counter_rng(c.seed, random_stream::layer(c.stream, c.step) ^ random_stream::membrane_dropout)};
+                            neurons,
+                            static_cast<std::size_t>(c.timesteps),
+                            c.global_first + offset,
+                            c.global_batch ? c.global_batch : total,
+                            c.constant_input,
+                            c.collapse_output,
+                            c.snn_training && Neuron::membrane_dropout > 0.0f,
+                            1.0f / (1.0f - Neuron::membrane_dropout),
+                            counter_rng(c.seed, random_stream::layer(c.stream, c.step) ^ random_stream::membrane_dropout)};
         cuda_ops::snn_steps<Neuron>(d, r, x, c.state, y, counts_.data() + offset * neurons);
     }
-    void bptt_forward(const float* x, float* y, const layer_context& c, const cuda_ops::device_context& d) {
+    void bptt_forward(const float* x, float* y, const layer_context& c, const Device& d) {
         const std::size_t steps = static_cast<std::size_t>(c.timesteps);
         float* counts = counts_.ensure(c.batch * neurons);
         float* kept = c.training ? potentials_.ensure(steps * c.batch * neurons) : nullptr;
         counted_batch_ = c.batch;
+        counted_by_ = pass::bptt;
         kept_for_backward_ = c.training;
         cuda_ops::bptt_forward<Neuron>(d, c.batch, neurons, steps, c.constant_input, x, c.state, y, counts, kept);
     }
-    void bptt_backward(const float* dy, float* dx, const layer_context& c, const cuda_ops::device_context& d) {
+    void bptt_backward(const float* dy, float* dx, const layer_context& c, const Device& d) {
         if (!dx) return;
         if (!kept_for_backward_ || counted_batch_ != c.batch)
             throw invalid_argument(messages::bptt_backward_without_forward);
         const std::size_t steps = static_cast<std::size_t>(c.timesteps);
         visit_surrogate(c.spiking->gradient.kind, [&](auto sg) {
             cuda_ops::bptt_backward<Neuron, decltype(sg)>(d, c.batch, neurons, steps, c.constant_input,
-                                                     c.spiking->detach_reset, c.spiking->gradient.alpha,
-                                                     potentials_.data(), c.state, dy, dx);
+                                                          c.spiking->detach_reset, c.spiking->gradient.alpha,
+                                                          potentials_.data(), c.state, dy, dx);
         });
     }
-    void ann_forward(const float* z, float* h, const layer_context& c, const cuda_ops::device_context& d) {
-        if (counted_batch_ != c.batch || !c.spiking)
+    void ann_forward(const float* z, float* h, const layer_context& c, const Device& d) {
+        if (counted_batch_ != c.batch || counted_by_ != pass::snn || !c.spiking)
             throw invalid_argument(messages::ann_branch_without_counts);
         const ata& a = c.spiking->threshold_adjustment;
-        const cuda_ops::ata_settings settings{a.enabled, a.tolerance, a.ema, a.scale};
         unsigned long long* noisy = c.training ? noisy_.ensure(1) : nullptr;
-        if (c.training) noisy_total_ = c.batch * neurons;
+        if (c.training) noisy_total_ = c.batch * neurons, global_noisy_ratio_ = -1.0;
         // Data-parallel: ATA counts the global batch's noisy neurons (through the host).
         const bool global = c.training && c.group;
         cuda_ops::mapping_forward(d, z, counts_.data(), h, c.batch, neurons, c.spiking->unit == mapping_unit::resu,
-                             c.output_scale, noisy, c.state, global ? nullptr : &settings);
-        if (global && a.enabled) {
+                                  c.output_scale, noisy, c.state, global ? nullptr : &a);
+        if (global) {
             unsigned long long mine = 0;
-            cuda_ops::check(cudaMemcpyAsync(&mine, noisy, sizeof mine, cudaMemcpyDeviceToHost, d.stream()), "cudaMemcpyAsync");
-            cuda_ops::check(cudaStreamSynchronize(d.stream()), "cudaStreamSynchronize");
+            d.copy_now(&mine, noisy, sizeof mine);
             std::int64_t counts[2] = {static_cast<std::int64_t>(mine), static_cast<std::int64_t>(noisy_total_)};
             c.group->sum(counts, 2);
-            cuda_ops::ata_update(d, c.state, neurons, static_cast<double>(counts[0]) / static_cast<double>(counts[1]),
-                            settings);
+            global_noisy_ratio_ = static_cast<double>(counts[0]) / static_cast<double>(counts[1]);
+            cuda_ops::ata_update(d, c.state, neurons, global_noisy_ratio_, a);
         }
     }
 
-    cuda_ops::device_buffer<float> counts_, potentials_;
-    cuda_ops::device_buffer<unsigned long long> noisy_;
+    cuda_ops::device_buffer<float, Device> counts_, potentials_;
+    cuda_ops::device_buffer<unsigned long long, Device> noisy_;
     std::size_t counted_batch_ = 0, noisy_total_ = 0;
+    pass counted_by_ = pass::none;
+    double global_noisy_ratio_ = -1.0;  // data-parallel training: the global batch's ratio
     bool kept_for_backward_ = false;
 };
 

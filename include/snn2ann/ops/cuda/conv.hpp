@@ -8,15 +8,16 @@
 #include <cstddef>
 
 #include "../cpu/im2col.hpp"
-#include "buffer.cuh"
-#include "gemm.cuh"
-#include "im2col.cuh"
-#include "reduce.cuh"
+#include "buffer.hpp"
+#include "elementwise.hpp"
+#include "gemm.hpp"
+#include "im2col.hpp"
 
 namespace snn2ann::inline v0::detail::cuda_ops {
 
+template <class Device>
 struct conv_workspace {
-    device_buffer<float> col, dcol, dy_channel_major, dw_chunk;
+    device_buffer<float, Device> col, dcol, dy_channel_major;
 };
 
 /// Images per chunk: the column matrix of a chunk stays under 256 MiB.
@@ -26,8 +27,9 @@ inline std::size_t conv_chunk(const conv_geometry& g, std::size_t batch) {
 }
 
 /// y = W im2col(x) + bias_scale * b per image; W is oc x (c k k), b may be null.
-inline void conv_forward(const device_context& d, const conv_geometry& g, std::size_t batch, const float* x,
-                         const float* w, const float* b, float* y, conv_workspace& ws, float bias_scale) {
+template <class Device>
+void conv_forward(const Device& d, const conv_geometry& g, std::size_t batch, const float* x,
+                         const float* w, const float* b, float* y, conv_workspace<Device>& ws, float bias_scale) {
     const std::size_t chunk = conv_chunk(g, batch), plane = g.out_plane(), rows = g.col_rows();
     float* col = ws.col.ensure(rows * chunk * plane);
     for (std::size_t n0 = 0; n0 < batch; n0 += chunk) {
@@ -42,8 +44,9 @@ inline void conv_forward(const device_context& d, const conv_geometry& g, std::s
 }
 
 /// dW, db (if not null) and dx (if not null) are overwritten.
-inline void conv_backward(const device_context& d, const conv_geometry& g, std::size_t batch, const float* x,
-                          const float* w, const float* dy, float* dx, float* dw, float* db, conv_workspace& ws) {
+template <class Device>
+void conv_backward(const Device& d, const conv_geometry& g, std::size_t batch, const float* x,
+                          const float* w, const float* dy, float* dx, float* dw, float* db, conv_workspace<Device>& ws) {
     const std::size_t chunk = conv_chunk(g, batch), plane = g.out_plane(), rows = g.col_rows();
     float* col = ws.col.ensure(rows * chunk * plane);
     float* dyt = ws.dy_channel_major.ensure(static_cast<std::size_t>(g.oc) * chunk * plane);

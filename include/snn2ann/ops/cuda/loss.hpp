@@ -1,19 +1,26 @@
-// snn2ann/ops/cuda: softmax cross-entropy on the device, one thread per sample, with the
+// snn2ann/ops/cuda: softmax cross-entropy on the device, one index per sample, with the
 // CPU path's formulas (train/loss.hpp): per-sample losses in double and hits come back
 // (2 B values instead of B x classes logits), dlogits = (softmax - onehot) / B stays on
 // the device for backward. Labels are checked on the host before they are uploaded.
 #pragma once
 
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 
-#include "elementwise.cuh"
+#include "../../core/host_device.hpp"
 
 namespace snn2ann::inline v0::detail::cuda_ops {
 
-__global__ void softmax_cross_entropy_kernel(const float* logits, const std::int32_t* labels, std::size_t batch,
-                                             int classes, float* dlogits, double* losses, std::int32_t* hits) {
-    for (std::size_t n = first_index(); n < batch; n += grid_stride()) {
+struct softmax_cross_entropy_body {
+    const float* logits;
+    const std::int32_t* labels;
+    std::size_t batch;
+    int classes;
+    float* dlogits;
+    double* losses;
+    std::int32_t* hits;
+    SNN2ANN_HOST_DEVICE void operator()(std::size_t n) const {
         const float* z = logits + n * classes;
         const std::int32_t y = labels[n];
         int best = 0;
@@ -29,13 +36,12 @@ __global__ void softmax_cross_entropy_kernel(const float* logits, const std::int
         for (int k = 0; k < classes; ++k) d[k] = static_cast<float>(exp(static_cast<double>(z[k] - zmax)) * inv);
         d[y] -= 1.0f / static_cast<float>(batch);
     }
-}
-inline void softmax_cross_entropy(const device_context& d, const float* logits, const std::int32_t* labels,
-                                  std::size_t batch, int classes, float* dlogits, double* losses,
-                                  std::int32_t* hits) {
-    softmax_cross_entropy_kernel<<<blocks_for(batch), threads_per_block, 0, d.stream()>>>(logits, labels, batch,
-                                                                                          classes, dlogits, losses, hits);
-    check_launch("softmax_cross_entropy_kernel");
+};
+template <class Device>
+void softmax_cross_entropy(const Device& d, const float* logits, const std::int32_t* labels, std::size_t batch,
+                           int classes, float* dlogits, double* losses, std::int32_t* hits) {
+    d.for_each(batch, softmax_cross_entropy_body{logits, labels, batch, classes, dlogits, losses, hits},
+               "softmax_cross_entropy");
 }
 
 }  // namespace snn2ann::inline v0::detail::cuda_ops

@@ -1,19 +1,22 @@
 // snn2ann/ops/cuda: im2col and col2im for a chunk of n images. The column matrix is
 // [c*k*k][n * out_plane]: row r = (c, kh, kw), one column per output pixel of every image,
-// so a whole chunk's weight gradient is one GEMM (conv.cuh).
+// so a whole chunk's weight gradient is one GEMM (conv.hpp).
 #pragma once
 
 #include <cstddef>
 
+#include "../../core/host_device.hpp"
 #include "../cpu/im2col.hpp"
-#include "context.cuh"
-#include "elementwise.cuh"
 
 namespace snn2ann::inline v0::detail::cuda_ops {
 
-__global__ void im2col_kernel(conv_geometry g, std::size_t images, const float* x, float* col) {
-    const std::size_t plane = g.out_plane(), cols = images * plane, total = g.col_rows() * cols;
-    for (std::size_t i = first_index(); i < total; i += grid_stride()) {
+struct im2col_body {
+    conv_geometry g;
+    std::size_t images;
+    const float* x;
+    float* col;
+    SNN2ANN_HOST_DEVICE void operator()(std::size_t i) const {
+        const std::size_t plane = g.out_plane(), cols = images * plane;
         const std::size_t r = i / cols, j = i - r * cols;
         const std::size_t n = j / plane, p = j - n * plane;
         const int kw = static_cast<int>(r % g.k), kh = static_cast<int>((r / g.k) % g.k), c = static_cast<int>(r / (g.k * g.k));
@@ -22,18 +25,21 @@ __global__ void im2col_kernel(conv_geometry g, std::size_t images, const float* 
         const bool inside = ih >= 0 && ih < g.h && iw >= 0 && iw < g.w;
         col[i] = inside ? x[((n * g.c + c) * g.h + ih) * static_cast<std::size_t>(g.w) + iw] : 0.0f;
     }
-}
-inline void im2col(const device_context& d, const conv_geometry& g, std::size_t images, const float* x, float* col) {
-    const std::size_t n = g.col_rows() * images * g.out_plane();
-    im2col_kernel<<<blocks_for(n), threads_per_block, 0, d.stream()>>>(g, images, x, col);
-    check_launch("im2col_kernel");
+};
+template <class Device>
+void im2col(const Device& d, const conv_geometry& g, std::size_t images, const float* x, float* col) {
+    d.for_each(g.col_rows() * images * g.out_plane(), im2col_body{g, images, x, col}, "im2col");
 }
 
 /// dx = col2im(dcol): each input pixel gathers the column entries read from it (one
-/// thread per pixel, no atomics: deterministic). dx is overwritten.
-__global__ void col2im_kernel(conv_geometry g, std::size_t images, const float* col, float* dx) {
-    const std::size_t plane = g.out_plane(), cols = images * plane, total = images * g.in_size();
-    for (std::size_t i = first_index(); i < total; i += grid_stride()) {
+/// index per pixel, no atomics: deterministic). dx is overwritten.
+struct col2im_body {
+    conv_geometry g;
+    std::size_t images;
+    const float* col;
+    float* dx;
+    SNN2ANN_HOST_DEVICE void operator()(std::size_t i) const {
+        const std::size_t plane = g.out_plane(), cols = images * plane;
         const int iw = static_cast<int>(i % g.w), ih = static_cast<int>((i / g.w) % g.h);
         const std::size_t c = (i / (static_cast<std::size_t>(g.w) * g.h)) % g.c, n = i / g.in_size();
         float s = 0.0f;
@@ -53,11 +59,10 @@ __global__ void col2im_kernel(conv_geometry g, std::size_t images, const float* 
         }
         dx[i] = s;
     }
-}
-inline void col2im(const device_context& d, const conv_geometry& g, std::size_t images, const float* col, float* dx) {
-    const std::size_t n = images * g.in_size();
-    col2im_kernel<<<blocks_for(n), threads_per_block, 0, d.stream()>>>(g, images, col, dx);
-    check_launch("col2im_kernel");
+};
+template <class Device>
+void col2im(const Device& d, const conv_geometry& g, std::size_t images, const float* col, float* dx) {
+    d.for_each(images * g.in_size(), col2im_body{g, images, col, dx}, "col2im");
 }
 
 }  // namespace snn2ann::inline v0::detail::cuda_ops

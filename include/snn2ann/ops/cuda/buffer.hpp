@@ -1,19 +1,19 @@
-// snn2ann/ops/cuda: device and pinned host buffers. Like detail::buffer on the CPU they
-// only grow, so a workspace sized on the first batch is reused; device bytes are counted
-// so benchmarks can report the library's own device high-water mark.
+// snn2ann/ops/cuda: device and pinned host buffers of an execution (execution.hpp). Like
+// detail::buffer on the CPU they only grow, so a workspace sized on the first batch is
+// reused; device bytes are counted so benchmarks can report the library's own device
+// high-water mark.
 #pragma once
 
 #include <atomic>
 #include <cstddef>
 #include <utility>
 
-#include "error.cuh"
-
 namespace snn2ann::inline v0 {
 
 /// Device bytes held by snn2ann's buffers now and at most (cuBLAS's own workspace excluded).
 struct device_memory_counters {
-    std::size_t bytes = 0, peak_bytes = 0;
+    std::size_t bytes = 0;       ///< held now
+    std::size_t peak_bytes = 0;  ///< the most held at once since the last reset
 };
 
 namespace detail::cuda_ops {
@@ -33,8 +33,8 @@ struct device_registry {
     void sub(std::size_t n) { bytes.fetch_sub(n); }
 };
 
-/// A grow-only array in device memory (cudaMalloc'd, 256-byte aligned).
-template <class T>
+/// A grow-only array in the device memory of execution Device.
+template <class T, class Device>
 class device_buffer {
 public:
     device_buffer() = default;
@@ -53,18 +53,16 @@ public:
     T* ensure(std::size_t n) {
         if (n > capacity_) {
             release();
-            void* p = nullptr;
-            check(cudaMalloc(&p, n * sizeof(T)), "cudaMalloc");
-            data_ = static_cast<T*>(p);
+            data_ = static_cast<T*>(Device::allocate(n * sizeof(T)));
             capacity_ = n;
             device_registry::get().add(n * sizeof(T));
         }
         return data_;
     }
-    /// ensure(n) and set to zero on `stream`.
-    T* zeros(std::size_t n, cudaStream_t stream) {
+    /// ensure(n) and set to zero in the order of `d`'s stream.
+    T* zeros(std::size_t n, const Device& d) {
         ensure(n);
-        if (n) check(cudaMemsetAsync(data_, 0, n * sizeof(T), stream), "cudaMemsetAsync");
+        d.fill_zero(data_, n * sizeof(T));
         return data_;
     }
     T* data() { return data_; }
@@ -76,7 +74,7 @@ private:
     void release() noexcept {
         if (data_) {
             device_registry::get().sub(capacity_ * sizeof(T));
-            (void)cudaFree(data_);  // no throw from destructors; a failed free leaks
+            Device::deallocate(data_);  // no throw from destructors; a failed free leaks
         }
         data_ = nullptr;
         capacity_ = 0;
@@ -85,23 +83,23 @@ private:
     std::size_t capacity_ = 0;
 };
 
-/// A grow-only page-locked host array: copies from it to the device run asynchronously.
-template <class T>
+/// A grow-only host array that Device copies from and to asynchronously (page-locked
+/// memory on a GPU).
+template <class T, class Device>
 class pinned_buffer {
 public:
     pinned_buffer() = default;
     pinned_buffer(const pinned_buffer&) = delete;
     pinned_buffer& operator=(const pinned_buffer&) = delete;
     ~pinned_buffer() {
-        if (data_) (void)cudaFreeHost(data_);
+        if (data_) Device::deallocate_pinned(data_);
     }
     T* ensure(std::size_t n) {
         if (n > capacity_) {
-            if (data_) check(cudaFreeHost(data_), "cudaFreeHost");
+            if (data_) Device::deallocate_pinned(data_);
             data_ = nullptr;
-            void* p = nullptr;
-            check(cudaMallocHost(&p, n * sizeof(T)), "cudaMallocHost");
-            data_ = static_cast<T*>(p);
+            capacity_ = 0;
+            data_ = static_cast<T*>(Device::allocate_pinned(n * sizeof(T)));
             capacity_ = n;
         }
         return data_;
