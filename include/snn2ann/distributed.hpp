@@ -139,7 +139,7 @@ public:
         int rank = 0;
         detail::check(MPI_Comm_rank(node, &rank), "MPI_Comm_rank");
         MPI_Comm_free(&node);
-        detail::node_local_rank().store(rank);
+        snn2ann::detail::node_local_rank().store(rank);
     }
     ~environment() {
         int finalised = 0;

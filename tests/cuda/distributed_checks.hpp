@@ -28,7 +28,7 @@ int failures = 0;
 void expect(bool ok, const char* what, int rank) {
     if (ok) return;
     ++failures;
-    std::fprintf(stderr, "test_cuda_distributed: rank %d: %s\n", rank, what);
+    std::fprintf(stderr, "cuda distributed checks: rank %d: %s\n", rank, what);
 }
 
 template <class Rule, class Optimizer>
@@ -77,7 +77,7 @@ void check_noisy_ratio(s::mpi::communicator& world) {
     b.quiet().distribute(world);
     a.fit(data, s::epochs{1}, s::batch{32});
     b.fit(data, s::epochs{1}, s::batch{32});
-    const double want = cpu.layers().layer<7>().noisy_ratio(), got = cuda.layers().layer<7>().noisy_ratio(cuda.device());
+    const double want = cpu.layers().layer<6>().noisy_ratio(), got = cuda.layers().layer<6>().noisy_ratio(cuda.device());
     if (world.rank() == 0) std::printf("noisy ratio of the global batch: cpu %.6f, cuda %.6f\n", want, got);
     expect(std::abs(want - got) < 1e-12, "the CUDA layer's noisy ratio is not the global batch's", world.rank());
 }

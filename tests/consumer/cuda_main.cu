@@ -1,0 +1,2 @@
+// cuda_main.cpp compiled by nvcc.
+#include "cuda_main.cpp"

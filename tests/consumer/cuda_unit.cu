@@ -1,0 +1,2 @@
+// cuda_unit.cpp compiled by nvcc.
+#include "cuda_unit.cpp"
