@@ -45,6 +45,7 @@ public:
 /// argument a GEMM of the host execution refuses as cuBLAS would, or no GPU to run on.
 class cuda_error : public error {
 public:
+    /// "snn2ann: WHAT".
     explicit cuda_error(const std::string& what) : error("snn2ann: " + what) {}
 };
 

@@ -100,23 +100,27 @@ struct count_non_finite_body {
 }  // namespace cuda_ops
 }  // namespace detail
 
+/// The model of a network on the CUDA backend: on a GPU (cuda) or on the host execution
+/// (cuda_on_host); the CPU model's calls, with every buffer in device memory.
 template <class Net, class... Options>
     requires detail::cuda_options<Options...>
 class model<Net, Options...> {
 public:
+    /// The network<...> description.
     using network_type = Net;
     /// cuda (a GPU) or cuda_on_host (the same code on the CPU).
     using backend = detail::cuda_tag<Options...>;
     /// What runs the kernels and holds the memory (ops/cuda/execution.hpp).
     using device_type = typename detail::cuda_execution<backend>::type;
-    static constexpr int T = detail::pick_option<timesteps<1>, detail::is_timesteps, Options...>::type::value;
+    static constexpr int T = detail::pick_option<timesteps<1>, detail::is_timesteps, Options...>::type::value;  ///< SNN time steps
+    /// The layers' implementation on the execution.
     using executor = detail::gpu_sequence<Net::input_shape, typename Net::layer_list, device_type>;
     /// The CPU model with the same network and T (same parameter layout).
     using cpu_model = snn2ann::model<Net, timesteps<T>>;
-    static constexpr shape input_shape = Net::input_shape;
-    static constexpr shape output_shape = Net::output_shape;
-    static constexpr std::size_t param_count = executor::param_count;
-    static constexpr std::size_t state_count = executor::state_count;
+    static constexpr shape input_shape = Net::input_shape;  ///< of one sample
+    static constexpr shape output_shape = Net::output_shape;  ///< of one sample
+    static constexpr std::size_t param_count = executor::param_count;  ///< floats of parameters
+    static constexpr std::size_t state_count = executor::state_count;  ///< floats of state (BN statistics, thresholds)
     /// The SNN pass runs on chunks of samples as the CPU model's does (the same even
     /// chunks, detail::snn_chunk), with a budget that fills a GPU: T-step activations of
     /// about 1024 samples (256 samples at T = 4).
@@ -135,6 +139,7 @@ public:
         copy_in(params.data(), state.data());
     }
 
+    /// The seed of the initialisation and of every random draw.
     std::uint64_t seed_value() const { return seed_; }
     /// TF32 tensor-core GEMMs (faster, about 10 mantissa bits per product) or plain fp32.
     void allow_tf32(bool on) { dev_.allow_tf32(on); }
@@ -148,7 +153,9 @@ public:
 
     /// Copies of the device buffers, in the CPU model's layout.
     std::vector<float> parameters_on_host() const { return to_host(params_.data(), param_count); }
+    /// The gradients, copied to the host.
     std::vector<float> gradients_on_host() const { return to_host(grads_.data(), param_count); }
+    /// The state (BN statistics, thresholds), copied to the host.
     std::vector<float> state_on_host() const { return to_host(state_.data(), state_count); }
     /// Weights and state to or from a CPU model of the same network (e.g. to save a
     /// checkpoint, or to evaluate metrics the cuda backend does not compute).
@@ -156,8 +163,10 @@ public:
         dev_.copy_now(m.parameters().data(), params_.data(), param_count * sizeof(float));
         dev_.copy_now(m.state().data(), state_.data(), state_count * sizeof(float));
     }
+    /// Weights and state from a CPU model of the same network.
     void copy_from(const cpu_model& m) { copy_in(m.parameters().data(), m.state().data()); }
 
+    /// Sets every gradient to 0.
     void zero_grad() { dev_.fill_zero(grads_.data(), param_count * sizeof(float)); }
 
     /// The input the passes that follow read (as model<net, T>::set_input_frames): frames
@@ -229,6 +238,7 @@ public:
             return outputs_.download(dev_, mean, batch * n);
         }
     }
+    /// BPTT's backward (as model<net, T>::bptt_backward) for the host gradient of the time-averaged output.
     void bptt_backward(const float*, const float* dmean, std::size_t batch, const detail::spiking_options& o) {
         detail::layer_context c = context(batch, true, step_, o);
         c.mode = detail::branch::bptt;
@@ -288,6 +298,7 @@ public:
                               static_cast<float>(o.momentum), static_cast<float>(o.weight_decay), o.nesterov,
                               sgd_steps_++ == 0);
     }
+    /// One Adam (or AdamW) step on the device with the optimiser's current settings.
     void apply(const adam& o) {
         if (adam_steps_ == 0) {
             adam_m_.zeros(param_count, dev_);
@@ -298,6 +309,7 @@ public:
         detail::cuda_ops::adam_step(dev_, params_.data(), grads_.data(), adam_m_.data(), adam_v_.data(), param_count, s);
     }
 
+    /// The layers' implementation (for tests and custom rules).
     executor& layers() { return exec_; }
 
     /// Data-parallel training (as model<net, T>::join_step): until leave_step(), the
@@ -308,12 +320,16 @@ public:
     void join_step(detail::process_group& group, std::size_t global_first, std::size_t global_batch) {
         in_step_ = {&group, global_first, global_batch};
     }
+    /// Ends join_step().
     void leave_step() { in_step_ = {}; }
+    /// The host buffer of the gradients in data-parallel training.
     std::span<float> gradient_staging() { return {gradient_staging_.ensure(param_count), param_count}; }
+    /// Copies the gradients to gradient_staging() (waits for the device).
     void download_gradients() {
         dev_.copy(gradient_staging_.ensure(param_count), grads_.data(), param_count * sizeof(float));
         dev_.synchronize();
     }
+    /// Copies gradient_staging() back to the device's gradients (waits for the device).
     void upload_gradients() {
         dev_.copy(grads_.data(), gradient_staging_.ensure(param_count), param_count * sizeof(float));
         dev_.synchronize();
@@ -326,6 +342,7 @@ public:
     void keep_state_before_step() {
         dev_.copy(state_before_.ensure(std::max<std::size_t>(state_count, 1)), state_.data(), state_count * sizeof(float));
     }
+    /// Puts back the state kept by keep_state_before_step().
     void restore_state_before_step() { dev_.copy(state_.data(), state_before_.data(), state_count * sizeof(float)); }
     /// Whether every gradient is finite (waits for the device).
     bool gradients_finite() {
@@ -343,12 +360,14 @@ public:
         copy_to(m);
         return m;
     }
+    /// SGD's state (its velocity), copied from the device, for a training state file.
     snn2ann::optimizer_snapshot optimizer_snapshot(const sgd& o) const {
         snn2ann::optimizer_snapshot s;
         s.numbers.emplace_back("started", sgd_steps_ > 0 ? 1.0 : 0.0);
         if (o.momentum != 0.0 && sgd_steps_ > 0) s.arrays.emplace_back("velocity", to_host(velocity_.data(), param_count));
         return s;
     }
+    /// Adam's state (step count, moments), copied from the device, for a training state file.
     snn2ann::optimizer_snapshot optimizer_snapshot(const adam&) const {
         snn2ann::optimizer_snapshot s;
         s.numbers.emplace_back("steps", static_cast<double>(adam_steps_));
@@ -358,11 +377,13 @@ public:
         }
         return s;
     }
+    /// Weights, state and SGD's state from a training state file.
     void restore(const cpu_model& m, const snn2ann::optimizer_snapshot& s, const sgd& o) {
         copy_from(m);
         sgd_steps_ = s.number("started") != 0.0 ? 1 : 0;
         if (const auto* v = s.array("velocity"); v && o.momentum != 0.0) upload_now(velocity_, v->data());
     }
+    /// Weights, state and Adam's state from a training state file.
     void restore(const cpu_model& m, const snn2ann::optimizer_snapshot& s, const adam&) {
         copy_from(m);
         adam_steps_ = static_cast<std::uint64_t>(s.number("steps"));
