@@ -11,6 +11,7 @@
 #include <snn2ann/snn2ann.hpp>
 
 #include "synthetic_data.hpp"
+#include "skip.hpp"
 
 namespace s = snn2ann;
 
@@ -329,10 +330,7 @@ TEST_CASE("PLIF: BPTT trains the time constants, SNN2ANN runs with them, checkpo
 }
 
 TEST_CASE("BPTT with the AMX product learns the synthetic task, with the same weights on 1 and 2 threads") {
-    if (!s::amx_available()) {
-        MESSAGE("AMX is not available here: skipped");
-        return;
-    }
+    if (!s::amx_available()) TEST_SKIP("AMX is not available here");
     using neuron = s::if_neuron<s::reset::by_subtraction, s::firing::strict, s::constant_threshold<1>, 0>;
     using net = s::network<s::input<1, 12, 12>, s::conv<6, 3>, s::batch_norm, s::max_pool<2>, s::spiking<neuron>,
                            s::conv<8, 3>, s::batch_norm, s::spiking<neuron>, s::flatten, s::linear<3>>;

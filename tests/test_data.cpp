@@ -13,6 +13,8 @@
 #include <snn2ann/snn2ann.hpp>
 #include <snn2ann/xtensor.hpp>
 
+#include "skip.hpp"
+
 namespace s = snn2ann;
 namespace fs = std::filesystem;
 
@@ -164,10 +166,8 @@ TEST_CASE("defective IDX input raises an error that names the file and the probl
 }
 
 TEST_CASE("Fashion-MNIST from its Debian package, when installed") {
-    if (!fs::exists(std::string(s::data::fashion_mnist_default_dir) + "/t10k-labels-idx1-ubyte.gz")) {
-        MESSAGE("dataset-fashion-mnist is not installed: skipped");
-        return;
-    }
+    if (!fs::exists(std::string(s::data::fashion_mnist_default_dir) + "/t10k-labels-idx1-ubyte.gz"))
+        TEST_SKIP("dataset-fashion-mnist is not installed");
     const auto d = s::data::fashion_mnist();
     CHECK(d.train.size() == 60000);
     CHECK(d.test.size() == 10000);

@@ -1,0 +1,31 @@
+# nir.deploy_example: the deploy example classifies the Fashion-MNIST test set with an
+# engine built from the exported NIR file. It must exit with 0, print an accuracy for each
+# path, the three the same (they compute the same spikes) and each at least MIN percent
+# (the fixture's briefly trained network reaches about 74%; chance is 10%).
+foreach(v PROGRAM NIR MIN)
+    if(NOT DEFINED ${v})
+        message(FATAL_ERROR "deploy_check.cmake: -D${v}=... is required")
+    endif()
+endforeach()
+execute_process(COMMAND ${PROGRAM} --nir ${NIR} --latency-images 20 --threads 2
+                OUTPUT_VARIABLE out ERROR_VARIABLE err RESULT_VARIABLE rc)
+message("${out}${err}")
+if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "deploy exited with ${rc}")
+endif()
+set(seen "")
+foreach(path dense event-driven automatic)
+    if(NOT out MATCHES "\n${path} +([0-9.]+)%")
+        message(FATAL_ERROR "deploy printed no accuracy for the ${path} path")
+    endif()
+    set(accuracy ${CMAKE_MATCH_1})
+    if(accuracy LESS ${MIN})
+        message(FATAL_ERROR "the ${path} path's accuracy ${accuracy}% is below ${MIN}%")
+    endif()
+    list(APPEND seen ${accuracy})
+endforeach()
+list(REMOVE_DUPLICATES seen)
+list(LENGTH seen distinct)
+if(NOT distinct EQUAL 1)
+    message(FATAL_ERROR "the paths' accuracies differ: ${seen}")
+endif()
