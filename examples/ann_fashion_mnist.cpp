@@ -2,6 +2,7 @@
 // by back-propagation on Fashion-MNIST: the lower bound of what a spiking run costs.
 //   ann_fashion_mnist [--epochs N] [--batch B] [--threads K] [--train-limit N] [--data DIR]
 //                     [--checkpoint FILE] [--checkpoint-every N] [--resume FILE]
+#include <algorithm>
 #include <cstdio>
 #include <string>
 
@@ -30,9 +31,11 @@ int main(int argc, char** argv) {
         s::model<net> model{s::seed{1}};
         std::printf("ANN on Fashion-MNIST: %zu parameters, %d threads, batch %zu, %d epochs\n",
                     model.param_count, s::threads::active(), batch, epochs);
+        // Model selection looks at 5,000 training images held out, never at the test set.
+        const auto held = s::data::split_off(data.train, std::min<std::size_t>(5000, data.train.size() / 10), 1);
         s::trainer trainer{model, s::rules::ann{}, s::adam{1e-3}};
-        trainer.validate_on(data.test);
-        state.fit(trainer, data.train, epochs, batch);
+        trainer.validate_on(held.validation);
+        state.fit(trainer, held.train, epochs, batch);
         std::printf("test accuracy %.2f%%\n", 100.0 * s::evaluate(model, data.test).accuracy);
     } catch (const std::exception& e) {
         std::fprintf(stderr, "%s\n", e.what());

@@ -6,6 +6,7 @@
 //          [--threads K (per rank)] [--train-limit N] [--data DIR] [--save FILE]
 //          [--sync-bn] [--checkpoint FILE] [--checkpoint-every N] [--resume FILE]
 //   srun -n 2 distributed_fashion_mnist ...          (under Slurm)
+#include <algorithm>
 #include <cstdio>
 #include <string>
 
@@ -41,6 +42,8 @@ int main(int argc, char** argv) {
         const bool root = world.rank() == 0;
         auto data = s::data::fashion_mnist(dir);
         data.train = data.train.head(train_limit);
+        // Every rank splits off the same 5,000 validation images (a seeded draw).
+        const auto held = s::data::split_off(data.train, std::min<std::size_t>(5000, data.train.size() / 10), 1);
         s::model<reference::snn<>, s::timesteps<T>> model{s::seed{1}};  // the same seed on every rank
         const s::rules::snn2ann rule;
         if (root)
@@ -53,16 +56,16 @@ int main(int argc, char** argv) {
         trainer.schedule(s::cosine_lr{epochs});
         trainer.distribute(world);
         trainer.on_epoch([&](const s::epoch_report& r) {
-            // Collective: every rank evaluates its part of the test set.
-            const double snn = s::mpi::evaluate(world, model, data.test, 256, rule).accuracy;
-            const double ann = s::mpi::evaluate(world, model, data.test, 256, rule.ann_branch()).accuracy;
+            // Collective: every rank evaluates its part of the validation set.
+            const double snn = s::mpi::evaluate(world, model, held.validation, 256, rule).accuracy;
+            const double ann = s::mpi::evaluate(world, model, held.validation, 256, rule.ann_branch()).accuracy;
             if (root)
-                std::printf("epoch %3d  loss %.4f  train ANN %.2f%% SNN %.2f%%  test ANN %.2f%%  SNN %.2f%%  %.0f img/s\n",
+                std::printf("epoch %3d  loss %.4f  train ANN %.2f%% SNN %.2f%%  validation ANN %.2f%%  SNN %.2f%%  %.0f img/s\n",
                             r.epoch, r.loss, 100 * r.train_accuracy, 100 * r.snn_train_accuracy, 100 * ann, 100 * snn,
                             r.images_per_second);
             std::fflush(stdout);
         });
-        state.fit(trainer, data.train, epochs, batch);
+        state.fit(trainer, held.train, epochs, batch);
         const auto acc = s::mpi::evaluate(world, model, data.test, 256, rule);
         const auto ann = s::mpi::evaluate(world, model, data.test, 256, rule.ann_branch());
         const auto spikes = s::mpi::measure_spikes(world, model, data.test, 256, rule);

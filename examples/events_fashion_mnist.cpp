@@ -20,9 +20,11 @@ int train(const s::data::split& d, Rule rule, int epochs, std::size_t batch, con
     Model model{s::seed{1}};
     std::printf("%s on event Fashion-MNIST: T = %d, %zu training and %zu test samples, batch %zu, %d epochs\n", name,
                 Model::T, d.train.size(), d.test.size(), batch, epochs);
+    // Validation on a tenth of the training recordings held out; the test set once, at the end.
+    const auto held = s::data::split_off(d.train, d.train.size() / 10, 1);
     s::trainer trainer{model, rule, s::adam{1e-3}};
-    trainer.schedule(s::cosine_lr{epochs}).validate_on(d.test);
-    trainer.fit(d.train, s::epochs{epochs}, s::batch{batch});
+    trainer.schedule(s::cosine_lr{epochs}).validate_on(held.validation);
+    trainer.fit(held.train, s::epochs{epochs}, s::batch{batch});
     const auto spikes = s::measure_spikes(model, d.test, batch, rule);
     std::printf("%s: test accuracy %.2f%%, %.0f spikes per sample\n", name,
                 100 * s::evaluate(model, d.test, batch, rule).accuracy, spikes.spikes_per_image);

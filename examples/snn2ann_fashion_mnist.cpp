@@ -5,6 +5,7 @@
 // accuracy, spikes, synaptic operations and energy, and saves a checkpoint that
 // evaluate_checkpoint loads.
 //   snn2ann_fashion_mnist [--epochs N] [--stsu] [--wide] [--augment] ...   (--help: every option)
+#include <algorithm>
 #include <cstdio>
 #include <string>
 
@@ -63,6 +64,9 @@ int run(const options& o) {
     try {
         auto data = s::data::fashion_mnist(o.dir);
         data.train = data.train.head(o.train_limit);
+        // The epochs are watched on 5,000 training images held out (validation); the test
+        // set is evaluated once, after training.
+        const auto held = s::data::split_off(data.train, std::min<std::size_t>(5000, data.train.size() / 10), 1);
         s::model<Net, s::timesteps<T>> model{s::seed{1}};
         std::printf("SNN2ANN on Fashion-MNIST: T = %d, %zu parameters, %d threads, batch %zu, %d epochs, %s%s%s\n", T,
                     model.param_count, s::threads::active(), batch, epochs,
@@ -73,14 +77,14 @@ int run(const options& o) {
         // Fashion-MNIST's pixels lie in [0, 1] with a black background: pad with 0.
         if (o.augment) trainer.augment(s::data::crop_flip{2});
         trainer.on_epoch([&](const s::epoch_report& r) {
-            const double snn = s::evaluate(model, data.test, 256, rule).accuracy;
-            const double ann = s::evaluate(model, data.test, 256, rule.ann_branch()).accuracy;
-            const auto spikes = s::measure_spikes(model, data.test.head(2000), rule);
-            std::printf("epoch %3d  loss %.4f  test ANN %.2f%%  SNN %.2f%%  spikes/image %.0f  %.0f img/s\n", r.epoch,
-                        r.loss, 100 * ann, 100 * snn, spikes.spikes_per_image, r.images_per_second);
+            const double snn = s::evaluate(model, held.validation, 256, rule).accuracy;
+            const double ann = s::evaluate(model, held.validation, 256, rule.ann_branch()).accuracy;
+            const auto spikes = s::measure_spikes(model, held.validation.head(2000), rule);
+            std::printf("epoch %3d  loss %.4f  validation ANN %.2f%%  SNN %.2f%%  spikes/image %.0f  %.0f img/s\n",
+                        r.epoch, r.loss, 100 * ann, 100 * snn, spikes.spikes_per_image, r.images_per_second);
             std::fflush(stdout);
         });
-        o.state.fit(trainer, data.train, epochs, batch);
+        o.state.fit(trainer, held.train, epochs, batch);
 
         const auto acc = s::evaluate(model, data.test, 256, rule);
         const auto ann = s::evaluate(model, data.test, 256, rule.ann_branch());

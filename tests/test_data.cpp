@@ -14,6 +14,7 @@
 #include <snn2ann/xtensor.hpp>
 
 #include "skip.hpp"
+#include "synthetic_data.hpp"
 
 namespace s = snn2ann;
 namespace fs = std::filesystem;
@@ -280,4 +281,37 @@ TEST_CASE("xtensor arrays in and out: a data set from arrays, predictions as an 
     const xt::xtensor<float, 5> three = xt::zeros<float>({std::size_t{2}, std::size_t{3}, std::size_t{1}, std::size_t{4}, std::size_t{4}});
     CHECK_THROWS_WITH_AS(s::predict(m, three, rule), doctest::Contains("3 frames per sample, the model runs T = 4"),
                          s::invalid_argument);
+}
+
+TEST_CASE("split_off: a seeded validation set off the training set, disjoint from what is left, orders kept") {
+    auto d = test::bars(50, 3);
+    for (std::size_t i = 0; i < d.size(); ++i) d.images[i * d.image_size()] = static_cast<float>(i);  // a sample's id
+    const auto v = s::data::split_off(d, 12, 7);
+    REQUIRE(v.validation.size() == 12);
+    REQUIRE(v.train.size() == 38);
+    CHECK(v.train.image_size() == d.image_size());
+    std::vector<int> ids;
+    for (const auto* part : {&v.train, &v.validation}) {
+        int previous = -1;
+        for (std::size_t i = 0; i < part->size(); ++i) {
+            const int id = static_cast<int>(part->image(i)[0]);
+            CHECK(id > previous);  // the order of d, in each part
+            previous = id;
+            ids.push_back(id);
+            CHECK(part->labels[i] == d.labels[static_cast<std::size_t>(id)]);
+            CHECK(std::equal(part->image(i), part->image(i) + d.image_size(), d.image(static_cast<std::size_t>(id))));
+        }
+    }
+    std::sort(ids.begin(), ids.end());
+    for (int i = 0; i < 50; ++i) CHECK(ids[static_cast<std::size_t>(i)] == i);  // every sample once
+    // a function of the seed: the same seed the same split, another one another
+    const auto again = s::data::split_off(d, 12, 7), other = s::data::split_off(d, 12, 8);
+    CHECK(again.validation.labels == v.validation.labels);
+    CHECK(again.validation.images == v.validation.images);
+    CHECK(other.validation.images != v.validation.images);
+    // not the first or the last samples: drawn
+    CHECK(v.validation.image(0)[0] != 0.0f);
+    CHECK_THROWS_WITH_AS(s::data::split_off(d, 50), "snn2ann: data::split_off: 50 validation samples of a data set of 50 (at least 1, fewer than all)",
+                         s::invalid_argument);
+    CHECK_THROWS_AS(s::data::split_off(d, 0), s::invalid_argument);
 }

@@ -73,6 +73,8 @@ inline constexpr std::uint64_t epoch_order = 0x5eed0000;
 inline constexpr std::uint64_t event_augmentation = 0xe7e70000;
 /// The event emulator's pixel mismatch (the key) and noise (key ^ (sample + 1)).
 inline constexpr std::uint64_t event_emulation = 0xdc5a0000;
+/// The validation samples data::split_off draws (high bits: no step or position reaches them).
+inline constexpr std::uint64_t validation_split = 0x5a11000000000000;
 }  // namespace random_stream
 
 }  // namespace detail

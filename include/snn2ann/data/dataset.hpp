@@ -67,6 +67,45 @@ struct split {
     dataset test;   ///< for evaluation
 };
 
+/// A training set and the validation set split off it (split_off).
+struct validation_split {
+    dataset train;       ///< what is left to train on
+    dataset validation;  ///< for validate_on, save_best and early_stopping: never the test set
+};
+
+/// Splits `count` samples off `d` for validation, drawn without replacement by a
+/// permutation that is a function of `seed` alone; both parts keep the samples in the
+/// order they have in `d`. Model selection (validate_on, save_best, early_stopping) then
+/// looks at data that neither trains the model nor tests it.
+inline validation_split split_off(const dataset& d, std::size_t count, std::uint64_t seed = 0) {
+    if (count == 0 || count >= d.size())
+        throw invalid_argument("data::split_off: " + std::to_string(count) + " validation samples of a data set of " +
+                               std::to_string(d.size()) + " (at least 1, fewer than all)");
+    // Fisher-Yates over the indices, draw i from a counter-based stream: the same split
+    // on every machine and thread count.
+    std::vector<std::size_t> order(d.size());
+    std::iota(order.begin(), order.end(), std::size_t{0});
+    const detail::counter_rng rng(seed, detail::random_stream::validation_split);
+    for (std::size_t i = d.size() - 1; i > 0; --i) std::swap(order[i], order[rng.below(i, i + 1)]);
+    std::vector<bool> held(d.size(), false);
+    for (std::size_t k = 0; k < count; ++k) held[order[k]] = true;
+    validation_split out;
+    for (dataset* part : {&out.train, &out.validation}) {
+        part->channels = d.channels, part->height = d.height, part->width = d.width;
+        part->classes = d.classes, part->frames = d.frames;
+    }
+    const std::size_t size = d.image_size();
+    out.validation.images.reserve(count * size);
+    out.train.images.reserve((d.size() - count) * size);
+    for (std::size_t i = 0; i < d.size(); ++i) {
+        dataset& part = held[i] ? out.validation : out.train;
+        part.images.insert(part.images.end(), d.images.begin() + static_cast<std::ptrdiff_t>(i * size),
+                           d.images.begin() + static_cast<std::ptrdiff_t>((i + 1) * size));
+        part.labels.push_back(d.labels[i]);
+    }
+    return out;
+}
+
 /// Checks that `d` can be read as samples of shape `input` with labels for `classes`
 /// outputs: positive dimensions of the size of the input, one image per label, every
 /// label in [0, classes) (and below d.classes where that is set). `who` names the entry
