@@ -24,20 +24,47 @@ struct window_span {
     }
 };
 
+/// Output o of a batch of planes: its plane, and the offset in that plane of its window's
+/// top-left input (window element (kh, kw) is at corner + kh w + kw).
+struct pool_window {
+    std::size_t plane;
+    int corner;
+    SNN2ANN_HOST_DEVICE static pool_window of(const conv_geometry& g, std::size_t o) {
+        const std::size_t p = o / g.out_plane(), q = o - p * g.out_plane();
+        const int oh = static_cast<int>(q / g.ow), ow = static_cast<int>(q % g.ow);
+        return {p, oh * g.stride * g.w + ow * g.stride};
+    }
+};
+
+/// Input i of a batch of planes: its plane, its place in it, and the windows that hold it.
+struct pooled_input {
+    std::size_t plane;
+    int at;
+    window_span rows, cols;
+    SNN2ANN_HOST_DEVICE static pooled_input of(const conv_geometry& g, std::size_t i) {
+        const std::size_t size = static_cast<std::size_t>(g.h) * g.w, p = i / size;
+        const int at = static_cast<int>(i - p * size);
+        return {p, at, window_span::of(at / g.w, g.k, g.stride, g.oh), window_span::of(at % g.w, g.k, g.stride, g.ow)};
+    }
+    /// The index of window (oh, ow) of this input's plane.
+    SNN2ANN_HOST_DEVICE std::size_t window(const conv_geometry& g, int oh, int ow) const {
+        return plane * g.out_plane() + static_cast<std::size_t>(oh) * g.ow + ow;
+    }
+};
+
 struct max_pool_body {
     conv_geometry g;
     const float* x;
     float* y;
     std::int32_t* argmax;
     SNN2ANN_HOST_DEVICE void operator()(std::size_t o) const {
-        const std::size_t p = o / g.out_plane(), q = o % g.out_plane();
-        const int oh = static_cast<int>(q / g.ow), ow = static_cast<int>(q % g.ow);
-        const float* in = x + p * g.h * g.w;
+        const pool_window window = pool_window::of(g, o);
+        const float* in = x + window.plane * g.h * g.w;
         float best = -INFINITY;
         std::int32_t where = 0;
         for (int kh = 0; kh < g.k; ++kh)
             for (int kw = 0; kw < g.k; ++kw) {
-                const int i = (oh * g.stride + kh) * g.w + ow * g.stride + kw;
+                const int i = window.corner + kh * g.w + kw;
                 if (in[i] > best) best = in[i], where = i;
             }
         y[o] = best;
@@ -51,14 +78,12 @@ struct max_pool_backward_body {
     const std::int32_t* argmax;
     float* dx;
     SNN2ANN_HOST_DEVICE void operator()(std::size_t i) const {
-        const std::size_t plane = static_cast<std::size_t>(g.h) * g.w, p = i / plane;
-        const int at = static_cast<int>(i - p * plane), ih = at / g.w, iw = at % g.w;
-        const window_span rows = window_span::of(ih, g.k, g.stride, g.oh), cols = window_span::of(iw, g.k, g.stride, g.ow);
+        const pooled_input in = pooled_input::of(g, i);
         float s = 0.0f;
-        for (int oh = rows.first; oh < rows.last; ++oh)
-            for (int ow = cols.first; ow < cols.last; ++ow) {
-                const std::size_t o = p * g.out_plane() + static_cast<std::size_t>(oh) * g.ow + ow;
-                if (argmax[o] == at) s += dy[o];
+        for (int oh = in.rows.first; oh < in.rows.last; ++oh)
+            for (int ow = in.cols.first; ow < in.cols.last; ++ow) {
+                const std::size_t o = in.window(g, oh, ow);
+                if (argmax[o] == in.at) s += dy[o];
             }
         dx[i] = s;
     }
@@ -118,12 +143,11 @@ struct avg_pool_body {
     float* y;
     SNN2ANN_HOST_DEVICE void operator()(std::size_t o) const {
         const float scale = 1.0f / static_cast<float>(g.k * g.k);
-        const std::size_t p = o / g.out_plane(), q = o % g.out_plane();
-        const int oh = static_cast<int>(q / g.ow), ow = static_cast<int>(q % g.ow);
-        const float* in = x + p * g.h * g.w;
+        const pool_window window = pool_window::of(g, o);
+        const float* in = x + window.plane * g.h * g.w;
         float s = 0.0f;
         for (int kh = 0; kh < g.k; ++kh)
-            for (int kw = 0; kw < g.k; ++kw) s += in[(oh * g.stride + kh) * g.w + ow * g.stride + kw];
+            for (int kw = 0; kw < g.k; ++kw) s += in[window.corner + kh * g.w + kw];
         y[o] = s * scale;
     }
 };
@@ -134,13 +158,10 @@ struct avg_pool_backward_body {
     float* dx;
     SNN2ANN_HOST_DEVICE void operator()(std::size_t i) const {
         const float scale = 1.0f / static_cast<float>(g.k * g.k);
-        const std::size_t plane = static_cast<std::size_t>(g.h) * g.w, p = i / plane;
-        const int at = static_cast<int>(i - p * plane), ih = at / g.w, iw = at % g.w;
-        const window_span rows = window_span::of(ih, g.k, g.stride, g.oh), cols = window_span::of(iw, g.k, g.stride, g.ow);
+        const pooled_input in = pooled_input::of(g, i);
         float s = 0.0f;
-        for (int oh = rows.first; oh < rows.last; ++oh)
-            for (int ow = cols.first; ow < cols.last; ++ow)
-                s += dy[p * g.out_plane() + static_cast<std::size_t>(oh) * g.ow + ow] * scale;
+        for (int oh = in.rows.first; oh < in.rows.last; ++oh)
+            for (int ow = in.cols.first; ow < in.cols.last; ++ow) s += dy[in.window(g, oh, ow)] * scale;
         dx[i] = s;
     }
 };
