@@ -10,6 +10,7 @@
 
 #include <snn2ann/deploy/inference.hpp>
 #include <snn2ann/snn2ann.hpp>
+#include "scratch_path.hpp"
 
 namespace s = snn2ann;
 
@@ -97,7 +98,7 @@ TEST_CASE("inference: deterministic, a batch gives each sample's own scores, fra
 
 TEST_CASE("inference: from a checkpoint, holding weights, thresholds and one layer's working memory") {
     auto m = trained_looking();
-    const std::string path = (std::filesystem::temp_directory_path() / "snn2ann_deploy.npz").string();
+    const std::string path = snn2ann_test::scratch_path("deploy.npz").string();
     s::io::save_checkpoint(m, path);
     auto engine = s::inference<net, s::timesteps<T>>::from_checkpoint(path);
     const auto x = inputs(3, 200);

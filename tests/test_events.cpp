@@ -19,6 +19,7 @@
 #include <snn2ann/snn2ann.hpp>
 
 #include "synthetic_data.hpp"
+#include "scratch_path.hpp"
 
 namespace s = snn2ann;
 namespace fs = std::filesystem;
@@ -47,7 +48,7 @@ s::data::dataset varying_frames(std::size_t n, int frames, int side, std::uint64
 }
 
 fs::path fresh_dir(const std::string& name) {
-    const fs::path p = fs::temp_directory_path() / ("snn2ann_events_" + name);
+    const fs::path p = snn2ann_test::scratch_path("events_" + name);
     fs::remove_all(p);
     fs::create_directories(p);
     return p;

@@ -13,6 +13,7 @@
 #include <snn2ann/deploy/inference.hpp>
 #include <snn2ann/io/nir.hpp>
 #include <snn2ann/snn2ann.hpp>
+#include "scratch_path.hpp"
 
 namespace s = snn2ann;
 namespace fs = std::filesystem;
@@ -24,7 +25,7 @@ using net = s::network<s::input<2, 10, 10>, s::conv<4, 3>, s::batch_norm, s::avg
                        s::spiking<s::if_neuron<>>, s::dropout<1, 2>, s::linear<3>>;
 
 fs::path scratch(const std::string& name) {
-    const fs::path dir = fs::temp_directory_path() / "snn2ann_nir";
+    const fs::path dir = snn2ann_test::scratch_path("nir");
     fs::create_directories(dir);
     return dir / name;
 }

@@ -10,13 +10,14 @@
 
 #include <snn2ann/data/frame_cache.hpp>
 #include <snn2ann/data/shd.hpp>
+#include "scratch_path.hpp"
 
 namespace s = snn2ann;
 namespace fs = std::filesystem;
 
 namespace {
 fs::path fresh_dir(const std::string& name) {
-    const fs::path p = fs::temp_directory_path() / ("snn2ann_shd_" + name);
+    const fs::path p = snn2ann_test::scratch_path("shd_" + name);
     fs::remove_all(p);
     fs::create_directories(p);
     return p;

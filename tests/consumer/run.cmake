@@ -30,7 +30,7 @@ if(EXISTS ${WORK_DIR}/build/consumer_cuda)
     run(${WORK_DIR}/build/consumer_cuda)
 endif()
 if(EXISTS ${WORK_DIR}/build/consumer_nir)
-    run(${WORK_DIR}/build/consumer_nir)
+    run(${WORK_DIR}/build/consumer_nir ${WORK_DIR}/consumer.nir)  # each mode its own file: they run side by side
 endif()
 if(EXISTS ${WORK_DIR}/build/consumer_mpi)
     find_program(MPIEXEC NAMES mpiexec)
