@@ -29,6 +29,11 @@ int main(int argc, char** argv) {
         ->check(CLI::IsMember({"tuned", "defaults"}))->capture_default_str();
     cli.app().add_flag("--prepare", prepare, "only emulate and integrate (5 and 8 frames), so that no timed run does");
     if (const int rc = cli.parse(argc, argv); rc >= 0) return rc;
+    if (cli.app().count("--T") > 0) {  // the pair is fixed: an ignored --T would mislabel the run
+        std::fprintf(stderr, "compare_events: --T: SNN2ANN runs at T = 5 and BPTT at T = 8 here "
+                             "(compare_rules takes any T on static images)\n");
+        return 2;
+    }
     data.fashion_mnist = o.data_dir;
     data.train_limit = o.train_limit, data.test_limit = o.test_limit;
     try {

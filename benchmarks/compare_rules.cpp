@@ -3,8 +3,7 @@
 //   compare_rules --rule snn2ann|bptt|ann2snn --T n [--epochs n] ...   (--help: every option)
 #include <cstdio>
 
-#include "../examples/reference_networks.hpp"
-#include "rule_comparison.hpp"
+#include "compare_rules_at.hpp"
 
 int main(int argc, char** argv) {
     snn2ann_bench::comparison_options o;

@@ -5,7 +5,7 @@
 // sigmoid surrogate (alpha 4) with a detached reset; Adam 1e-3 with a cosine decay.
 // Prints each epoch's test accuracy, then the table: final accuracy, seconds per epoch,
 // spikes per image and, for PLIF, the trained time constant of each spiking layer.
-//   neuron_comparison [--T n (4)] [--epochs n (5)] [--batch n (64)] [--threads n (2)] [--train-limit n] [--data DIR]
+//   neuron_comparison (T = 4) [--epochs n (5)] [--batch n (64)] [--threads n (2)] [--train-limit n] [--data DIR]
 #include <cmath>
 #include <cstdio>
 #include <string>

@@ -18,6 +18,7 @@
 
 #include <sys/resource.h>
 
+#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <stdexcept>
@@ -30,6 +31,10 @@
 
 namespace snn2ann_bench {
 namespace s = snn2ann;
+
+/// The largest T that compare_rules trains by SNN2ANN or BPTT (each T from 1 is one
+/// compiled instance of both rules).
+inline constexpr int max_timesteps = 8;
 
 struct comparison_options {
     std::string rule = "snn2ann";
@@ -190,7 +195,16 @@ int run_conversion(const comparison_options& o, const s::data::dataset& train, c
 inline void add_comparison_options(CLI::App& app, comparison_options& o) {
     const auto choice = [](std::initializer_list<std::string> allowed) { return CLI::IsMember(allowed); };
     app.add_option("--rule", o.rule, "the rule")->check(choice({"snn2ann", "bptt", "ann2snn"}))->capture_default_str();
-    app.add_option("--T", o.T, "time steps: SNN2ANN 4 or 5, BPTT 4 or 8, conversion any")->capture_default_str();
+    app.add_option("--T", o.T,
+                   "time steps: 1 to " + std::to_string(max_timesteps) + " for SNN2ANN and BPTT, any for the conversion")
+        ->check(CLI::Validator(
+            [](const std::string& v) {  // a non-number is left to the conversion's message
+                int t = 0;
+                const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), t);
+                return std::string(ec == std::errc{} && end == v.data() + v.size() && t < 1 ? "T must be 1 or more" : "");
+            },
+            "", "positive"))
+        ->capture_default_str();
     app.add_option("--epochs", o.epochs, "epochs to train")->capture_default_str();
     app.add_option("--batch", o.batch, "samples per step")->capture_default_str();
     app.add_option("--threads", o.threads, "worker threads")->capture_default_str();
@@ -216,6 +230,19 @@ inline void add_comparison_options(CLI::App& app, comparison_options& o) {
     app.add_option("--train-limit", o.train_limit, "train on the first N images (0: all)");
     app.add_option("--test-limit", o.test_limit, "test on the first N images (0: all)");
     app.add_option("--data", o.data_dir, "Fashion-MNIST's folder (default: the Debian package's)")->type_name("DIR");
+    // Once every option is read (the range of --T depends on --rule), before any data is.
+    app.callback([&o] {
+        if (o.rule != "ann2snn" && o.T > max_timesteps)
+            throw CLI::ValidationError("--T", std::to_string(o.T) + " is more than this program was compiled for: " +
+                                                  o.rule + " takes 1 to " + std::to_string(max_timesteps));
+    });
+}
+
+/// SNN2ANN or BPTT at a compile-time T: what compare_rules instantiates once per T.
+template <template <class> class Net, int T>
+int train_at(const comparison_options& o, const s::data::dataset& train, const s::data::dataset& test) {
+    if (o.rule == "snn2ann") return run_snn2ann<Net, T>(o, train, test);
+    return run_bptt<Net, T>(o, train, test);
 }
 
 template <template <class> class Net>
@@ -233,14 +260,9 @@ int compare_rules(const comparison_options& o, const s::data::dataset& train, co
                     static_cast<double>(o.ata.tolerance), static_cast<double>(o.ata.scale),
                     static_cast<double>(o.spike_penalty));
     std::fflush(stdout);
-    if (o.rule == "snn2ann" && o.T == 4) return run_snn2ann<Net, 4>(o, train, test);
-    if (o.rule == "snn2ann" && o.T == 5) return run_snn2ann<Net, 5>(o, train, test);
-    if (o.rule == "bptt" && o.T == 4) return run_bptt<Net, 4>(o, train, test);
-    if (o.rule == "bptt" && o.T == 8) return run_bptt<Net, 8>(o, train, test);
-    if (o.rule == "ann2snn" && o.T > 0) return run_conversion<Net>(o, train, test);
-    std::fprintf(stderr, "compare_rules: unsupported --rule %s --T %d (snn2ann: 4, 5; bptt: 4, 8; ann2snn: any)\n",
-                 o.rule.c_str(), o.T);
-    return 2;
+    if (o.rule == "ann2snn") return run_conversion<Net>(o, train, test);  // T is a run-time value there
+    return s::with_timesteps<1, max_timesteps>(
+        o.T, [&]<int T>(s::timesteps<T>) { return train_at<Net, T>(o, train, test); });
 }
 
 }  // namespace snn2ann_bench

@@ -204,3 +204,24 @@ TEST_CASE("pass plan: SNN chunks are even and hold about the backend's budget of
         CHECK((b + k - 1) / k * k - b < (b + k - 1) / k);  // the chunks differ by less than one sample each
     }
 }
+
+TEST_CASE("with_timesteps: a run-time T becomes the compile-time timesteps<T> of the range, or an error naming it") {
+    // Each branch returns its own T and a model built at it: a dispatch that took the wrong
+    // instance (an off-by-one in the recursion, the last T missed) would differ.
+    for (int t = 1; t <= 8; ++t) {
+        const int got = s::with_timesteps<1, 8>(t, [&]<int T>(s::timesteps<T>) {
+            static_assert(s::model<s::network<s::input<1, 2, 2>, s::flatten, s::linear<2>>, s::timesteps<T>>::T == T);
+            return T;
+        });
+        CHECK(got == t);
+    }
+    const auto only_three = [](auto t) { return decltype(t)::value; };
+    CHECK(s::with_timesteps<3, 3>(3, only_three) == 3);
+    for (int t : {0, 9, -1}) {
+        CAPTURE(t);
+        const auto outside = [t] { return s::with_timesteps<1, 8>(t, [](auto) { return 0; }); };
+        CHECK_THROWS_WITH_AS(outside(),
+                             doctest::Contains("is not one this program was compiled for (1 to 8)"),
+                             s::invalid_argument);
+    }
+}

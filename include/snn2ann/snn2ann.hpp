@@ -33,6 +33,7 @@
 
 #include "net/model.hpp"
 #include "net/network.hpp"
+#include "net/timesteps.hpp"
 
 #include "rules/rule.hpp"
 #include "rules/ann.hpp"

@@ -22,22 +22,11 @@
 #include "../ops/cpu/time_mean.hpp"
 #include "branches.hpp"
 #include "network.hpp"
+#include "timesteps.hpp"
 
 namespace snn2ann::inline v0 {
 
-/// Number of SNN time steps of a model (an option of model<>; 1 for a plain ANN).
-template <int T>
-struct timesteps {
-    static_assert(T > 0, "snn2ann::timesteps<T>: T must be positive");
-    static constexpr int value = T;  ///< the number of steps
-};
-
 namespace detail {
-template <class T>
-struct is_timesteps : std::false_type {};
-template <int T>
-struct is_timesteps<timesteps<T>> : std::true_type {};
-
 template <class Default, template <class> class Pred, class... Options>
 struct pick_option {
     using type = Default;
