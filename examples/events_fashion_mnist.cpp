@@ -4,6 +4,7 @@
 // network trained on them by SNN2ANN (T = 5) or BPTT (T = 8).
 //   events_fashion_mnist [--rule snn2ann|bptt] [--epochs N] ...   (--help: every option)
 #include <cstdio>
+#include <map>
 #include <string>
 
 #include "command_line.hpp"
@@ -37,7 +38,6 @@ int main(int argc, char** argv) {
     std::string rule = "snn2ann";
     int epochs = 5, threads = 0;
     std::size_t batch = 64;
-    std::string split = "time";
     snn2ann_examples::command_line cli{"events_fashion_mnist",
                                        "Emulates event Fashion-MNIST (once), integrates it into frames (cached) and "
                                        "trains the reference network on them."};
@@ -48,13 +48,19 @@ int main(int argc, char** argv) {
     app.add_option("--events", data.dir, "the emulated recordings and the frame cache")->type_name("DIR")->capture_default_str();
     app.add_option("--train-limit", data.train_limit, "emulate the first N training images (0: all)")->capture_default_str();
     app.add_option("--test-limit", data.test_limit, "emulate the first N test images (0: all)")->capture_default_str();
-    app.add_option("--split", split, "integration: equal durations or equal event counts")
-        ->check(CLI::IsMember({"time", "count"}))->capture_default_str();
+    // CLI11 maps each name to its binning (data::frame_split).
+    const std::map<std::string, s::data::frame_split> splits{{"time", s::data::frame_split::by_time},
+                                                             {"count", s::data::frame_split::by_count},
+                                                             {"tonic-time", s::data::frame_split::tonic_time_bins},
+                                                             {"tonic-count", s::data::frame_split::tonic_event_bins}};
+    app.add_option("--split", data.split,
+                   "integration: SpikingJelly's equal durations (time) or event counts (count), or tonic's "
+                   "(tonic-time, tonic-count: the remainder dropped)")
+        ->transform(CLI::CheckedTransformer(splits))->default_str("time");
     app.add_option("--contrast", data.emulation.contrast, "the emulator's log-intensity threshold")->capture_default_str();
     app.add_option("--noise-hz", data.emulation.noise_hz, "background events per pixel and second")->capture_default_str();
     if (const int rc = cli.parse(argc, argv); rc >= 0) return rc;
     const int T = rule == "bptt" ? 8 : 5;
-    data.split = split == "count" ? s::data::frame_split::by_count : s::data::frame_split::by_time;
     try {
         s::threads limit(threads);
         const auto d = snn2ann_examples::event_frames(data, T);

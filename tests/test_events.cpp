@@ -232,6 +232,38 @@ TEST_CASE("N-MNIST format: damaged files are refused with the file and the defec
     CHECK(d.labels == std::vector<std::int32_t>{0, 1});
 }
 
+TEST_CASE("integration: SpikingJelly's and tonic's binnings, remainders and edges") {
+    // 7 events at t = 0, 10, 20, 30, 40, 50, 61 on one pixel, in 3 frames: 2 events a frame
+    // (7 / 3) and windows of 20 us (61 / 3).
+    s::data::event_dataset d;
+    d.width = 1, d.height = 1, d.classes = 1, d.labels = {0};
+    d.samples = {{{0, 0, 1, 0}, {0, 0, 1, 10}, {0, 0, 1, 20}, {0, 0, 1, 30}, {0, 0, 1, 40}, {0, 0, 1, 50}, {0, 0, 1, 61}}};
+    const auto on_counts = [&](s::data::frame_split split, int frames = 3) {
+        const auto f = s::data::to_frames(d, {.frames = frames, .split = split});
+        std::vector<float> on;
+        for (int t = 0; t < frames; ++t) on.push_back(f.images[static_cast<std::size_t>(t) * 2 + 1]);
+        return on;
+    };
+    using split = s::data::frame_split;
+    CHECK(on_counts(split::by_count) == std::vector<float>{2, 2, 3});          // the remainder in the last
+    CHECK(on_counts(split::tonic_event_bins) == std::vector<float>{2, 2, 2});  // the remainder dropped
+    CHECK(on_counts(split::by_time) == std::vector<float>{2, 2, 3});  // [0, 20), [20, 40), 40 on
+    CHECK(on_counts(split::tonic_time_bins) == std::vector<float>{2, 2, 2});  // t = 61 is past [40, 60)
+    // Fewer events than frames: SpikingJelly's by count gives every event to the last
+    // frame, tonic's bins are empty; a span shorter than T microseconds likewise.
+    d.samples = {{{0, 0, 1, 5}, {0, 0, 1, 6}}};
+    CHECK(on_counts(split::by_count) == std::vector<float>{0, 0, 2});
+    CHECK(on_counts(split::tonic_event_bins) == std::vector<float>{0, 0, 0});
+    CHECK(on_counts(split::by_time) == std::vector<float>{0, 0, 2});
+    CHECK(on_counts(split::tonic_time_bins) == std::vector<float>{0, 0, 0});
+    // An empty window (SpikingJelly raises there) is an empty frame.
+    d.samples = {{{0, 0, 1, 0}, {0, 0, 1, 1}, {0, 0, 1, 90}}};
+    CHECK(on_counts(split::by_time) == std::vector<float>{2, 0, 1});
+    // The binnings are keyed apart in the frame cache.
+    CHECK(s::data::frame_integration{.split = split::by_time}.describe() !=
+          s::data::frame_integration{.split = split::tonic_time_bins}.describe());
+}
+
 TEST_CASE("integration: slices by count and by time, polarity channels, down-sampling, filters") {
     s::data::event_dataset d;
     d.width = 4, d.height = 2, d.classes = 1;
@@ -251,7 +283,7 @@ TEST_CASE("integration: slices by count and by time, polarity channels, down-sam
     CHECK(at(c, 0, 0, 0, 1) == 1);
     CHECK(at(c, 1, 1, 1, 2) == 1);  // events 2, 3 in frame 1
     CHECK(at(c, 1, 1, 1, 3) == 1);
-    p.split = s::data::frame_split::by_time;  // span 101 us: [0, 50.5) and [50.5, 101)
+    p.split = s::data::frame_split::by_time;  // dt = 100 / 2 us: [0, 50), then 50 on
     const auto t = s::data::to_frames(d, p);
     CHECK(s::data::to_frames(d, {.frames = 2}).images == t.images);  // the README's form; by time is the default
     CHECK(at(t, 0, 1, 1, 2) == 1);

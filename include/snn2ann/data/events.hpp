@@ -52,11 +52,35 @@ struct event_dataset {
     }
 };
 
-/// How integration cuts a recording into frames.
+/// How integration cuts a recording of N events, from t0 to t_last, into T frames: the
+/// binnings of SpikingJelly and of tonic, each exactly (tests/events/check_binning.py
+/// compares them with numpy transcriptions of both libraries' code).
 enum class frame_split {
-    by_count,  ///< T slices of (about) equal numbers of events (SpikingJelly's split_by='number')
-    by_time,   ///< T slices of equal duration between the first and the last event ('time')
+    /// SpikingJelly's split_by='number': floor(N / T) events a frame, in order; the last frame
+    /// also takes the remainder.
+    by_count,
+    /// SpikingJelly's split_by='time': windows of dt = floor((t_last - t0) / T) microseconds
+    /// from t0, [t0 + k dt, t0 + (k + 1) dt); the last frame takes every event from
+    /// t0 + (T - 1) dt on. (Where a window is empty SpikingJelly raises an IndexError; here
+    /// its frame is empty.)
+    by_time,
+    /// tonic's ToFrame(n_event_bins=T): floor(N / T) events a frame; the remainder is dropped.
+    tonic_event_bins,
+    /// tonic's ToFrame(n_time_bins=T): windows of floor((t_last - t0) / T) microseconds from
+    /// t0 as by_time, but the events after the T-th window are dropped.
+    tonic_time_bins,
 };
+
+/// The binning's name, as in cache keys and messages.
+constexpr const char* frame_split_name(frame_split s) {
+    switch (s) {
+        case frame_split::by_count: return "by count (SpikingJelly's number)";
+        case frame_split::by_time: return "by time (SpikingJelly's time)";
+        case frame_split::tonic_event_bins: return "tonic's n_event_bins";
+        case frame_split::tonic_time_bins: return "tonic's n_time_bins";
+    }
+    return "unknown";
+}
 
 /// The parameters of integration (to_frames); all of them key the frame cache.
 struct frame_integration {
@@ -72,7 +96,7 @@ struct frame_integration {
 
     /// The parameters in words, for cache keys and messages.
     std::string describe() const {
-        return "frames " + std::to_string(frames) + ", split " + (split == frame_split::by_count ? "by count" : "by time") +
+        return "frames " + std::to_string(frames) + ", split " + frame_split_name(split) +
                ", downsample " + std::to_string(downsample) + ", refractory " + std::to_string(refractory_us) +
                " us, denoise " + std::to_string(denoise_us) + " us";
     }
@@ -146,10 +170,19 @@ inline void integrate_events(const std::vector<event>& s, int width, int height,
     const std::vector<event>& e = filtered ? kept : s;
     if (e.empty()) return;
     const auto frames = static_cast<std::uint64_t>(p.frames);
-    const std::uint64_t n = e.size(), t0 = e.front().t, span = e.back().t - t0 + 1;
+    const std::uint64_t n = e.size(), t0 = e.front().t;
+    const bool by_events = p.split == frame_split::by_count || p.split == frame_split::tonic_event_bins;
+    // A frame's share: floor(N / T) events, or floor((t_last - t0) / T) microseconds.
+    const std::uint64_t share = (by_events ? n : e.back().t - t0) / frames;
+    // SpikingJelly's last frame takes what is left; tonic drops it.
+    const bool rest_to_last = p.split == frame_split::by_count || p.split == frame_split::by_time;
     for (std::uint64_t i = 0; i < n; ++i) {
-        // The slice of event i: by count, floor(i T / N); by time, floor((t - t0) T / span).
-        const std::uint64_t k = p.split == frame_split::by_count ? i * frames / n : (e[i].t - t0) * frames / span;
+        const std::uint64_t position = by_events ? i : e[i].t - t0;
+        std::uint64_t k = share == 0 ? frames : position / share;  // frames: past the last frame
+        if (k >= frames) {
+            if (!rest_to_last) continue;
+            k = frames - 1;
+        }
         const std::size_t at = static_cast<std::size_t>(k) * frame +
                                (static_cast<std::size_t>(two && e[i].polarity ? 1 : 0) * h + e[i].y / p.downsample) * w +
                                e[i].x / p.downsample;
