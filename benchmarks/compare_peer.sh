@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
-# Our training throughput and peak memory against the tuned PyTorch peer, measured in one
-# run: alternates the two R times on the same work (network shape, batch 64, images,
-# threads) and prints the medians and their ratios.
+# Our training throughput and peak memory against the PyTorch peer, measured in one run:
+# alternates the two R times on the same work (the reference network, batch 64, the same
+# first N images, loaded and trained on by both, threads) and prints the medians and their
+# ratios. The peer runs in its best configuration (run_peer.sh --net reference
+# --conv1-once: our network, conv1 once per image) unless the mode says naive.
 #   benchmarks/compare_peer.sh ann     [build-dir] [threads] [repeats] [train-limit]
-#       plain ANN against  run_peer.sh --mode ann
+#       plain ANN against  run_peer.sh --mode ann --net reference
 #   benchmarks/compare_peer.sh snn2ann [build-dir] [threads] [repeats] [train-limit]
-#       SNN2ANN at T = 4 against the peer's BPTT at T = 4 (run_peer.sh --T 4)
+#       SNN2ANN at T = 4 against the peer's BPTT at T = 4 (run_peer.sh --net reference --conv1-once --T 4)
+#   benchmarks/compare_peer.sh snn2ann-naive [build-dir] [threads] [repeats] [train-limit]
+#       the same against the peer's naive configuration (run_peer.sh --T 4: --net peer, neurons
+#       before pooling, conv1 run T times): never the headline
 #   benchmarks/compare_peer.sh bptt    [build-dir] [threads] [repeats] [train-limit] [T (4)] [matmul (fp32)]
 #       our BPTT against the peer's on the reference network at the same T
 #       (compare_rules --rule bptt, one epoch; run_peer.sh --net reference --conv1-once);
@@ -20,15 +25,16 @@ limit=${5:-10000}
 T=${6:-4}
 matmul=${7:-fp32}
 case $mode in
-    ann | snn2ann) target=train_throughput ;;
+    ann | snn2ann | snn2ann-naive) target=train_throughput ;;
     bptt) target=compare_rules ;;
-    *) echo "mode must be ann, snn2ann or bptt"; exit 2 ;;
+    *) echo "mode must be ann, snn2ann, snn2ann-naive or bptt"; exit 2 ;;
 esac
 bin=$build/benchmarks/$target
 [ -x "$bin" ] || { echo "build $bin first (cmake --build $build --target $target)"; exit 1; }
 case $mode in
-    ann) peer_args=(--mode ann) ours_args=(--rule ann --repeat 1) ;;
-    snn2ann) peer_args=(--mode bptt --T 4) ours_args=(--rule snn2ann --repeat 1) ;;
+    ann) peer_args=(--mode ann --net reference --batch 64) ours_args=(--rule ann --repeat 1) ;;
+    snn2ann) peer_args=(--net reference --conv1-once --T 4 --batch 64) ours_args=(--rule snn2ann --repeat 1) ;;
+    snn2ann-naive) peer_args=(--mode bptt --T 4 --batch 64) ours_args=(--rule snn2ann --repeat 1) ;;
     bptt) peer_args=(--net reference --conv1-once --T "$T" --batch 64)
           ours_args=(--rule bptt --T "$T" --epochs 1 --batch 64 --seed 1 --test-limit 1000 --matmul "$matmul") ;;
 esac
