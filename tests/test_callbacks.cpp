@@ -284,3 +284,59 @@ TEST_CASE("all_finite finds a NaN or an infinity anywhere, and nothing in finite
         }
     CHECK(s::detail::all_finite(std::span<const float>{}));
 }
+
+TEST_CASE("step_profile: each part and each layer of the steps it sees, nothing between them") {
+    const auto data = test::bars(60, 1);
+    model_type m{s::seed{1}};
+    s::trainer t{m, s::rules::snn2ann{}, s::adam{1e-3}};
+    t.validate_on(data);
+    s::step_profile p;
+    t.quiet().fit(data, s::epochs{2}, s::batch{20}, p);
+    CHECK(p.steps() == 6);  // 2 epochs of 3 batches
+    CHECK(p.total_seconds() > 0.0);
+    for (const auto part : {s::step_part::data, s::step_part::snn_branch, s::step_part::ann_forward,
+                            s::step_part::ann_backward, s::step_part::guard, s::step_part::optimizer})
+        CHECK_MESSAGE(p.seconds(part) > 0.0, s::step_part_name(part));
+    for (const auto part : {s::step_part::bptt_forward, s::step_part::bptt_backward, s::step_part::exchange})
+        CHECK_MESSAGE(p.seconds(part) == 0.0, s::step_part_name(part));
+    // The parts share the steps' time out: none is more than it, and together they are it.
+    double sum = 0.0;
+    for (std::size_t k = 0; k < s::step_part_count; ++k) sum += p.seconds(static_cast<s::step_part>(k));
+    CHECK(sum == doctest::Approx(p.total_seconds()).epsilon(1e-9));
+    // Every layer of the network, named; the SNN branch skips the batch norm it folds into
+    // the convolution; the layers of a pass take no more than the pass.
+    REQUIRE(p.layers() == 6);
+    CHECK(p.layer_name(0).rfind("layer 0: conv<4, 3", 0) == 0);
+    CHECK(p.layer_name(3).rfind("layer 3: spiking<", 0) == 0);
+    CHECK(p.seconds(s::step_part::snn_branch, 1) == 0.0);
+    CHECK(p.seconds(s::step_part::ann_forward, 1) > 0.0);
+    for (const auto part : {s::step_part::snn_branch, s::step_part::ann_forward, s::step_part::ann_backward}) {
+        double layers = 0.0;
+        for (std::size_t i = 0; i < p.layers(); ++i) layers += p.seconds(part, i);
+        CHECK(layers > 0.0);
+        CHECK(layers <= p.seconds(part));
+    }
+    const std::string table = p.table();
+    CHECK(table.find("6 steps") == 0);
+    CHECK(table.find("snn branch") != std::string::npos);
+    CHECK(table.find("layer 5: linear<3") != std::string::npos);
+    CHECK(table.find("bptt") == std::string::npos);
+    // Outside fit()'s steps (the epochs' validation, a later evaluation) nothing is recorded.
+    const double snn = p.seconds(s::step_part::snn_branch);
+    s::rules::snn2ann rule;
+    rule.predict(m, data.images.data(), 20);
+    CHECK(p.seconds(s::step_part::snn_branch) == snn);
+
+    // BPTT's passes are its own.
+    s::trainer b{m, s::rules::bptt{}, s::adam{1e-3}};
+    p.reset();
+    CHECK(p.steps() == 0);
+    CHECK(p.layers() == 0);
+    b.quiet().fit(data, s::epochs{1}, s::batch{30}, p);
+    CHECK(p.steps() == 2);
+    CHECK(p.seconds(s::step_part::bptt_forward) > 0.0);
+    CHECK(p.seconds(s::step_part::bptt_backward) > 0.0);
+    CHECK(p.seconds(s::step_part::snn_branch) == 0.0);
+    CHECK(p.seconds(s::step_part::ann_forward) == 0.0);
+    CHECK(p.seconds(s::step_part::bptt_backward, 4) > 0.0);  // the flatten layer, through time
+}

@@ -45,6 +45,7 @@
 #include "train/loss.hpp"
 #include "train/optimizer.hpp"
 #include "train/schedule.hpp"
+#include "train/step_profile.hpp"
 #include "train/trainer.hpp"
 #include "train/training_state.hpp"
 

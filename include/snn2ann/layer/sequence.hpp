@@ -16,6 +16,7 @@
 #include "../core/shape.hpp"
 #include "../core/type_list.hpp"
 #include "../ops/cpu/batch_norm.hpp"
+#include "../train/step_profile.hpp"
 #include "context.hpp"
 #include "pass_plan.hpp"
 
@@ -358,7 +359,14 @@ private:
         const float* in = I == 0 ? input_ : forward_buffer(I == 0 ? 0 : I - 1).data();
         forward_samples_[I] = pass_samples<I>(c);
         float* out = forward_buffer(I).ensure(pass_samples<I>(c) * out_sizes[I]);
+        const step_timer timer = layer_timer<I>(c, c.mode == branch::bptt ? step_part::bptt_forward : step_part::ann_forward);
         std::get<I>(layers_).forward(in, out, pass_context<I>(c));
+    }
+    /// Times layer I in pass `p` of a training step a step_profile records; a residual
+    /// block's inner layers are inside the block's time.
+    template <std::size_t I>
+    static step_timer layer_timer(const layer_context& c, step_part p) {
+        return step_timer(p, I, &layer_text, !c.nested);
     }
     template <std::size_t... I>
     void snn_each(const float*& in, const layer_context& c, std::index_sequence<I...>) {
@@ -369,6 +377,7 @@ private:
         if constexpr (plan::folded_in_snn(I)) {
             return;  // this batch norm is already inside the weights of the layer before it
         } else {
+            const step_timer timer = layer_timer<I>(c, step_part::snn_branch);
             auto [lc, out_samples] = plan::template snn_context<I>(c);
             if constexpr (folds_next(I)) fold_batch_norm<I>(lc);
             // Write to whichever buffer does not hold the input (folded layers break the
@@ -413,7 +422,11 @@ private:
         // A transient input or output is not passed: the layer's backward does not read it.
         if constexpr (I > 0 && !keeps_output[I == 0 ? 0 : I - 1]) in = nullptr;
         const float* out = keeps_output[I] ? outputs_[I].data() : nullptr;
-        std::get<I>(layers_).backward(in, out, grad_out, grad_in, pass_context<I>(c));
+        {
+            const step_timer timer =
+                layer_timer<I>(c, c.mode == branch::bptt ? step_part::bptt_backward : step_part::ann_backward);
+            std::get<I>(layers_).backward(in, out, grad_out, grad_in, pass_context<I>(c));
+        }
         grad_out = grad_in;
         // The network's gradients from this layer's on are final: data-parallel training
         // may start averaging them while backward goes on.

@@ -20,6 +20,7 @@
 #include "../layer/context.hpp"
 #include "../ops/cpu/conv.hpp"
 #include "../ops/cpu/time_mean.hpp"
+#include "../train/step_profile.hpp"
 #include "branches.hpp"
 #include "network.hpp"
 #include "timesteps.hpp"
@@ -119,6 +120,7 @@ public:
     const float* snn_forward(const float* x, std::size_t batch, const detail::spiking_options& o,
                              bool training = false, std::uint64_t step = 0) {
         if (batch == 0) throw invalid_argument(detail::messages::empty_batch("snn_forward"));
+        const detail::step_timer timer(step_part::snn_branch);
         const bool framed = input_frames_ > 1;
         if (framed) {
             detail::require_frames_match(input_frames_, T, "model::snn_forward");
@@ -171,6 +173,7 @@ public:
     const float* bptt_forward(const float* x, std::size_t batch, const detail::spiking_options& o, bool training,
                               std::uint64_t step = 0) {
         if (batch == 0) throw invalid_argument(detail::messages::empty_batch("bptt_forward"));
+        const detail::step_timer timer(step_part::bptt_forward);
         detail::layer_context c = context(batch, training, step, o);
         c.mode = detail::branch::bptt;
         exec_.forward(bptt_input(x, batch, c), c);
@@ -185,6 +188,7 @@ public:
     /// Sets the gradients of the last bptt_forward (same x, batch and options, training)
     /// for the gradient `dmean` of its time-averaged output.
     void bptt_backward(const float* x, const float* dmean, std::size_t batch, const detail::spiking_options& o) {
+        const detail::step_timer timer(step_part::bptt_backward);
         detail::layer_context c = context(batch, true, step_, o);
         c.mode = detail::branch::bptt;
         if (input_frames_ > 1) {  // the forward's frames (or their mean), prepared there
@@ -243,12 +247,14 @@ public:
     const float* forward(const float* x, std::size_t batch, const detail::spiking_options& o, bool training,
                          std::uint64_t step = 0) {
         if (batch == 0) throw invalid_argument(detail::messages::empty_batch("forward"));
+        const detail::step_timer timer(step_part::ann_forward);
         exec_.forward(ann_input(x, batch), context(batch, training, step, o));
         return exec_.output();
     }
     /// Sets the gradients of the last forward (same x, batch and options) for output
     /// gradient dy. With frames as the input, the forward's mean of them is reused.
     void backward(const float* x, const float* dy, std::size_t batch, const detail::spiking_options& o) {
+        const detail::step_timer timer(step_part::ann_backward);
         exec_.backward(input_frames_ > 1 ? mean_frame_.data() : x, dy, nullptr, context(batch, true, step_, o));
     }
     /// The same for a network without spiking layers, which has nothing to choose.

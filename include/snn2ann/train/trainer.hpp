@@ -33,6 +33,7 @@
 #include "finite_guard.hpp"
 #include "progress.hpp"
 #include "schedule.hpp"
+#include "step_profile.hpp"
 #include "training_state.hpp"
 
 namespace snn2ann::inline v0 {
@@ -292,7 +293,7 @@ private:
                                                    : detail::batch_part{0, n};
             const float* xs = x;
             const std::int32_t* ys = y;
-            if (augment_) {
+            if (const detail::step_timer timer(step_part::data); augment_) {
                 data::gather(train, order_.data() + first, n, x, y);
                 // Frames of a sample are stacked as channels: one draw moves them all alike.
                 augment_(x, n, image_shape(train.channels * train.frames, train.height, train.width),
@@ -303,7 +304,10 @@ private:
             }
             [[maybe_unused]] step_report s{r.epoch, step, k, batches, 0.0, opt_.lr, false};
             const bool guarded = non_finite_ != snn2ann::non_finite::unchecked;
-            if (guarded) keep_state_before_step();
+            if (guarded) {
+                const detail::step_timer timer(step_part::guard);
+                keep_state_before_step();
+            }
             loss_result lr;
             std::size_t snn_correct = 0;
             {
@@ -311,6 +315,7 @@ private:
                 lr = rule_.train_step(model_, xs, ys, part.count, step);
                 if constexpr (requires { rule_.last_snn_correct(); }) snn_correct = rule_.last_snn_correct();
                 if (group_) {
+                    const detail::step_timer timer(step_part::exchange);
                     // A GPU model's gradients go through pinned host memory.
                     if constexpr (requires { model_.download_gradients(); }) model_.download_gradients();
                     group_->finish_gradients();
@@ -331,7 +336,11 @@ private:
                 s.skipped = true;
                 ++p.skipped;
             } else {
-                if (group_) average_state();
+                if (group_) {
+                    const detail::step_timer timer(step_part::exchange);
+                    average_state();
+                }
+                const detail::step_timer timer(step_part::optimizer);
                 // A GPU model keeps its parameters and the optimiser's state on the device.
                 if constexpr (requires { model_.apply(opt_); }) model_.apply(opt_);
                 else opt_.step(model_.parameters(), model_.gradients());
@@ -427,6 +436,7 @@ private:
 
     /// The loss, and (where the gradients are in host memory) every gradient, are finite.
     bool step_is_finite(const loss_result& lr) {
+        const detail::step_timer timer(step_part::guard);
         if (!std::isfinite(lr.loss)) return false;
         if constexpr (requires { model_.gradients(); }) return detail::all_finite(model_.gradients());
         else return model_.gradients_finite();  // a GPU model looks on its device
