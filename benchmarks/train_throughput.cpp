@@ -3,10 +3,12 @@
 // --train-limit images (batch 64 by default), repeated; prints every repetition, the
 // median, the peak RSS and the library's workspace high-water mark.
 //   train_throughput [--rule ann|snn2ann|bptt] [--threads K] [--batch B] [--train-limit N] [--repeat R]
-//                    [--guard on|off] [--profile]
+//                    [--guard on|off] [--profile] [--event-driven-below F]
 // --guard off trains without the per-step check for NaN and infinity (to measure its cost).
 // --profile prints where the steps' time went (step_profile: each part of a step, each
-// layer in each pass), summed over the repetitions.
+// layer in each pass), summed over the repetitions. --event-driven-below sets the crossover
+// from event-driven to dense convolutions on spikes (SNN2ANN's SNN branch, BPTT's forward;
+// 0: always dense).
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -20,9 +22,10 @@
 namespace s = snn2ann;
 
 template <class Model, class Rule>
-double one_epoch(const s::data::dataset& train, std::size_t batch, const char* name, bool guard, s::step_profile* profile) {
+double one_epoch(const s::data::dataset& train, std::size_t batch, const char* name, bool guard, s::step_profile* profile,
+                 Rule rule = {}) {
     Model model{s::seed{1}};
-    s::trainer trainer{model, Rule{}, s::adam{1e-3}};
+    s::trainer trainer{model, rule, s::adam{1e-3}};
     if (!guard) trainer.on_non_finite(s::non_finite::unchecked);
     const auto rep = profile ? trainer.quiet().fit(train, s::epochs{1}, s::batch{batch}, *profile)
                              : trainer.quiet().fit(train, s::epochs{1}, s::batch{batch});
@@ -46,6 +49,10 @@ int main(int argc, char** argv) {
     app.add_option("--guard", guard, "the per-step check for NaN and infinity")->check(CLI::IsMember({"on", "off"}))
         ->capture_default_str();
     bool profile = false;
+    double event_below = s::rules::snn2ann{}.event_driven_below;
+    app.add_option("--event-driven-below", event_below,
+                   "images on spikes with at most this fraction of nonzero inputs run event-driven (0: dense)")
+        ->capture_default_str();
     app.add_flag("--profile", profile, "print where the steps' time went, by part and by layer");
     if (const int rc = cli.parse(argc, argv); rc >= 0) return rc;
     s::threads limit_threads(threads);
@@ -59,10 +66,15 @@ int main(int argc, char** argv) {
         const bool g = guard == "on";
         if (rule == "ann")
             rates.push_back(one_epoch<s::model<reference::ann>, s::rules::ann>(train, batch, "ann", g, steps));
-        else if (rule == "snn2ann")
-            rates.push_back(one_epoch<spiking_model, s::rules::snn2ann>(train, batch, "snn2ann T=4", g, steps));
-        else
-            rates.push_back(one_epoch<spiking_model, s::rules::bptt>(train, batch, "bptt T=4", g, steps));
+        else if (rule == "snn2ann") {
+            s::rules::snn2ann r2;
+            r2.event_driven_below = event_below;
+            rates.push_back(one_epoch<spiking_model>(train, batch, "snn2ann T=4", g, steps, r2));
+        } else {
+            s::rules::bptt r2;
+            r2.event_driven_below = event_below;
+            rates.push_back(one_epoch<spiking_model>(train, batch, "bptt T=4", g, steps, r2));
+        }
     }
     std::sort(rates.begin(), rates.end());
     rusage u{};

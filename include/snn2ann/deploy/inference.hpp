@@ -32,6 +32,7 @@
 #include "../core/parallel.hpp"
 #include "../io/checkpoint.hpp"
 #include "../net/model.hpp"
+#include "../ops/cpu/event_driven.hpp"
 #include "../ops/cpu/im2col.hpp"
 #include "../ops/cpu/linear.hpp"
 #include "../ops/cpu/pool.hpp"
@@ -64,7 +65,7 @@ struct engine_op {
     shape in, out;
     conv_geometry geometry{};         // conv2d, avg_pool2d
     buffer<float> weight;             // dense: outputs x inputs (conv: x c k k), row-major
-    buffer<float> scatter;            // event-driven: conv [c][kh][kw][o], affine [i][o]
+    buffer<float> scatter;            // event-driven: conv [o block][c][kh][kw][o], affine [i][o]
     buffer<float> bias;               // per step
     buffer<float> threshold;          // neurons
     float decay = 1.0f;               // neurons
@@ -75,7 +76,7 @@ struct engine_op {
 struct engine_workspace {
     buffer<float> a, b;          // T steps of the current layer's input and output
     buffer<float> columns;       // im2col of one step
-    buffer<float> hwc;           // event-driven conv accumulator, [oh][ow][o]
+    buffer<float> hwc;           // event-driven conv sums, [oh][ow][a block of channels]
     buffer<float> membrane;      // the running spiking layer's
     std::vector<std::uint32_t> active;    // the nonzero inputs of one step (event-driven)
     std::vector<double> nonzero, events;  // per op: nonzero inputs and event-driven steps
@@ -199,15 +200,14 @@ private:
                 case deploy::node_kind::affine: {
                     copy(o.weight, n.weight), copy(o.bias, n.bias);
                     o.on_spikes = spikes;
-                    if (spikes && n.kind == deploy::node_kind::conv2d && (n.in.h > 256 || n.in.w > 256 || n.in.c > 65535))
-                        o.on_spikes = false;  // beyond the event-driven path's packed coordinates: always dense
                     if (o.on_spikes) {
                         // The event-driven copy: the weights an input reaches, contiguous.
                         const std::size_t outs = n.kind == deploy::node_kind::conv2d ? n.out.c : n.out.size();
-                        const std::size_t per = n.weight.size() / outs;  // c k k, or inputs
                         float* s = o.scatter.ensure(n.weight.size());
-                        for (std::size_t r = 0; r < per; ++r)
-                            for (std::size_t c = 0; c < outs; ++c) s[r * outs + c] = n.weight[c * per + r];
+                        if (n.kind == deploy::node_kind::conv2d)
+                            detail::cpu_ops::conv_scatter_weights(n.weight.data(), outs, n.weight.size() / outs, s);
+                        else
+                            detail::cpu_ops::scatter_weights(n.weight.data(), outs, n.weight.size() / outs, s);
                     }
                     break;
                 }
@@ -254,72 +254,17 @@ private:
         out.colwise() += Eigen::Map<const Eigen::VectorXf>(o.bias.data(), g.oc);
     }
 
-    // dst[0..n) += v * src[0..n): the inner loop of the event-driven path (one input's
-    // weights into the outputs it reaches), contiguous and unaliased, so it vectorises.
-    static void accumulate(float* __restrict dst, const float* __restrict src, std::size_t n, float v) {
-        if (v == 1.0f) {
-            for (std::size_t q = 0; q < n; ++q) dst[q] += src[q];
-        } else {
-            for (std::size_t q = 0; q < n; ++q) dst[q] += v * src[q];
-        }
-    }
-
     // The event-driven currents of a convolution or affine op on one step's input x, whose
-    // nonzero entries are the `count` indices in `active`, in order.
-    void event_driven(const op& o, const float* x, const std::uint32_t* active, std::size_t count, float* y,
-                      detail::engine_workspace& w) const {
-        if (o.kind == deploy::node_kind::affine) {
-            const std::size_t outs = o.out.size();
-            std::copy(o.bias.data(), o.bias.data() + outs, y);
-            for (std::size_t a = 0; a < count; ++a) accumulate(y, o.scatter.data() + active[a] * outs, outs, x[active[a]]);
-            return;
-        }
-        // The accumulator is [oy][ox][o]: an input's tap adds its weights for every output
-        // channel at once, contiguous. `active` holds (c, y, x) packed as c << 16 | y << 8 | x.
+    // nonzero entries `entry` lists (see run(): their count, whether all are 1, the list).
+    void event_driven(const op& o, const float* x, const std::uint32_t* entry, float* y, detail::engine_workspace& w) const {
+        if (o.kind == deploy::node_kind::affine)
+            return detail::cpu_ops::affine_events(o.scatter.data(), o.bias.data(), o.out.size(), x, entry + 2, entry[0], y);
         const detail::conv_geometry& g = o.geometry;
-        const std::size_t oc = static_cast<std::size_t>(g.oc), plane = g.out_plane();
-        float* acc = w.hwc.ensure(plane * oc);
-        for (std::size_t p = 0; p < plane; ++p) std::copy(o.bias.data(), o.bias.data() + oc, acc + p * oc);
-        for (std::size_t a = 0; a < count; ++a) {
-            const int c = static_cast<int>(active[a] >> 16), iy = static_cast<int>((active[a] >> 8) & 0xffu),
-                      ix = static_cast<int>(active[a] & 0xffu);
-            const float v = x[(static_cast<std::size_t>(c) * g.h + iy) * g.w + ix];
-            const float* wc = o.scatter.data() + static_cast<std::size_t>(c) * g.k * g.k * oc;
-            // Output (oy, ox) reads input (oy s - pad + ky, ox s - pad + kx): the taps that reach it.
-            if (g.stride == 1) {
-                // oy = iy + pad - ky in [0, oh): ky in [iy + pad - oh + 1, iy + pad], likewise kx
-                // (no division).
-                const int ky0 = std::max(0, iy + g.pad - g.oh + 1), ky1 = std::min(g.k - 1, iy + g.pad);
-                const int kx0 = std::max(0, ix + g.pad - g.ow + 1), kx1 = std::min(g.k - 1, ix + g.pad);
-                for (int ky = ky0; ky <= ky1; ++ky) {
-                    float* row = acc + static_cast<std::size_t>(iy + g.pad - ky) * g.ow * oc;
-                    const float* wrow = wc + static_cast<std::size_t>(ky) * g.k * oc;
-                    for (int kx = kx0; kx <= kx1; ++kx)
-                        accumulate(row + static_cast<std::size_t>(ix + g.pad - kx) * oc, wrow + kx * oc, oc, v);
-                }
-                continue;
-            }
-            for (int ky = 0; ky < g.k; ++ky) {
-                const int ty = iy + g.pad - ky;
-                if (ty < 0 || ty % g.stride) continue;
-                const int oy = ty / g.stride;
-                if (oy >= g.oh) continue;
-                for (int kx = 0; kx < g.k; ++kx) {
-                    const int tx = ix + g.pad - kx;
-                    if (tx < 0 || tx % g.stride) continue;
-                    const int ox = tx / g.stride;
-                    if (ox >= g.ow) continue;
-                    accumulate(acc + (static_cast<std::size_t>(oy) * g.ow + ox) * oc,
-                               wc + (static_cast<std::size_t>(ky) * g.k + kx) * oc, oc, v);
-                }
-            }
-        }
-        // [plane][oc] -> [oc][plane], in tiles that stay in cache.
-        constexpr std::size_t tile = 16;
-        for (std::size_t p0 = 0; p0 < plane; p0 += tile)
-            for (std::size_t q0 = 0; q0 < oc; q0 += tile)
-                for (std::size_t q = q0; q < std::min(q0 + tile, oc); ++q)
-                    for (std::size_t p = p0; p < std::min(p0 + tile, plane); ++p) y[q * plane + p] = acc[p * oc + q];
+        const std::uint32_t* count = entry + 2;
+        detail::cpu_ops::conv_events(g, o.scatter.data(), o.bias.data(), x, count, count + static_cast<std::size_t>(g.h) * g.w,
+                                     entry[1] != 0,
+                                     w.hwc.ensure(g.out_plane() * detail::cpu_ops::event_block_width(0, static_cast<std::size_t>(g.oc))),
+                                     y);
     }
 
     // One sample: `frames` 1 (the input of every step) or T.
@@ -368,34 +313,25 @@ private:
                 } else {
                     // Per step: the inputs that spiked, and the path for them.
                     const bool all_dense = path_ == deploy::path::dense;
+                    // Step t's entry: the count of nonzero inputs (~0: the step runs dense),
+                    // whether all are 1, then their list (active_channels' or active_entries').
+                    const bool conv = o.kind == deploy::node_kind::conv2d;
+                    const std::size_t stride = 2 + width + (conv ? static_cast<std::size_t>(o.geometry.h) * o.geometry.w : 0);
                     std::vector<std::uint32_t>& active = w.active;
-                    active.resize(live * (width + 1));
+                    active.resize(live * stride);
                     bool any_events = false;
                     for (std::size_t t = 0; t < live; ++t) {
                         const float* in = cur + t * width;
-                        std::uint32_t* list = active.data() + t * (width + 1) + 1;
-                        std::uint32_t n = 0;
-                        if (o.kind == deploy::node_kind::conv2d) {
-                            // (c, y, x) packed for the convolution (compile() checked they fit).
-                            const detail::conv_geometry& g = o.geometry;
-                            for (int c = 0; c < g.c; ++c)
-                                for (int yy = 0; yy < g.h; ++yy) {
-                                    const float* row = in + (static_cast<std::size_t>(c) * g.h + yy) * g.w;
-                                    const auto base = static_cast<std::uint32_t>(c) << 16 | static_cast<std::uint32_t>(yy) << 8;
-                                    for (int xx = 0; xx < g.w; ++xx) {  // branch-free compaction
-                                        list[n] = base | static_cast<std::uint32_t>(xx);
-                                        n += row[xx] != 0.0f;
-                                    }
-                                }
-                        } else {
-                            for (std::size_t i = 0; i < width; ++i) {
-                                list[n] = static_cast<std::uint32_t>(i);
-                                n += in[i] != 0.0f;
-                            }
-                        }
+                        std::uint32_t* entry = active.data() + t * stride;
+                        bool binary = false;
+                        const std::size_t n =
+                            conv ? detail::cpu_ops::active_channels(o.geometry, in, entry + 2,
+                                                                    entry + 2 + static_cast<std::size_t>(o.geometry.h) * o.geometry.w, binary)
+                                 : detail::cpu_ops::active_entries(in, width, entry + 2);
                         const bool events = !all_dense && (path_ == deploy::path::event_driven ||
                                                            static_cast<double>(n) <= crossover_ * static_cast<double>(width));
-                        active[t * (width + 1)] = events ? n : ~std::uint32_t{0};  // ~0: dense
+                        entry[0] = events ? static_cast<std::uint32_t>(n) : ~std::uint32_t{0};
+                        entry[1] = binary ? 1u : 0u;
                         w.nonzero[k] += static_cast<double>(n);
                         w.events[k] += events ? 1.0 : 0.0;
                         any_events = any_events || events;
@@ -404,9 +340,9 @@ private:
                         dense(o, cur, live, next, w);
                     } else {
                         for (std::size_t t = 0; t < live; ++t) {
-                            const std::uint32_t n = active[t * (width + 1)];
-                            if (n == ~std::uint32_t{0}) dense(o, cur + t * width, 1, next + t * out_width, w);
-                            else event_driven(o, cur + t * width, active.data() + t * (width + 1) + 1, n, next + t * out_width, w);
+                            const std::uint32_t* entry = active.data() + t * stride;
+                            if (entry[0] == ~std::uint32_t{0}) dense(o, cur + t * width, 1, next + t * out_width, w);
+                            else event_driven(o, cur + t * width, entry, next + t * out_width, w);
                         }
                     }
                 }

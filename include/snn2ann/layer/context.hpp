@@ -79,6 +79,11 @@ namespace snn2ann::inline v0::detail {
 /// spiking one on sees T x B samples, and spiking layers keep their membranes for backward).
 enum class branch { ann, snn, bptt };
 
+/// The SNN pass's default crossover from event-driven to dense convolutions (the fraction of
+/// an image's inputs that are nonzero): measured by benchmarks/train_throughput
+/// --event-driven-below (docs/benchmarks.md).
+inline constexpr double default_event_driven_below = 0.5;
+
 /// What the spiking layers do in one pass. The rule that runs the pass builds these
 /// (rule.options()) and hands them to it; the model keeps none, so no call can change
 /// what a later call computes. The defaults are rules::snn2ann's.
@@ -94,6 +99,9 @@ struct spiking_options {
     float spike_penalty = 0.0f;
     current_pooling pooling = current_pooling::per_step;  ///< SNN pass (converted SNNs: always accumulated)
     encoding input = encoding::direct;  ///< how the SNN pass sees the image
+    /// SNN pass (CPU): a convolution runs an image event-driven where at most this fraction
+    /// of its inputs is nonzero (ops/cpu/event_driven.hpp), dense otherwise; 0: always dense.
+    double event_driven_below = default_event_driven_below;
     // rules::ann
     ann_activation activation = ann_activation::relu;
     int qcfs_levels = 8;

@@ -63,8 +63,14 @@ struct conv {
             }
         }
         void forward(const float* x, float* y, const detail::layer_context& c) {
+            // The SNN and BPTT passes step through time past the first spiking layer (or on
+            // event frames), where the input is spikes: sparse images run event-driven. An
+            // image run once for all steps runs dense.
+            const bool steps = (c.mode == detail::branch::snn || c.mode == detail::branch::bptt) && c.time_major;
+            const double event_below = steps && c.spiking ? c.spiking->event_driven_below : 0.0;
             detail::cpu_ops::conv_forward(Backend{}, geometry, c.batch, x, c.params,
-                                      Bias ? c.params + weight_count : nullptr, y, workspace(c), c.bias_scale);
+                                      Bias ? c.params + weight_count : nullptr, y, workspace(c), c.bias_scale,
+                                      event_below);
         }
         void backward(const float* x, const float*, const float* dy, float* dx, const detail::layer_context& c) {
             detail::cpu_ops::conv_backward(Backend{}, geometry, c.batch, x, c.params, dy, dx, c.grads,

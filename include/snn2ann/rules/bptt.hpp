@@ -30,6 +30,10 @@ struct bptt {
     static constexpr bool predicts_with_snn = true;  ///< its prediction is the SNN
     surrogate gradient = surrogate::sigmoid();       ///< the spike's surrogate derivative
     bool detach_reset = false;  ///< treat the reset as a constant in backward (SpikingJelly's option)
+    /// The forward's convolutions (CPU) past the first spiking layer run an image
+    /// event-driven where at most this fraction of its inputs is nonzero (docs/method.md,
+    /// "The SNN branch on spikes"); 0: always dense.
+    double event_driven_below = detail::default_event_driven_below;
 
     bptt() = default;
     /// Surrogate `g`; `detach` as detach_reset.
@@ -63,13 +67,19 @@ struct bptt {
     std::string describe() const {
         constexpr const char* kinds[] = {"rectangle", "triangle", "sigmoid", "fast_sigmoid", "atan"};
         return std::string("bptt(") + kinds[static_cast<int>(gradient.kind)] + " " +
-               detail::exact_text(gradient.alpha) + (detach_reset ? ", detached reset)" : ")");
+               detail::exact_text(gradient.alpha) + (detach_reset ? ", detached reset" : "") +
+               // Named where it is not the default, so that states saved before it existed resume.
+               (event_driven_below != detail::default_event_driven_below
+                    ? ", event-driven below " + detail::exact_text(event_driven_below)
+                    : std::string()) +
+               ")";
     }
     /// What the spiking layers do in this rule's passes.
     detail::spiking_options options() const {
         detail::spiking_options o;
         o.gradient = gradient;
         o.detach_reset = detach_reset;
+        o.event_driven_below = event_driven_below;
         return o;
     }
 

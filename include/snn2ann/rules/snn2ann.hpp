@@ -38,6 +38,11 @@ struct snn2ann {
     /// growth of the largest accumulated current, whose mean over T is the max of the mean
     /// currents, which is what the ANN branch pools (cpu backend only).
     current_pooling pooling = current_pooling::per_step;
+    /// The SNN branch's convolutions (CPU) run an image event-driven, adding the weights of
+    /// the inputs that spiked, where at most this fraction of its inputs is nonzero, and as a
+    /// dense product otherwise (docs/method.md, "The SNN branch on spikes"); 0: always dense.
+    /// The two sum the same terms in other orders: results agree to a few ulps, not bits.
+    double event_driven_below = detail::default_event_driven_below;
 
     snn2ann() = default;
     /// Mapping unit `u`, threshold adjustment `a`.
@@ -83,7 +88,12 @@ struct snn2ann {
                           : std::string(", ata off")) +
                (input == encoding::direct ? ", direct input" : ", poisson input") +
                (pooling == current_pooling::per_step ? ", per-step pooling" : ", accumulated pooling") +
-               ", spike penalty " + detail::exact_text(spike_penalty) + (evaluate_ann ? ", evaluates the ann)" : ")");
+               ", spike penalty " + detail::exact_text(spike_penalty) +
+               // Named where it is not the default, so that states saved before it existed resume.
+               (event_driven_below != detail::default_event_driven_below
+                    ? ", event-driven below " + detail::exact_text(event_driven_below)
+                    : std::string()) +
+               (evaluate_ann ? ", evaluates the ann)" : ")");
     }
     /// What the spiking layers do in this rule's passes (both branches).
     detail::spiking_options options() const {
@@ -94,6 +104,7 @@ struct snn2ann {
         o.spike_penalty = spike_penalty;
         o.pooling = pooling;
         o.input = input;
+        o.event_driven_below = event_driven_below;
         return o;
     }
 

@@ -133,11 +133,13 @@ public:
 
     /// @name Callback hooks (train/callbacks.hpp)
     ///@{
+    /// Starts timing a step: the library's timers record into this profile until its end.
     template <class Trainer>
     void on_step_begin(Trainer&, std::uint64_t) {
         detail::recording_step_profile() = this;
         step_start_ = clock::now();
     }
+    /// Ends the step's timing; never stops training.
     template <class Trainer, class Report>
     bool on_step_end(Trainer&, const Report&) {
         step_seconds_ += std::chrono::duration<double>(clock::now() - step_start_).count();
@@ -145,6 +147,7 @@ public:
         stop_recording();  // evaluation between steps is not a step's
         return false;
     }
+    /// Stops recording (also where a step was left by an exception).
     template <class Trainer, class History>
     void on_fit_end(Trainer&, const History&) { stop_recording(); }
     ///@}

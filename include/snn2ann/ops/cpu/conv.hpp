@@ -6,6 +6,7 @@
 
 #include <array>
 #include <cstddef>
+#include <cstdint>
 
 #include "../../core/buffer.hpp"
 #include "../../core/backend.hpp"
@@ -13,6 +14,7 @@
 #include "../../core/parallel.hpp"
 #include "../../core/scratch_slots.hpp"
 #include "amx_gemm.hpp"
+#include "event_driven.hpp"
 #include "gemm.hpp"
 #include "packed_gemm.hpp"
 #include "im2col.hpp"
@@ -35,6 +37,11 @@ struct conv_workspace<cpu> {
     // spike input's, converted exactly; its bf16 columns use the operand's lo part).
     buffer<std::uint16_t> amx_weights;
     scratch_slots<std::uint16_t> amx_first, amx_second, amx_bf16;
+    // Event-driven images (ops/cpu/event_driven.hpp): the pass's weights per input tap and
+    // its scaled bias; per running thread an image's nonzero inputs and its sums.
+    buffer<float> event_weights, event_bias;
+    scratch_slots<std::uint32_t> active;
+    scratch_slots<float> event_sums;
 };
 
 /// out = parts[0] + parts[1] + ... + parts[chunks - 1] over n floats, in that order (so the
@@ -58,8 +65,13 @@ inline void conv_backward_amx(const conv_geometry& g, std::size_t batch, const f
 /// In column-major terms each image computes y[n]^T (plane x oc) += im2col(x[n])^T W^T,
 /// with W^T packed once for the whole batch; the column matrix is packed into a second
 /// scratch (the backward pass's dcol, the same size).
+/// With `event_below` > 0 (an input of spikes, in the SNN branch), an image at most that
+/// fraction of whose inputs are nonzero runs event-driven instead (ops/cpu/event_driven.hpp:
+/// the same terms, summed in another order); the choice is the image's own, so the result
+/// does not depend on the batch, its chunks or the thread count.
 inline void conv_forward(cpu, const conv_geometry& g, std::size_t batch, const float* x, const float* w,
-                         const float* b, float* y, conv_workspace<cpu>& ws, float bias_scale = 1.0f) {
+                         const float* b, float* y, conv_workspace<cpu>& ws, float bias_scale = 1.0f,
+                         double event_below = 0.0) {
     const auto rows = static_cast<Eigen::Index>(g.col_rows());
     const auto cols = static_cast<Eigen::Index>(g.out_plane());
     if (conv_uses_amx()) return conv_forward_amx(g, batch, x, w, b, y, ws, bias_scale);
@@ -68,13 +80,37 @@ inline void conv_forward(cpu, const conv_geometry& g, std::size_t batch, const f
     if (columns) ws.col.prepare(chunks, g.col_rows() * g.out_plane());
     ws.weights.pack<Eigen::ColMajor>(w, rows, cols, rows, g.oc);
     ws.dcol.prepare(chunks, ws.weights.scratch_floats(cols));
+    const bool events = event_below > 0.0;
+    const auto most_active = static_cast<std::size_t>(event_below * static_cast<double>(g.in_size()));
+    const float* event_bias = nullptr;
+    if (events) {
+        conv_scatter_weights(w, static_cast<std::size_t>(g.oc), g.col_rows(), ws.event_weights.ensure(g.col_rows() * g.oc));
+        if (b) {
+            float* scaled = ws.event_bias.ensure(static_cast<std::size_t>(g.oc));
+            for (int q = 0; q < g.oc; ++q) scaled[q] = b[q] * bias_scale;
+            event_bias = scaled;
+        }
+        ws.active.prepare(chunks, g.in_size() + static_cast<std::size_t>(g.h) * g.w);
+        ws.event_sums.prepare(chunks, g.out_plane() * event_block_width(0, static_cast<std::size_t>(g.oc)));
+    }
     for_chunks(batch, chunks, [&](std::size_t, std::size_t n0, std::size_t n1) {
         auto col_lease = ws.col.acquire_unless(!columns);
         auto pack_lease = ws.dcol.acquire();
+        auto active_lease = ws.active.acquire_unless(!events);
+        auto sums_lease = ws.event_sums.acquire_unless(!events);
         float* col = col_lease.data();
         for (std::size_t n = n0; n < n1; ++n) {
             const float* xn = x + n * g.in_size();
             float* yn = y + n * g.out_size();
+            if (events) {
+                std::uint32_t* count = active_lease.data();  // per pixel, then the pixels' channels
+                std::uint32_t* channel = count + static_cast<std::size_t>(g.h) * g.w;
+                bool binary = false;
+                if (active_channels(g, xn, count, channel, binary) <= most_active) {
+                    conv_events(g, ws.event_weights.data(), event_bias, xn, count, channel, binary, sums_lease.data(), yn);
+                    continue;
+                }
+            }
             if (col) im2col(g, xn, col);
             // The kernel accumulates: start from the bias (or zero).
             if (b) mat(yn, g.oc, cols).colwise() = Eigen::Map<const Eigen::VectorXf>(b, g.oc) * bias_scale;

@@ -1,0 +1,213 @@
+// snn2ann/ops/cpu: event-driven currents of a convolution or an affine layer whose input is
+// mostly zeros (spikes): the weights of the nonzero inputs are added to the outputs they
+// reach, so the work follows the spikes instead of the input's size. The inference engine
+// runs its layers on spikes so, and the SNN branch of training its convolutions
+// (ops/cpu/conv.hpp), each choosing per image between this and the dense product by the
+// fraction of its inputs that are nonzero.
+//
+// The sums: each output is bias + the sum of its nonzero terms (weight x input). The dense
+// product adds the same terms (a zero input adds an exact zero), grouped in its kernel's
+// order; here a convolution groups them by input pixel (the pixel's channels first), an
+// affine layer adds them in the inputs' order. The two agree within the float sums'
+// rounding, not to the bit (tests/test_layers.cpp checks both against double sums).
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+
+#include <Eigen/Core>
+
+#include "im2col.hpp"
+
+namespace snn2ann::inline v0::detail::cpu_ops {
+
+/// Output channels a convolution's event-driven sums take at a time, from channel q0 of
+/// oc: 64, 32 or 16 (whole vector registers, kept in them), else the rest (plain loops).
+constexpr std::size_t event_block_width(std::size_t q0, std::size_t oc) {
+    const std::size_t rest = oc - q0;
+    return rest >= 64 ? 64 : rest >= 32 ? 32 : rest >= 16 ? 16 : rest;
+}
+
+/// The weights as the event-driven sums of an affine layer read them: row r (input r of an affine layer, or
+/// (c, kh, kw) of a convolution) holds its weight to every output, contiguous. `w` is
+/// outputs x per (row-major, the layers' own layout); `s` gets per x outputs.
+inline void scatter_weights(const float* w, std::size_t outputs, std::size_t per, float* s) {
+    for (std::size_t r = 0; r < per; ++r)
+        for (std::size_t o = 0; o < outputs; ++o) s[r * outputs + o] = w[o * per + r];
+}
+
+/// The weights as conv_events reads them: for each block of output channels
+/// (event_block_width), row r = (c, kh, kw) holds its weights to the block's channels,
+/// contiguous, and one block's rows are one run of memory. `w` is oc x per (row-major);
+/// `s` gets oc x per floats.
+inline void conv_scatter_weights(const float* w, std::size_t oc, std::size_t per, float* s) {
+    for (std::size_t q0 = 0, width = 0; q0 < oc; q0 += width) {
+        width = event_block_width(q0, oc);
+        float* block = s + q0 * per;
+        for (std::size_t r = 0; r < per; ++r)
+            for (std::size_t q = 0; q < width; ++q) block[r * width + q] = w[(q0 + q) * per + r];
+    }
+}
+
+/// An image's nonzero inputs pixel by pixel, as conv_events reads them: pixel p = y w + x
+/// has count[p] of them (h w entries), whose channels are channel[p c ...] in increasing
+/// order (c h w entries). Returns how many there are in all; `binary` tells whether every
+/// one is 1 (spikes).
+inline std::size_t active_channels(const conv_geometry& g, const float* in, std::uint32_t* count,
+                                   std::uint32_t* channel, bool& binary) {
+    const std::size_t plane = static_cast<std::size_t>(g.h) * g.w, channels = static_cast<std::size_t>(g.c);
+    std::fill(count, count + plane, 0u);
+    bool ones = true;
+    for (std::size_t c = 0; c < channels; ++c) {
+        const float* xc = in + c * plane;
+        for (std::size_t p = 0; p < plane; ++p) {  // branch-free compaction
+            const float v = xc[p];
+            channel[p * channels + count[p]] = static_cast<std::uint32_t>(c);
+            count[p] += v != 0.0f;
+            ones &= v == 0.0f || v == 1.0f;
+        }
+    }
+    std::size_t total = 0;
+    for (std::size_t p = 0; p < plane; ++p) total += count[p];
+    binary = ones;
+    return total;
+}
+/// The nonzero entries of in[0, n), in order; `list` holds n entries. Returns how many.
+inline std::uint32_t active_entries(const float* in, std::size_t n, std::uint32_t* list) {
+    std::uint32_t count = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+        list[count] = static_cast<std::uint32_t>(i);
+        count += in[i] != 0.0f;
+    }
+    return count;
+}
+
+/// dst[0, n) += v * src[0, n): one input's weights into the outputs it reaches, contiguous
+/// and unaliased, so it vectorises.
+inline void accumulate(float* __restrict dst, const float* __restrict src, std::size_t n, float v) {
+    if (v == 1.0f) {
+        for (std::size_t q = 0; q < n; ++q) dst[q] += src[q];
+    } else {
+        for (std::size_t q = 0; q < n; ++q) dst[q] += v * src[q];
+    }
+}
+
+/// y[0, outs) = bias + the sum over the `count` nonzero inputs `active` of x[i] * s[i]
+/// (s: scatter_weights of the layer). `bias` may be null (zero).
+inline void affine_events(const float* s, const float* bias, std::size_t outs, const float* x,
+                          const std::uint32_t* active, std::size_t count, float* y) {
+    std::fill(y, y + outs, 0.0f);
+    for (std::size_t a = 0; a < count; ++a) accumulate(y, s + active[a] * outs, outs, x[active[a]]);
+    if (bias)
+        for (std::size_t o = 0; o < outs; ++o) y[o] = bias[o] + y[o];
+}
+
+namespace event_detail {
+using packet = Eigen::internal::packet_traits<float>::type;
+inline constexpr std::size_t lanes = static_cast<std::size_t>(Eigen::internal::packet_traits<float>::size);
+
+/// Calls tap(out, t) for each output `out` that input pixel (iy, ix) reaches through kernel
+/// tap t = ky k + kx, in increasing t.
+template <class Tap>
+inline void for_each_tap(const conv_geometry& g, int iy, int ix, Tap&& tap) {
+    if (g.stride == 1) {
+        // oy = iy + pad - ky in [0, oh): ky in [iy + pad - oh + 1, iy + pad], likewise kx
+        // (no division).
+        const int ky0 = std::max(0, iy + g.pad - g.oh + 1), ky1 = std::min(g.k - 1, iy + g.pad);
+        const int kx0 = std::max(0, ix + g.pad - g.ow + 1), kx1 = std::min(g.k - 1, ix + g.pad);
+        for (int ky = ky0; ky <= ky1; ++ky)
+            for (int kx = kx0; kx <= kx1; ++kx)
+                tap(static_cast<std::size_t>(iy + g.pad - ky) * g.ow + static_cast<std::size_t>(ix + g.pad - kx),
+                    static_cast<std::size_t>(ky * g.k + kx));
+        return;
+    }
+    for (int ky = 0; ky < g.k; ++ky) {
+        const int ty = iy + g.pad - ky;
+        if (ty < 0 || ty % g.stride || ty / g.stride >= g.oh) continue;
+        for (int kx = 0; kx < g.k; ++kx) {
+            const int tx = ix + g.pad - kx;
+            if (tx < 0 || tx % g.stride || tx / g.stride >= g.ow) continue;
+            tap(static_cast<std::size_t>(ty / g.stride) * g.ow + static_cast<std::size_t>(tx / g.stride),
+                static_cast<std::size_t>(ky * g.k + kx));
+        }
+    }
+}
+
+/// One block of Width output channels (a multiple of the vector width, or 0: `width`, in
+/// plain loops): for each pixel with nonzero inputs and each output a tap of it reaches,
+/// the weights of the pixel's nonzero channels are summed in registers, then added to the
+/// output's sums in acc ([plane][width]) once.
+template <std::size_t Width, bool Binary>
+inline void conv_events_block(const conv_geometry& g, const float* block, std::size_t width, const float* x,
+                              const std::uint32_t* count, const std::uint32_t* channel, float* acc) {
+    const std::size_t plane = static_cast<std::size_t>(g.h) * g.w, channels = static_cast<std::size_t>(g.c);
+    const std::size_t taps = static_cast<std::size_t>(g.k) * g.k;
+    std::fill(acc, acc + g.out_plane() * width, 0.0f);
+    for (int iy = 0; iy < g.h; ++iy)
+        for (int ix = 0; ix < g.w; ++ix) {
+            const std::size_t p = static_cast<std::size_t>(iy) * g.w + ix, n = count[p];
+            if (n == 0) continue;
+            const std::uint32_t* cs = channel + p * channels;
+            for_each_tap(g, iy, ix, [&](std::size_t out, std::size_t t) {
+                float* o = acc + out * width;
+                if constexpr (Width > 0) {
+                    constexpr std::size_t vectors = Width / lanes;
+                    packet sum[vectors];
+                    for (std::size_t j = 0; j < vectors; ++j) sum[j] = Eigen::internal::pset1<packet>(0.0f);
+                    for (std::size_t a = 0; a < n; ++a) {
+                        const float* w = block + (cs[a] * taps + t) * Width;
+                        if constexpr (Binary) {
+                            for (std::size_t j = 0; j < vectors; ++j)
+                                sum[j] = Eigen::internal::padd(sum[j], Eigen::internal::ploadu<packet>(w + j * lanes));
+                        } else {
+                            const packet v = Eigen::internal::pset1<packet>(x[cs[a] * plane + p]);
+                            for (std::size_t j = 0; j < vectors; ++j)
+                                sum[j] = Eigen::internal::pmadd(v, Eigen::internal::ploadu<packet>(w + j * lanes), sum[j]);
+                        }
+                    }
+                    for (std::size_t j = 0; j < vectors; ++j)
+                        Eigen::internal::pstoreu(o + j * lanes, Eigen::internal::padd(Eigen::internal::ploadu<packet>(o + j * lanes), sum[j]));
+                } else {
+                    for (std::size_t q = 0; q < width; ++q) {
+                        float sum = 0.0f;
+                        for (std::size_t a = 0; a < n; ++a) sum += x[cs[a] * plane + p] * block[(cs[a] * taps + t) * width + q];
+                        o[q] += sum;
+                    }
+                }
+            });
+        }
+}
+}  // namespace event_detail
+
+/// One image's convolution (geometry g) from its nonzero inputs (active_channels: `count`,
+/// `channel`, `binary`): y (oc x plane) = bias + the weights each nonzero input's taps reach,
+/// times the input. `s` is conv_scatter_weights of the (oc x c k k) weights, `acc` scratch of
+/// out_plane() x 64 floats. Block by block of output channels, pixel by pixel: the weights of
+/// a pixel's nonzero channels for one tap are summed in vector registers and added to the
+/// output the tap reaches once, not once per channel (the sums' stores were the bound).
+inline void conv_events(const conv_geometry& g, const float* s, const float* bias, const float* x,
+                        const std::uint32_t* count, const std::uint32_t* channel, bool binary, float* acc, float* y) {
+    const std::size_t oc = static_cast<std::size_t>(g.oc), plane = g.out_plane(), per = g.col_rows();
+    for (std::size_t q0 = 0, width = 0; q0 < oc; q0 += width) {
+        width = event_block_width(q0, oc);
+        const float* block = s + q0 * per;
+        const auto run = [&]<std::size_t Width>() {
+            if (binary) event_detail::conv_events_block<Width, true>(g, block, width, x, count, channel, acc);
+            else event_detail::conv_events_block<Width, false>(g, block, width, x, count, channel, acc);
+        };
+        constexpr std::size_t lanes = event_detail::lanes;
+        if (width == 64 && 64 % lanes == 0) run.template operator()<64>();
+        else if (width == 32 && 32 % lanes == 0) run.template operator()<32>();
+        else if (width == 16 && 16 % lanes == 0) run.template operator()<16>();
+        else run.template operator()<0>();
+        // [plane][block] -> [block's channels][plane], with the bias.
+        for (std::size_t q = 0; q < width; ++q) {
+            const float b = bias ? bias[q0 + q] : 0.0f;
+            float* yq = y + (q0 + q) * plane;
+            for (std::size_t p = 0; p < plane; ++p) yq[p] = b + acc[p * width + q];
+        }
+    }
+}
+
+}  // namespace snn2ann::inline v0::detail::cpu_ops
