@@ -443,14 +443,25 @@ struct spiking {
             const bool resu = c.spiking->unit == mapping_unit::resu;
             const float k = c.output_scale;
             const std::size_t n = c.batch * neurons;
-            detail::for_range(n, 1 << 14, [&](std::size_t b, std::size_t e) {
-                for (std::size_t i = b; i < e; ++i) h[i] = (resu && !(z[i] > 0.0f)) ? 0.0f : counts[i] * k;
+            // The noisy neurons (ANN inactive, SNN fired) are counted in the same sweep,
+            // without a branch (inactive is about a coin flip), per chunk: integer counts,
+            // exact and independent of the split.
+            const std::size_t chunks = detail::chunk_count(n, 1 << 14);
+            std::array<std::int64_t, detail::max_chunks> noisy_in{};
+            detail::for_chunks(n, chunks, [&](std::size_t chunk, std::size_t b, std::size_t e) {
+                std::int64_t noisy = 0;
+                for (std::size_t i = b; i < e; ++i) {
+                    const bool inactive = !(z[i] > 0.0f);
+                    h[i] = resu && inactive ? 0.0f : counts[i] * k;
+                    noisy += static_cast<std::int64_t>(inactive & (counts[i] > 0.0f));
+                }
+                noisy_in[chunk] = noisy;
             });
             if (!c.training) return;
-            // Integer counts: exact and order-independent. In data-parallel training they
-            // are the global batch's, so every replica raises the same thresholds.
+            // In data-parallel training the counts are the global batch's, so every replica
+            // raises the same thresholds.
             std::int64_t noisy[2] = {0, static_cast<std::int64_t>(n)};
-            for (std::size_t i = 0; i < n; ++i) noisy[0] += (!(z[i] > 0.0f) && counts[i] > 0.0f);
+            for (std::size_t chunk = 0; chunk < chunks; ++chunk) noisy[0] += noisy_in[chunk];
             if (c.group) c.group->sum(noisy, 2);
             noisy_ratio_ = static_cast<double>(noisy[0]) / static_cast<double>(noisy[1]);
             const ata& a = c.spiking->threshold_adjustment;
