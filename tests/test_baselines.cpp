@@ -276,6 +276,42 @@ TEST_CASE("BPTT learns the synthetic task, deterministically, and keeps memory t
     CHECK(m16.layers().ann_activation_bytes() > 2 * m4.layers().ann_activation_bytes());
 }
 
+TEST_CASE("BPTT: a PLIF layer that nothing trainable precedes still trains its time constant") {
+    // Nothing before those layers trains, so backward computes no gradient of their input:
+    // the recurrence must still run for tau's gradient. The reference puts an identity
+    // linear layer in front, whose input gradient is computed.
+    using plif = s::plif_neuron<2, s::reset::by_subtraction, s::firing::strict, s::constant_threshold<1>, 0>;
+    constexpr int n = 6;
+    using first = s::network<s::input<n, 1, 1>, s::spiking<plif>, s::flatten, s::linear<3>>;
+    using behind_flatten = s::network<s::input<n, 1, 1>, s::flatten, s::spiking<plif>, s::linear<3>>;
+    using reference = s::network<s::input<n, 1, 1>, s::flatten, s::linear<n, false>, s::spiking<plif>, s::linear<3>>;
+    constexpr std::size_t batch = 4, head = 3 * n + 3, lin = n * n;
+    std::vector<float> x(batch * n);
+    const s::detail::counter_rng rng(3, 4);
+    for (std::size_t i = 0; i < x.size(); ++i) x[i] = 1.6f * rng.uniform(i);
+    const std::vector<std::int32_t> y{0, 1, 2, 1};
+    const auto gradients = [&](auto& m, std::size_t plif_at) {
+        m.parameters()[plif_at + 1] = s::detail::plif_initial_w(2) - 0.3f;  // tau away from 2
+        for (std::size_t i = 0; i < head; ++i) m.parameters()[plif_at + 2 + i] = 2.0f * rng.uniform(100 + i) - 1.0f;
+        s::rules::bptt rule{s::surrogate::sigmoid(4.0f)};
+        rule.train_step(m, x.data(), y.data(), batch, 0);
+        return std::vector<float>(m.gradients().begin() + static_cast<std::ptrdiff_t>(plif_at + 1), m.gradients().end());
+    };
+    s::model<reference, s::timesteps<5>> r{s::seed{1}};
+    for (std::size_t i = 0; i < lin; ++i) r.parameters()[i] = i % (n + 1) == 0 ? 1.0f : 0.0f;
+    const std::vector<float> expected = gradients(r, lin);
+    REQUIRE(std::abs(expected[0]) > 1e-4f);  // tau's gradient
+    s::model<first, s::timesteps<5>> a{s::seed{1}};
+    s::model<behind_flatten, s::timesteps<5>> b{s::seed{1}};
+    const std::vector<float> ga = gradients(a, 0), gb = gradients(b, 0);
+    REQUIRE(ga.size() == expected.size());
+    for (std::size_t i = 0; i < expected.size(); ++i) {
+        INFO("gradient " << i << " (0: tau's w)");
+        CHECK(ga[i] == doctest::Approx(expected[i]).epsilon(1e-5));
+        CHECK(gb[i] == doctest::Approx(expected[i]).epsilon(1e-5));
+    }
+}
+
 TEST_CASE("PLIF: BPTT trains the time constants, SNN2ANN runs with them, checkpoints carry them") {
     using plif = s::plif_neuron<2, s::reset::by_subtraction, s::firing::strict, s::constant_threshold<1>, 0>;
     using net = s::network<s::input<1, 12, 12>, s::conv<6, 3>, s::batch_norm, s::max_pool<2>, s::spiking<plif>,

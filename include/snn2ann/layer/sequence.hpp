@@ -415,10 +415,14 @@ private:
     }
     template <std::size_t I>
     void backward_one(const float* x, const float*& grad_out, float* dx, const layer_context& c) {
+        // Where no layer before this one trains and the caller wants no dx (a network's
+        // first layers), their gradient is not computed: a first linear layer behind a
+        // flatten skips its input's product, a third of its backward.
+        if (!grad_out) return;  // this layer has no parameters either
         const float* in = I == 0 ? x : outputs_[I == 0 ? 0 : I - 1].data();
         float* grad_in = nullptr;
         if constexpr (I == 0) grad_in = dx;
-        else grad_in = grads_[I % 2].ensure(pass_samples<I - 1>(c) * out_sizes[I - 1]);
+        else if (dx || param_offsets[I] > 0) grad_in = grads_[I % 2].ensure(pass_samples<I - 1>(c) * out_sizes[I - 1]);
         // A transient input or output is not passed: the layer's backward does not read it.
         if constexpr (I > 0 && !keeps_output[I == 0 ? 0 : I - 1]) in = nullptr;
         const float* out = keeps_output[I] ? outputs_[I].data() : nullptr;

@@ -300,14 +300,18 @@ struct spiking {
         ///   dU/dV = (1 - s) - V g (to zero) or 1 - Vth g (by subtraction); a detached reset
         ///   drops the g terms. A constant input (the first spiking layer) sums dI over t.
         void bptt_backward(const float* dy, float* dx, const detail::layer_context& c) {
-            if (!dx) return;
             const std::size_t batch = c.batch, steps = static_cast<std::size_t>(c.timesteps);
             if (!kept_for_backward_ || counted_batch_ != batch)
                 throw invalid_argument(detail::messages::bptt_backward_without_forward);
+            const bool constant = c.constant_input;
+            if (!dx) {  // the input needs no gradient; a trained time constant still needs the recurrence
+                if constexpr (!trains_tau) return;
+                else dx = unused_input_gradient_.ensure((constant ? 1 : steps) * batch * neurons);
+            }
             const float* kept = potentials_.data();
             const float* vth = c.state;
             const float alpha = c.spiking->gradient.alpha;
-            const bool detach = c.spiking->detach_reset, constant = c.constant_input;
+            const bool detach = c.spiking->detach_reset;
             float* carried = carried_.ensure(batch * neurons);  // dL/dU[t] per neuron
             const float decay = decay_of(c);
             // dL/d decay per sample, added in sample order: the same sum for any thread count.
@@ -477,6 +481,7 @@ struct spiking {
         detail::buffer<float> potentials_;  // BPTT: V[t] per step and neuron, for backward
         detail::buffer<float> carried_;     // BPTT backward: dL/dU per neuron
         detail::buffer<double> ddecay_;     // BPTT backward, PLIF: dL/d decay per sample
+        detail::buffer<float> unused_input_gradient_;  // BPTT backward, PLIF, where the input needs none
         std::size_t counted_batch_ = 0;
         bool kept_for_backward_ = false;
         const float* activations_ = nullptr;  // output of the last ReLU/QCFS forward
