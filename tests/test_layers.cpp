@@ -453,3 +453,74 @@ TEST_CASE("conv on spikes: event-driven images equal the definition as the dense
             CHECK(run(0.5, 1) == automatic);
         }
 }
+
+TEST_CASE("GEMM kernel: the library's AVX2 kernel equals float64 sums within rounding, in every shape and layout") {
+    namespace ops = s::detail::cpu_ops;
+    if (!ops::sgemm_detail::cpu_runs_kernel()) TEST_SKIP("this CPU has no AVX2 and FMA");
+    const s::detail::counter_rng rng(21, 4);
+    std::uint64_t draw = 0;
+    const auto fill = [&](std::vector<float>& v) {
+        for (float& x : v) x = 2.0f * rng.uniform(draw++) - 1.0f;
+    };
+    // Edges of every blocking: rows across mr = 6 and mc = 144, columns across nr = 16,
+    // depths across kc = 256, none at all; transposed operands; C wider than the product.
+    struct shape {
+        std::ptrdiff_t m, n, k;
+    };
+    const std::vector<shape> shapes{{1, 1, 1},    {5, 15, 3},   {6, 16, 256}, {7, 17, 257}, {13, 33, 600},
+                                    {150, 20, 40}, {2, 4097, 3}, {40, 9, 0},  {12, 64, 513}};
+    std::size_t compared = 0;
+    for (const shape& sh : shapes)
+        for (int layout = 0; layout < 4; ++layout)
+            for (bool accumulate : {false, true}) {
+                const std::ptrdiff_t m = sh.m, n = sh.n, k = sh.k;
+                const bool ta = layout & 1, tb = layout & 2;
+                INFO("m " << m << " n " << n << " k " << k << " transposed A " << ta << " B " << tb << " accumulate "
+                          << accumulate);
+                const std::ptrdiff_t ldc = n + 3;
+                std::vector<float> a(static_cast<std::size_t>(m * k) + 1), b(static_cast<std::size_t>(k * n) + 1),
+                    c(static_cast<std::size_t>(m * ldc));
+                fill(a), fill(b), fill(c);
+                const std::vector<float> before = c;
+                const ops::strided_matrix av = ta ? ops::strided_matrix{a.data(), 1, m} : ops::strided_matrix{a.data(), k, 1};
+                const ops::strided_matrix bv = tb ? ops::strided_matrix{b.data(), 1, k} : ops::strided_matrix{b.data(), n, 1};
+                s::detail::buffer<float> scratch;
+                ops::sgemm(m, n, k, av, bv, c.data(), ldc, accumulate, scratch.ensure(ops::sgemm_scratch_floats(m, n, k)));
+                for (std::ptrdiff_t i = 0; i < m; ++i)
+                    for (std::ptrdiff_t j = 0; j < ldc; ++j) {
+                        const float got = c[static_cast<std::size_t>(i * ldc + j)];
+                        const float was = before[static_cast<std::size_t>(i * ldc + j)];
+                        if (j >= n) {  // past the product: untouched
+                            REQUIRE(got == was);
+                            continue;
+                        }
+                        double sum = accumulate ? was : 0.0, magnitude = std::abs(sum);
+                        for (std::ptrdiff_t p = 0; p < k; ++p) {
+                            const double term = static_cast<double>(av(i, p)) * bv(p, j);
+                            sum += term, magnitude += std::abs(term);
+                        }
+                        const double bound = static_cast<double>(k + 1) * 0x1p-24 * magnitude;
+                        REQUIRE(std::abs(got - sum) <= bound);
+                        ++compared;
+                    }
+            }
+    CHECK(compared > 50000);
+
+    // A packed once (a convolution's weights) gives the bits of sgemm's accumulation, and
+    // rows computed apart (another thread split) the bits of rows computed together.
+    const std::ptrdiff_t m = 70, n = 45, k = 300;
+    std::vector<float> a(static_cast<std::size_t>(m * k)), b(static_cast<std::size_t>(k * n)), c0(static_cast<std::size_t>(m * n));
+    fill(a), fill(b), fill(c0);
+    std::vector<float> whole = c0, packed = c0, split = c0;
+    s::detail::buffer<float> scratch;
+    float* sc = scratch.ensure(ops::sgemm_scratch_floats(m, n, k));
+    ops::sgemm(m, n, k, {a.data(), k, 1}, {b.data(), n, 1}, whole.data(), n, true, sc);
+    ops::sgemm_packed_lhs lhs;
+    lhs.pack({a.data(), k, 1}, m, k);
+    s::detail::buffer<float> lhs_scratch;
+    lhs.multiply({b.data(), n, 1}, n, packed.data(), n, lhs_scratch.ensure(lhs.scratch_floats(n)));
+    ops::sgemm(31, n, k, {a.data(), k, 1}, {b.data(), n, 1}, split.data(), n, true, sc);
+    ops::sgemm(m - 31, n, k, {a.data() + 31 * k, k, 1}, {b.data(), n, 1}, split.data() + 31 * n, n, true, sc);
+    CHECK(packed == whole);
+    CHECK(split == whole);
+}

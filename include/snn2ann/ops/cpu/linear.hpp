@@ -29,9 +29,8 @@ inline void linear_backward(cpu, std::size_t batch, int in, int out, const float
     const std::size_t outs = static_cast<std::size_t>(out);
     for_chunks(outs, chunk_count(outs, 8), [&](std::size_t, std::size_t o0, std::size_t o1) {
         const auto n = static_cast<std::ptrdiff_t>(o1 - o0);
-        auto dyo = cmat(dy, rows, out).middleCols(static_cast<std::ptrdiff_t>(o0), n);
-        mat(dw + o0 * in, n, in).noalias() = dyo.transpose() * cmat(x, rows, in);
-        if (db) Eigen::Map<Eigen::RowVectorXf>(db + o0, n) = dyo.colwise().sum();
+        gemm_tn(n, in, rows, dy + o0, out, x, dw + o0 * in);
+        if (db) Eigen::Map<Eigen::RowVectorXf>(db + o0, n) = cmat(dy, rows, out).middleCols(static_cast<std::ptrdiff_t>(o0), n).colwise().sum();
     });
     if (!dx) return;
     for_chunks(batch, chunk_count(batch, rows_per_chunk), [&](std::size_t, std::size_t n0, std::size_t n1) {

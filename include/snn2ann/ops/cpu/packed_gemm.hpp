@@ -11,7 +11,9 @@
 //
 // This uses Eigen's internal product kernels (Eigen/src/Core/products/
 // GeneralBlockPanelKernel.h) as Eigen 3.4 defines them; the convolution tests check the
-// results against their definitions.
+// results against their definitions. Where the library's own kernel runs (sgemm.hpp: a
+// CPU with AVX2 and FMA, whatever the compiler flags), the weights are packed in its
+// layout instead and each image's columns packed and multiplied by it.
 #pragma once
 
 #include <algorithm>
@@ -20,6 +22,7 @@
 #include <Eigen/Core>
 
 #include "../../core/buffer.hpp"
+#include "sgemm.hpp"
 
 namespace snn2ann::inline v0::detail::cpu_ops {
 
@@ -48,6 +51,11 @@ public:
     template <int Order>
     void pack(const float* b, index ld, index rows, index depth, index cols) {
         depth_ = depth, cols_ = cols;
+        own_kernel_ = sgemm_detail::kernel_available();
+        if (own_kernel_) {  // C^T = B^T A^T: B^T is the kernel's left operand, packed once
+            own_.pack(Order == Eigen::ColMajor ? strided_matrix{b, ld, 1} : strided_matrix{b, 1, ld}, cols, depth);
+            return;
+        }
         index m = rows;
         kc_ = depth, nc_ = cols;
         Eigen::internal::computeProductBlockingSizes<float, float>(kc_, m, nc_, index{1});
@@ -65,6 +73,9 @@ public:
     /// floats for A's packing (scratch_floats).
     template <int Order>
     void multiply(const float* a, index lda, index rows, float* c, index ldc, float* scratch) const {
+        if (own_kernel_)
+            return own_.multiply(Order == Eigen::ColMajor ? strided_matrix{a, lda, 1} : strided_matrix{a, 1, lda}, rows,
+                                 c, ldc, scratch);
         const packed_gemm_detail::operand<Order> lhs(a, lda);
         const packed_gemm_detail::result res(c, ldc);
         packed_gemm_detail::pack_lhs<Order> pack;
@@ -79,7 +90,10 @@ public:
     }
 
     /// Scratch floats multiply() needs for A of `rows` rows.
-    std::size_t scratch_floats(index rows) const { return static_cast<std::size_t>(rows * std::min(kc_, depth_)); }
+    std::size_t scratch_floats(index rows) const {
+        if (own_kernel_) return own_.scratch_floats(rows);
+        return static_cast<std::size_t>(rows * std::min(kc_, depth_));
+    }
 
 private:
     // Slices before k hold k x cols_ floats; within slice k, blocks before column j hold
@@ -88,6 +102,8 @@ private:
 
     buffer<float> packed_;
     index depth_ = 0, cols_ = 0, kc_ = 0, nc_ = 0;
+    bool own_kernel_ = false;
+    sgemm_packed_lhs own_;
 };
 
 }  // namespace snn2ann::inline v0::detail::cpu_ops

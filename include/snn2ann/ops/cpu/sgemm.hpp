@@ -1,0 +1,253 @@
+// snn2ann/ops/cpu: the library's own single-precision GEMM kernel, chosen at run time.
+//
+// Eigen fixes its instruction set when the program is compiled: a program built without
+// -march=native (a consumer that does not link snn2ann::native) multiplies with SSE2, at
+// a third to a half of what the CPU can do. This kernel is compiled for AVX2 and FMA
+// whatever the translation unit's flags (a function target attribute) and runs where the
+// CPU has them (checked once); elsewhere, and where the translation unit already gives
+// Eigen AVX-512, the callers use Eigen as before (ops/cpu/gemm.hpp, packed_gemm.hpp).
+//
+// The layout is the usual one of BLIS and OpenBLAS: B is packed in blocks of kc depths x
+// nc columns, as panels of nr = 16 columns; A in blocks of mc rows x kc depths, as panels
+// of mr = 6 rows; a 6 x 16 micro-kernel keeps its tile of C in twelve AVX registers
+// through a block's depths. Each element of C is C + (sum of a block's products, in
+// depth order), block after block: the same sums whatever the callers' split of the rows
+// or columns over threads.
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#endif
+
+#include "../../core/buffer.hpp"
+
+namespace snn2ann::inline v0::detail::cpu_ops {
+
+/// A matrix in memory: element (i, j) at data[i * row_stride + j * col_stride].
+struct strided_matrix {
+    const float* data;
+    std::ptrdiff_t row_stride, col_stride;
+    const float& operator()(std::ptrdiff_t i, std::ptrdiff_t j) const { return data[i * row_stride + j * col_stride]; }
+    /// The transpose, without copying.
+    strided_matrix transposed() const { return {data, col_stride, row_stride}; }
+};
+
+namespace sgemm_detail {
+inline constexpr std::ptrdiff_t mr = 6, nr = 16;
+// A block of A (mc x kc, 144 KiB) stays in L2, a panel of B (kc x nr, 16 KiB) in L1.
+inline constexpr std::ptrdiff_t kc = 256, mc = 144, nc = 4080;
+
+/// Whether this CPU can run the kernel (x86-64 with AVX2 and FMA; checked once).
+inline bool cpu_runs_kernel() {
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+    static const bool runs = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    return runs;
+#else
+    return false;
+#endif
+}
+/// Whether the callers use the kernel: where the CPU runs it, unless the translation unit
+/// already gives Eigen AVX-512 (-march=native on such a CPU), whose kernel is wider.
+inline bool kernel_available() {
+#if defined(__AVX512F__)
+    return false;
+#else
+    return cpu_runs_kernel();
+#endif
+}
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+
+/// Packs rows [0, m) x depths [0, k) of a into panels of mr rows, depth-major within a
+/// panel (mr values per depth), the last panel padded with zeros.
+[[gnu::target("avx2,fma")]] inline void pack_a(const strided_matrix& a, std::ptrdiff_t m, std::ptrdiff_t k, float* out) {
+    for (std::ptrdiff_t i0 = 0; i0 < m; i0 += mr) {
+        const std::ptrdiff_t rows = std::min(mr, m - i0);
+        for (std::ptrdiff_t p = 0; p < k; ++p) {
+            std::ptrdiff_t i = 0;
+            for (; i < rows; ++i) out[i] = a(i0 + i, p);
+            for (; i < mr; ++i) out[i] = 0.0f;
+            out += mr;
+        }
+    }
+}
+
+/// Packs depths [0, k) x columns [0, n) of b into panels of nr columns, depth-major
+/// within a panel (nr values per depth), the last panel padded with zeros.
+[[gnu::target("avx2,fma")]] inline void pack_b(const strided_matrix& b, std::ptrdiff_t k, std::ptrdiff_t n, float* out) {
+    for (std::ptrdiff_t j0 = 0; j0 < n; j0 += nr) {
+        const std::ptrdiff_t cols = std::min(nr, n - j0);
+        if (cols == nr && b.col_stride == 1) {
+            for (std::ptrdiff_t p = 0; p < k; ++p, out += nr) {
+                const float* src = b.data + p * b.row_stride + j0;
+                _mm256_store_ps(out, _mm256_loadu_ps(src));
+                _mm256_store_ps(out + 8, _mm256_loadu_ps(src + 8));
+            }
+            continue;
+        }
+        for (std::ptrdiff_t p = 0; p < k; ++p, out += nr) {
+            std::ptrdiff_t j = 0;
+            for (; j < cols; ++j) out[j] = b(p, j0 + j);
+            for (; j < nr; ++j) out[j] = 0.0f;
+        }
+    }
+}
+
+/// C tile (mr x nr, row-major with leading dimension ldc; only rows x cols of it exist)
+/// = (accumulate ? C : 0) + A panel * B panel over k depths.
+[[gnu::target("avx2,fma")]] inline void micro_kernel(std::ptrdiff_t k, const float* a, const float* b, float* c,
+                                             std::ptrdiff_t ldc, std::ptrdiff_t rows, std::ptrdiff_t cols,
+                                             bool accumulate) {
+    __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps(), c10 = _mm256_setzero_ps(),
+           c11 = _mm256_setzero_ps(), c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps(),
+           c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps(), c40 = _mm256_setzero_ps(),
+           c41 = _mm256_setzero_ps(), c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
+    for (std::ptrdiff_t p = 0; p < k; ++p, a += mr, b += nr) {
+        const __m256 b0 = _mm256_load_ps(b), b1 = _mm256_load_ps(b + 8);
+        __m256 ai = _mm256_broadcast_ss(a);
+        c00 = _mm256_fmadd_ps(ai, b0, c00), c01 = _mm256_fmadd_ps(ai, b1, c01);
+        ai = _mm256_broadcast_ss(a + 1);
+        c10 = _mm256_fmadd_ps(ai, b0, c10), c11 = _mm256_fmadd_ps(ai, b1, c11);
+        ai = _mm256_broadcast_ss(a + 2);
+        c20 = _mm256_fmadd_ps(ai, b0, c20), c21 = _mm256_fmadd_ps(ai, b1, c21);
+        ai = _mm256_broadcast_ss(a + 3);
+        c30 = _mm256_fmadd_ps(ai, b0, c30), c31 = _mm256_fmadd_ps(ai, b1, c31);
+        ai = _mm256_broadcast_ss(a + 4);
+        c40 = _mm256_fmadd_ps(ai, b0, c40), c41 = _mm256_fmadd_ps(ai, b1, c41);
+        ai = _mm256_broadcast_ss(a + 5);
+        c50 = _mm256_fmadd_ps(ai, b0, c50), c51 = _mm256_fmadd_ps(ai, b1, c51);
+    }
+    const __m256 tile[mr][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
+    if (cols == nr) {
+        for (std::ptrdiff_t i = 0; i < rows; ++i) {
+            float* ci = c + i * ldc;
+            __m256 lo = tile[i][0], hi = tile[i][1];
+            if (accumulate) lo = _mm256_add_ps(_mm256_loadu_ps(ci), lo), hi = _mm256_add_ps(_mm256_loadu_ps(ci + 8), hi);
+            _mm256_storeu_ps(ci, lo);
+            _mm256_storeu_ps(ci + 8, hi);
+        }
+        return;
+    }
+    alignas(32) float part[nr];
+    for (std::ptrdiff_t i = 0; i < rows; ++i) {
+        _mm256_store_ps(part, tile[i][0]);
+        _mm256_store_ps(part + 8, tile[i][1]);
+        float* ci = c + i * ldc;
+        for (std::ptrdiff_t j = 0; j < cols; ++j) ci[j] = accumulate ? ci[j] + part[j] : part[j];
+    }
+}
+
+/// C (m x n, row-major, ldc) (+)= A * B over the packed block of B (k depths, n columns)
+/// and the packed block of A (m rows, k depths).
+[[gnu::target("avx2,fma")]] inline void macro_kernel(std::ptrdiff_t m, std::ptrdiff_t n, std::ptrdiff_t k,
+                                             const float* packed_a, const float* packed_b, float* c,
+                                             std::ptrdiff_t ldc, bool accumulate) {
+    for (std::ptrdiff_t j = 0; j < n; j += nr)
+        for (std::ptrdiff_t i = 0; i < m; i += mr)
+            micro_kernel(k, packed_a + i * k, packed_b + j * k, c + i * ldc + j, ldc, std::min(mr, m - i),
+                         std::min(nr, n - j), accumulate);
+}
+#endif
+
+inline constexpr std::ptrdiff_t round_up(std::ptrdiff_t x, std::ptrdiff_t to) { return (x + to - 1) / to * to; }
+}  // namespace sgemm_detail
+
+/// Floats of packing scratch sgemm needs for an m x n x k product.
+inline std::size_t sgemm_scratch_floats(std::ptrdiff_t m, std::ptrdiff_t n, std::ptrdiff_t k) {
+    namespace d = sgemm_detail;
+    const std::ptrdiff_t depth = std::min(d::kc, k);
+    return static_cast<std::size_t>(depth * (d::round_up(std::min(d::mc, m), d::mr) + d::round_up(std::min(d::nc, n), d::nr)));
+}
+
+/// C (m x n, row-major, leading dimension ldc) = (accumulate ? C : 0) + A (m x k) B (k x n),
+/// on one thread, with the library's kernel: call only where sgemm_detail::cpu_runs_kernel().
+/// `scratch` holds sgemm_scratch_floats(m, n, k) floats, 32-byte aligned.
+inline void sgemm(std::ptrdiff_t m, std::ptrdiff_t n, std::ptrdiff_t k, const strided_matrix& a,
+                  const strided_matrix& b, float* c, std::ptrdiff_t ldc, bool accumulate, float* scratch) {
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+    namespace d = sgemm_detail;
+    if (k == 0) {
+        if (!accumulate)
+            for (std::ptrdiff_t i = 0; i < m; ++i) std::fill(c + i * ldc, c + i * ldc + n, 0.0f);
+        return;
+    }
+    const std::ptrdiff_t depth = std::min(d::kc, k);
+    float* packed_b = scratch;
+    float* packed_a = scratch + depth * d::round_up(std::min(d::nc, n), d::nr);
+    for (std::ptrdiff_t j = 0; j < n; j += d::nc) {
+        const std::ptrdiff_t cols = std::min(d::nc, n - j);
+        for (std::ptrdiff_t p = 0; p < k; p += d::kc) {
+            const std::ptrdiff_t kn = std::min(d::kc, k - p);
+            d::pack_b({b.data + p * b.row_stride + j * b.col_stride, b.row_stride, b.col_stride}, kn, cols, packed_b);
+            for (std::ptrdiff_t i = 0; i < m; i += d::mc) {
+                const std::ptrdiff_t rows = std::min(d::mc, m - i);
+                d::pack_a({a.data + i * a.row_stride + p * a.col_stride, a.row_stride, a.col_stride}, rows, kn, packed_a);
+                d::macro_kernel(rows, cols, kn, packed_a, packed_b, c + i * ldc + j, ldc, accumulate || p > 0);
+            }
+        }
+    }
+#else
+    (void)m, (void)n, (void)k, (void)a, (void)b, (void)c, (void)ldc, (void)accumulate, (void)scratch;
+#endif
+}
+
+/// A (m x k) packed once in the kernel's layout for many products C += A B: a
+/// convolution's weights, multiplied with every image's columns. Call only where
+/// sgemm_detail::cpu_runs_kernel().
+class sgemm_packed_lhs {
+public:
+    void pack(const strided_matrix& a, std::ptrdiff_t m, std::ptrdiff_t k) {
+        namespace d = sgemm_detail;
+        m_ = m, k_ = k;
+        const std::ptrdiff_t padded = d::round_up(m, d::mr);
+        float* out = packed_.ensure(static_cast<std::size_t>(padded * k));
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+        for (std::ptrdiff_t p = 0; p < k; p += d::kc) {
+            const std::ptrdiff_t kn = std::min(d::kc, k - p);
+            for (std::ptrdiff_t i = 0; i < m; i += d::mc)
+                d::pack_a({a.data + i * a.row_stride + p * a.col_stride, a.row_stride, a.col_stride},
+                          std::min(d::mc, m - i), kn, out + block(p, i, kn));
+        }
+#else
+        (void)a, (void)out;
+#endif
+    }
+    /// C (m x n, row-major, leading dimension ldc) += A B with B (k x n); `scratch` holds
+    /// scratch_floats(n) floats, 32-byte aligned.
+    void multiply(const strided_matrix& b, std::ptrdiff_t n, float* c, std::ptrdiff_t ldc, float* scratch) const {
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+        namespace d = sgemm_detail;
+        for (std::ptrdiff_t j = 0; j < n; j += d::nc) {
+            const std::ptrdiff_t cols = std::min(d::nc, n - j);
+            for (std::ptrdiff_t p = 0; p < k_; p += d::kc) {
+                const std::ptrdiff_t kn = std::min(d::kc, k_ - p);
+                d::pack_b({b.data + p * b.row_stride + j * b.col_stride, b.row_stride, b.col_stride}, kn, cols, scratch);
+                for (std::ptrdiff_t i = 0; i < m_; i += d::mc)
+                    d::macro_kernel(std::min(d::mc, m_ - i), cols, kn, packed_.data() + block(p, i, kn), scratch,
+                                    c + i * ldc + j, ldc, true);
+            }
+        }
+#else
+        (void)b, (void)n, (void)c, (void)ldc, (void)scratch;
+#endif
+    }
+    /// Scratch floats multiply() needs for B of n columns.
+    std::size_t scratch_floats(std::ptrdiff_t n) const {
+        namespace d = sgemm_detail;
+        return static_cast<std::size_t>(std::min(d::kc, k_) * d::round_up(std::min(d::nc, n), d::nr));
+    }
+
+private:
+    // Depth slices before p hold p x padded rows; within slice p (kn deep), row blocks
+    // before i hold i x kn floats.
+    std::ptrdiff_t block(std::ptrdiff_t p, std::ptrdiff_t i, std::ptrdiff_t kn) const {
+        return p * sgemm_detail::round_up(m_, sgemm_detail::mr) + i * kn;
+    }
+    buffer<float> packed_;
+    std::ptrdiff_t m_ = 0, k_ = 0;
+};
+
+}  // namespace snn2ann::inline v0::detail::cpu_ops
