@@ -523,4 +523,20 @@ TEST_CASE("GEMM kernel: the library's AVX2 kernel equals float64 sums within rou
     ops::sgemm(m - 31, n, k, {a.data() + 31 * k, k, 1}, {b.data(), n, 1}, split.data() + 31 * n, n, true, sc);
     CHECK(packed == whole);
     CHECK(split == whole);
+    // B packed once (a linear layer's weights, shared by the threads), its panels packed
+    // in two ranges, and a transposed B: the bits of sgemm again.
+    std::vector<float> bt(b.size());
+    for (std::ptrdiff_t p = 0; p < k; ++p)
+        for (std::ptrdiff_t j = 0; j < n; ++j) bt[static_cast<std::size_t>(j * k + p)] = b[static_cast<std::size_t>(p * n + j)];
+    for (const ops::strided_matrix& bv : {ops::strided_matrix{b.data(), n, 1}, ops::strided_matrix{bt.data(), 1, k}}) {
+        ops::sgemm_packed_rhs rhs;
+        rhs.pack(bv, k, n, [](std::size_t panels, auto&& pack_range) {
+            pack_range(std::size_t{0}, panels / 2);
+            pack_range(panels / 2, panels);
+        });
+        std::vector<float> shared = c0;
+        s::detail::buffer<float> rhs_scratch;
+        rhs.multiply({a.data(), k, 1}, m, shared.data(), n, true, rhs_scratch.ensure(rhs.scratch_floats(m)));
+        CHECK(shared == whole);
+    }
 }

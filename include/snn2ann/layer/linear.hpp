@@ -35,12 +35,15 @@ struct linear {
         }
         void forward(const float* x, float* y, const detail::layer_context& c) {
             detail::cpu_ops::linear_forward(Backend{}, c.batch, In.c, Out, x, c.params,
-                                        Bias ? c.params + weight_count : nullptr, y, c.bias_scale);
+                                        Bias ? c.params + weight_count : nullptr, y, c.bias_scale, &ws_);
         }
         void backward(const float* x, const float*, const float* dy, float* dx, const detail::layer_context& c) {
             detail::cpu_ops::linear_backward(Backend{}, c.batch, In.c, Out, x, c.params, dy, dx, c.grads,
-                                         Bias ? c.grads + weight_count : nullptr);
+                                         Bias ? c.grads + weight_count : nullptr, &ws_);
         }
+
+    private:
+        detail::cpu_ops::linear_workspace ws_;  // the GEMM kernel's packed operands
     };
 };
 

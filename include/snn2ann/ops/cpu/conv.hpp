@@ -30,6 +30,7 @@ struct conv_workspace;
 template <>
 struct conv_workspace<cpu> {
     scratch_slots<float> col, dcol;
+    scratch_slots<float> gemm;  // the weight gradient's packing, where the library's kernel runs it
     std::array<buffer<float>, max_chunks> dw, db;
     packed_rhs weights;  // the pass's weights in the GEMM kernel's layout (packed_gemm.hpp)
     // cpu_matmul::amx_split_bf16 (amx_gemm.hpp): storage of the pass's weights as an
@@ -241,9 +242,12 @@ inline void conv_backward(cpu, const conv_geometry& g, std::size_t batch, const 
     const std::size_t pack_floats = dx ? ws.weights.scratch_floats(cols) : 0;
     if (columns || dx) ws.col.prepare(chunks, std::max(columns ? g.col_rows() * g.out_plane() : 0, pack_floats));
     if (dcolumns) ws.dcol.prepare(chunks, g.col_rows() * g.out_plane());
+    const std::size_t gemm_floats = gemm_scratch_floats(g.oc, rows, cols);
+    if (gemm_floats) ws.gemm.prepare(chunks, gemm_floats);
     for_chunks(batch, chunks, [&](std::size_t k, std::size_t n0, std::size_t n1) {
         auto col_lease = ws.col.acquire_unless(!columns && !dx);
         auto dcol_lease = ws.dcol.acquire_unless(!dcolumns);
+        auto gemm_lease = ws.gemm.acquire_unless(gemm_floats == 0);
         float* col = col_lease.data();
         float* dcol = dcol_lease.data();
         float* dwk = ws.dw[k].ensure(wsize);
@@ -252,7 +256,7 @@ inline void conv_backward(cpu, const conv_geometry& g, std::size_t batch, const 
             const float* xn = x + n * g.in_size();
             const float* dyn = dy + n * g.out_size();
             if (columns) im2col(g, xn, col);
-            gemm_nt(g.oc, rows, cols, dyn, columns ? col : xn, dwk, n != n0);
+            gemm_nt(g.oc, rows, cols, dyn, columns ? col : xn, dwk, n != n0, gemm_lease.data());
             if (dbk) Eigen::Map<Eigen::VectorXf>(dbk, g.oc) += cmat(dyn, g.oc, cols).rowwise().sum();
             if (dx) {
                 float* dxn = dx + n * g.in_size();

@@ -23,17 +23,24 @@ inline matrix_map mat(float* p, std::ptrdiff_t rows, std::ptrdiff_t cols) {
     return matrix_map(p, rows, cols);
 }
 
-/// C (m x n, row-major) (+)= A B by the library's kernel, with this thread's packing scratch.
-inline void own_gemm(std::ptrdiff_t m, std::ptrdiff_t n, std::ptrdiff_t k, const strided_matrix& a,
-                     const strided_matrix& b, float* c, bool accumulate) {
-    thread_local buffer<float> scratch;
-    sgemm(m, n, k, a, b, c, n, accumulate, scratch.ensure(sgemm_scratch_floats(m, n, k)));
+/// Whether a product of m x n goes to the library's kernel: where it runs, and not for a
+/// row or a column, which Eigen multiplies as a vector without packing.
+inline bool own_kernel_for(std::ptrdiff_t m, std::ptrdiff_t n) {
+    return m >= 4 && n >= 4 && sgemm_detail::kernel_available();
 }
+/// The packing scratch (floats) the functions below need to run an m x n x k product on
+/// the library's kernel; 0 where Eigen's runs it.
+inline std::size_t gemm_scratch_floats(std::ptrdiff_t m, std::ptrdiff_t n, std::ptrdiff_t k) {
+    return own_kernel_for(m, n) ? sgemm_scratch_floats(m, n, k) : 0;
+}
+
+// Each runs the library's kernel where `scratch` (gemm_scratch_floats(m, n, k) floats, from
+// the caller's workspace) is given and it applies, else Eigen's product.
 
 /// C(MxN) (+)= A(MxK) * B(KxN)
 inline void gemm_nn(std::ptrdiff_t m, std::ptrdiff_t n, std::ptrdiff_t k, const float* a,
-                    const float* b, float* c, bool accumulate) {
-    if (sgemm_detail::kernel_available()) return own_gemm(m, n, k, {a, k, 1}, {b, n, 1}, c, accumulate);
+                    const float* b, float* c, bool accumulate, float* scratch = nullptr) {
+    if (scratch && own_kernel_for(m, n)) return sgemm(m, n, k, {a, k, 1}, {b, n, 1}, c, n, accumulate, scratch);
     if (accumulate)
         mat(c, m, n).noalias() += cmat(a, m, k) * cmat(b, k, n);
     else
@@ -41,20 +48,12 @@ inline void gemm_nn(std::ptrdiff_t m, std::ptrdiff_t n, std::ptrdiff_t k, const 
 }
 /// C(MxN) (+)= A(MxK) * B(NxK)^T
 inline void gemm_nt(std::ptrdiff_t m, std::ptrdiff_t n, std::ptrdiff_t k, const float* a,
-                    const float* b, float* c, bool accumulate) {
-    if (sgemm_detail::kernel_available()) return own_gemm(m, n, k, {a, k, 1}, {b, 1, k}, c, accumulate);
+                    const float* b, float* c, bool accumulate, float* scratch = nullptr) {
+    if (scratch && own_kernel_for(m, n)) return sgemm(m, n, k, {a, k, 1}, {b, 1, k}, c, n, accumulate, scratch);
     if (accumulate)
         mat(c, m, n).noalias() += cmat(a, m, k) * cmat(b, n, k).transpose();
     else
         mat(c, m, n).noalias() = cmat(a, m, k) * cmat(b, n, k).transpose();
-}
-/// C(MxN) = A(KxM)^T * B(KxN), A row-major with rows lda floats apart (lda >= M: A may be
-/// some columns of a wider matrix).
-inline void gemm_tn(std::ptrdiff_t m, std::ptrdiff_t n, std::ptrdiff_t k, const float* a, std::ptrdiff_t lda,
-                    const float* b, float* c) {
-    if (sgemm_detail::kernel_available()) return own_gemm(m, n, k, {a, 1, lda}, {b, n, 1}, c, false);
-    const Eigen::Map<const row_major, 0, Eigen::OuterStride<>> at(a, k, m, Eigen::OuterStride<>(lda));
-    mat(c, m, n).noalias() = at.transpose() * cmat(b, k, n);
 }
 
 }  // namespace snn2ann::inline v0::detail::cpu_ops

@@ -250,4 +250,66 @@ private:
     std::ptrdiff_t m_ = 0, k_ = 0;
 };
 
+/// B (k x n) packed once in the kernel's layout for many products C = A B: a linear
+/// layer's weights, shared by the threads that multiply their rows of the batch with them.
+/// Call only where sgemm_detail::cpu_runs_kernel().
+class sgemm_packed_rhs {
+public:
+    /// Packs b; the column panels are packed in parallel by `parallel_panels(count, f)`,
+    /// which calls f(first, last) over [0, count) (a serial call does as well).
+    template <class Parallel>
+    void pack(const strided_matrix& b, std::ptrdiff_t k, std::ptrdiff_t n, Parallel&& parallel_panels) {
+        namespace d = sgemm_detail;
+        k_ = k, n_ = n;
+        float* out = packed_.ensure(static_cast<std::size_t>(k * d::round_up(n, d::nr)));
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+        const std::ptrdiff_t panels = (n + d::nr - 1) / d::nr;
+        parallel_panels(static_cast<std::size_t>(panels), [&](std::size_t first, std::size_t last) {
+            for (std::ptrdiff_t p = 0; p < k; p += d::kc) {
+                const std::ptrdiff_t kn = std::min(d::kc, k - p);
+                const std::ptrdiff_t j0 = static_cast<std::ptrdiff_t>(first) * d::nr;
+                const std::ptrdiff_t j1 = std::min(n, static_cast<std::ptrdiff_t>(last) * d::nr);
+                d::pack_b({b.data + p * b.row_stride + j0 * b.col_stride, b.row_stride, b.col_stride}, kn, j1 - j0,
+                          out + p * d::round_up(n, d::nr) + j0 * kn);
+            }
+        });
+#else
+        (void)b, (void)out, (void)parallel_panels;
+#endif
+    }
+    /// C (m x n, row-major, leading dimension ldc) = (accumulate ? C : 0) + A B with A
+    /// (m x k); `scratch` holds scratch_floats(m) floats, 32-byte aligned.
+    void multiply(const strided_matrix& a, std::ptrdiff_t m, float* c, std::ptrdiff_t ldc, bool accumulate,
+                  float* scratch) const {
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+        namespace d = sgemm_detail;
+        if (k_ == 0) {
+            if (!accumulate)
+                for (std::ptrdiff_t i = 0; i < m; ++i) std::fill(c + i * ldc, c + i * ldc + n_, 0.0f);
+            return;
+        }
+        for (std::ptrdiff_t i = 0; i < m; i += d::mc) {
+            const std::ptrdiff_t rows = std::min(d::mc, m - i);
+            for (std::ptrdiff_t p = 0; p < k_; p += d::kc) {
+                const std::ptrdiff_t kn = std::min(d::kc, k_ - p);
+                d::pack_a({a.data + i * a.row_stride + p * a.col_stride, a.row_stride, a.col_stride}, rows, kn, scratch);
+                d::macro_kernel(rows, n_, kn, scratch, packed_.data() + p * d::round_up(n_, d::nr), c + i * ldc, ldc,
+                                accumulate || p > 0);
+            }
+        }
+#else
+        (void)a, (void)m, (void)c, (void)ldc, (void)accumulate, (void)scratch;
+#endif
+    }
+    /// Scratch floats multiply() needs for A of m rows.
+    std::size_t scratch_floats(std::ptrdiff_t m) const {
+        namespace d = sgemm_detail;
+        return static_cast<std::size_t>(std::min(d::kc, k_) * d::round_up(std::min(d::mc, m), d::mr));
+    }
+
+private:
+    buffer<float> packed_;
+    std::ptrdiff_t k_ = 0, n_ = 0;
+};
+
 }  // namespace snn2ann::inline v0::detail::cpu_ops
