@@ -153,6 +153,11 @@ inline bool kernel_available() {
 #endif
 
 inline constexpr std::ptrdiff_t round_up(std::ptrdiff_t x, std::ptrdiff_t to) { return (x + to - 1) / to * to; }
+/// A product of no depth: C = C, or 0 where it does not accumulate.
+inline void empty_product(float* c, std::ptrdiff_t m, std::ptrdiff_t n, std::ptrdiff_t ldc, bool accumulate) {
+    if (!accumulate)
+        for (std::ptrdiff_t i = 0; i < m; ++i) std::fill(c + i * ldc, c + i * ldc + n, 0.0f);
+}
 }  // namespace sgemm_detail
 
 /// Floats of packing scratch sgemm needs for an m x n x k product.
@@ -169,11 +174,7 @@ inline void sgemm(std::ptrdiff_t m, std::ptrdiff_t n, std::ptrdiff_t k, const st
                   const strided_matrix& b, float* c, std::ptrdiff_t ldc, bool accumulate, float* scratch) {
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
     namespace d = sgemm_detail;
-    if (k == 0) {
-        if (!accumulate)
-            for (std::ptrdiff_t i = 0; i < m; ++i) std::fill(c + i * ldc, c + i * ldc + n, 0.0f);
-        return;
-    }
+    if (k == 0) return d::empty_product(c, m, n, ldc, accumulate);
     const std::ptrdiff_t depth = std::min(d::kc, k);
     float* packed_b = scratch;
     float* packed_a = scratch + depth * d::round_up(std::min(d::nc, n), d::nr);
@@ -283,11 +284,7 @@ public:
                   float* scratch) const {
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
         namespace d = sgemm_detail;
-        if (k_ == 0) {
-            if (!accumulate)
-                for (std::ptrdiff_t i = 0; i < m; ++i) std::fill(c + i * ldc, c + i * ldc + n_, 0.0f);
-            return;
-        }
+        if (k_ == 0) return d::empty_product(c, m, n_, ldc, accumulate);
         for (std::ptrdiff_t i = 0; i < m; i += d::mc) {
             const std::ptrdiff_t rows = std::min(d::mc, m - i);
             for (std::ptrdiff_t p = 0; p < k_; p += d::kc) {
