@@ -7,7 +7,6 @@
 
 #include <Eigen/Core>
 
-#include "../../core/buffer.hpp"
 #include "sgemm.hpp"
 
 namespace snn2ann::inline v0::detail::cpu_ops {

@@ -31,8 +31,6 @@ struct strided_matrix {
     const float* data;
     std::ptrdiff_t row_stride, col_stride;
     const float& operator()(std::ptrdiff_t i, std::ptrdiff_t j) const { return data[i * row_stride + j * col_stride]; }
-    /// The transpose, without copying.
-    strided_matrix transposed() const { return {data, col_stride, row_stride}; }
 };
 
 namespace sgemm_detail {
