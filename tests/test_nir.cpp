@@ -7,10 +7,12 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <string>
 #include <vector>
 
 #include <snn2ann/deploy/inference.hpp>
+#include <snn2ann/deploy/runtime.hpp>
 #include <snn2ann/io/nir.hpp>
 #include <snn2ann/snn2ann.hpp>
 #include "scratch_path.hpp"
@@ -237,4 +239,210 @@ TEST_CASE("NIR: the inference engine built from the file predicts what the train
                              s::linear<3>>;
     CHECK(message_of([&] { s::inference<other, s::timesteps<T>> bad{s::io::read_nir(path)}; })
               .find("the graph differs from the network at node 4, Conv2d 'conv4'") != std::string::npos);
+}
+
+// The runtime engine (deploy/runtime.hpp): any NIR graph, no network type.
+namespace {
+s::deploy::nir_tensor tensor(std::vector<std::int64_t> dims, std::vector<double> values) { return {std::move(dims), std::move(values)}; }
+s::deploy::nir_node nir_node(std::string name, std::string type, std::map<std::string, s::deploy::nir_tensor> p = {}) {
+    s::deploy::nir_node n;
+    n.name = std::move(name), n.type = std::move(type), n.parameters = std::move(p);
+    return n;
+}
+}  // namespace
+
+TEST_CASE("NIR runtime: a network exported here and read back scores as its SNN branch does") {
+    auto a = trained_looking(7);
+    const std::string path = scratch("runtime.nir").string();
+    s::io::save_nir(a, path);
+    const s::deploy::nir_graph g = s::io::read_nir_graph(path);
+    CHECK(g.version == s::io::nir_version);
+    CHECK(g.nodes.size() == 11);
+    const s::deploy::runtime engine(g);  // dt 1, forward Euler: the library's own IF and LIF
+    CHECK(engine.input_size() == 200);
+    CHECK(engine.output_size() == 3);
+    CHECK(engine.nodes() == std::vector<std::string>{"input", "conv0", "avgpool2", "if3", "conv4", "lif5", "flatten6", "affine7",
+                                                     "if9", "affine11", "output"});
+    constexpr std::size_t n = 16;
+    const auto x = inputs(n, 200);
+    std::vector<float> frames;
+    for (int t = 0; t < T; ++t) frames.insert(frames.end(), x.begin(), x.end());
+    const auto r = engine.run(frames.data(), T, n, {"if3", "lif5", "if9"});
+    // The scores are the mean of the Output's T steps (the file's metadata says so).
+    const auto ours = snn_scores(a, x, n);
+    for (std::size_t i = 0; i < n * 3; ++i) {
+        float sum = 0.0f;
+        for (int t = 0; t < T; ++t) sum += r.output[static_cast<std::size_t>(t) * n * 3 + i];
+        CHECK(sum / T == doctest::Approx(ours[i]).epsilon(1e-5).scale(1e-5));
+    }
+    // The scores are the same up to rounding (sums in other orders); the spiking layers
+    // before the head fired, not everywhere (the untrained head's layer stays silent).
+    for (const std::string node : {"if3", "lif5", "if9"}) {
+        const auto& trace = r.trace(node);
+        const auto spikes = std::count(trace.output.begin(), trace.output.end(), 1.0f);
+        CAPTURE(node);
+        CHECK(spikes == std::count_if(trace.output.begin(), trace.output.end(), [](float v) { return v != 0.0f; }));
+        if (node != "if9") CHECK(spikes > 0);
+        CHECK(static_cast<std::size_t>(spikes) < trace.output.size());
+        CHECK(trace.membrane.size() == trace.output.size());
+    }
+    // Deterministic, and a sample alone gives what it gave in the batch.
+    CHECK(engine.run(frames.data(), T, n).output == r.output);
+    std::vector<float> one;
+    for (int t = 0; t < T; ++t) one.insert(one.end(), x.begin() + 200 * 5, x.begin() + 200 * 6);
+    const auto alone = engine.run(one.data(), T, 1);
+    for (int t = 0; t < T; ++t)
+        for (std::size_t o = 0; o < 3; ++o) CHECK(alone.output[static_cast<std::size_t>(t) * 3 + o] == r.output[(static_cast<std::size_t>(t) * n + 5) * 3 + o]);
+}
+
+TEST_CASE("NIR runtime: a recurrent edge carries the step before; fan-in sums; LIF and CubaLIF step as NIR defines them") {
+    // input -> affine -> lif -> output, lif -> rec -> lif (recurrent), and input -> scale -> lif (fan-in).
+    s::deploy::nir_graph g;
+    g.nodes = {nir_node("input", "Input", {{"shape", tensor({1}, {2})}}),
+               nir_node("affine", "Affine", {{"weight", tensor({2, 2}, {0.5, 0.25, -0.125, 1.0})}, {"bias", tensor({2}, {0.1, 0.0})}}),
+               nir_node("rec", "Linear", {{"weight", tensor({2, 2}, {0.0, -0.75, 0.5, 0.0})}}),
+               nir_node("scale", "Scale", {{"scale", tensor({}, {0.25})}}),
+               nir_node("lif", "LIF", {{"tau", tensor({2}, {4.0, 2.5})}, {"r", tensor({}, {2.0})}, {"v_leak", tensor({2}, {0.0, 0.1})},
+                                       {"v_threshold", tensor({}, {0.3})}, {"v_reset", tensor({}, {-0.05})}}),
+               nir_node("output", "Output", {{"shape", tensor({1}, {2})}})};
+    g.edges = {{"input", "affine"}, {"affine", "lif"}, {"lif", "rec"}, {"rec", "lif"}, {"input", "scale"}, {"scale", "lif"},
+               {"lif", "output"}};
+    const double dt = 0.5;
+    for (const auto method : {s::deploy::discretisation::forward_euler, s::deploy::discretisation::exponential}) {
+        CAPTURE(static_cast<int>(method));
+        const s::deploy::runtime engine(g, {dt, method, s::deploy::reset_rule::to_v_reset});
+        CHECK(engine.describe().find("lif  LIF  [2] -> [2]  from affine rec(t-1) scale") != std::string::npos);
+        const std::vector<float> frames = {1.0f, 0.5f, 0.0f, 1.0f, 1.5f, 0.0f, 0.2f, 0.2f, 1.0f, 1.0f, 0.0f, 0.0f};
+        const auto r = engine.run(frames.data(), 6, 1, {"lif"});
+        // The same dynamics in double, step by step.
+        double v[2] = {0, 0}, z[2] = {0, 0};
+        const double tau[2] = {4.0, 2.5}, leak[2] = {0.0, 0.1};
+        int spikes = 0;
+        for (std::size_t t = 0; t < 6; ++t) {
+            const double x0 = frames[2 * t], x1 = frames[2 * t + 1];
+            const double in[2] = {0.5 * x0 + 0.25 * x1 + 0.1 - 0.75 * z[1] + 0.25 * x0, -0.125 * x0 + 1.0 * x1 + 0.5 * z[0] + 0.25 * x1};
+            for (int i = 0; i < 2; ++i) {
+                if (method == s::deploy::discretisation::forward_euler)
+                    v[i] += dt / tau[i] * (leak[i] - v[i] + 2.0 * in[i]);
+                else
+                    v[i] = leak[i] + (v[i] - leak[i]) * std::exp(-dt / tau[i]) + 2.0 * in[i] * (1 - std::exp(-dt / tau[i]));
+                z[i] = v[i] > 0.3 ? 1.0 : 0.0;
+                if (z[i] > 0) v[i] = -0.05, ++spikes;
+                CAPTURE(t);
+                CAPTURE(i);
+                CHECK(r.output[2 * t + i] == static_cast<float>(z[i]));
+                CHECK(r.trace("lif").membrane[2 * t + i] == doctest::Approx(v[i]).epsilon(1e-5));
+            }
+        }
+        CHECK(spikes >= 3);  // the recurrent weights mattered
+    }
+    // CubaLIF: the current first, then the membrane with the new current.
+    s::deploy::nir_graph c;
+    c.nodes = {nir_node("input", "Input", {{"shape", tensor({1}, {1})}}),
+               nir_node("cuba", "CubaLIF", {{"tau_syn", tensor({1}, {2.0})}, {"tau_mem", tensor({1}, {4.0})}, {"r", tensor({1}, {1.5})},
+                                            {"v_leak", tensor({1}, {0.0})}, {"v_threshold", tensor({1}, {0.4})}, {"w_in", tensor({1}, {2.0})}}),
+               nir_node("output", "Output", {{"shape", tensor({1}, {1})}})};
+    c.edges = {{"input", "cuba"}, {"cuba", "output"}};
+    for (const auto reset : {s::deploy::reset_rule::to_v_reset, s::deploy::reset_rule::subtract_threshold}) {
+        const s::deploy::runtime engine(c, {1.0, s::deploy::discretisation::forward_euler, reset});
+        const std::vector<float> frames = {1, 1, 1, 0, 0, 1, 1, 1, 0, 0};
+        const auto r = engine.run(frames.data(), frames.size(), 1, {"cuba"});
+        double i = 0, v = 0;
+        for (std::size_t t = 0; t < frames.size(); ++t) {
+            i += 1.0 / 2.0 * (-i + 2.0 * frames[t]);
+            v += 1.0 / 4.0 * (-v + 1.5 * i);
+            const bool spike = v > 0.4;
+            if (spike) v = reset == s::deploy::reset_rule::to_v_reset ? 0.0 : v - 0.4;
+            CAPTURE(t);
+            CHECK(r.output[t] == (spike ? 1.0f : 0.0f));
+            CHECK(r.trace("cuba").membrane[t] == doctest::Approx(v).epsilon(1e-5));
+        }
+    }
+}
+
+TEST_CASE("NIR runtime: convolutions with groups, stride, dilation and padding, pooling and delays against direct sums") {
+    // Conv2d: 4 -> 6 channels in 2 groups, kernel 3 x 2, stride [2, 1], padding [1, 2], dilation [1, 2], on 4 x 7 x 6.
+    const int C = 4, H = 7, W = 6, O = 6, G = 2, KH = 3, KW = 2, SH = 2, SW = 1, PH = 1, PW = 2, DH = 1, DW = 2;
+    std::vector<double> w(static_cast<std::size_t>(O * (C / G) * KH * KW)), b(O);
+    for (std::size_t i = 0; i < w.size(); ++i) w[i] = static_cast<double>((i * 37) % 17) / 8.0 - 1.0;
+    for (int o = 0; o < O; ++o) b[static_cast<std::size_t>(o)] = 0.125 * o;
+    s::deploy::nir_graph g;
+    g.nodes = {nir_node("input", "Input", {{"shape", tensor({3}, {C, H, W})}}),
+               nir_node("conv", "Conv2d", {{"weight", tensor({O, C / G, KH, KW}, w)}, {"bias", tensor({O}, b)}, {"stride", tensor({2}, {SH, SW})},
+                                           {"padding", tensor({2}, {PH, PW})}, {"dilation", tensor({2}, {DH, DW})}, {"groups", tensor({}, {G})}}),
+               nir_node("pool", "SumPool2d", {{"kernel_size", tensor({2}, {2, 2})}, {"stride", tensor({2}, {1, 2})}, {"padding", tensor({2}, {1, 0})}}),
+               nir_node("delay", "Delay", {{"delay", tensor({}, {2.0})}}),
+               nir_node("output", "Output")};
+    g.edges = {{"input", "conv"}, {"conv", "pool"}, {"pool", "delay"}, {"delay", "output"}};
+    const s::deploy::runtime engine(g);
+    const int OH = (H + 2 * PH - DH * (KH - 1) - 1) / SH + 1, OW = (W + 2 * PW - DW * (KW - 1) - 1) / SW + 1;
+    CHECK(engine.describe().find("conv  Conv2d  [4, 7, 6] -> [6, " + std::to_string(OH) + ", " + std::to_string(OW) + "]") != std::string::npos);
+    const int PHo = (OH + 2 - 2) / 1 + 1, PWo = (OW - 2) / 2 + 1;
+    REQUIRE(engine.output_dims() == std::vector<std::int64_t>{O, PHo, PWo});
+    std::vector<float> frames(static_cast<std::size_t>(3 * C * H * W));
+    for (std::size_t i = 0; i < frames.size(); ++i) frames[i] = (i * 7) % 5 == 0 ? 0.0f : static_cast<float>((i * 13) % 11) / 4.0f;
+    const auto r = engine.run(frames.data(), 3, 1);
+    const float* x = frames.data();  // step 0 comes out at step 2
+    for (int o = 0; o < O; ++o)
+        for (int py = 0; py < PHo; ++py)
+            for (int px = 0; px < PWo; ++px) {
+                double pooled = 0;
+                for (int ky = 0; ky < 2; ++ky)
+                    for (int kx = 0; kx < 2; ++kx) {
+                        const int oy = py - 1 + ky, ox = px * 2 + kx;
+                        if (oy < 0 || oy >= OH || ox >= OW) continue;
+                        double sum = b[static_cast<std::size_t>(o)];
+                        const int group = o / (O / G);
+                        for (int c = 0; c < C / G; ++c)
+                            for (int ky2 = 0; ky2 < KH; ++ky2)
+                                for (int kx2 = 0; kx2 < KW; ++kx2) {
+                                    const int iy = oy * SH - PH + ky2 * DH, ix = ox * SW - PW + kx2 * DW;
+                                    if (iy < 0 || iy >= H || ix < 0 || ix >= W) continue;
+                                    sum += w[static_cast<std::size_t>(((o * (C / G) + c) * KH + ky2) * KW + kx2)] *
+                                           x[((group * (C / G) + c) * H + iy) * W + ix];
+                                }
+                        pooled += sum;
+                    }
+                const std::size_t at = static_cast<std::size_t>((o * PHo + py) * PWo + px);
+                CAPTURE(at);
+                CHECK(r.output[at] == 0.0f);  // the delay line is empty for two steps
+                CHECK(r.output[2 * r.size + at] == doctest::Approx(pooled).epsilon(1e-5).scale(1e-4));
+            }
+}
+
+TEST_CASE("NIR runtime: what it cannot run is refused naming the file, the node and the parameter") {
+    const auto base = [] {
+        s::deploy::nir_graph g;
+        g.source = "made.nir";
+        g.nodes = {nir_node("input", "Input", {{"shape", tensor({1}, {2})}}),
+                   nir_node("lif", "LIF", {{"tau", tensor({2}, {2.0, 3.0})}, {"r", tensor({}, {1.0})}, {"v_threshold", tensor({}, {1.0})}}),
+                   nir_node("output", "Output", {{"shape", tensor({1}, {2})}})};
+        g.edges = {{"input", "lif"}, {"lif", "output"}};
+        return g;
+    };
+    const auto refusal = [](const s::deploy::nir_graph& g, s::deploy::runtime_options o = {}) {
+        return message_of([&] { s::deploy::runtime engine(g, o); });
+    };
+    CHECK(refusal(base()) == "(no exception)");
+    auto g = base();
+    g.nodes[1].parameters["tau"] = tensor({3}, {2, 3, 4});
+    CHECK(refusal(g) == "snn2ann: deploy::runtime: made.nir: node 'lif' (LIF): parameter 'tau' holds 3 values for 2 neurons");
+    g = base();
+    g.nodes[1].parameters.erase("v_threshold");
+    CHECK(refusal(g) == "snn2ann: deploy::runtime: made.nir: node 'lif' (LIF): parameter 'v_threshold' is missing");
+    g = base();
+    g.nodes[1].type = "Spooky";
+    CHECK(refusal(g).find("node 'lif' (Spooky) is of a type the runtime does not run") != std::string::npos);
+    g = base();
+    g.nodes.push_back(nir_node("stray", "Scale", {{"scale", tensor({}, {1})}}));
+    CHECK(refusal(g) == "snn2ann: deploy::runtime: made.nir: node 'stray' (Scale) is not reached from the Input node 'input'");
+    g = base();
+    g.nodes[2].parameters["shape"] = tensor({1}, {3});
+    CHECK(refusal(g) == "snn2ann: deploy::runtime: made.nir: node 'output' (Output): parameter 'shape' is [3], and the node "
+                        "receives 2 values");
+    CHECK(refusal(base(), {5.0}).find("parameter 'tau' holds 2.000000: forward Euler with dt 5.000000 is unstable") !=
+          std::string::npos);
+    CHECK(refusal(base(), {5.0, s::deploy::discretisation::exponential}) == "(no exception)");
+    CHECK(message_of([&] { s::deploy::runtime(base()).run(nullptr, 1, 1, {"nowhere"}); }) ==
+          "snn2ann: deploy::runtime::run: no node is called 'nowhere' in made.nir");
 }

@@ -34,6 +34,7 @@
 #include <string>
 #include <vector>
 
+#include "../deploy/nir_graph.hpp"
 #include "../deploy/snn_graph.hpp"
 #include "../version.hpp"
 #include "hdf5.hpp"
@@ -238,6 +239,13 @@ inline deploy::node nir_read_node(hid_t nodes, const std::string& name, shape in
                            "Flatten, Affine, Linear, IF, LIF and Output)");
 }
 
+/// Data set `name` of `g` as a parameter tensor (numbers only).
+inline void nir_read_tensor(hid_t g, const std::string& name, const h5_place& at, deploy::nir_tensor& t) {
+    const auto a = h5_read<double>(g, name, at);
+    t.dims.assign(a.shape.begin(), a.shape.end());
+    t.values = a.values;
+}
+
 }  // namespace snn2ann::inline v0::detail
 
 namespace snn2ann::inline v0::io {
@@ -340,6 +348,90 @@ inline deploy::graph parse_nir(hid_t file_id, const std::string& path) {
     if (g.nodes.size() != names.size())
         d::h5_fail(at / "nodes", "holds " + std::to_string(names.size()) + " nodes, of which the chain from '" + start + "' reaches " +
                                      std::to_string(g.nodes.size()));
+    return g;
+}
+
+/// The NIR graph in file `path` as written, of any NIR version in use (0.1, 0.2, 1.0.x, with
+/// or without compression): every node's type and parameters, the edges in the file's order,
+/// the graph's numeric metadata. Nothing is interpreted here (deploy::runtime does that), so
+/// any node type is read; what is not a NIR graph (no version, no NIRGraph node, an edge
+/// naming a node that does not exist, a parameter that is neither numbers nor text, a graph
+/// nested in a node) is an io_error naming the file, the object and why.
+inline deploy::nir_graph read_nir_graph(const std::string& path);
+
+/// read_nir_graph's reading of an open HDF5 file (`path` names it in messages).
+inline deploy::nir_graph parse_nir_graph(hid_t file_id, const std::string& path);
+
+inline deploy::nir_graph read_nir_graph(const std::string& path) {
+    const snn2ann::detail::h5_quiet quiet;
+    const snn2ann::detail::h5_handle file = snn2ann::detail::h5_open(path);
+    return parse_nir_graph(file.get(), path);
+}
+
+inline deploy::nir_graph parse_nir_graph(hid_t file_id, const std::string& path) {
+    namespace d = snn2ann::detail;
+    const d::h5_quiet quiet;
+    const d::h5_place root{path, "/"};
+    if (!d::h5_has(file_id, "version")) d::h5_fail(root / "version", "is missing: not a NIR file");
+    deploy::nir_graph g;
+    g.source = path;
+    g.version = d::h5_read_string(file_id, "version", root / "version");
+    const d::h5_handle top = d::h5_group(file_id, "node", root / "node");
+    const d::h5_place at = root / "node";
+    const std::string type = d::h5_read_string(top.get(), "type", at / "type");
+    if (type != "NIRGraph") d::h5_fail(at / "type", "is '" + type + "', not NIRGraph");
+    const d::h5_handle nodes = d::h5_group(top.get(), "nodes", at / "nodes");
+    for (const std::string& name : d::h5_members(nodes.get(), at / "nodes")) {
+        const d::h5_place here = at / "nodes" / name;
+        const d::h5_handle group = d::h5_group(nodes.get(), name, here);
+        deploy::nir_node n;
+        n.name = name;
+        n.type = d::h5_read_string(group.get(), "type", here / "type");
+        if (n.type == "NIRGraph")
+            d::h5_fail(here, "is a graph nested in the graph, which the library does not read (flatten it with "
+                             "NIR's tools first)");
+        for (const std::string& member : d::h5_members(group.get(), here)) {
+            if (member == "type" || member == "metadata") continue;
+            if (d::h5_kind(group.get(), member) == H5O_TYPE_GROUP) {
+                // NIR 1.0's input_type / output_type: a group of one shape per port.
+                const d::h5_handle types = d::h5_group(group.get(), member, here / member);
+                const std::string port = member == "input_type" ? "input" : "output";
+                if ((member == "input_type" || member == "output_type") && d::h5_has(types.get(), port))
+                    d::nir_read_tensor(types.get(), port, here / member, n.parameters[member]);
+                continue;
+            }
+            const d::h5_handle set = d::h5_dataset(group.get(), member, here / member);
+            if (d::h5_class(set.get()) == H5T_STRING) {
+                n.texts[member] = d::h5_read_string(group.get(), member, here / member);
+                continue;
+            }
+            d::nir_read_tensor(group.get(), member, here / member, n.parameters[member]);
+        }
+        g.nodes.push_back(std::move(n));
+    }
+    if (d::h5_has(top.get(), "edges")) {
+        const auto dims = d::h5_shape(d::h5_dataset(top.get(), "edges", at / "edges").get(), at / "edges");
+        const bool empty = !dims.empty() && d::h5_count(dims) == 0;
+        if (!empty) {
+            const std::vector<std::string> e = d::h5_read_strings(top.get(), "edges", at / "edges");
+            if (dims.size() != 2 || dims[1] != 2) d::h5_fail(at / "edges", "is not an E x 2 array of node names");
+            for (std::size_t k = 0; k < e.size(); k += 2) {
+                for (const std::string* end : {&e[k], &e[k + 1]})
+                    if (!g.find(*end)) d::h5_fail(at / "edges", "names '" + *end + "', which is not a node");
+                g.edges.emplace_back(e[k], e[k + 1]);
+            }
+        }
+    }
+    if (d::h5_has(top.get(), "metadata") && d::h5_kind(top.get(), "metadata") == H5O_TYPE_GROUP) {
+        const d::h5_handle meta = d::h5_group(top.get(), "metadata", at / "metadata");
+        for (const std::string& member : d::h5_members(meta.get(), at / "metadata")) {
+            if (d::h5_kind(meta.get(), member) != H5O_TYPE_DATASET) continue;
+            const d::h5_handle set = d::h5_dataset(meta.get(), member, at / "metadata" / member);
+            const H5T_class_t kind = d::h5_class(set.get());
+            if (kind == H5T_INTEGER || kind == H5T_FLOAT)
+                d::nir_read_tensor(meta.get(), member, at / "metadata" / member, g.metadata[member]);
+        }
+    }
     return g;
 }
 
