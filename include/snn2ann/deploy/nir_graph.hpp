@@ -16,8 +16,8 @@ namespace snn2ann::inline v0::deploy {
 
 /// A parameter of a node: its dimensions (empty for a scalar) and its values, row-major.
 struct nir_tensor {
-    std::vector<std::int64_t> dims;
-    std::vector<double> values;
+    std::vector<std::int64_t> dims;  ///< the extent (empty: a scalar)
+    std::vector<double> values;      ///< prod(dims) values, row-major
 
     /// The number of values the dimensions describe.
     std::size_t count() const {
@@ -29,8 +29,8 @@ struct nir_tensor {
 
 /// One node: its name in the graph, its NIR type ("LIF", "Conv2d", ...) and its parameters.
 struct nir_node {
-    std::string name;
-    std::string type;
+    std::string name;  ///< unique in the graph
+    std::string type;  ///< NIR's type name
     /// Numeric parameters by name ("weight", "tau", "stride", ...); the shapes of NIR 1.0's
     /// input_type and output_type groups under "input_type" and "output_type".
     std::map<std::string, nir_tensor> parameters;
@@ -45,8 +45,8 @@ struct nir_node {
 struct nir_graph {
     std::string source;   ///< the file it was read from (for messages)
     std::string version;  ///< the file's NIR version string
-    std::vector<nir_node> nodes;
-    std::vector<std::pair<std::string, std::string>> edges;
+    std::vector<nir_node> nodes;                              ///< in the file's order
+    std::vector<std::pair<std::string, std::string>> edges;  ///< (from, to), in the file's order
     /// The graph's numeric metadata (this library writes dt and timesteps there).
     std::map<std::string, nir_tensor> metadata;
 

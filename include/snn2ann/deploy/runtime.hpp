@@ -65,14 +65,14 @@ enum class reset_rule {
 /// How the runtime engine reads a graph's continuous time.
 struct runtime_options {
     double dt = 1.0;  ///< one step, in the time unit of the file's time constants (seconds for Norse's files)
-    discretisation method = discretisation::forward_euler;
-    reset_rule reset = reset_rule::to_v_reset;
+    discretisation method = discretisation::forward_euler;  ///< how a neuron steps
+    reset_rule reset = reset_rule::to_v_reset;              ///< what a spike does to the membrane
 };
 
 /// What one recorded node did: its output (spikes for IF, LIF and CubaLIF) and, for a neuron
 /// node, its membrane potential after each step (after the reset), both [step][sample][value].
 struct node_trace {
-    std::string node;
+    std::string node;             ///< the node's name
     std::size_t size = 0;         ///< values per sample
     std::vector<float> output;    ///< steps x batch x size
     std::vector<float> membrane;  ///< steps x batch x size; empty for a node without a membrane
@@ -80,7 +80,9 @@ struct node_trace {
 
 /// What a run gives: the Output node at every step and the traces asked for.
 struct run_result {
-    std::size_t steps = 0, batch = 0, size = 0;  ///< size: values per sample of the Output
+    std::size_t steps = 0;  ///< the steps run
+    std::size_t batch = 0;  ///< the samples run
+    std::size_t size = 0;   ///< values per sample of the Output
     std::vector<float> output;                   ///< steps x batch x size
     std::vector<node_trace> traces;              ///< in the order asked
 
@@ -225,12 +227,15 @@ public:
         compile(g);
     }
 
-    /// Values per sample of one step's input and of the Output node.
+    /// Values per sample of one step's input.
     std::size_t input_size() const { return ops_.front().out_size; }
+    /// Values per sample of the Output node.
     std::size_t output_size() const { return ops_[output_].out_size; }
-    /// The dimensions of the Input and of the Output node.
+    /// The dimensions of the Input node.
     const std::vector<std::int64_t>& input_dims() const { return ops_.front().out_dims; }
+    /// The dimensions of the Output node.
     const std::vector<std::int64_t>& output_dims() const { return ops_[output_].out_dims; }
+    /// The time step and rules it was built with.
     const runtime_options& options() const { return options_; }
 
     /// The names of the nodes in the order each step runs them.

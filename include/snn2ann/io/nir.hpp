@@ -2,7 +2,8 @@
 // snnTorch, Norse, Sinabs, Rockpool, Spyx, Lava and neuromorphic chips read and write.
 // A trained network's SNN branch (deploy::graph_of: BN folded, biases per step) is written
 // as NIR's HDF5 layout, and a NIR file is read back into a graph, a model or the inference
-// engine. Needs snn2ann::hdf5 (HDF5's C library).
+// engine; any tool's NIR file, of any version, is read as written (read_nir_graph) for the
+// runtime engine (deploy/runtime.hpp). Needs snn2ann::hdf5 (HDF5's C library).
 //
 // The file (NIR's layout, nir.write of NIR 1.0):
 //   /version             "1.0.7", a variable-length UTF-8 string
