@@ -251,7 +251,7 @@ s::deploy::nir_node nir_node(std::string name, std::string type, std::map<std::s
 }
 }  // namespace
 
-TEST_CASE("NIR runtime: a network exported here and read back scores as its SNN branch does") {
+TEST_CASE("NIR runtime: a network exported here and read back spikes as its SNN branch, count for count") {
     auto a = trained_looking(7);
     const std::string path = scratch("runtime.nir").string();
     s::io::save_nir(a, path);
@@ -275,6 +275,25 @@ TEST_CASE("NIR runtime: a network exported here and read back scores as its SNN 
         for (int t = 0; t < T; ++t) sum += r.output[static_cast<std::size_t>(t) * n * 3 + i];
         CHECK(sum / T == doctest::Approx(ours[i]).epsilon(1e-5).scale(1e-5));
     }
+    // Every spiking layer's spike count, neuron by neuron, is the SNN branch's (the branch
+    // just ran these samples and keeps its counts).
+    std::vector<std::vector<float>> branch_counts;
+    a.layers().for_each_layer_deep([&](auto& l, const s::detail::layer_position&) {
+        if constexpr (s::detail::spiking_layer<std::remove_cvref_t<decltype(l)>>)
+            branch_counts.emplace_back(l.counts(), l.counts() + n * l.neurons);
+    });
+    REQUIRE(branch_counts.size() == 3);
+    std::size_t compared = 0;
+    for (std::size_t k = 0; k < 3; ++k) {
+        const auto& trace = r.trace(std::vector<std::string>{"if3", "lif5", "if9"}[k]);
+        for (std::size_t i = 0; i < n * trace.size; ++i) {
+            float count = 0.0f;
+            for (int t = 0; t < T; ++t) count += trace.output[static_cast<std::size_t>(t) * n * trace.size + i];
+            if (count != branch_counts[k][i]) FAIL_CHECK("layer " << k << ", value " << i << ": " << count << " against " << branch_counts[k][i]);
+            ++compared;
+        }
+    }
+    CHECK(compared == n * (4 * 5 * 5 + 6 * 3 * 3 + 12));
     // The scores are the same up to rounding (sums in other orders); the spiking layers
     // before the head fired, not everywhere (the untrained head's layer stays silent).
     for (const std::string node : {"if3", "lif5", "if9"}) {

@@ -11,6 +11,12 @@
                                 counts with what the library's SNN branch computed
                                 (tests/nir/nir_export.cpp)
 
+  check_nir.py runtime TOOL FOLDER
+                                runs FOLDER/model.nir with the library's runtime engine
+                                (TOOL: snn2ann-nir) on the images and compares its
+                                predictions and every spiking node's counts with the SNN
+                                branch's
+
 Exit status 0: the check passed; 1: it failed (the reasons printed); 77: h5py or numpy is
 missing (ctest reports the test as skipped).
 """
@@ -251,7 +257,46 @@ def check_simulation(folder):
         fail(f"{differing} spike counts differ")
 
 
+def check_runtime(tool, folder):
+    """The file run by the library's runtime engine (snn2ann-nir, no network type): every
+    spiking node's counts, neuron by neuron, and every prediction, as the SNN branch's."""
+    import subprocess
+    path = os.path.join(folder, "model.nir")
+    f, top, nodes, edges = read_graph(path)
+    order = chain(nodes, edges)
+    steps = int(top["metadata"]["timesteps"][()])
+    images = np.load(os.path.join(folder, "images.npy"))
+    predicted = np.load(os.path.join(folder, "predicted.npy"))
+    n = len(predicted)
+    frames = os.path.join(folder, "runtime_frames.npy")
+    np.save(frames, np.tile(images.reshape(1, n, -1), (steps, 1, 1)).astype(np.float32))
+    spiking = [name for name in order if nodes[name]["type"] in ("IF", "LIF")]
+    out = os.path.join(folder, "runtime")
+    p = subprocess.run([tool, "run", path, "--frames", frames, "--record", ",".join(spiking), "--out", out],
+                       capture_output=True, text=True)
+    if p.returncode != 0:
+        fail(f"{tool} exited with {p.returncode}: {p.stderr.strip()}")
+        return
+    scores = np.load(os.path.join(out, "output.npy")).reshape(steps, n, -1).mean(axis=0)
+    agree = int(np.sum(np.argmax(scores, axis=1) == predicted))
+    differing, neurons = 0, 0
+    for name in spiking:
+        ours = np.load(os.path.join(out, name + ".spikes.npy")).reshape(steps, n, -1).sum(axis=0)
+        branch = np.load(os.path.join(folder, f"counts_{name}.npy")).reshape(n, -1)
+        differing += int(np.sum(ours != branch))
+        neurons += branch.size
+    print(f"{n} images, T = {steps}: the runtime engine predicts as the SNN branch on {agree}; spike counts differ "
+          f"at {differing} of {neurons} neurons")
+    if agree != n:
+        fail(f"the runtime engine predicts differently on {n - agree} images")
+    if differing:
+        fail(f"{differing} spike counts differ")
+
+
 if __name__ == "__main__":
+    if len(sys.argv) == 4 and sys.argv[1] == "runtime":
+        check_runtime(sys.argv[2], sys.argv[3])
+        sys.exit(1 if failures else 0)
     if len(sys.argv) != 3 or sys.argv[1] not in ("structure", "simulate"):
         print(__doc__)
         sys.exit(2)
