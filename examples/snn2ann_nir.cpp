@@ -1,6 +1,7 @@
 // snn2ann-nir: a NIR file from any tool, looked at and run by the runtime engine
 // (deploy::runtime), with no network type written in C++.
-//   snn2ann-nir info FILE [--dt DT]
+//   snn2ann-nir info FILE [--dt DT]        (DT: one step in the file's time unit; default the
+//                                          dt of the file's metadata, else 1)
 //       the file's version and nodes, in the order a step runs them, with their dimensions
 //       and sources ("(t-1)": a recurrent edge)
 //   snn2ann-nir run FILE --dt DT (--frames F.npy | --events F.bin --steps T) [--record NODES]
@@ -63,7 +64,7 @@ std::vector<float> read_frames(const std::string& path, std::size_t input, std::
 
 int main(int argc, char** argv) {
     std::string file, frames_path, events_path, method = "euler", reset = "v_reset", out_dir, record_list;
-    double dt = 1.0;
+    double dt = 0.0;  // 0: the file's
     std::size_t steps = 0;
     snn2ann_examples::command_line cli{"snn2ann-nir", "Looks at and runs a NIR file from any tool with the runtime engine."};
     CLI::App& app = cli.app();
@@ -72,8 +73,8 @@ int main(int argc, char** argv) {
     CLI::App* run = app.add_subcommand("run", "run the graph on frames or an event recording");
     for (CLI::App* sub : {info, run}) {
         sub->add_option("file", file, "the NIR file")->required()->type_name("FILE");
-        sub->add_option("--dt", dt, "one step, in the file's time unit (seconds for Norse's and Rockpool's files)")
-            ->capture_default_str();
+        sub->add_option("--dt", dt, "one step, in the file's time unit (seconds for Norse's and Rockpool's files); "
+                                    "default: the dt of the file's metadata, else 1");
     }
     run->add_option("--frames", frames_path, "float32 .npy: steps x batch x the Input's values")->type_name("FILE");
     run->add_option("--events", events_path, "an N-MNIST-format recording (.bin), integrated into --steps frames")
@@ -87,13 +88,14 @@ int main(int argc, char** argv) {
     try {
         const s::deploy::nir_graph g = s::io::read_nir_graph(file);
         s::deploy::runtime_options options;
-        options.dt = dt;
+        const auto meta = g.metadata.find("dt");
+        options.dt = dt != 0.0 ? dt : meta != g.metadata.end() && meta->second.values.size() == 1 ? meta->second.values[0] : 1.0;
         options.method = method == "euler" ? s::deploy::discretisation::forward_euler : s::deploy::discretisation::exponential;
         options.reset = reset == "v_reset" ? s::deploy::reset_rule::to_v_reset : s::deploy::reset_rule::subtract_threshold;
         const s::deploy::runtime engine(g, options);
         if (info->parsed()) {
-            std::printf("%s: NIR %s, %zu nodes, %zu edges\n%s", file.c_str(), g.version.c_str(), g.nodes.size(), g.edges.size(),
-                        engine.describe().c_str());
+            std::printf("%s: NIR %s, %zu nodes, %zu edges, dt %g\n%s", file.c_str(), g.version.c_str(), g.nodes.size(),
+                        g.edges.size(), options.dt, engine.describe().c_str());
             return 0;
         }
         if (frames_path.empty() == events_path.empty()) throw s::invalid_argument("snn2ann-nir run: give --frames or --events (one)");

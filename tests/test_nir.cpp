@@ -258,6 +258,16 @@ TEST_CASE("NIR runtime: a network exported here and read back spikes as its SNN 
     const s::deploy::nir_graph g = s::io::read_nir_graph(path);
     CHECK(g.version == s::io::nir_version);
     CHECK(g.nodes.size() == 11);
+    // Every node says its input and output types (NIR 1.0's nir.read checks them), and the
+    // graph its dt and time unit.
+    for (const auto& node : g.nodes) {
+        CAPTURE(node.name);
+        CHECK(node.has("input_type"));
+        CHECK(node.has("output_type"));
+    }
+    CHECK(g.find("flatten6")->parameters.at("input_type").values == std::vector<double>{6, 3, 3});
+    CHECK(g.find("flatten6")->parameters.at("output_type").values == std::vector<double>{54});
+    CHECK(g.metadata.at("dt").values == std::vector<double>{1.0});
     const s::deploy::runtime engine(g);  // dt 1, forward Euler: the library's own IF and LIF
     CHECK(engine.input_size() == 200);
     CHECK(engine.output_size() == 3);

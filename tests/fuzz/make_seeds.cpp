@@ -118,6 +118,14 @@ int main(int argc, char** argv) {
         seed("nir", "input_if_output",
              fuzz::join({program, ints, std::string(reinterpret_cast<const char*>(floats.data()), floats.size() * 4)}));
     }
+    {
+        // The runtime engine: Input -> LIF -> Output, parameters from the pools
+        // (tests/fuzz/nir_runtime.cpp).
+        const std::string program{'\x00', '\x0f', '\x01'}, ints{1, 3, 0, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 3, 2, 1, 0};
+        const std::vector<float> floats{1, 0.5f, 0, 2, 0, 2, 1, 1, 0.25f, 0.75f, 0.5f, 1};
+        seed("nir_runtime", "input_lif_output",
+             fuzz::join({program, ints, std::string(reinterpret_cast<const char*>(floats.data()), floats.size() * 4)}));
+    }
     seed("aedat", "two_packets", snn2ann::data::format_aedat31({{3, 4, 1, 10}, {127, 0, 0, 12}, {5, 5, 0, (1ull << 31) + 2}}));
     {
         snn2ann::data::dataset frames;

@@ -4,10 +4,12 @@
 // harness writes that file in memory, reads it (io::parse_nir) and, where the graph reads,
 // loads it into a small network and runs the inference engine on it. HDF5's own parsing
 // of damaged containers is HDF5's to harden; what is fuzzed here is every check the
-// reader, the graph loader and the engine make of what a readable file holds.
+// reader, the graph loader and the engine make of what a readable file holds, and of the
+// reader of graphs as written (io::parse_nir_graph) with the runtime engine.
 #include <cstring>
 
 #include <snn2ann/deploy/inference.hpp>
+#include <snn2ann/deploy/runtime.hpp>
 #include <snn2ann/io/nir.hpp>
 #include <snn2ann/snn2ann.hpp>
 
@@ -110,6 +112,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         s::inference<small_net, s::timesteps<2>> engine{g};
         const std::vector<float> x(16, 0.75f);
         (void)engine.predict(x.data(), 1);
+    });
+    // The same file read as written (any node type) and run by the runtime engine.
+    fuzz::expect_only_snn2ann_errors([&] {
+        const s::deploy::runtime engine(s::io::parse_nir_graph(file.get(), "fuzz.nir"));
+        const std::vector<float> x(2 * engine.input_size(), 0.75f);
+        (void)engine.run(x.data(), 2, 1, engine.nodes());
     });
     return 0;
 }

@@ -36,7 +36,7 @@ PARAMETERS = {  # NIR's parameters of each node type the library writes: (name, 
     "Conv2d": [("weight", "f", 4), ("bias", "f", 1), ("stride", "i", 1), ("padding", "i", 1),
                ("dilation", "i", 1), ("groups", "i", 0), ("input_shape", "i", 1)],
     "AvgPool2d": [("kernel_size", "i", 1), ("stride", "i", 1), ("padding", "i", 1)],
-    "Flatten": [("start_dim", "i", 0), ("end_dim", "i", 0), ("input_type", "i", 1)],
+    "Flatten": [("start_dim", "i", 0), ("end_dim", "i", 0)],
     "Affine": [("weight", "f", 2), ("bias", "f", 1)],
     "IF": [("r", "f", None), ("v_threshold", "f", None), ("v_reset", "f", None)],
     "LIF": [("tau", "f", None), ("r", "f", None), ("v_leak", "f", None), ("v_threshold", "f", None),
@@ -64,8 +64,15 @@ def read_graph(path):
     top = f["node"]
     nodes = {}
     for name, group in top["nodes"].items():
-        nodes[name] = {key: (text(group[key]) if key == "type" else group[key][()]) for key in group.keys()}
-        nodes[name]["_datasets"] = {key: group[key] for key in group.keys()}
+        nodes[name] = {}
+        for key in group.keys():
+            item = group[key]
+            if isinstance(item, h5py.Group):  # NIR 1.0's input_type / output_type
+                nodes[name][key] = {k: item[k][()] for k in item.keys()}
+            else:
+                nodes[name][key] = text(item) if key == "type" else item[()]
+        nodes[name]["_datasets"] = {key: group[key] for key in group.keys() if isinstance(group[key], h5py.Dataset)}
+        nodes[name]["_groups"] = {key for key in group.keys() if isinstance(group[key], h5py.Group)}
     edges = [(text_of(a), text_of(b)) for a, b in top["edges"][()]]
     return f, top, nodes, edges
 
@@ -114,6 +121,10 @@ def check_structure(path):
         present = set(node["_datasets"])
         if present != expected:
             fail(f"node {name} ({kind}): data sets {sorted(present)}, NIR's are {sorted(expected)}")
+        if node["_groups"] != {"input_type", "output_type"} or "input" not in node.get("input_type", {}) \
+                or "output" not in node.get("output_type", {}):
+            fail(f"node {name} ({kind}): groups {sorted(node['_groups'])}, NIR 1.0's input_type/input and "
+                 f"output_type/output are needed (nir.read checks them)")
         for p, dtype_kind, rank in PARAMETERS[kind]:
             if p not in node["_datasets"]:
                 continue
@@ -122,10 +133,16 @@ def check_structure(path):
                 fail(f"node {name}.{p}: dtype {d.dtype}, expected kind {dtype_kind}")
             if rank is not None and d.ndim != rank:
                 fail(f"node {name}.{p}: rank {d.ndim}, expected {rank}")
+    meta = top["metadata"]
+    if "dt" not in meta or float(meta["dt"][()]) != 1.0 or text(meta["time_unit"]) != "step":
+        fail("/node/metadata does not say dt = 1 step")
     order = chain(nodes, edges)
     shape = None
     for name in order:
         node, kind = nodes[name], nodes[name]["type"]
+        before = shape
+        if kind != "Input" and tuple(int(v) for v in node["input_type"]["input"]) != before:
+            fail(f"node {name}: input_type {node['input_type']['input']}, the node before gives {before}")
         if kind == "Input":
             shape = tuple(int(v) for v in node["shape"])
         elif kind == "Conv2d":
@@ -142,8 +159,6 @@ def check_structure(path):
             k, s = int(node["kernel_size"][0]), int(node["stride"][0])
             shape = (shape[0], conv_out(shape[1], k, s, 0), conv_out(shape[2], k, s, 0))
         elif kind == "Flatten":
-            if tuple(int(v) for v in node["input_type"]) != shape:
-                fail(f"node {name}: input_type {node['input_type']} for input {shape}")
             if int(node["start_dim"]) != 0 or int(node["end_dim"]) != -1:
                 fail(f"node {name}: flattens dims {node['start_dim']}..{node['end_dim']}")
             shape = (int(np.prod(shape)),)
@@ -161,6 +176,8 @@ def check_structure(path):
         elif kind == "Output":
             if tuple(int(v) for v in node["shape"]) != shape:
                 fail(f"node {name}: shape {node['shape']}, the node before gives {shape}")
+        if tuple(int(v) for v in node["output_type"]["output"]) != shape:
+            fail(f"node {name}: output_type {node['output_type']['output']}, it gives {shape}")
         print(f"  {name:10s} {kind:10s} -> {shape}")
     return order
 

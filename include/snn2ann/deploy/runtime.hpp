@@ -617,7 +617,10 @@ inline void runtime::run_sample(const float* frames, std::size_t steps, std::siz
         if (op.read_late) s.late[k].assign(op.out_size, 0.0f);
         if (op.kind == detail::runtime_kind::neuron) s.v[k].assign(op.out_size, 0.0f);
         if (op.synapse) s.current[k].assign(op.out_size, 0.0f);
-        if (op.kind == detail::runtime_kind::delay) s.line[k].assign(op.out_size * static_cast<std::size_t>(op.max_delay + 1), 0.0f);
+        // A delay line holds the steps the run can read back: a delay of `steps` or more
+        // gives zeros throughout.
+        if (op.kind == detail::runtime_kind::delay)
+            s.line[k].assign(op.out_size * (std::min(static_cast<std::size_t>(op.max_delay), steps - 1) + 1), 0.0f);
         if (op.kind == detail::runtime_kind::conv) hwc = std::max(hwc, op.out_size);
         widest = std::max(widest, op.in_size);
     }
@@ -734,8 +737,9 @@ inline void runtime::step_op(const detail::runtime_op& op, const float* x, sampl
             return;
         }
         case detail::runtime_kind::delay: {
-            // A ring of max_delay + 1 steps: slot t holds x[t]; the output reads slot t - d.
-            const std::size_t slots = static_cast<std::size_t>(op.max_delay) + 1, n = op.out_size;
+            // A ring of slots (the longest delay the run can read, plus 1): slot t holds x[t],
+            // the output reads slot t - d.
+            const std::size_t n = op.out_size, slots = s.line[k].size() / n;
             float* line = s.line[k].data();
             std::copy(x, x + n, line + (t % slots) * n);
             for (std::size_t i = 0; i < n; ++i) {

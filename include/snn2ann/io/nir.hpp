@@ -10,14 +10,15 @@
 //   /node/type           "NIRGraph"
 //   /node/nodes/<name>/  one group per node: its "type" and its parameters as data sets
 //   /node/edges          an E x 2 array of strings, (from, to) per edge
-//   /node/metadata/      what this library adds: producer, timesteps, scores
+//   /node/nodes/<name>/input_type/input, output_type/output: the node's shapes (NIR 1.0)
+//   /node/metadata/      producer, timesteps, scores, dt (1) and time_unit ("step")
 // The mapping of the library's computation onto NIR's (continuous-time) definitions, with
 // dt = 1 and forward-Euler steps, as snnTorch and SpikingJelly export them:
 //   Input      shape [C, H, W]; the input of every step (the image, or frame t)
 //   Conv2d     weight (O, I, k, k), bias (O,) added at every step, stride [s, s],
 //              padding [p, p], dilation [1, 1], groups 1, input_shape [H, W]
 //   AvgPool2d  kernel_size [k, k], stride [s, s], padding [0, 0]
-//   Flatten    start_dim 0, end_dim -1, input_type [C, H, W]
+//   Flatten    start_dim 0, end_dim -1 (its input_type [C, H, W], as every node's)
 //   Affine     weight (O, I), bias (O,) added at every step
 //   IF         r = 1, v_threshold, v_reset = 0 per neuron: v += r I; a spike where
 //              v > v_threshold, then v = v_reset. The library's IF with reset to zero.
@@ -99,7 +100,6 @@ inline void nir_write_node(hid_t nodes, const deploy::node& n, const h5_place& a
         case deploy::node_kind::flatten:
             nir_int(g.get(), "start_dim", 0, here);
             nir_int(g.get(), "end_dim", -1, here);
-            nir_ints(g.get(), "input_type", nir_shape_values(n.in), here);
             break;
         case deploy::node_kind::affine:
             nir_floats(g.get(), "weight", {static_cast<hsize_t>(n.out.size()), static_cast<hsize_t>(n.in.size())}, n.weight, here);
@@ -120,6 +120,12 @@ inline void nir_write_node(hid_t nodes, const deploy::node& n, const h5_place& a
             break;
         }
     }
+    // NIR 1.0's types of every node (its nir.read checks them against the edges): a group
+    // of one shape per port, a sample's dimensions without the batch.
+    const h5_handle in = h5_new_group(g.get(), "input_type", here / "input_type");
+    nir_ints(in.get(), "input", nir_shape_values(n.in), here / "input_type");
+    const h5_handle out = h5_new_group(g.get(), "output_type", here / "output_type");
+    nir_ints(out.get(), "output", nir_shape_values(n.out), here / "output_type");
 }
 
 /// The values of a float data set that must all equal `expected` (an r, v_reset, v_leak, or
@@ -270,6 +276,10 @@ inline void write_nir(const deploy::graph& g, const std::string& path) {
                                  std::to_string(version.patch);
     snn2ann::detail::h5_write_strings(meta.get(), "producer", {}, {producer}, at / "metadata" / "producer");
     snn2ann::detail::nir_int(meta.get(), "timesteps", g.timesteps, at / "metadata");
+    // The time constants are in steps: a step is the unit of time, dt = 1 of it.
+    const double dt = 1.0;
+    snn2ann::detail::h5_write(meta.get(), "dt", {}, &dt, at / "metadata" / "dt");
+    snn2ann::detail::h5_write_strings(meta.get(), "time_unit", {}, {"step"}, at / "metadata" / "time_unit");
     snn2ann::detail::h5_write_strings(meta.get(), "scores", {}, {"the mean over the time steps of the output node"},
                                       at / "metadata" / "scores");
 }
