@@ -216,7 +216,7 @@ TEST_CASE("NIR: damaged and foreign files are refused with the file, the node an
     }
     refuses("reset.nir", graph("reset"), "/node/nodes/if/v_reset: holds 0.500000 where the library needs 0.000000");
     refuses("r.nir", graph("r"), "/node/nodes/if/r: holds 0.500000 where the library needs 1.000000");
-    refuses("unknown.nir", graph("unknown"), "/node/nodes/if/type: is 'CubaLIF', a node the library does not read");
+    refuses("unknown.nir", graph("unknown"), "/node/nodes/if/type: is 'CubaLIF', a node the library does not read into a network");
     refuses("fork.nir", graph("fork"), "give node 'if' two successors");
     refuses("missing.nir", graph("missing"), "/node/edges: names 'nowhere', which is not a node");
     refuses("short.nir", graph("short"), "/node/edges: end at node 'if', which is not the Output node");
@@ -474,4 +474,94 @@ TEST_CASE("NIR runtime: what it cannot run is refused naming the file, the node 
     CHECK(refusal(base(), {5.0, s::deploy::discretisation::exponential}) == "(no exception)");
     CHECK(message_of([&] { s::deploy::runtime(base()).run(nullptr, 1, 1, {"nowhere"}); }) ==
           "snn2ann: deploy::runtime::run: no node is called 'nowhere' in made.nir");
+}
+
+TEST_CASE("NIR: max pooling of spikes exports as SumPool2d and Threshold at 0, and comes back to every engine") {
+    using pooled = s::network<s::input<2, 10, 10>, s::conv<4, 3>, s::batch_norm, s::spiking<s::if_neuron<>>, s::max_pool<2>,
+                              s::conv<6, 3, 1, 0>, s::spiking<s::lif_neuron<2>>, s::max_pool<3>, s::flatten, s::linear<3>>;
+    s::model<pooled, s::timesteps<T>> a{s::seed{5}};
+    for (std::size_t i = 0; i < a.state().size(); ++i) a.state()[i] += 0.05f * static_cast<float>(i % 7);
+    const std::string path = scratch("maxpool.nir").string();
+    s::io::save_nir(a, path);
+    const auto raw = s::io::read_nir_graph(path);
+    REQUIRE(raw.find("maxpool3"));
+    CHECK(raw.find("maxpool3")->type == "SumPool2d");
+    CHECK(raw.find("maxpool3_spiked")->type == "Threshold");
+    CHECK(raw.find("maxpool6_spiked")->parameters.at("threshold").values == std::vector<double>(6, 0.0));
+    const auto g = s::io::read_nir(path);
+    CHECK(g.nodes[3].kind == s::deploy::node_kind::max_pool2d);
+    CHECK(g.nodes.size() == 10);
+    constexpr std::size_t n = 12;
+    const auto x = inputs(n, 200);
+    const float* y = a.snn().forward(x.data(), n);
+    const std::vector<float> ours(y, y + n * 3);
+    std::vector<std::vector<float>> counts;
+    a.layers().for_each_layer_deep([&](auto& l, const s::detail::layer_position&) {
+        if constexpr (s::detail::spiking_layer<std::remove_cvref_t<decltype(l)>>) counts.emplace_back(l.counts(), l.counts() + n * l.neurons);
+    });
+    // Back into a model: the same outputs, bit for bit.
+    s::model<pooled, s::timesteps<T>> b{s::seed{6}};
+    s::io::load_nir(b, path);
+    CHECK(snn_scores(b, x, n) == ours);
+    // The inference engine.
+    s::inference<pooled, s::timesteps<T>> engine{g};
+    const float* e = engine.predict(x.data(), n);
+    for (std::size_t i = 0; i < ours.size(); ++i) CHECK(e[i] == doctest::Approx(ours[i]).epsilon(1e-5).scale(1e-5));
+    // The runtime engine: every spike count of the SNN branch.
+    const s::deploy::runtime rt(raw);
+    std::vector<float> frames;
+    for (int t = 0; t < T; ++t) frames.insert(frames.end(), x.begin(), x.end());
+    const auto r = rt.run(frames.data(), T, n, {"if2", "lif5"});
+    for (std::size_t k = 0; k < 2; ++k) {
+        const auto& trace = r.trace(k == 0 ? "if2" : "lif5");
+        std::size_t differing = 0;
+        for (std::size_t i = 0; i < n * trace.size; ++i) {
+            float c = 0.0f;
+            for (int t = 0; t < T; ++t) c += trace.output[static_cast<std::size_t>(t) * n * trace.size + i];
+            differing += c != counts[k][i];
+        }
+        CHECK(differing == 0);
+        CHECK(std::count(trace.output.begin(), trace.output.end(), 1.0f) > 0);
+    }
+    // A SumPool2d without its Threshold at 0 is refused by the network reader, naming it
+    // (the runtime runs it: a sum pooling).
+    namespace d = s::detail;
+    for (const std::string variant : {"alone", "threshold 0.5"}) {
+        CAPTURE(variant);
+        const std::string lone = scratch("sumpool.nir").string();
+        {
+            const d::h5_quiet quiet;
+            const d::h5_place root{lone, "/"};
+            const auto file = d::h5_create(lone);
+            d::h5_write_strings(file.get(), "version", {}, {"0.2.0"}, root);
+            const auto top = d::h5_new_group(file.get(), "node", root);
+            d::h5_write_strings(top.get(), "type", {}, {"NIRGraph"}, root);
+            const auto nodes = d::h5_new_group(top.get(), "nodes", root);
+            const auto node = [&](const std::string& name, const std::string& type, const std::vector<std::int64_t>& shape) {
+                auto g = d::h5_new_group(nodes.get(), name, root);
+                d::h5_write_strings(g.get(), "type", {}, {type}, root);
+                if (!shape.empty()) d::h5_write(g.get(), "shape", {shape.size()}, shape.data(), root);
+                return g;
+            };
+            node("input", "Input", {1, 4, 4});
+            const auto pool = node("pool", "SumPool2d", {});
+            const std::vector<std::int64_t> two{2, 2};
+            d::h5_write(pool.get(), "kernel_size", {2}, two.data(), root);
+            d::h5_write(pool.get(), "stride", {2}, two.data(), root);
+            std::vector<std::string> edges{"input", "pool", "pool", "output"};
+            if (variant != "alone") {
+                const auto t = node("spiked", "Threshold", {});
+                const float half = 0.5f;
+                d::h5_write(t.get(), "threshold", {1}, &half, root);
+                edges = {"input", "pool", "pool", "spiked", "spiked", "output"};
+            }
+            node("output", "Output", {1, 2, 2});
+            d::h5_write_strings(top.get(), "edges", {edges.size() / 2, 2}, edges, root);
+        }
+        const std::string m = message_of([&] { s::io::read_nir(lone); });
+        CHECK(m.find(lone + ": /node/nodes/" + (variant == "alone" ? std::string("pool: is a SumPool2d not followed by a Threshold at 0")
+                                                                    : std::string("spiked/threshold: holds 0.500000"))) != std::string::npos);
+        const s::deploy::runtime rt(s::io::read_nir_graph(lone));
+        CHECK(rt.output_dims() == std::vector<std::int64_t>{1, 2, 2});
+    }
 }

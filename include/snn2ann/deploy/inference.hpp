@@ -78,6 +78,7 @@ struct engine_workspace {
     buffer<float> columns;       // im2col of one step
     buffer<float> hwc;           // event-driven conv sums, [oh][ow][a block of channels]
     buffer<float> membrane;      // the running spiking layer's
+    buffer<std::int32_t> winners;  // max pooling's (unused, as no backward follows)
     std::vector<std::uint32_t> active;    // the nonzero inputs of one step (event-driven)
     std::vector<double> nonzero, events;  // per op: nonzero inputs and event-driven steps
 };
@@ -213,6 +214,7 @@ private:
                     break;
                 }
                 case deploy::node_kind::avg_pool2d:
+                case deploy::node_kind::max_pool2d:
                     o.geometry = {n.in.c, n.in.h, n.in.w, n.kernel, n.stride, 0, n.in.c, n.out.h, n.out.w};
                     break;
                 case deploy::node_kind::if_neuron:
@@ -309,6 +311,8 @@ private:
                 if (o.kind == deploy::node_kind::avg_pool2d) {
                     // The training model's pooling, the steps as a batch: the same bits.
                     detail::cpu_ops::avg_pool_forward(cpu{}, o.geometry, live, cur, next);
+                } else if (o.kind == deploy::node_kind::max_pool2d) {
+                    detail::cpu_ops::max_pool_forward(cpu{}, o.geometry, live, cur, next, w.winners.ensure(live * out_width), nullptr);
                 } else if (!o.on_spikes) {
                     dense(o, cur, live, next, w);
                 } else {

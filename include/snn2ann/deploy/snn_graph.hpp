@@ -11,6 +11,9 @@
 //     spreads a bias over the steps), b' after it (the head reads the mean rate, and the
 //     mean over the steps of W s_t + b' is W (count / T) + b');
 //   - avg_pool2d, flatten: as in the network;
+//   - max_pool2d: max pooling of spikes (a max_pool after a spiking layer): 1 where any
+//     input of the window spiked. NIR has no max pooling; the file says it exactly as a
+//     SumPool2d followed by a Threshold at 0 (io/nir.hpp);
 //   - if_neuron / lif_neuron: per neuron V[t] = decay U[t-1] + I[t], a spike where
 //     V[t] > threshold, U[t] = 0 after a spike (decay 1 for IF, 1 - 1/tau for LIF).
 // What the graph cannot hold is refused with a sentence (graph_of): reset by subtraction,
@@ -37,7 +40,7 @@
 namespace snn2ann::inline v0::deploy {
 
 /// What a node computes (see the header's comment).
-enum class node_kind { input, conv2d, avg_pool2d, flatten, affine, if_neuron, lif_neuron, output };
+enum class node_kind { input, conv2d, avg_pool2d, max_pool2d, flatten, affine, if_neuron, lif_neuron, output };
 
 /// The node kind in words (NIR's type names).
 inline const char* kind_name(node_kind k) {
@@ -45,6 +48,7 @@ inline const char* kind_name(node_kind k) {
         case node_kind::input: return "Input";
         case node_kind::conv2d: return "Conv2d";
         case node_kind::avg_pool2d: return "AvgPool2d";
+        case node_kind::max_pool2d: return "MaxPool2d of spikes";
         case node_kind::flatten: return "Flatten";
         case node_kind::affine: return "Affine";
         case node_kind::if_neuron: return "IF";
@@ -64,8 +68,8 @@ struct node {
     /// outputs x inputs. Empty otherwise.
     std::vector<float> weight;
     std::vector<float> bias;        ///< conv2d, affine: added at every step (see the header)
-    int kernel = 0;                 ///< conv2d, avg_pool2d: the square window
-    int stride = 1;                 ///< conv2d, avg_pool2d
+    int kernel = 0;                 ///< conv2d, avg_pool2d, max_pool2d: the square window
+    int stride = 1;                 ///< conv2d, avg_pool2d, max_pool2d
     int padding = 0;                ///< conv2d: zero padding on every side
     std::vector<float> threshold;   ///< if_neuron, lif_neuron: one per neuron
     int tau = 1;                    ///< lif_neuron: the time constant in steps (decay 1 - 1/tau)
@@ -163,6 +167,7 @@ graph graph_of(Model& m, const std::string& who = "deploy::graph_of") {
     g.nodes.push_back(node::make(node_kind::input, "input", in, in));
     const float* params = m.parameters().data();
     const float* state = m.state().data();
+    bool spikes = false;  // the layer's input is spikes: 0 or 1
     m.layers().for_each_layer([&](auto& l, std::size_t i) {
         using L = std::remove_cvref_t<decltype(l)>;
         const float* p = params + executor::param_offsets[i];
@@ -192,6 +197,7 @@ graph graph_of(Model& m, const std::string& who = "deploy::graph_of") {
                 n.threshold.assign(s, s + L::neurons);
                 n.tau = N::time_constant;
                 g.nodes.push_back(std::move(n));
+                spikes = true;
             }
         } else if constexpr (detail::is_conv_layer<L>() || detail::is_linear_layer<L>()) {
             constexpr std::size_t weights = L::weight_count, channels = L::out_channels;
@@ -213,14 +219,19 @@ graph graph_of(Model& m, const std::string& who = "deploy::graph_of") {
             n.weight = std::move(w);
             n.bias = std::move(b);
             g.nodes.push_back(std::move(n));
+            spikes = false;
         } else if constexpr (detail::is_pool_layer<L>()) {
-            if (detail::describes_as<L>("max_pool"))
+            const bool max = detail::describes_as<L>("max_pool");
+            if (max && !spikes)
                 detail::refuse_graph(who, i, "is " + L::describe() + " of currents, which NIR has no primitive for: "
                                              "train the network with avg_pool<K> in its place");
-            if (!detail::describes_as<L>("avg_pool")) detail::refuse_graph(who, i, "is " + L::describe() + ", which is not exported");
-            node n = node::make(node_kind::avg_pool2d, "avgpool" + index, layer_in, L::out);
+            if (!max && !detail::describes_as<L>("avg_pool")) detail::refuse_graph(who, i, "is " + L::describe() + ", which is not exported");
+            if (L::geometry.pad != 0) detail::refuse_graph(who, i, "pads its input, which is not exported");
+            node n = node::make(max ? node_kind::max_pool2d : node_kind::avg_pool2d, (max ? "maxpool" : "avgpool") + index,
+                                layer_in, L::out);
             n.kernel = L::geometry.k, n.stride = L::geometry.stride;
             g.nodes.push_back(std::move(n));
+            spikes = spikes && max;  // the maximum of spikes is a spike; their mean is not
         } else {
             if (L::describe() == "flatten") {
                 g.nodes.push_back(node::make(node_kind::flatten, "flatten" + index, layer_in, L::out));
@@ -311,8 +322,9 @@ void load_graph(Model& m, const graph& g, const std::string& who = "deploy::load
                     p[weights + o] = detail::bias_for_step(n.bias[o], before_last, Model::T);
             ++at;
         } else if constexpr (detail::is_pool_layer<L>()) {
-            if (!detail::describes_as<L>("avg_pool")) differs(layer + ", which no NIR node computes");
-            const node& n = expect(node_kind::avg_pool2d, current, L::out, layer);
+            const bool max = detail::describes_as<L>("max_pool");
+            if (!max && !detail::describes_as<L>("avg_pool")) differs(layer + ", which no NIR node computes");
+            const node& n = expect(max ? node_kind::max_pool2d : node_kind::avg_pool2d, current, L::out, layer);
             if (n.kernel != L::geometry.k || n.stride != L::geometry.stride)
                 differs(layer + ", kernel " + std::to_string(L::geometry.k) + ", stride " + std::to_string(L::geometry.stride));
             ++at;

@@ -18,6 +18,8 @@
 //   Conv2d     weight (O, I, k, k), bias (O,) added at every step, stride [s, s],
 //              padding [p, p], dilation [1, 1], groups 1, input_shape [H, W]
 //   AvgPool2d  kernel_size [k, k], stride [s, s], padding [0, 0]
+//   SumPool2d, Threshold   a max pooling of spikes (max_pool after a spiking layer): the
+//              window's sum, then 1 where it is above 0 (the Threshold node "<name>_spiked")
 //   Flatten    start_dim 0, end_dim -1 (its input_type [C, H, W], as every node's)
 //   Affine     weight (O, I), bias (O,) added at every step
 //   IF         r = 1, v_threshold, v_reset = 0 per neuron: v += r I; a spike where
@@ -71,11 +73,16 @@ inline void nir_floats(hid_t g, const std::string& name, const std::vector<hsize
     h5_write(g, name, dims, v.data(), at / name);
 }
 
-/// Writes one node's group (its type and parameters).
+/// The name of the Threshold node that follows a max pooling of spikes' SumPool2d.
+inline std::string nir_spiked_name(const deploy::node& n) { return n.name + "_spiked"; }
+
+/// Writes one node's group (its type and parameters); a max pooling of spikes as two, a
+/// SumPool2d and a Threshold at 0.
 inline void nir_write_node(hid_t nodes, const deploy::node& n, const h5_place& at) {
     const h5_place here = at / n.name;
     const h5_handle g = h5_new_group(nodes, n.name, here);
-    h5_write_strings(g.get(), "type", {}, {deploy::kind_name(n.kind)}, here / "type");
+    const bool max_pool = n.kind == deploy::node_kind::max_pool2d;
+    h5_write_strings(g.get(), "type", {}, {max_pool ? "SumPool2d" : deploy::kind_name(n.kind)}, here / "type");
     const std::vector<hsize_t> neurons = nir_dims(n.in);
     const std::vector<float> zeros(n.in.size(), 0.0f), ones(n.in.size(), 1.0f);
     switch (n.kind) {
@@ -93,6 +100,7 @@ inline void nir_write_node(hid_t nodes, const deploy::node& n, const h5_place& a
             break;
         }
         case deploy::node_kind::avg_pool2d:
+        case deploy::node_kind::max_pool2d:
             nir_ints(g.get(), "kernel_size", {n.kernel, n.kernel}, here);
             nir_ints(g.get(), "stride", {n.stride, n.stride}, here);
             nir_ints(g.get(), "padding", {0, 0}, here);
@@ -126,6 +134,17 @@ inline void nir_write_node(hid_t nodes, const deploy::node& n, const h5_place& a
     nir_ints(in.get(), "input", nir_shape_values(n.in), here / "input_type");
     const h5_handle out = h5_new_group(g.get(), "output_type", here / "output_type");
     nir_ints(out.get(), "output", nir_shape_values(n.out), here / "output_type");
+    if (max_pool) {
+        // The maximum of spikes, exactly: 1 where the window's sum is above 0.
+        const h5_place there = at / nir_spiked_name(n);
+        const h5_handle t = h5_new_group(nodes, nir_spiked_name(n), there);
+        h5_write_strings(t.get(), "type", {}, {"Threshold"}, there / "type");
+        nir_floats(t.get(), "threshold", nir_dims(n.out), std::vector<float>(n.out.size(), 0.0f), there);
+        for (const char* port : {"input", "output"}) {
+            const h5_handle types = h5_new_group(t.get(), std::string(port) + "_type", there / (std::string(port) + "_type"));
+            nir_ints(types.get(), port, nir_shape_values(n.out), there);
+        }
+    }
 }
 
 /// The values of a float data set that must all equal `expected` (an r, v_reset, v_leak, or
@@ -198,9 +217,11 @@ inline deploy::node nir_read_node(hid_t nodes, const std::string& name, shape in
         if (n.bias.size() != w.shape[0]) h5_fail(here / "bias", "does not hold one value per output channel");
         return n;
     }
-    if (type == "AvgPool2d") {
-        if (in.flat) h5_fail(here, "is an AvgPool2d on a flat input");
-        n.kind = deploy::node_kind::avg_pool2d;
+    if (type == "AvgPool2d" || type == "SumPool2d") {
+        if (in.flat) h5_fail(here, "is a " + type + " on a flat input");
+        // A SumPool2d is read as the first half of a max pooling of spikes (parse_nir checks
+        // that a Threshold at 0 follows).
+        n.kind = type == "AvgPool2d" ? deploy::node_kind::avg_pool2d : deploy::node_kind::max_pool2d;
         n.kernel = nir_square(g.get(), "kernel_size", here);
         n.stride = nir_square(g.get(), "stride", here);
         if (h5_has(g.get(), "padding") && nir_square(g.get(), "padding", here) != 0) h5_fail(here / "padding", "is not 0");
@@ -242,8 +263,9 @@ inline deploy::node nir_read_node(hid_t nodes, const std::string& name, shape in
         }
         return n;
     }
-    h5_fail(here / "type", "is '" + type + "', a node the library does not read (it reads Input, Conv2d, AvgPool2d, "
-                           "Flatten, Affine, Linear, IF, LIF and Output)");
+    h5_fail(here / "type", "is '" + type + "', a node the library does not read into a network (it reads Input, "
+                           "Conv2d, AvgPool2d, SumPool2d then Threshold at 0, Flatten, Affine, Linear, IF, LIF and Output; "
+                           "deploy::runtime runs any NIR graph)");
 }
 
 /// Data set `name` of `g` as a parameter tensor (numbers only).
@@ -269,7 +291,14 @@ inline void write_nir(const deploy::graph& g, const std::string& path) {
     const snn2ann::detail::h5_handle nodes = snn2ann::detail::h5_new_group(top.get(), "nodes", at / "nodes");
     for (const deploy::node& n : g.nodes) snn2ann::detail::nir_write_node(nodes.get(), n, at / "nodes");
     std::vector<std::string> edges;
-    for (std::size_t k = 0; k + 1 < g.nodes.size(); ++k) edges.push_back(g.nodes[k].name), edges.push_back(g.nodes[k + 1].name);
+    for (std::size_t k = 0; k + 1 < g.nodes.size(); ++k) {
+        if (g.nodes[k].kind == deploy::node_kind::max_pool2d) {
+            edges.push_back(g.nodes[k].name), edges.push_back(snn2ann::detail::nir_spiked_name(g.nodes[k]));
+            edges.push_back(snn2ann::detail::nir_spiked_name(g.nodes[k])), edges.push_back(g.nodes[k + 1].name);
+        } else {
+            edges.push_back(g.nodes[k].name), edges.push_back(g.nodes[k + 1].name);
+        }
+    }
     snn2ann::detail::h5_write_strings(top.get(), "edges", {edges.size() / 2, 2}, edges, at / "edges");
     const snn2ann::detail::h5_handle meta = snn2ann::detail::h5_new_group(top.get(), "metadata", at / "metadata");
     const std::string producer = "snn2ann " + std::to_string(version.major) + "." + std::to_string(version.minor) + "." +
@@ -344,9 +373,27 @@ inline deploy::graph parse_nir(hid_t file_id, const std::string& path) {
         }
     }
     shape current{};
+    std::size_t merged = 0;  // Threshold nodes read as the second half of a max pooling of spikes
     for (std::string name = start;;) {
-        if (g.nodes.size() > names.size()) d::h5_fail(at / "edges", "make a cycle");
+        if (g.nodes.size() + merged > names.size()) d::h5_fail(at / "edges", "make a cycle");
         g.nodes.push_back(d::nir_read_node(nodes.get(), name, current, at / "nodes"));
+        if (g.nodes.back().kind == deploy::node_kind::max_pool2d) {
+            // SumPool2d then Threshold at 0: 1 where any input of the window spiked.
+            const auto then = next.find(name);
+            const std::string refusal = "is a SumPool2d not followed by a Threshold at 0, the pair the library reads as "
+                                        "max pooling of spikes (deploy::runtime runs any graph)";
+            if (then == next.end()) d::h5_fail(at / "nodes" / name, refusal);
+            const d::h5_place there = at / "nodes" / then->second;
+            const d::h5_handle t = d::h5_group(nodes.get(), then->second, there);
+            if (d::h5_read_string(t.get(), "type", there / "type") != "Threshold") d::h5_fail(at / "nodes" / name, refusal);
+            const auto threshold = d::h5_read<float>(t.get(), "threshold", there / "threshold").values;
+            if (threshold.size() != 1 && threshold.size() != g.nodes.back().out.size())
+                d::h5_fail(there / "threshold", "holds " + std::to_string(threshold.size()) + " values for " +
+                                                    std::to_string(g.nodes.back().out.size()));
+            d::nir_expect_all(threshold, 0.0f, there / "threshold", "a max pooling of spikes fires where any input did");
+            name = then->second;
+            ++merged;
+        }
         current = g.nodes.back().out;
         if (current.size() > nir_max_node_values)
             d::h5_fail(at / "nodes" / name, "gives " + std::to_string(current.size()) + " values per sample, more than the "
@@ -356,9 +403,9 @@ inline deploy::graph parse_nir(hid_t file_id, const std::string& path) {
         if (n == next.end()) d::h5_fail(at / "edges", "end at node '" + name + "', which is not the Output node");
         name = n->second;
     }
-    if (g.nodes.size() != names.size())
+    if (g.nodes.size() + merged != names.size())
         d::h5_fail(at / "nodes", "holds " + std::to_string(names.size()) + " nodes, of which the chain from '" + start + "' reaches " +
-                                     std::to_string(g.nodes.size()));
+                                     std::to_string(g.nodes.size() + merged));
     return g;
 }
 
