@@ -24,6 +24,8 @@ and the exporters of Sinabs, Norse, Rockpool, snnTorch and SpikingJelly):
                   r = tau / dt), a scalar threshold broadcast.
   spikingjelly    NIR 1.0 layout: Conv2d, IF with v_reset, AvgPool2d, Flatten, Linear, LIF with
                   tau in steps and r 1 (decay_input), run with reset by subtraction as well.
+  earliest        the first NIR layout: nodes numbered "0", "1", ..., edges as pairs of indices,
+                  an Output without a shape.
   braille         NIR's braille network: CubaLIF with a recurrent Linear (an edge from the neuron
                   back to its own input) and a CubaLI readout, in a reset-to-zero and a
                   subtraction variant.
@@ -75,6 +77,9 @@ def write_nir(path, version, nodes, edges, layout):
                         g.create_dataset(key, data=a, compression="gzip")
                     else:
                         g.create_dataset(key, data=a)
+        if layout == "indices":  # the earliest NIR: nodes numbered, edges pairs of indices
+            top.create_dataset("edges", data=np.array(edges, dtype=np.int64))
+            return
         e = np.array(edges, dtype=object if layout == "new" else "S")
         top.create_dataset("edges", data=e, dtype=h5py.string_dtype() if layout == "new" else e.dtype)
 
@@ -528,6 +533,25 @@ def braille(tool, d, rng):
                     r["output"].reshape(len(x), -1)[:upto], stacked(outputs["output"])[:upto], exact=False)
 
 
+def earliest(tool, d, rng):
+    """The earliest NIR (nodes a list, edges pairs of indices, an Output without a shape)."""
+    nodes = {
+        "0": {"type": "Input", "shape": np.array([3])},
+        "1": {"type": "LIF", "tau": np.array([4.0, 2.0, 8.0], np.float32), "r": np.array([4.0, 2.0, 8.0], np.float32),
+              "v_leak": np.zeros(3, np.float32), "v_threshold": np.array([1.0, 1.5, 0.5], np.float32)},
+        "2": {"type": "Output"},
+    }
+    path = os.path.join(d, "earliest.nir")
+    write_nir(path, "0.0.1", nodes, [(0, 1), (1, 2)], "indices")
+    x = (rng.random((30, 3)) < 0.6).astype(np.float32)
+    frames = os.path.join(d, "earliest_in.npy")
+    np.save(frames, x.reshape(30, 1, 3))
+    outputs, _ = simulate(nodes, [("0", "1"), ("1", "2")], x)
+    r = run_tool(tool, path, os.path.join(d, "earliest_out"), ["--frames", frames], [])
+    if r is not None:
+        compare("earliest NIR (integer edges, an Output without a shape): spikes", r["output"], stacked(outputs["2"]))
+
+
 def main():
     if len(sys.argv) != 3:
         print(__doc__)
@@ -535,7 +559,7 @@ def main():
     tool, d = sys.argv[1], sys.argv[2]
     os.makedirs(d, exist_ok=True)
     rng = np.random.default_rng(20261206)
-    for fixture in (sinabs_cnn, lif_benchmark, snntorch, spikingjelly, braille):
+    for fixture in (sinabs_cnn, lif_benchmark, snntorch, spikingjelly, braille, earliest):
         fixture(tool, d, rng)
     info = subprocess.run([tool, "info", os.path.join(d, "braille_v_reset.nir"), "--dt", "1e-3"], capture_output=True, text=True)
     print(info.stdout)

@@ -182,7 +182,19 @@ inline deploy::node nir_read_node(hid_t nodes, const std::string& name, shape in
         return a.values;
     };
     if (type == "Input" || type == "Output") {
-        const auto dims = h5_read<std::int64_t>(g.get(), "shape", here / "shape").values;
+        // "shape" (every version), or NIR 1.0's input_type / output_type group; an Output of
+        // NIR 0.1 may say nothing (it takes what reaches it).
+        const bool input = type == "Input";
+        const std::string port = input ? "input_type" : "output_type";
+        const bool typed = !h5_has(g.get(), "shape") && h5_has(g.get(), port) && h5_kind(g.get(), port) == H5O_TYPE_GROUP;
+        if (!input && !typed && !h5_has(g.get(), "shape")) {
+            n.kind = deploy::node_kind::output;
+            return n;
+        }
+        const h5_handle types = typed ? h5_group(g.get(), port, here / port) : h5_handle{};
+        const std::string member = input ? "input" : "output";
+        const auto dims = typed ? h5_read<std::int64_t>(types.get(), member, here / port / member).values
+                                : h5_read<std::int64_t>(g.get(), "shape", here / "shape").values;
         if (dims.empty() || dims.size() > 3 || std::any_of(dims.begin(), dims.end(), [](std::int64_t d) { return d < 1 || d > (1 << 20); }))
             h5_fail(here / "shape", "is not a shape of 1 to 3 positive dimensions");
         shape s = dims.size() == 1 ? flat_shape(static_cast<int>(dims[0]))
@@ -268,6 +280,32 @@ inline deploy::node nir_read_node(hid_t nodes, const std::string& name, shape in
                            "deploy::runtime runs any NIR graph)");
 }
 
+/// The edges of a graph group: an E x 2 data set of node names, or (NIR 0.0, whose nodes
+/// were a list) of node indices, read as the names "0", "1", ...; none where it is missing
+/// or empty. Every end must name a node of `names`.
+inline std::vector<std::pair<std::string, std::string>> nir_read_edges(hid_t top, const h5_place& at,
+                                                                       const std::vector<std::string>& names) {
+    std::vector<std::pair<std::string, std::string>> edges;
+    if (!h5_has(top, "edges")) return edges;
+    const h5_place here = at / "edges";
+    const h5_handle set = h5_dataset(top, "edges", here);
+    const auto dims = h5_shape(set.get(), here);
+    if (!dims.empty() && h5_count(dims) == 0) return edges;
+    if (dims.size() != 2 || dims[1] != 2) h5_fail(here, "is not an E x 2 array of node names");
+    std::vector<std::string> ends;
+    if (h5_class(set.get()) == H5T_INTEGER) {
+        for (const std::int64_t i : h5_read<std::int64_t>(top, "edges", here).values) ends.push_back(std::to_string(i));
+    } else {
+        ends = h5_read_strings(top, "edges", here);
+    }
+    for (std::size_t k = 0; k + 1 < ends.size(); k += 2) {
+        for (const std::string* e : {&ends[k], &ends[k + 1]})
+            if (std::find(names.begin(), names.end(), *e) == names.end()) h5_fail(here, "names '" + *e + "', which is not a node");
+        edges.emplace_back(ends[k], ends[k + 1]);
+    }
+    return edges;
+}
+
 /// Data set `name` of `g` as a parameter tensor (numbers only).
 inline void nir_read_tensor(hid_t g, const std::string& name, const h5_place& at, deploy::nir_tensor& t) {
     const auto a = h5_read<double>(g, name, at);
@@ -342,18 +380,13 @@ inline deploy::graph parse_nir(hid_t file_id, const std::string& path) {
     if (type != "NIRGraph") d::h5_fail(at / "type", "is '" + type + "', not NIRGraph");
     const d::h5_handle nodes = d::h5_group(top.get(), "nodes", at / "nodes");
     const std::vector<std::string> names = d::h5_members(nodes.get(), at / "nodes");
-    const auto edge_dims = d::h5_shape(d::h5_dataset(top.get(), "edges", at / "edges").get(), at / "edges");
-    const std::vector<std::string> edges = d::h5_read_strings(top.get(), "edges", at / "edges");
-    if (edge_dims.size() != 2 || edge_dims[1] != 2) d::h5_fail(at / "edges", "is not an E x 2 array of node names");
     std::map<std::string, std::string> next;
     std::map<std::string, int> incoming;
-    for (std::size_t k = 0; k < edges.size(); k += 2) {
-        for (const std::string* e : {&edges[k], &edges[k + 1]})
-            if (std::find(names.begin(), names.end(), *e) == names.end())
-                d::h5_fail(at / "edges", "names '" + *e + "', which is not a node");
-        if (!next.emplace(edges[k], edges[k + 1]).second)
-            d::h5_fail(at / "edges", "give node '" + edges[k] + "' two successors: the library reads chains of nodes");
-        if (++incoming[edges[k + 1]] > 1) d::h5_fail(at / "edges", "give node '" + edges[k + 1] + "' two inputs");
+    for (const auto& [from, to] : d::nir_read_edges(top.get(), at, names)) {
+        if (!next.emplace(from, to).second)
+            d::h5_fail(at / "edges", "give node '" + from + "' two successors: the library reads chains of nodes (deploy::runtime "
+                                     "runs any graph)");
+        if (++incoming[to] > 1) d::h5_fail(at / "edges", "give node '" + to + "' two inputs");
     }
     std::string start;
     for (const std::string& name : names) {
@@ -467,19 +500,9 @@ inline deploy::nir_graph parse_nir_graph(hid_t file_id, const std::string& path)
         }
         g.nodes.push_back(std::move(n));
     }
-    if (d::h5_has(top.get(), "edges")) {
-        const auto dims = d::h5_shape(d::h5_dataset(top.get(), "edges", at / "edges").get(), at / "edges");
-        const bool empty = !dims.empty() && d::h5_count(dims) == 0;
-        if (!empty) {
-            const std::vector<std::string> e = d::h5_read_strings(top.get(), "edges", at / "edges");
-            if (dims.size() != 2 || dims[1] != 2) d::h5_fail(at / "edges", "is not an E x 2 array of node names");
-            for (std::size_t k = 0; k < e.size(); k += 2) {
-                for (const std::string* end : {&e[k], &e[k + 1]})
-                    if (!g.find(*end)) d::h5_fail(at / "edges", "names '" + *end + "', which is not a node");
-                g.edges.emplace_back(e[k], e[k + 1]);
-            }
-        }
-    }
+    std::vector<std::string> names;
+    for (const deploy::nir_node& n : g.nodes) names.push_back(n.name);
+    g.edges = d::nir_read_edges(top.get(), at, names);
     if (d::h5_has(top.get(), "metadata") && d::h5_kind(top.get(), "metadata") == H5O_TYPE_GROUP) {
         const d::h5_handle meta = d::h5_group(top.get(), "metadata", at / "metadata");
         for (const std::string& member : d::h5_members(meta.get(), at / "metadata")) {
