@@ -454,6 +454,68 @@ TEST_CASE("conv on spikes: event-driven images equal the definition as the dense
         }
 }
 
+TEST_CASE("AVX2 blocks: the event-driven sums compiled for AVX2 equal the definition, and a native AVX2 build's bits") {
+    namespace ops = s::detail::cpu_ops;
+    namespace ev = s::detail::cpu_ops::event_detail;
+    if (!ops::cpu_has_avx2_fma()) TEST_SKIP("this CPU has no AVX2 and FMA");
+    // Strides 1 and 2, kernels 3 and 5, padding; blocks of 64, 32 and 16 channels.
+    const s::detail::conv_geometry geometries[] = {{5, 9, 8, 3, 1, 1, 64, 9, 8}, {3, 11, 10, 5, 2, 2, 32, 6, 5},
+                                                  {6, 7, 7, 3, 1, 0, 16, 5, 5}};
+    std::size_t compared = 0;
+    for (const auto& g : geometries)
+        for (const bool binary : {true, false}) {
+            CAPTURE(g.oc);
+            CAPTURE(binary);
+            const s::detail::counter_rng rng(9, static_cast<std::uint64_t>(g.oc) + binary);
+            std::vector<float> w(g.col_rows() * g.oc), x(g.in_size()), scattered(w.size());
+            for (std::size_t i = 0; i < w.size(); ++i) w[i] = 2.0f * rng.uniform(i) - 1.0f;
+            for (std::size_t i = 0; i < x.size(); ++i)
+                x[i] = rng.uniform(100000 + i) < 0.3f ? (binary ? 1.0f : 4.0f * rng.uniform(200000 + i) - 1.0f) : 0.0f;
+            ops::conv_scatter_weights(w.data(), static_cast<std::size_t>(g.oc), g.col_rows(), scattered.data());
+            std::vector<std::uint32_t> count(static_cast<std::size_t>(g.h) * g.w), channel(g.in_size());
+            bool ones = false;
+            ops::active_channels(g, x.data(), count.data(), channel.data(), ones);
+            REQUIRE(ones == binary);
+            std::vector<float> avx2(g.out_plane() * g.oc), packets(avx2.size());
+            const auto run = [&]<std::size_t Width>() {
+                if (binary) {
+                    ev::conv_events_block_avx2<Width, true>(g, scattered.data(), x.data(), count.data(), channel.data(), avx2.data());
+                    ev::conv_events_block<Width, true>(g, scattered.data(), Width, x.data(), count.data(), channel.data(), packets.data());
+                } else {
+                    ev::conv_events_block_avx2<Width, false>(g, scattered.data(), x.data(), count.data(), channel.data(), avx2.data());
+                    ev::conv_events_block<Width, false>(g, scattered.data(), Width, x.data(), count.data(), channel.data(), packets.data());
+                }
+            };
+            if (g.oc == 64) run.template operator()<64>();
+            else if (g.oc == 32) run.template operator()<32>();
+            else run.template operator()<16>();
+            // The definition in double, [plane][channel] as the blocks keep it.
+            const double eps = std::numeric_limits<float>::epsilon();
+            for (int o = 0; o < g.oc; ++o)
+                for (int oy = 0; oy < g.oh; ++oy)
+                    for (int ox = 0; ox < g.ow; ++ox) {
+                        double sum = 0.0, magnitude = 0.0;
+                        std::size_t terms = 0;
+                        for (int c = 0; c < g.c; ++c)
+                            for (int ky = 0; ky < g.k; ++ky)
+                                for (int kx = 0; kx < g.k; ++kx) {
+                                    const int iy = oy * g.stride - g.pad + ky, ix = ox * g.stride - g.pad + kx;
+                                    if (iy < 0 || iy >= g.h || ix < 0 || ix >= g.w) continue;
+                                    const double term = static_cast<double>(w[((static_cast<std::size_t>(o) * g.c + c) * g.k + ky) * g.k + kx]) *
+                                                        x[(static_cast<std::size_t>(c) * g.h + iy) * g.w + ix];
+                                    sum += term, magnitude += std::abs(term), terms += term != 0.0;
+                                }
+                        const std::size_t at = (static_cast<std::size_t>(oy) * g.ow + ox) * g.oc + o;
+                        CHECK(std::abs(avx2[at] - sum) <= static_cast<double>(terms + 1) * eps * magnitude);
+                        ++compared;
+                    }
+            // Where the program's own packets are AVX2's with fused multiply-adds (a native
+            // build on such a CPU), the two are the same instructions: the same bits.
+            if constexpr (ev::lanes == 8 && s::detail::cpu_ops::native_fma) CHECK(avx2 == packets);
+        }
+    CHECK(compared == 64 * 9 * 8 * 2 + 32 * 6 * 5 * 2 + 16 * 5 * 5 * 2);
+}
+
 TEST_CASE("GEMM kernel: the library's AVX2 kernel equals float64 sums within rounding, in every shape and layout") {
     namespace ops = s::detail::cpu_ops;
     if (!ops::sgemm_detail::cpu_runs_kernel()) TEST_SKIP("this CPU has no AVX2 and FMA");

@@ -16,8 +16,16 @@
 #include <cstddef>
 #include <cstdint>
 
+#include <array>
+#include <utility>
+
 #include <Eigen/Core>
 
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#endif
+
+#include "cpu_features.hpp"
 #include "im2col.hpp"
 
 namespace snn2ann::inline v0::detail::cpu_ops {
@@ -106,6 +114,8 @@ inline void affine_events(const float* s, const float* bias, std::size_t outs, c
 namespace event_detail {
 using packet = Eigen::internal::packet_traits<float>::type;
 inline constexpr std::size_t lanes = static_cast<std::size_t>(Eigen::internal::packet_traits<float>::size);
+/// The most taps (kernel positions) the AVX2 blocks list per pixel: kernels up to 16 x 16.
+inline constexpr std::size_t max_event_taps = 256;
 
 /// Calls tap(out, t) for each output `out` that input pixel (iy, ix) reaches through kernel
 /// tap t = ky k + kx, in increasing t.
@@ -178,6 +188,60 @@ inline void conv_events_block(const conv_geometry& g, const float* block, std::s
             });
         }
 }
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+/// conv_events_block<Width, Binary> for Width 16, 32 or 64, compiled for AVX2 and FMA
+/// whatever the program's flags: a program built for baseline x86-64 (Eigen's packets of 4)
+/// sums as a native build does (packets of 8, fused multiply-adds), where the CPU has them.
+/// The taps of a pixel are listed first (for_each_tap, one formula), then summed here: a
+/// lambda would not inherit the target.
+template <std::size_t Width, bool Binary>
+[[gnu::target("avx2,fma")]] void conv_events_block_avx2(const conv_geometry& g, const float* block, const float* x,
+                                                        const std::uint32_t* count, const std::uint32_t* channel, float* acc) {
+    constexpr std::size_t vectors = Width / 8;
+    const std::size_t plane = static_cast<std::size_t>(g.h) * g.w, channels = static_cast<std::size_t>(g.c);
+    const std::size_t taps = static_cast<std::size_t>(g.k) * g.k;
+    std::fill(acc, acc + g.out_plane() * Width, 0.0f);
+    std::array<std::pair<std::uint32_t, std::uint32_t>, max_event_taps> reached;  // (output, tap)
+    for (int iy = 0; iy < g.h; ++iy)
+        for (int ix = 0; ix < g.w; ++ix) {
+            const std::size_t p = static_cast<std::size_t>(iy) * g.w + ix, n = count[p];
+            if (n == 0) continue;
+            const std::uint32_t* cs = channel + p * channels;
+            std::size_t r = 0;
+            for_each_tap(g, iy, ix, [&](std::size_t out, std::size_t t) {
+                reached[r++] = {static_cast<std::uint32_t>(out), static_cast<std::uint32_t>(t)};
+            });
+            for (std::size_t k = 0; k < r; ++k) {
+                float* o = acc + reached[k].first * Width;
+                const std::size_t t = reached[k].second;
+                __m256 sum[vectors];
+                for (std::size_t j = 0; j < vectors; ++j) sum[j] = _mm256_setzero_ps();
+                for (std::size_t a = 0; a < n; ++a) {
+                    const float* w = block + (cs[a] * taps + t) * Width;
+                    if constexpr (Binary) {
+                        for (std::size_t j = 0; j < vectors; ++j) sum[j] = _mm256_add_ps(sum[j], _mm256_loadu_ps(w + 8 * j));
+                    } else {
+                        const __m256 v = _mm256_set1_ps(x[cs[a] * plane + p]);
+                        for (std::size_t j = 0; j < vectors; ++j) sum[j] = _mm256_fmadd_ps(v, _mm256_loadu_ps(w + 8 * j), sum[j]);
+                    }
+                }
+                for (std::size_t j = 0; j < vectors; ++j) _mm256_storeu_ps(o + 8 * j, _mm256_add_ps(_mm256_loadu_ps(o + 8 * j), sum[j]));
+            }
+        }
+}
+#endif
+
+/// Whether conv_events takes the AVX2 blocks: the program's own packets are narrower than
+/// 8 (it was not built for AVX), the CPU has AVX2 and FMA, and the kernel's taps fit the list.
+inline bool event_blocks_avx2(const conv_geometry& g) {
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+    return lanes < 8 && static_cast<std::size_t>(g.k) * g.k <= max_event_taps && cpu_has_avx2_fma();
+#else
+    (void)g;
+    return false;
+#endif
+}
 }  // namespace event_detail
 
 /// One image's convolution (geometry g) from its nonzero inputs (active_channels: `count`,
@@ -189,10 +253,20 @@ inline void conv_events_block(const conv_geometry& g, const float* block, std::s
 inline void conv_events(const conv_geometry& g, const float* s, const float* bias, const float* x,
                         const std::uint32_t* count, const std::uint32_t* channel, bool binary, float* acc, float* y) {
     const std::size_t oc = static_cast<std::size_t>(g.oc), plane = g.out_plane(), per = g.col_rows();
+    [[maybe_unused]] const bool avx2 = event_detail::event_blocks_avx2(g);
     for (std::size_t q0 = 0, width = 0; q0 < oc; q0 += width) {
         width = event_block_width(q0, oc);
         const float* block = s + q0 * per;
         const auto run = [&]<std::size_t Width>() {
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+            if constexpr (Width > 0) {
+                if (avx2) {
+                    if (binary) event_detail::conv_events_block_avx2<Width, true>(g, block, x, count, channel, acc);
+                    else event_detail::conv_events_block_avx2<Width, false>(g, block, x, count, channel, acc);
+                    return;
+                }
+            }
+#endif
             if (binary) event_detail::conv_events_block<Width, true>(g, block, width, x, count, channel, acc);
             else event_detail::conv_events_block<Width, false>(g, block, width, x, count, channel, acc);
         };

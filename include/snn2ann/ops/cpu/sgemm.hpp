@@ -23,6 +23,7 @@
 #endif
 
 #include "../../core/buffer.hpp"
+#include "cpu_features.hpp"
 
 namespace snn2ann::inline v0::detail::cpu_ops {
 
@@ -38,15 +39,8 @@ inline constexpr std::ptrdiff_t mr = 6, nr = 16;
 // A block of A (mc x kc, 144 KiB) stays in L2, a panel of B (kc x nr, 16 KiB) in L1.
 inline constexpr std::ptrdiff_t kc = 256, mc = 144, nc = 4080;
 
-/// Whether this CPU can run the kernel (x86-64 with AVX2 and FMA; checked once).
-inline bool cpu_runs_kernel() {
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-    static const bool runs = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-    return runs;
-#else
-    return false;
-#endif
-}
+/// Whether this CPU can run the kernel (x86-64 with AVX2 and FMA).
+inline bool cpu_runs_kernel() { return cpu_has_avx2_fma(); }
 /// Whether the callers use the kernel: where the CPU runs it, unless the translation unit
 /// already gives Eigen AVX-512 (-march=native on such a CPU), whose kernel is wider.
 inline bool kernel_available() {

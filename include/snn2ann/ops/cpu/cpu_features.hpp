@@ -1,0 +1,28 @@
+// snn2ann/ops/cpu: what the CPU the program runs on can do. The hot kernels have versions
+// compiled for AVX2 and FMA by a function target attribute, whatever the program's flags
+// (a consumer's default build targets baseline x86-64), and take them where the CPU has
+// those instructions: the GEMM kernel (sgemm.hpp) and the event-driven sums
+// (event_driven.hpp).
+#pragma once
+
+namespace snn2ann::inline v0::detail::cpu_ops {
+
+/// Whether this translation unit is compiled with fused multiply-adds (-mfma, or
+/// -march=native on a CPU that has them): Eigen's packets then multiply-add fused.
+#if defined(__FMA__)
+inline constexpr bool native_fma = true;
+#else
+inline constexpr bool native_fma = false;
+#endif
+
+/// Whether this CPU has AVX2 and FMA (x86-64 with GCC or Clang; checked once).
+inline bool cpu_has_avx2_fma() {
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+    static const bool has = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    return has;
+#else
+    return false;
+#endif
+}
+
+}  // namespace snn2ann::inline v0::detail::cpu_ops
