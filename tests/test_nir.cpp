@@ -457,6 +457,9 @@ TEST_CASE("NIR runtime: what it cannot run is refused naming the file, the node 
     g.nodes[1].parameters["tau"] = tensor({3}, {2, 3, 4});
     CHECK(refusal(g) == "snn2ann: deploy::runtime: made.nir: node 'lif' (LIF): parameter 'tau' holds 3 values for 2 neurons");
     g = base();
+    g.nodes[1].parameters["tau"] = tensor({3}, {2, 3});
+    CHECK(refusal(g) == "snn2ann: deploy::runtime: made.nir: node 'lif' (LIF): parameter 'tau' holds 2 values for its dimensions [3]");
+    g = base();
     g.nodes[1].parameters.erase("v_threshold");
     CHECK(refusal(g) == "snn2ann: deploy::runtime: made.nir: node 'lif' (LIF): parameter 'v_threshold' is missing");
     g = base();

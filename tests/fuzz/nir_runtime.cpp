@@ -1,6 +1,6 @@
 // The runtime engine (deploy::runtime) on any graph a NIR file can hold, built in memory:
 // the input is a program of up to 16 nodes (a type each, of NIR's and others; parameters
-// left out, of the wrong size, or with values from a pool that holds NaN, infinities,
+// left out, of the wrong size, disagreeing with their own dimensions, or with values from a pool that holds NaN, infinities,
 // negatives and huge numbers; a padding given as text), edges to the next node and
 // elsewhere (fan-in, recurrent edges, self-loops, edges into the Input), and the run's dt,
 // method, reset, steps and batch. Every check the engine makes of a graph is fuzzed here
@@ -49,14 +49,19 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         s::deploy::nir_node n;
         n.name = "n" + std::to_string(k);
         n.type = k == 0 && !(b & 0x80) ? "Input" : types[b % type_count];
-        const bool omit = b & 0x10, wrong_size = b & 0x20;
+        const bool omit = b & 0x10, wrong_size = b & 0x20, inconsistent = (b & 0x28) == 0x28;
         std::size_t written = 0;
-        // A parameter of `dims` (one more value when asked), integers or reals from the pools.
+        // A parameter of `dims` (one more along the first when asked, or one value more than
+        // its dimensions say), integers or reals from the pools.
         const auto param = [&](const std::string& name, std::vector<std::int64_t> dims, bool integers) {
             if (omit && written++ == 0) return;
             s::deploy::nir_tensor t;
             t.dims = std::move(dims);
-            std::size_t count = t.count() + (wrong_size ? 1 : 0);
+            if (wrong_size) {
+                if (t.dims.empty()) t.dims = {2};
+                else ++t.dims[0];
+            }
+            std::size_t count = t.count() + (inconsistent ? 1 : 0);
             for (std::size_t i = 0; i < count; ++i) t.values.push_back(integers ? static_cast<double>(p.integer(-1, 6)) : p.real());
             n.parameters[name] = std::move(t);
         };

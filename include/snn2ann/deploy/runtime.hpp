@@ -155,6 +155,14 @@ public:
     const deploy::nir_tensor& tensor(const std::string& p) const {
         const auto it = n_.parameters.find(p);
         if (it == n_.parameters.end()) fail(p, "is missing");
+        // A graph built in memory may disagree with itself; a file's data set cannot.
+        std::size_t count = 1;
+        for (const std::int64_t d : it->second.dims) {
+            if (d < 0 || d > (std::int64_t{1} << 32)) fail(p, "has the dimensions " + dims_text(it->second.dims));
+            count *= static_cast<std::size_t>(d);
+        }
+        if (count != it->second.values.size())
+            fail(p, "holds " + std::to_string(it->second.values.size()) + " values for its dimensions " + dims_text(it->second.dims));
         return it->second;
     }
     /// One value per element of a node of `n` values (a single value broadcast); `fallback`
