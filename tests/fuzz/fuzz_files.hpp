@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <system_error>
 #include <exception>
 #include <filesystem>
@@ -88,5 +89,25 @@ void expect_only_snn2ann_errors(F&& reader) {
         std::abort();
     }
 }
+
+/// Values drawn in turn from two parts of an input: small integers from the bytes of one,
+/// floats (any bit pattern: NaN, infinities, denormals) from the 4-byte words of the other.
+struct pools {
+    std::string_view ints, floats;
+    std::size_t next_int = 0, next_float = 0;
+    /// An integer in [lo, hi] (lo where the pool is empty).
+    std::int64_t integer(std::int64_t lo, std::int64_t hi) {
+        if (ints.empty()) return lo;
+        const auto b = static_cast<unsigned char>(ints[next_int++ % ints.size()]);
+        return lo + static_cast<std::int64_t>(b) % (hi - lo + 1);
+    }
+    /// A float (0.5 where the pool holds less than one).
+    float real() {
+        if (floats.size() < 4) return 0.5f;
+        float v;
+        std::memcpy(&v, floats.data() + 4 * (next_float++ % (floats.size() / 4)), 4);
+        return v;
+    }
+};
 
 }  // namespace fuzz

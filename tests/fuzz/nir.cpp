@@ -19,21 +19,7 @@ namespace {
 namespace s = snn2ann;
 namespace d = snn2ann::detail;
 
-struct pools {
-    std::string_view ints, floats;
-    std::size_t next_int = 0, next_float = 0;
-    std::int64_t integer(std::int64_t lo, std::int64_t hi) {  // in [lo, hi]
-        if (ints.empty()) return lo;
-        const auto b = static_cast<unsigned char>(ints[next_int++ % ints.size()]);
-        return lo + static_cast<std::int64_t>(b) % (hi - lo + 1);
-    }
-    float real() {
-        if (floats.size() < 4) return 0.5f;
-        float v;
-        std::memcpy(&v, floats.data() + 4 * (next_float++ % (floats.size() / 4)), 4);
-        return v;
-    }
-};
+using fuzz::pools;
 
 const char* const types[] = {"Input", "Conv2d", "AvgPool2d", "Flatten", "Affine", "Linear", "IF", "LIF", "Output", "CubaLIF"};
 

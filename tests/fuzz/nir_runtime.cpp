@@ -16,21 +16,7 @@
 namespace {
 namespace s = snn2ann;
 
-struct pools {
-    std::string_view ints, floats;
-    std::size_t next_int = 0, next_float = 0;
-    std::int64_t integer(std::int64_t lo, std::int64_t hi) {  // in [lo, hi]
-        if (ints.empty()) return lo;
-        const auto b = static_cast<unsigned char>(ints[next_int++ % ints.size()]);
-        return lo + static_cast<std::int64_t>(b) % (hi - lo + 1);
-    }
-    double real() {
-        if (floats.size() < 4) return 0.5;
-        float v;
-        std::memcpy(&v, floats.data() + 4 * (next_float++ % (floats.size() / 4)), 4);
-        return v;
-    }
-};
+using fuzz::pools;
 
 const char* const types[] = {"Input", "Output",    "Affine", "Linear", "Scale", "Conv1d", "Conv2d", "AvgPool2d",
                              "SumPool2d", "Flatten", "Threshold", "Delay", "I", "IF", "LI", "LIF", "CubaLI", "CubaLIF",

@@ -244,13 +244,20 @@ def simulate(nodes, order, image, steps):
     return total / steps, counts
 
 
-def check_simulation(folder):
+def exported(folder):
+    """What nir_export wrote: the file, its nodes in chain order, T, the images and the SNN
+    branch's predictions."""
     path = os.path.join(folder, "model.nir")
     f, top, nodes, edges = read_graph(path)
     order = chain(nodes, edges)
     steps = int(top["metadata"]["timesteps"][()])
     images = np.load(os.path.join(folder, "images.npy"))
     predicted = np.load(os.path.join(folder, "predicted.npy"))
+    return path, nodes, order, steps, images, predicted
+
+
+def check_simulation(folder):
+    path, nodes, order, steps, images, predicted = exported(folder)
     scores = np.load(os.path.join(folder, "scores.npy")).reshape(len(predicted), -1)
     shape = tuple(int(d) for d in nodes[order[0]]["shape"])
     images = images.reshape((len(predicted),) + shape)
@@ -278,12 +285,7 @@ def check_runtime(tool, folder):
     """The file run by the library's runtime engine (snn2ann-nir, no network type): every
     spiking node's counts, neuron by neuron, and every prediction, as the SNN branch's."""
     import subprocess
-    path = os.path.join(folder, "model.nir")
-    f, top, nodes, edges = read_graph(path)
-    order = chain(nodes, edges)
-    steps = int(top["metadata"]["timesteps"][()])
-    images = np.load(os.path.join(folder, "images.npy"))
-    predicted = np.load(os.path.join(folder, "predicted.npy"))
+    path, nodes, order, steps, images, predicted = exported(folder)
     n = len(predicted)
     frames = os.path.join(folder, "runtime_frames.npy")
     np.save(frames, np.tile(images.reshape(1, n, -1), (steps, 1, 1)).astype(np.float32))

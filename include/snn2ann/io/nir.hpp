@@ -280,6 +280,17 @@ inline deploy::node nir_read_node(hid_t nodes, const std::string& name, shape in
                            "deploy::runtime runs any NIR graph)");
 }
 
+/// The file's graph group (/node), after the checks of every reader: a version string
+/// (left in `version`) and a node of type NIRGraph.
+inline h5_handle nir_top_graph(hid_t file_id, const h5_place& root, std::string& version) {
+    if (!h5_has(file_id, "version")) h5_fail(root / "version", "is missing: not a NIR file");
+    version = h5_read_string(file_id, "version", root / "version");
+    h5_handle top = h5_group(file_id, "node", root / "node");
+    const std::string type = h5_read_string(top.get(), "type", root / "node" / "type");
+    if (type != "NIRGraph") h5_fail(root / "node" / "type", "is '" + type + "', not NIRGraph");
+    return top;
+}
+
 /// The edges of a graph group: an E x 2 data set of node names, or (NIR 0.0, whose nodes
 /// were a list) of node indices, read as the names "0", "1", ...; none where it is missing
 /// or empty. Every end must name a node of `names`.
@@ -372,12 +383,9 @@ inline deploy::graph parse_nir(hid_t file_id, const std::string& path) {
     namespace d = snn2ann::detail;
     const d::h5_quiet quiet;
     const d::h5_place root{path, "/"};
-    if (!d::h5_has(file_id, "version")) d::h5_fail(root / "version", "is missing: not a NIR file");
-    (void)d::h5_read_string(file_id, "version", root / "version");
-    const d::h5_handle top = d::h5_group(file_id, "node", root / "node");
+    std::string version;
+    const d::h5_handle top = d::nir_top_graph(file_id, root, version);
     const d::h5_place at = root / "node";
-    const std::string type = d::h5_read_string(top.get(), "type", at / "type");
-    if (type != "NIRGraph") d::h5_fail(at / "type", "is '" + type + "', not NIRGraph");
     const d::h5_handle nodes = d::h5_group(top.get(), "nodes", at / "nodes");
     const std::vector<std::string> names = d::h5_members(nodes.get(), at / "nodes");
     std::map<std::string, std::string> next;
@@ -463,14 +471,10 @@ inline deploy::nir_graph parse_nir_graph(hid_t file_id, const std::string& path)
     namespace d = snn2ann::detail;
     const d::h5_quiet quiet;
     const d::h5_place root{path, "/"};
-    if (!d::h5_has(file_id, "version")) d::h5_fail(root / "version", "is missing: not a NIR file");
     deploy::nir_graph g;
     g.source = path;
-    g.version = d::h5_read_string(file_id, "version", root / "version");
-    const d::h5_handle top = d::h5_group(file_id, "node", root / "node");
+    const d::h5_handle top = d::nir_top_graph(file_id, root, g.version);
     const d::h5_place at = root / "node";
-    const std::string type = d::h5_read_string(top.get(), "type", at / "type");
-    if (type != "NIRGraph") d::h5_fail(at / "type", "is '" + type + "', not NIRGraph");
     const d::h5_handle nodes = d::h5_group(top.get(), "nodes", at / "nodes");
     for (const std::string& name : d::h5_members(nodes.get(), at / "nodes")) {
         const d::h5_place here = at / "nodes" / name;
