@@ -16,7 +16,6 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <iterator>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -26,18 +25,13 @@
 #include <snn2ann/deploy/runtime.hpp>
 #include <snn2ann/io/nir.hpp>
 #include <snn2ann/io/npy.hpp>
+#include <snn2ann/io/zip.hpp>
 
 #include "command_line.hpp"
 
 namespace s = snn2ann;
 
 namespace {
-
-std::string read_file(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw s::io_error(path, "cannot be opened");
-    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
 
 void write_file(const std::filesystem::path& path, const std::string& bytes) {
     std::ofstream out(path, std::ios::binary);
@@ -47,7 +41,7 @@ void write_file(const std::filesystem::path& path, const std::string& bytes) {
 
 // Frames from a float32 .npy: steps x batch x values, or steps x values (batch 1).
 std::vector<float> read_frames(const std::string& path, std::size_t input, std::size_t& steps, std::size_t& batch) {
-    const std::string bytes = read_file(path);
+    const std::string bytes = s::detail::read_file(path);
     const s::io::npy_header h = s::io::read_npy_header(bytes, path);
     if (h.fortran_order) throw s::io_error(path, "is in Fortran order; write it C-ordered (numpy's default)");
     if (h.descr != "<f4") throw s::io_error(path, "holds '" + h.descr + "' elements, not float32 ('<f4')");

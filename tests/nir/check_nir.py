@@ -6,7 +6,7 @@
                                 type, parameter names, dtypes and shapes, the edges a chain
                                 from Input to Output whose shapes agree
   check_nir.py simulate FOLDER  runs the graph in FOLDER/model.nir on FOLDER/images.npy with a
-                                simulator of NIR's definitions written here (dt = 1, Euler
+                                simulator of NIR's definitions in dialects.py (dt = 1, Euler
                                 steps) and compares its predictions and every IF node's spike
                                 counts with what the library's SNN branch computed
                                 (tests/nir/nir_export.cpp)
@@ -182,70 +182,20 @@ def check_structure(path):
     return order
 
 
-def conv2d(x, w, b, stride, pad):
-    """PyTorch's Conv2d (cross-correlation) on one C x H x W input, in float64."""
-    c, h, wd = x.shape
-    o, _, k, _ = w.shape
-    xp = np.zeros((c, h + 2 * pad, wd + 2 * pad))
-    xp[:, pad:pad + h, pad:pad + wd] = x
-    oh, ow = conv_out(h, k, stride, pad), conv_out(wd, k, stride, pad)
-    y = np.zeros((o, oh, ow))
-    for ky in range(k):
-        for kx in range(k):
-            patch = xp[:, ky:ky + stride * oh:stride, kx:kx + stride * ow:stride]  # c x oh x ow
-            y += np.tensordot(w[:, :, ky, kx], patch, axes=([1], [0]))
-    return y + b[:, None, None]
-
-
-def avg_pool(x, k, stride):
-    c, h, w = x.shape
-    oh, ow = conv_out(h, k, stride, 0), conv_out(w, k, stride, 0)
-    y = np.zeros((c, oh, ow))
-    for ky in range(k):
-        for kx in range(k):
-            y += x[:, ky:ky + stride * oh:stride, kx:kx + stride * ow:stride]
-    return y / (k * k)
-
-
-def simulate(nodes, order, image, steps):
-    """NIR's graph for `steps` steps of dt = 1 on a constant input: the output's mean over
-    the steps, and each neuron node's spike counts."""
-    v = {n: None for n in order}
-    counts = {n: 0 for n in order if nodes[n]["type"] in ("IF", "LIF")}
-    total = None
-    for _ in range(steps):
-        x = image.astype(np.float64)
-        for name in order:
-            node, kind = nodes[name], nodes[name]["type"]
-            if kind == "Input":
-                x = x.reshape(tuple(int(d) for d in node["shape"]))
-            elif kind == "Conv2d":
-                x = conv2d(x, node["weight"].astype(np.float64), node["bias"].astype(np.float64), int(node["stride"][0]),
-                           int(node["padding"][0]))
-            elif kind == "AvgPool2d":
-                x = avg_pool(x, int(node["kernel_size"][0]), int(node["stride"][0]))
-            elif kind == "Flatten":
-                x = x.reshape(-1)
-            elif kind == "Affine":
-                x = node["weight"].astype(np.float64) @ x + node["bias"].astype(np.float64)
-            elif kind in ("IF", "LIF"):
-                if v[name] is None:
-                    v[name] = np.zeros_like(x)
-                if kind == "IF":  # dv/dt = r I
-                    v[name] = v[name] + node["r"] * x
-                else:  # tau dv/dt = (v_leak - v) + r I
-                    v[name] = v[name] + (node["v_leak"] - v[name] + node["r"] * x) / node["tau"]
-                z = v[name] > node["v_threshold"]
-                v[name] = np.where(z, node["v_reset"], v[name])
-                counts[name] = counts[name] + z
-                x = z.astype(np.float64)
-            elif kind == "Output":
-                total = x if total is None else total + x
-    return total / steps, counts
+def simulate(nodes, edges, image, steps):
+    """NIR's graph for `steps` steps of dt = 1 on a constant input, by the simulator of NIR's
+    definitions in dialects.py: the output's mean over the steps, and each neuron node's
+    spike counts."""
+    from dialects import simulate as simulate_graph
+    shape = tuple(int(d) for d in nodes[[n for n, v in nodes.items() if v["type"] == "Input"][0]]["shape"])
+    outputs, _ = simulate_graph(nodes, edges, [image.reshape(shape)] * steps)
+    output = [n for n, v in nodes.items() if v["type"] == "Output"][0]
+    counts = {n: sum(outputs[n]) for n, v in nodes.items() if v["type"] in ("IF", "LIF")}
+    return sum(outputs[output]) / steps, counts
 
 
 def exported(folder):
-    """What nir_export wrote: the file, its nodes in chain order, T, the images and the SNN
+    """What nir_export wrote: the file, its nodes, edges and chain order, T, the images and the SNN
     branch's predictions."""
     path = os.path.join(folder, "model.nir")
     f, top, nodes, edges = read_graph(path)
@@ -253,11 +203,11 @@ def exported(folder):
     steps = int(top["metadata"]["timesteps"][()])
     images = np.load(os.path.join(folder, "images.npy"))
     predicted = np.load(os.path.join(folder, "predicted.npy"))
-    return path, nodes, order, steps, images, predicted
+    return path, nodes, edges, order, steps, images, predicted
 
 
 def check_simulation(folder):
-    path, nodes, order, steps, images, predicted = exported(folder)
+    path, nodes, edges, order, steps, images, predicted = exported(folder)
     scores = np.load(os.path.join(folder, "scores.npy")).reshape(len(predicted), -1)
     shape = tuple(int(d) for d in nodes[order[0]]["shape"])
     images = images.reshape((len(predicted),) + shape)
@@ -267,7 +217,7 @@ def check_simulation(folder):
             ours[name] = np.load(os.path.join(folder, f"counts_{name}.npy")).reshape((len(predicted),) + nodes[name]["v_threshold"].shape)
     agree, differing, neurons, worst = 0, 0, 0, 0.0
     for i, image in enumerate(images):
-        out, counts = simulate(nodes, order, image, steps)
+        out, counts = simulate(nodes, edges, image, steps)
         agree += int(np.argmax(out) == predicted[i])
         worst = max(worst, float(np.max(np.abs(out - scores[i]))))
         for name, c in counts.items():
@@ -285,7 +235,7 @@ def check_runtime(tool, folder):
     """The file run by the library's runtime engine (snn2ann-nir, no network type): every
     spiking node's counts, neuron by neuron, and every prediction, as the SNN branch's."""
     import subprocess
-    path, nodes, order, steps, images, predicted = exported(folder)
+    path, nodes, edges, order, steps, images, predicted = exported(folder)
     n = len(predicted)
     frames = os.path.join(folder, "runtime_frames.npy")
     np.save(frames, np.tile(images.reshape(1, n, -1), (steps, 1, 1)).astype(np.float32))

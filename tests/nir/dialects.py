@@ -209,7 +209,7 @@ def simulate(nodes, edges, frames, dt=1.0, method="euler", reset="v_reset"):
                 w = np.asarray(node["weight"], dtype=np.float64)
                 y = w @ x.reshape(-1) + (np.asarray(node["bias"], dtype=np.float64) if kind == "Affine" else 0.0)
             elif kind == "Conv2d":
-                y = conv2d(x.reshape(nodes[n].get("_in_shape", x.shape)), node)
+                y = conv2d(x, node)
             elif kind in ("SumPool2d", "AvgPool2d"):
                 y = pool2d(x, node, kind == "AvgPool2d")
             elif kind == "Flatten":

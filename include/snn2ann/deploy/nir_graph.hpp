@@ -12,7 +12,22 @@
 #include <utility>
 #include <vector>
 
+namespace snn2ann::inline v0::detail {
+
+/// The number of values of an extent.
+inline std::size_t dims_count(const std::vector<std::int64_t>& dims) {
+    std::size_t n = 1;
+    for (const std::int64_t d : dims) n *= static_cast<std::size_t>(d);
+    return n;
+}
+
+}  // namespace snn2ann::inline v0::detail
+
 namespace snn2ann::inline v0::deploy {
+
+/// The most values per sample a node of a NIR graph may give, for the readers and the
+/// engines (2^24: 16.7 M neurons, far above any layer; a damaged file may declare any shape).
+inline constexpr std::size_t nir_max_node_values = std::size_t{1} << 24;
 
 /// A parameter of a node: its dimensions (empty for a scalar) and its values, row-major.
 struct nir_tensor {
@@ -20,11 +35,7 @@ struct nir_tensor {
     std::vector<double> values;      ///< prod(dims) values, row-major
 
     /// The number of values the dimensions describe.
-    std::size_t count() const {
-        std::size_t n = 1;
-        for (const std::int64_t d : dims) n *= static_cast<std::size_t>(d);
-        return n;
-    }
+    std::size_t count() const { return detail::dims_count(dims); }
 };
 
 /// One node: its name in the graph, its NIR type ("LIF", "Conv2d", ...) and its parameters.

@@ -136,11 +136,6 @@ inline std::string dims_text(const std::vector<std::int64_t>& d) {
     return s + "]";
 }
 
-inline std::size_t dims_count(const std::vector<std::int64_t>& d) {
-    std::size_t n = 1;
-    for (const std::int64_t e : d) n *= static_cast<std::size_t>(e);
-    return n;
-}
 
 /// Reads one node's parameters for the runtime, naming the file, node and parameter in
 /// every refusal.
@@ -224,7 +219,7 @@ namespace snn2ann::inline v0::deploy {
 class runtime {
 public:
     /// The most values per sample a node may hold (a damaged file may declare any shape).
-    static constexpr std::size_t max_node_values = std::size_t{1} << 24;
+    static constexpr std::size_t max_node_values = nir_max_node_values;
 
     /// Compiles `g` with the time step and rules of `options`. A graph the engine cannot run
     /// (no Input or Output, a node not reached from the Input, a node type without a
@@ -292,7 +287,8 @@ public:
         if (steps == 0 || batch == 0) return result;
         if (!frames) throw invalid_argument("deploy::runtime::run: no frames");
         detail::for_range(batch, 1, [&](std::size_t begin, std::size_t end) {
-            for (std::size_t b = begin; b < end; ++b) run_sample(frames, steps, batch, b, recorded, result);
+            sample_state state;  // one per worker: its buffers are reused sample after sample
+            for (std::size_t b = begin; b < end; ++b) run_sample(frames, steps, batch, b, recorded, result, state);
         });
         return result;
     }
@@ -307,7 +303,7 @@ private:
     void compile_node(const nir_graph& g, const nir_node& n, detail::runtime_op& op) const;
     void neuron_of(const detail::runtime_node_reader& r, const nir_node& n, detail::runtime_op& op) const;
     void run_sample(const float* frames, std::size_t steps, std::size_t batch, std::size_t b, const std::vector<std::size_t>& recorded,
-                    run_result& result) const;
+                    run_result& result, sample_state& s) const;
     void step_op(const detail::runtime_op& op, const float* x, sample_state& s, std::size_t k, std::size_t t) const;
 
     runtime_options options_;
@@ -615,8 +611,8 @@ inline void runtime::compile_node(const nir_graph& g, const nir_node& n, detail:
 }
 
 inline void runtime::run_sample(const float* frames, std::size_t steps, std::size_t batch, std::size_t b,
-                                const std::vector<std::size_t>& recorded, run_result& result) const {
-    sample_state s;
+                                const std::vector<std::size_t>& recorded, run_result& result, sample_state& s) const {
+    // Every state at rest (assign keeps the memory of the sample before).
     s.out.resize(ops_.size()), s.late.resize(ops_.size()), s.v.resize(ops_.size()), s.current.resize(ops_.size()), s.line.resize(ops_.size());
     std::size_t widest = 0, hwc = 0;
     for (std::size_t k = 0; k < ops_.size(); ++k) {

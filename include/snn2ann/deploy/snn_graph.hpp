@@ -226,7 +226,6 @@ graph graph_of(Model& m, const std::string& who = "deploy::graph_of") {
                 detail::refuse_graph(who, i, "is " + L::describe() + " of currents, which NIR has no primitive for: "
                                              "train the network with avg_pool<K> in its place");
             if (!max && !detail::describes_as<L>("avg_pool")) detail::refuse_graph(who, i, "is " + L::describe() + ", which is not exported");
-            if (L::geometry.pad != 0) detail::refuse_graph(who, i, "pads its input, which is not exported");
             node n = node::make(max ? node_kind::max_pool2d : node_kind::avg_pool2d, (max ? "maxpool" : "avgpool") + index,
                                 layer_in, L::out);
             n.kernel = L::geometry.k, n.stride = L::geometry.stride;

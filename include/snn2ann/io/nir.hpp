@@ -47,9 +47,8 @@ namespace snn2ann::inline v0::io {
 
 /// The NIR version written to /version: the NIR release whose layout this follows.
 inline constexpr const char* nir_version = "1.0.7";
-/// The most values per sample a node of a NIR file read may give (2^24: 16.7 M neurons, far
-/// above any layer of these networks; a damaged file may declare any shape).
-inline constexpr std::size_t nir_max_node_values = std::size_t{1} << 24;
+/// The most values per sample a node of a NIR file read may give (deploy::nir_max_node_values).
+inline constexpr std::size_t nir_max_node_values = deploy::nir_max_node_values;
 
 }  // namespace snn2ann::inline v0::io
 
@@ -280,6 +279,14 @@ inline deploy::node nir_read_node(hid_t nodes, const std::string& name, shape in
                            "deploy::runtime runs any NIR graph)");
 }
 
+/// What `parse` (parse_nir, parse_nir_graph) reads from the HDF5 file `path`, opened quietly.
+template <class Parse>
+auto nir_parse_file(const std::string& path, Parse parse) {
+    const h5_quiet quiet;
+    const h5_handle file = h5_open(path);
+    return parse(file.get(), path);
+}
+
 /// The file's graph group (/node), after the checks of every reader: a version string
 /// (left in `version`) and a node of type NIRGraph.
 inline h5_handle nir_top_graph(hid_t file_id, const h5_place& root, std::string& version) {
@@ -373,11 +380,7 @@ inline deploy::graph read_nir(const std::string& path);
 /// files held in memory (the fuzz harness).
 inline deploy::graph parse_nir(hid_t file_id, const std::string& path);
 
-inline deploy::graph read_nir(const std::string& path) {
-    const snn2ann::detail::h5_quiet quiet;
-    const snn2ann::detail::h5_handle file = snn2ann::detail::h5_open(path);
-    return parse_nir(file.get(), path);
-}
+inline deploy::graph read_nir(const std::string& path) { return snn2ann::detail::nir_parse_file(path, parse_nir); }
 
 inline deploy::graph parse_nir(hid_t file_id, const std::string& path) {
     namespace d = snn2ann::detail;
@@ -462,9 +465,7 @@ inline deploy::nir_graph read_nir_graph(const std::string& path);
 inline deploy::nir_graph parse_nir_graph(hid_t file_id, const std::string& path);
 
 inline deploy::nir_graph read_nir_graph(const std::string& path) {
-    const snn2ann::detail::h5_quiet quiet;
-    const snn2ann::detail::h5_handle file = snn2ann::detail::h5_open(path);
-    return parse_nir_graph(file.get(), path);
+    return snn2ann::detail::nir_parse_file(path, parse_nir_graph);
 }
 
 inline deploy::nir_graph parse_nir_graph(hid_t file_id, const std::string& path) {
