@@ -126,6 +126,21 @@ int main(int argc, char** argv) {
         seed("nir_runtime", "input_lif_output",
              fuzz::join({program, ints, std::string(reinterpret_cast<const char*>(floats.data()), floats.size() * 4)}));
     }
+    {
+        // The reader of files as written: version 1.0.7, a NIRGraph, three nodes (Input,
+        // IF, Output) with scalar float parameters, string edges n0 -> n1 -> n2
+        // (tests/fuzz/nir_graph.cpp reads its program and pools in this order).
+        const std::string program{'\x00', '\x00', '\x0d', '\x01'};
+        // Per node: a member count, then per member its name, rank and kind (floats); then
+        // the edge count and the ends.
+        const std::string pool{1, 0, 0, 1,               // Input: "shape"
+                               2, 9, 0, 1, 11, 0, 1,     // IF: "r", "v_threshold"
+                               1, 0, 0, 1,               // Output: "shape"
+                               2, 0, 1, 1, 2};           // edges n0 -> n1, n1 -> n2
+        const std::vector<float> floats{3, 1, 0.5f, 3};
+        seed("nir_graph", "input_if_output",
+             fuzz::join({program, pool, std::string(reinterpret_cast<const char*>(floats.data()), floats.size() * 4)}));
+    }
     seed("aedat", "two_packets", snn2ann::data::format_aedat31({{3, 4, 1, 10}, {127, 0, 0, 12}, {5, 5, 0, (1ull << 31) + 2}}));
     {
         snn2ann::data::dataset frames;
