@@ -4,7 +4,9 @@
 // event-driven and automatic paths and of the model, at the firing rates of a model
 // trained by SNN2ANN's defaults and of models trained with a spike penalty (lower rates);
 // each model's accuracy, its engine's agreement with the SNN branch, and the memory of
-// both. Models are trained once and kept as checkpoints in --cache.
+// both; where HDF5 is there, the runtime engine (deploy/runtime.hpp, no network type) on
+// the model's NIR export, its three paths likewise. Models are trained once and kept as
+// checkpoints in --cache.
 //   inference_latency [--epochs 3] [--penalties 0,1e-5,5e-5,2e-4] [--threshold-scales 1,0.5,0.25] [--threads 1] ...
 #include <algorithm>
 #include <chrono>
@@ -14,6 +16,10 @@
 #include <vector>
 
 #include <snn2ann/deploy/inference.hpp>
+#ifdef SNN2ANN_BENCHMARK_NIR
+#include <snn2ann/deploy/runtime.hpp>
+#include <snn2ann/io/nir.hpp>
+#endif
 
 #include "../examples/command_line.hpp"
 #include "../examples/reference_networks.hpp"
@@ -148,6 +154,50 @@ int main(int argc, char** argv) {
                 const float* y = engine.predict(test.images.data(), n);
                 for (std::size_t i = 0; i < n; ++i) rows[p + 1].equal += argmax(y + i * classes, classes) == reference_class[i];
             }
+#ifdef SNN2ANN_BENCHMARK_NIR
+            // The runtime engine on the NIR export: frames are its input (the image at each of
+            // the T steps), its scores the sum of the Output's steps.
+            const std::string nir_file = (std::filesystem::path(cache) / (std::string(name) + ".nir")).string();
+            s::io::save_nir(model, nir_file);
+            const s::deploy::nir_graph nir = s::io::read_nir_graph(nir_file);
+            std::vector<s::deploy::runtime> runtimes;
+            for (const s::deploy::path p : paths) {
+                s::deploy::runtime_options options;
+                options.path = p;
+                runtimes.emplace_back(nir, options);
+            }
+            const std::size_t pixels = test.images.size() / n;
+            const auto frames_of = [&](std::size_t first, std::size_t count) {  // steps x count x pixels
+                std::vector<float> f;
+                for (int t = 0; t < T; ++t) f.insert(f.end(), test.image(first), test.image(first) + count * pixels);
+                return f;
+            };
+            const auto runtime_classes = [&](const s::deploy::runtime& engine, std::size_t first, std::size_t count) {
+                const std::vector<float> f = frames_of(first, count);
+                const auto result = engine.run(f.data(), T, count);
+                std::vector<std::size_t> classes_of(count);
+                for (std::size_t i = 0; i < count; ++i) {
+                    std::vector<float> sum(classes, 0.0f);
+                    for (int t = 0; t < T; ++t)
+                        for (std::size_t c = 0; c < classes; ++c) sum[c] += result.output[(static_cast<std::size_t>(t) * count + i) * classes + c];
+                    classes_of[i] = argmax(sum.data(), classes);
+                }
+                return classes_of;
+            };
+            const char* runtime_names[] = {"runtime engine (NIR file), dense", "runtime engine (NIR file), event-driven",
+                                           "runtime engine (NIR file), automatic"};
+            for (std::size_t p = 0; p < 3; ++p) {
+                rows.push_back({runtime_names[p], {}, {}, 0});
+                for (std::size_t first = 0; first < n; first += 1000) {
+                    const std::size_t count = std::min<std::size_t>(1000, n - first);
+                    const auto got = runtime_classes(runtimes[p], first, count);
+                    for (std::size_t i = 0; i < count; ++i) rows.back().equal += got[i] == reference_class[first + i];
+                }
+            }
+            std::vector<std::vector<float>> single;
+            for (std::size_t i = 0; i < latency_images; ++i) single.push_back(frames_of(i, 1));
+            const std::vector<float> batched = frames_of(0, batch);
+#endif
             for (int r = 0; r < rounds; ++r) {
                 // Interleaved: every path in every round, on the same images.
                 rows[0].latency.push_back(seconds([&] {
@@ -163,6 +213,15 @@ int main(int argc, char** argv) {
                     rows[p + 1].throughput.push_back(static_cast<double>(batch) /
                                                      seconds([&] { engine.predict(test.images.data(), batch); }));
                 }
+#ifdef SNN2ANN_BENCHMARK_NIR
+                for (std::size_t p = 0; p < 3; ++p) {
+                    rows[p + 4].latency.push_back(seconds([&] {
+                        for (const auto& f : single) (void)runtimes[p].run(f.data(), T, 1);
+                    }) / static_cast<double>(latency_images));
+                    rows[p + 4].throughput.push_back(static_cast<double>(batch) /
+                                                     seconds([&] { (void)runtimes[p].run(batched.data(), T, batch); }));
+                }
+#endif
             }
             for (const row& r : rows) {
                 const std::string equal = &r == &rows[0] ? "(the reference)" : std::to_string(r.equal) + " of " + std::to_string(n);

@@ -280,30 +280,37 @@ TEST_CASE("NIR runtime: a network exported here and read back spikes as its SNN 
     const auto r = engine.run(frames.data(), T, n, {"if3", "lif5", "if9"});
     // The scores are the mean of the Output's T steps (the file's metadata says so).
     const auto ours = snn_scores(a, x, n);
-    for (std::size_t i = 0; i < n * 3; ++i) {
-        float sum = 0.0f;
-        for (int t = 0; t < T; ++t) sum += r.output[static_cast<std::size_t>(t) * n * 3 + i];
-        CHECK(sum / T == doctest::Approx(ours[i]).epsilon(1e-5).scale(1e-5));
-    }
     // Every spiking layer's spike count, neuron by neuron, is the SNN branch's (the branch
-    // just ran these samples and keeps its counts).
+    // just ran these samples and keeps its counts), on every path: dense, event-driven, and
+    // chosen step by step (the image dense, the spikes event-driven).
     std::vector<std::vector<float>> branch_counts;
     a.layers().for_each_layer_deep([&](auto& l, const s::detail::layer_position&) {
         if constexpr (s::detail::spiking_layer<std::remove_cvref_t<decltype(l)>>)
             branch_counts.emplace_back(l.counts(), l.counts() + n * l.neurons);
     });
     REQUIRE(branch_counts.size() == 3);
-    std::size_t compared = 0;
-    for (std::size_t k = 0; k < 3; ++k) {
-        const auto& trace = r.trace(std::vector<std::string>{"if3", "lif5", "if9"}[k]);
-        for (std::size_t i = 0; i < n * trace.size; ++i) {
-            float count = 0.0f;
-            for (int t = 0; t < T; ++t) count += trace.output[static_cast<std::size_t>(t) * n * trace.size + i];
-            if (count != branch_counts[k][i]) FAIL_CHECK("layer " << k << ", value " << i << ": " << count << " against " << branch_counts[k][i]);
-            ++compared;
+    for (const auto path : {s::deploy::path::automatic, s::deploy::path::dense, s::deploy::path::event_driven}) {
+        CAPTURE(static_cast<int>(path));
+        s::deploy::runtime_options options;
+        options.path = path;
+        const auto run = s::deploy::runtime(g, options).run(frames.data(), T, n, {"if3", "lif5", "if9"});
+        std::size_t compared = 0;
+        for (std::size_t k = 0; k < 3; ++k) {
+            const auto& trace = run.trace(std::vector<std::string>{"if3", "lif5", "if9"}[k]);
+            for (std::size_t i = 0; i < n * trace.size; ++i) {
+                float count = 0.0f;
+                for (int t = 0; t < T; ++t) count += trace.output[static_cast<std::size_t>(t) * n * trace.size + i];
+                if (count != branch_counts[k][i]) FAIL_CHECK("layer " << k << ", value " << i << ": " << count << " against " << branch_counts[k][i]);
+                ++compared;
+            }
         }
+        CHECK(compared == n * (4 * 5 * 5 + 6 * 3 * 3 + 12));
     }
-    CHECK(compared == n * (4 * 5 * 5 + 6 * 3 * 3 + 12));
+    for (std::size_t i = 0; i < n * 3; ++i) {
+        float sum = 0.0f;
+        for (int t = 0; t < T; ++t) sum += r.output[static_cast<std::size_t>(t) * n * 3 + i];
+        CHECK(sum / T == doctest::Approx(ours[i]).epsilon(1e-5).scale(1e-5));
+    }
     // The scores are the same up to rounding (sums in other orders); the spiking layers
     // before the head fired, not everywhere (the untrained head's layer stays silent).
     for (const std::string node : {"if3", "lif5", "if9"}) {
@@ -411,6 +418,19 @@ TEST_CASE("NIR runtime: convolutions with groups, stride, dilation and padding, 
     std::vector<float> frames(static_cast<std::size_t>(3 * C * H * W));
     for (std::size_t i = 0; i < frames.size(); ++i) frames[i] = (i * 7) % 5 == 0 ? 0.0f : static_cast<float>((i * 13) % 11) / 4.0f;
     const auto r = engine.run(frames.data(), 3, 1);
+    // The dense path (one product per group) and the event-driven one (each nonzero input's
+    // weights): weights in eighths and inputs in quarters make every sum exact, so both give
+    // the same bits in their different orders.
+    for (const auto path : {s::deploy::path::dense, s::deploy::path::event_driven}) {
+        s::deploy::runtime_options options;
+        options.path = path;
+        CHECK(s::deploy::runtime(g, options).run(frames.data(), 3, 1).output == r.output);
+    }
+    s::deploy::runtime_options sparse;
+    sparse.path = s::deploy::path::dense;
+    const auto dense_run = s::deploy::runtime(g, sparse).run(frames.data(), 3, 1, {"conv"});
+    sparse.path = s::deploy::path::event_driven;
+    CHECK(s::deploy::runtime(g, sparse).run(frames.data(), 3, 1, {"conv"}).trace("conv").output == dense_run.trace("conv").output);
     const float* x = frames.data();  // step 0 comes out at step 2
     for (int o = 0; o < O; ++o)
         for (int py = 0; py < PHo; ++py)
@@ -437,6 +457,58 @@ TEST_CASE("NIR runtime: convolutions with groups, stride, dilation and padding, 
                 CHECK(r.output[at] == 0.0f);  // the delay line is empty for two steps
                 CHECK(r.output[2 * r.size + at] == doctest::Approx(pooled).epsilon(1e-5).scale(1e-4));
             }
+}
+
+TEST_CASE("NIR runtime: a square convolution and an affine map on spikes run the compile-time engine's kernels on every path") {
+    // Conv2d 3 -> 5, kernel 3, stride 2, padding 1 on 3 x 9 x 8, then Affine; weights in
+    // eighths and inputs in {0, 1, 2}: every sum is exact, so the dense product, the
+    // event-driven sums and a direct sum in double agree to the bit.
+    const int C = 3, H = 9, W = 8, O = 5, K = 3, S = 2, P = 1, OH = (H + 2 * P - K) / S + 1, OW = (W + 2 * P - K) / S + 1;
+    std::vector<double> w(static_cast<std::size_t>(O * C * K * K)), b(O), a(static_cast<std::size_t>(2 * O * OH * OW));
+    for (std::size_t i = 0; i < w.size(); ++i) w[i] = static_cast<double>((i * 29) % 19) / 8.0 - 1.0;
+    for (std::size_t i = 0; i < a.size(); ++i) a[i] = static_cast<double>((i * 11) % 13) / 8.0 - 0.75;
+    for (int o = 0; o < O; ++o) b[static_cast<std::size_t>(o)] = 0.25 * o - 0.5;
+    s::deploy::nir_graph g;
+    g.nodes = {nir_node("input", "Input", {{"shape", tensor({3}, {C, H, W})}}),
+               nir_node("conv", "Conv2d", {{"weight", tensor({O, C, K, K}, w)}, {"bias", tensor({O}, b)}, {"stride", tensor({}, {S})},
+                                           {"padding", tensor({2}, {P, P})}}),
+               nir_node("flat", "Flatten", {{"start_dim", tensor({}, {0})}}),
+               nir_node("affine", "Affine", {{"weight", tensor({2, O * OH * OW}, a)}, {"bias", tensor({2}, {0.5, -0.5})}}),
+               nir_node("output", "Output")};
+    g.edges = {{"input", "conv"}, {"conv", "flat"}, {"flat", "affine"}, {"affine", "output"}};
+    constexpr std::size_t steps = 3;
+    std::vector<float> frames(steps * C * H * W);
+    for (std::size_t i = 0; i < frames.size(); ++i) frames[i] = (i * 5) % 7 < 4 ? 0.0f : static_cast<float>(1 + (i * 3) % 2);
+    std::vector<s::deploy::run_result> runs;
+    for (const auto path : {s::deploy::path::dense, s::deploy::path::event_driven, s::deploy::path::automatic}) {
+        s::deploy::runtime_options options;
+        options.path = path;
+        runs.push_back(s::deploy::runtime(g, options).run(frames.data(), steps, 1, {"conv"}));
+    }
+    for (std::size_t t = 0; t < steps; ++t) {
+        const float* x = frames.data() + t * C * H * W;
+        std::vector<double> conv(static_cast<std::size_t>(O * OH * OW));
+        for (int o = 0; o < O; ++o)
+            for (int oy = 0; oy < OH; ++oy)
+                for (int ox = 0; ox < OW; ++ox) {
+                    double sum = b[static_cast<std::size_t>(o)];
+                    for (int c = 0; c < C; ++c)
+                        for (int ky = 0; ky < K; ++ky)
+                            for (int kx = 0; kx < K; ++kx) {
+                                const int iy = oy * S - P + ky, ix = ox * S - P + kx;
+                                if (iy >= 0 && iy < H && ix >= 0 && ix < W)
+                                    sum += w[static_cast<std::size_t>(((o * C + c) * K + ky) * K + kx)] * x[(c * H + iy) * W + ix];
+                            }
+                    conv[static_cast<std::size_t>((o * OH + oy) * OW + ox)] = sum;
+                }
+        for (std::size_t j = 0; j < 2; ++j) {
+            double y = j == 0 ? 0.5 : -0.5;
+            for (std::size_t i = 0; i < conv.size(); ++i) y += a[j * conv.size() + i] * conv[i];
+            for (const auto& r : runs) CHECK(r.output[t * 2 + j] == static_cast<float>(y));
+        }
+        for (const auto& r : runs)
+            for (std::size_t i = 0; i < conv.size(); ++i) CHECK(r.trace("conv").output[t * conv.size() + i] == static_cast<float>(conv[i]));
+    }
 }
 
 TEST_CASE("NIR runtime: what it cannot run is refused naming the file, the node and the parameter") {
@@ -475,6 +547,9 @@ TEST_CASE("NIR runtime: what it cannot run is refused naming the file, the node 
     CHECK(refusal(base(), {5.0}).find("parameter 'tau' holds 2.000000: forward Euler with dt 5.000000 is unstable") !=
           std::string::npos);
     CHECK(refusal(base(), {5.0, s::deploy::discretisation::exponential}) == "(no exception)");
+    s::deploy::runtime_options crossover;
+    crossover.event_driven_below = 1.5;
+    CHECK(refusal(base(), crossover) == "snn2ann: deploy::runtime: made.nir: event_driven_below is 1.500000, not a fraction in [0, 1]");
     CHECK(message_of([&] { s::deploy::runtime(base()).run(nullptr, 1, 1, {"nowhere"}); }) ==
           "snn2ann: deploy::runtime::run: no node is called 'nowhere' in made.nir");
 }

@@ -36,16 +36,10 @@
 #include "../ops/cpu/im2col.hpp"
 #include "../ops/cpu/linear.hpp"
 #include "../ops/cpu/pool.hpp"
+#include "path.hpp"
 #include "snn_graph.hpp"
 
 namespace snn2ann::inline v0::deploy {
-
-/// How a convolution or affine layer on spikes computes its currents.
-enum class path {
-    dense,         ///< a matrix product over the step's whole input
-    event_driven,  ///< the weights of each input that spiked, accumulated
-    automatic,     ///< event-driven where the step's input is sparse enough (event_driven_below)
-};
 
 /// Per-layer figures of the last classify / predict call.
 struct layer_activity {

@@ -28,25 +28,40 @@
 // file's edge order) is a recurrent edge: it carries its source's output of the step before,
 // as NIR's simulators run recurrent graphs.
 //
-// Affine, Linear and the convolutions add, for each input in order, its value times its
-// weights, skipping inputs that are zero: on spikes the work follows the spikes (event-driven),
-// and the sums are those of a dense product in the same order, so both are one path with the
-// same bits. Samples run in parallel, each on its own state; the same input gives the same bits.
+// Affine, Linear and the convolutions run, step by step, event-driven (for each input that
+// is not zero, in order, its value times its weights: the work follows the spikes) or dense
+// (a matrix product over the whole input: im2col and one product per group for a
+// convolution, the training model's linear kernel for an affine map), as the compile-time
+// engine does: runtime_options::path, by default event-driven where at most
+// event_driven_below of the step's inputs are nonzero. The two sum in different orders, so
+// their currents may differ in the last bits (a spike exactly at a threshold may move); the
+// dense path of a square, undilated, ungrouped convolution is the inference engine's
+// product, bit for bit. Samples run in parallel, each on its own state; the same input and
+// options give the same bits.
 #pragma once
 
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <map>
 #include <numeric>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include <Eigen/Core>
+
 #include "../core/error.hpp"
 #include "../core/parallel.hpp"
+#include "../layer/context.hpp"
+#include "../ops/cpu/event_driven.hpp"
+#include "../ops/cpu/im2col.hpp"
+#include "../ops/cpu/linear.hpp"
+#include "../ops/cpu/pool.hpp"
 #include "nir_graph.hpp"
+#include "path.hpp"
 
 namespace snn2ann::inline v0::deploy {
 
@@ -67,6 +82,12 @@ struct runtime_options {
     double dt = 1.0;  ///< one step, in the time unit of the file's time constants (seconds for Norse's files)
     discretisation method = discretisation::forward_euler;  ///< how a neuron steps
     reset_rule reset = reset_rule::to_v_reset;              ///< what a spike does to the membrane
+    /// How Affine, Linear and the convolutions compute: dense, event-driven, or chosen per
+    /// node and step by the fraction of nonzero inputs.
+    deploy::path path = deploy::path::automatic;
+    /// path::automatic runs a step event-driven where at most this fraction of the node's
+    /// inputs is nonzero (the inference engine's default).
+    double event_driven_below = detail::default_event_driven_below;
 };
 
 /// What one recorded node did: its output (spikes for IF, LIF and CubaLIF) and, for a neuron
@@ -109,8 +130,16 @@ struct runtime_op {
     std::vector<std::pair<std::size_t, bool>> sources;  // (op, recurrent: the step before)
     bool read_late = false;                             // a recurrent edge reads it
     // affine: weights [input][output] (one input's weights contiguous), bias per output, the
-    // width of the last dimension it maps (rows = in_size / width)
-    std::vector<float> weight, bias;
+    // width of the last dimension it maps (rows = in_size / width); conv: weights [input
+    // channel][ky][kx][output of its group] (a square one: conv_scatter_weights' layout).
+    // dense_weight: the file's layout, [output][the rest], for the dense path.
+    std::vector<float> weight, bias, dense_weight;
+    bool dense_fits = true;  // conv: its columns fit max_dense_columns (else it runs event-driven)
+    // conv with one group, no dilation, a square kernel, stride and padding, or an unpadded
+    // square AvgPool2d: the training model's geometry, run by the compile-time engine's
+    // kernels (a conv's weight in their layout)
+    bool square = false;
+    conv_geometry geometry{};
     std::size_t width = 0;
     // conv and pool: channels, extents, kernel, stride, padding (top, left), dilation, groups
     int in_c = 0, in_h = 1, in_w = 1, out_c = 0, out_h = 1, out_w = 1;
@@ -220,6 +249,9 @@ class runtime {
 public:
     /// The most values per sample a node may hold (a damaged file may declare any shape).
     static constexpr std::size_t max_node_values = nir_max_node_values;
+    /// The most values a convolution's unrolled input (its columns) may hold for the dense
+    /// path; a larger one runs event-driven whatever the path.
+    static constexpr std::size_t max_dense_columns = std::size_t{1} << 26;
 
     /// Compiles `g` with the time step and rules of `options`. A graph the engine cannot run
     /// (no Input or Output, a node not reached from the Input, a node type without a
@@ -227,6 +259,8 @@ public:
     /// naming the file, the node and the parameter.
     explicit runtime(const nir_graph& g, runtime_options options = {}) : options_(options), source_(g.source) {
         if (!(options.dt > 0 && std::isfinite(options.dt))) detail::runtime_fail(g, "dt is " + std::to_string(options.dt) + ", not a positive time");
+        if (!(options.event_driven_below >= 0 && options.event_driven_below <= 1))
+            detail::runtime_fail(g, "event_driven_below is " + std::to_string(options.event_driven_below) + ", not a fraction in [0, 1]");
         compile(g);
     }
 
@@ -295,8 +329,9 @@ public:
 
 private:
     struct sample_state {
-        std::vector<std::vector<float>> out, late, v, current, line;
-        std::vector<float> sum, hwc;
+        std::vector<std::vector<float>> out, late, v, current, line, last_input;
+        std::vector<float> sum, hwc, columns;
+        std::vector<std::uint32_t> active;  // the nonzero inputs of a step
     };
 
     void compile(const nir_graph& g);
@@ -305,6 +340,9 @@ private:
     void run_sample(const float* frames, std::size_t steps, std::size_t batch, std::size_t b, const std::vector<std::size_t>& recorded,
                     run_result& result, sample_state& s) const;
     void step_op(const detail::runtime_op& op, const float* x, sample_state& s, std::size_t k, std::size_t t) const;
+    bool runs_dense(const detail::runtime_op& op, const float* x) const;
+    void dense_conv(const detail::runtime_op& op, const float* x, float* y, sample_state& s) const;
+    static void unroll(const detail::runtime_op& op, const float* x, float* col);
 
     runtime_options options_;
     std::string source_;
@@ -485,6 +523,7 @@ inline void runtime::compile_node(const nir_graph& g, const nir_node& n, detail:
         op.weight.resize(ins * outs);
         for (std::size_t o = 0; o < outs; ++o)
             for (std::size_t i = 0; i < ins; ++i) op.weight[i * outs + o] = static_cast<float>(w.values[o * ins + i]);
+        op.dense_weight.assign(w.values.begin(), w.values.end());
         op.bias.assign(outs, 0.0f);
         if (t == "Affine" && n.has("bias")) {
             const nir_tensor& b = r.tensor("bias");
@@ -553,6 +592,14 @@ inline void runtime::compile_node(const nir_graph& g, const nir_node& n, detail:
                         op.weight[((static_cast<std::size_t>(channel) * op.kh + y) * op.kw + x) * per_group + o % per_group] =
                             static_cast<float>(w.values[((static_cast<std::size_t>(o) * in_per_group + c) * op.kh + y) * op.kw + x]);
                     }
+        op.dense_weight.assign(w.values.begin(), w.values.end());
+        op.square = op.groups == 1 && op.dh == 1 && op.dw == 1 && op.kh == op.kw && op.sh == op.sw && op.ph == op.pw;
+        if (op.square) {
+            op.geometry = {op.in_c, op.in_h, op.in_w, op.kh, op.sh, op.ph, op.out_c, op.out_h, op.out_w};
+            detail::cpu_ops::conv_scatter_weights(op.dense_weight.data(), static_cast<std::size_t>(op.out_c),
+                                                  op.geometry.col_rows(), op.weight.data());
+        }
+        op.dense_fits = static_cast<double>(in_per_group) * op.kh * op.kw * op.out_h * op.out_w <= static_cast<double>(max_dense_columns);
         op.bias.assign(static_cast<std::size_t>(op.out_c), 0.0f);
         if (n.has("bias")) {
             const nir_tensor& b = r.tensor("bias");
@@ -572,6 +619,8 @@ inline void runtime::compile_node(const nir_graph& g, const nir_node& n, detail:
         if (op.in_h + 2 * op.ph < op.kh || op.in_w + 2 * op.pw < op.kw) r.fail("kernel_size", "is larger than the padded input");
         op.out_h = (op.in_h + 2 * op.ph - op.kh) / op.sh + 1, op.out_w = (op.in_w + 2 * op.pw - op.kw) / op.sw + 1;
         op.divisor = t == "AvgPool2d" ? static_cast<float>(op.kh * op.kw) : 1.0f;
+        op.square = t == "AvgPool2d" && op.kh == op.kw && op.sh == op.sw && op.ph == 0 && op.pw == 0;
+        if (op.square) op.geometry = {op.in_c, op.in_h, op.in_w, op.kh, op.sh, 0, op.in_c, op.out_h, op.out_w};
         op.out_dims = {op.out_c, op.out_h, op.out_w};
         return;
     }
@@ -614,22 +663,33 @@ inline void runtime::run_sample(const float* frames, std::size_t steps, std::siz
                                 const std::vector<std::size_t>& recorded, run_result& result, sample_state& s) const {
     // Every state at rest (assign keeps the memory of the sample before).
     s.out.resize(ops_.size()), s.late.resize(ops_.size()), s.v.resize(ops_.size()), s.current.resize(ops_.size()), s.line.resize(ops_.size());
-    std::size_t widest = 0, hwc = 0;
+    s.last_input.resize(ops_.size());
+    std::size_t widest = 0, hwc = 0, columns = 0, active = 0;
     for (std::size_t k = 0; k < ops_.size(); ++k) {
         const detail::runtime_op& op = ops_[k];
         s.out[k].assign(op.out_size, 0.0f);
         if (op.read_late) s.late[k].assign(op.out_size, 0.0f);
         if (op.kind == detail::runtime_kind::neuron) s.v[k].assign(op.out_size, 0.0f);
+        if (op.kind == detail::runtime_kind::affine || op.kind == detail::runtime_kind::conv) s.last_input[k].clear();
         if (op.synapse) s.current[k].assign(op.out_size, 0.0f);
         // A delay line holds the steps the run can read back: a delay of `steps` or more
         // gives zeros throughout.
         if (op.kind == detail::runtime_kind::delay)
             s.line[k].assign(op.out_size * (std::min(static_cast<std::size_t>(op.max_delay), steps - 1) + 1), 0.0f);
-        if (op.kind == detail::runtime_kind::conv) hwc = std::max(hwc, op.out_size);
+        if (op.kind == detail::runtime_kind::conv) {
+            hwc = std::max(hwc, op.square ? op.geometry.out_plane() * detail::cpu_ops::event_block_width(0, static_cast<std::size_t>(op.out_c))
+                                          : op.out_size);
+            if (op.square) active = std::max(active, op.in_size + static_cast<std::size_t>(op.in_h) * op.in_w);  // counts, channels
+            if (op.dense_fits)
+                columns = std::max(columns, static_cast<std::size_t>(op.in_c / op.groups) * op.kh * op.kw * op.out_h * op.out_w);
+        }
+        if (op.kind == detail::runtime_kind::affine) active = std::max(active, op.width);
         widest = std::max(widest, op.in_size);
     }
     s.sum.resize(widest);
     s.hwc.resize(hwc);
+    s.active.resize(active);
+    if (options_.path != deploy::path::event_driven) s.columns.resize(columns);
     for (std::size_t t = 0; t < steps; ++t) {
         for (std::size_t k = 0; k < ops_.size(); ++k) {
             const detail::runtime_op& op = ops_[k];
@@ -663,6 +723,14 @@ inline void runtime::run_sample(const float* frames, std::size_t steps, std::siz
 
 inline void runtime::step_op(const detail::runtime_op& op, const float* x, sample_state& s, std::size_t k, std::size_t t) const {
     float* y = s.out[k].data();
+    if (op.kind == detail::runtime_kind::affine || op.kind == detail::runtime_kind::conv) {
+        // A product whose input has the bits of the step before keeps its output: an image
+        // shown at every step is convolved once, as the compile-time engine does.
+        std::vector<float>& last = s.last_input[k];
+        const std::size_t bytes = op.in_size * sizeof(float);
+        if (!last.empty() && std::memcmp(last.data(), x, bytes) == 0) return;
+        last.assign(x, x + op.in_size);
+    }
     switch (op.kind) {
         case detail::runtime_kind::input:
         case detail::runtime_kind::output:
@@ -677,20 +745,27 @@ inline void runtime::step_op(const detail::runtime_op& op, const float* x, sampl
             return;
         case detail::runtime_kind::affine: {
             const std::size_t outs = op.bias.size(), rows = op.in_size / op.width;
+            if (runs_dense(op, x))
+                return detail::cpu_ops::linear_forward(cpu{}, rows, static_cast<int>(op.width), static_cast<int>(outs), x,
+                                                       op.dense_weight.data(), op.bias.data(), y);
+            // Event-driven: the weights of each nonzero input, the compile-time engine's sums.
             for (std::size_t row = 0; row < rows; ++row) {
-                float* yr = y + row * outs;
                 const float* xr = x + row * op.width;
-                std::copy(op.bias.begin(), op.bias.end(), yr);
-                for (std::size_t i = 0; i < op.width; ++i) {
-                    if (xr[i] == 0.0f) continue;  // the work follows the spikes; the sums are the dense product's
-                    const float v = xr[i];
-                    const float* w = op.weight.data() + i * outs;
-                    for (std::size_t o = 0; o < outs; ++o) yr[o] += v * w[o];
-                }
+                const std::uint32_t count = detail::cpu_ops::active_entries(xr, op.width, s.active.data());
+                detail::cpu_ops::affine_events(op.weight.data(), op.bias.data(), outs, xr, s.active.data(), count, y + row * outs);
             }
             return;
         }
         case detail::runtime_kind::conv: {
+            if (runs_dense(op, x)) return dense_conv(op, x, y, s);
+            if (op.square) {  // the compile-time engine's event-driven convolution
+                const detail::conv_geometry& g = op.geometry;
+                std::uint32_t* count = s.active.data();
+                bool binary = false;
+                detail::cpu_ops::active_channels(g, x, count, count + static_cast<std::size_t>(g.h) * g.w, binary);
+                return detail::cpu_ops::conv_events(g, op.weight.data(), op.bias.data(), x, count, count + static_cast<std::size_t>(g.h) * g.w,
+                                                    binary, s.hwc.data(), y);
+            }
             // Sums per output position with the output channels contiguous ([oh][ow][o]), each
             // input scattered to the outputs its kernel reaches, inputs in order.
             const int per_group = op.out_c / op.groups, in_per_group = op.in_c / op.groups;
@@ -726,18 +801,23 @@ inline void runtime::step_op(const detail::runtime_op& op, const float* x, sampl
             return;
         }
         case detail::runtime_kind::pool: {
+            if (op.square) {  // the training model's average pooling (its sum times 1 / k^2)
+                return detail::cpu_ops::avg_pool_forward(cpu{}, op.geometry, 1, x, y);
+            }
             for (int c = 0; c < op.in_c; ++c)
-                for (int oy = 0; oy < op.out_h; ++oy)
+                for (int oy = 0; oy < op.out_h; ++oy) {
+                    // The window's rows and columns inside the input (padding adds nothing).
+                    const int y0 = oy * op.sh - op.ph, ky0 = std::max(0, -y0), ky1 = std::min(op.kh, op.in_h - y0);
+                    const float* plane = x + static_cast<std::size_t>(c) * op.in_h * op.in_w;
+                    float* out = y + (static_cast<std::size_t>(c) * op.out_h + oy) * op.out_w;
                     for (int ox = 0; ox < op.out_w; ++ox) {
+                        const int x0 = ox * op.sw - op.pw, kx0 = std::max(0, -x0), kx1 = std::min(op.kw, op.in_w - x0);
                         float sum = 0.0f;
-                        for (int ky = 0; ky < op.kh; ++ky)
-                            for (int kx = 0; kx < op.kw; ++kx) {
-                                const int iy = oy * op.sh - op.ph + ky, ix = ox * op.sw - op.pw + kx;
-                                if (iy >= 0 && iy < op.in_h && ix >= 0 && ix < op.in_w)
-                                    sum += x[(static_cast<std::size_t>(c) * op.in_h + iy) * op.in_w + ix];
-                            }
-                        y[(static_cast<std::size_t>(c) * op.out_h + oy) * op.out_w + ox] = op.divisor == 1.0f ? sum : sum / op.divisor;
+                        for (int ky = ky0; ky < ky1; ++ky)
+                            for (int kx = kx0; kx < kx1; ++kx) sum += plane[static_cast<std::ptrdiff_t>(y0 + ky) * op.in_w + x0 + kx];
+                        out[ox] = op.divisor == 1.0f ? sum : sum / op.divisor;
                     }
+                }
             return;
         }
         case detail::runtime_kind::delay: {
@@ -753,24 +833,89 @@ inline void runtime::step_op(const detail::runtime_op& op, const float* x, sampl
             return;
         }
         case detail::runtime_kind::neuron: {
+            // One loop per kind of neuron, without branches inside, so that each vectorises.
+            const std::size_t n = op.out_size;
             float* v = s.v[k].data();
-            float* current = op.synapse ? s.current[k].data() : nullptr;
-            const bool subtract = options_.reset == reset_rule::subtract_threshold;
-            for (std::size_t i = 0; i < op.out_size; ++i) {
-                float u = x[i];
-                if (current) u = current[i] = op.syn_decay[i] * current[i] + op.syn_gain[i] * u;
-                // gain 1 and rest 0 (the library's own IF and LIF at dt 1) leave decay v + u exactly.
-                const float vi = op.decay[i] * v[i] + (op.gain[i] * u + op.rest[i]);
-                if (!op.spiking) {
-                    v[i] = y[i] = vi;
-                    continue;
+            const float *decay = op.decay.data(), *gain = op.gain.data(), *rest = op.rest.data();
+            const float* u = x;
+            if (op.synapse) {
+                float* current = s.current[k].data();
+                for (std::size_t i = 0; i < n; ++i) current[i] = op.syn_decay[i] * current[i] + op.syn_gain[i] * x[i];
+                u = current;
+            }
+            // gain 1 and rest 0 (the library's own IF and LIF at dt 1) leave decay v + u exactly.
+            if (!op.spiking) {
+                for (std::size_t i = 0; i < n; ++i) v[i] = y[i] = decay[i] * v[i] + (gain[i] * u[i] + rest[i]);
+                return;
+            }
+            const float* threshold = op.threshold.data();
+            if (options_.reset == reset_rule::subtract_threshold) {
+                for (std::size_t i = 0; i < n; ++i) {
+                    const float vi = decay[i] * v[i] + (gain[i] * u[i] + rest[i]);
+                    const bool spike = vi > threshold[i];
+                    y[i] = spike ? 1.0f : 0.0f;
+                    v[i] = spike ? vi - threshold[i] : vi;
                 }
-                const bool spike = vi > op.threshold[i];
-                y[i] = spike ? 1.0f : 0.0f;
-                v[i] = !spike ? vi : subtract ? vi - op.threshold[i] : op.v_reset[i];
+            } else {
+                const float* v_reset = op.v_reset.data();
+                for (std::size_t i = 0; i < n; ++i) {
+                    const float vi = decay[i] * v[i] + (gain[i] * u[i] + rest[i]);
+                    const bool spike = vi > threshold[i];
+                    y[i] = spike ? 1.0f : 0.0f;
+                    v[i] = spike ? v_reset[i] : vi;
+                }
             }
             return;
         }
+    }
+}
+
+/// Whether a convolution or affine node runs its step on input `x` dense (the options' path;
+/// automatic: more than event_driven_below of the inputs nonzero).
+inline bool runtime::runs_dense(const detail::runtime_op& op, const float* x) const {
+    if (!op.dense_fits) return false;
+    if (options_.path != deploy::path::automatic) return options_.path == deploy::path::dense;
+    const auto nonzero = static_cast<double>(op.in_size - static_cast<std::size_t>(std::count(x, x + op.in_size, 0.0f)));
+    return nonzero > options_.event_driven_below * static_cast<double>(op.in_size);
+}
+
+/// A convolution's step as matrix products, one per group: the group's input unrolled to
+/// columns (row: input channel, ky, kx; column: output position; zero where the kernel
+/// reaches the padding), times its weights [output][channel ky kx], plus the bias. A square
+/// convolution unrolls with the training model's im2col: the compile-time engine's product.
+inline void runtime::dense_conv(const detail::runtime_op& op, const float* x, float* y, sample_state& s) const {
+    using row_major = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+    const int per_group = op.out_c / op.groups, in_per_group = op.in_c / op.groups;
+    const Eigen::Index rows = static_cast<Eigen::Index>(in_per_group) * op.kh * op.kw;
+    const Eigen::Index plane = static_cast<Eigen::Index>(op.out_h) * op.out_w;
+    float* col = s.columns.data();
+    for (int g = 0; g < op.groups; ++g) {
+        if (op.square) detail::cpu_ops::im2col(op.geometry, x, col);
+        else unroll(op, x + static_cast<std::ptrdiff_t>(g) * in_per_group * op.in_h * op.in_w, col);
+        Eigen::Map<row_major> out(y + static_cast<std::ptrdiff_t>(g) * per_group * plane, per_group, plane);
+        out.noalias() = Eigen::Map<const row_major>(op.dense_weight.data() + static_cast<std::ptrdiff_t>(g) * per_group * rows,
+                                                    per_group, rows) *
+                        Eigen::Map<const row_major>(col, rows, plane);
+        out.colwise() += Eigen::Map<const Eigen::VectorXf>(op.bias.data() + static_cast<std::ptrdiff_t>(g) * per_group, per_group);
+    }
+}
+
+/// The columns of one group's channels `x` for any stride, padding and dilation.
+inline void runtime::unroll(const detail::runtime_op& op, const float* x, float* col) {
+    const std::ptrdiff_t plane = static_cast<std::ptrdiff_t>(op.out_h) * op.out_w;
+    for (int c = 0; c < op.in_c / op.groups; ++c) {
+        const float* channel = x + static_cast<std::ptrdiff_t>(c) * op.in_h * op.in_w;
+        for (int ky = 0; ky < op.kh; ++ky)
+            for (int kx = 0; kx < op.kw; ++kx, col += plane)
+                for (int oy = 0; oy < op.out_h; ++oy) {
+                    const int iy = oy * op.sh - op.ph + ky * op.dh;
+                    float* out = col + static_cast<std::ptrdiff_t>(oy) * op.out_w;
+                    for (int ox = 0; ox < op.out_w; ++ox) {
+                        const int ix = ox * op.sw - op.pw + kx * op.dw;
+                        out[ox] = iy >= 0 && iy < op.in_h && ix >= 0 && ix < op.in_w ? channel[static_cast<std::ptrdiff_t>(iy) * op.in_w + ix]
+                                                                                     : 0.0f;
+                    }
+                }
     }
 }
 
