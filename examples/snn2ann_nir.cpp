@@ -5,7 +5,8 @@
 //       the file's version and nodes, in the order a step runs them, with their dimensions
 //       and sources ("(t-1)": a recurrent edge)
 //   snn2ann-nir run FILE --dt DT (--frames F.npy | --events F.bin --steps T) [--record NODES]
-//                   [--method euler|exponential] [--reset v_reset|subtract] [--out DIR]
+//                   [--method euler|exponential] [--reset v_reset|subtract]
+//                   [--path automatic|dense|event-driven] [--out DIR]
 //       runs the graph: on frames (a float32 .npy of steps x batch x the Input's values, or
 //       steps x the Input's values for one sample), or on an N-MNIST-format recording (.bin:
 //       40-bit events) integrated into T frames of the Input's [2, H, W]; prints the Output's
@@ -57,7 +58,7 @@ std::vector<float> read_frames(const std::string& path, std::size_t input, std::
 }  // namespace
 
 int main(int argc, char** argv) {
-    std::string file, frames_path, events_path, method = "euler", reset = "v_reset", out_dir, record_list;
+    std::string file, frames_path, events_path, method = "euler", reset = "v_reset", path = "automatic", out_dir, record_list;
     double dt = 0.0;  // 0: the file's
     std::size_t steps = 0;
     snn2ann_examples::command_line cli{"snn2ann-nir", "Looks at and runs a NIR file from any tool with the runtime engine."};
@@ -76,6 +77,9 @@ int main(int argc, char** argv) {
     run->add_option("--steps", steps, "frames to integrate an event recording into");
     run->add_option("--method", method, "the neurons' step")->check(CLI::IsMember({"euler", "exponential"}))->capture_default_str();
     run->add_option("--reset", reset, "after a spike")->check(CLI::IsMember({"v_reset", "subtract"}))->capture_default_str();
+    run->add_option("--path", path, "how Affine, Linear and the convolutions compute (automatic: event-driven on sparse steps)")
+        ->check(CLI::IsMember({"automatic", "dense", "event-driven"}))
+        ->capture_default_str();
     run->add_option("--record", record_list, "nodes whose spikes and membranes are kept (comma-separated)")->type_name("NODES");
     run->add_option("--out", out_dir, "write output.npy and the recorded traces here")->type_name("DIR");
     if (const int rc = cli.parse(argc, argv); rc >= 0) return rc;
@@ -86,6 +90,9 @@ int main(int argc, char** argv) {
         options.dt = dt != 0.0 ? dt : meta != g.metadata.end() && meta->second.values.size() == 1 ? meta->second.values[0] : 1.0;
         options.method = method == "euler" ? s::deploy::discretisation::forward_euler : s::deploy::discretisation::exponential;
         options.reset = reset == "v_reset" ? s::deploy::reset_rule::to_v_reset : s::deploy::reset_rule::subtract_threshold;
+        options.path = path == "dense" ? s::deploy::path::dense
+                       : path == "event-driven" ? s::deploy::path::event_driven
+                                                : s::deploy::path::automatic;
         const s::deploy::runtime engine(g, options);
         if (info->parsed()) {
             std::printf("%s: NIR %s, %zu nodes, %zu edges, dt %g\n%s", file.c_str(), g.version.c_str(), g.nodes.size(),

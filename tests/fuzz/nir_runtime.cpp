@@ -1,10 +1,12 @@
 // The runtime engine (deploy::runtime) on any graph a NIR file can hold, built in memory:
 // the input is a program of up to 16 nodes (a type each, of NIR's and others; parameters
-// left out, of the wrong size, disagreeing with their own dimensions, or with values from a pool that holds NaN, infinities,
-// negatives and huge numbers; a padding given as text), edges to the next node and
-// elsewhere (fan-in, recurrent edges, self-loops, edges into the Input), and the run's dt,
-// method, reset, steps and batch. Every check the engine makes of a graph is fuzzed here
-// without HDF5 in between (the nir harness covers the file reader), so it runs fast.
+// left out, of the wrong size, disagreeing with their own dimensions, or with values from
+// a pool that holds NaN, infinities, negatives and huge numbers; a padding given as text),
+// edges to the next node and elsewhere (fan-in, recurrent edges, self-loops, edges into
+// the Input), and the run's dt, method, reset, path (dense, event-driven, automatic at any
+// crossover), steps, batch and whether one frame repeats at every step. Every check the
+// engine makes of a graph is fuzzed here without HDF5 in between (the nir and nir_graph
+// harnesses cover the file readers), so it runs fast.
 #include <cstring>
 #include <string>
 #include <vector>
@@ -101,11 +103,19 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     options.dt = p.integer(0, 7) == 0 ? p.real() : std::ldexp(1.0, static_cast<int>(p.integer(-12, 2)));
     options.method = p.integer(0, 1) ? s::deploy::discretisation::forward_euler : s::deploy::discretisation::exponential;
     options.reset = p.integer(0, 1) ? s::deploy::reset_rule::to_v_reset : s::deploy::reset_rule::subtract_threshold;
+    const s::deploy::path paths[] = {s::deploy::path::automatic, s::deploy::path::dense, s::deploy::path::event_driven};
+    options.path = paths[p.integer(0, 2)];
+    if (p.integer(0, 7) == 0) options.event_driven_below = static_cast<double>(p.real());
     const std::size_t steps = static_cast<std::size_t>(p.integer(0, 4)), batch = static_cast<std::size_t>(p.integer(1, 2));
+    const bool repeated = p.integer(0, 1);  // one frame at every step (the products keep their outputs)
     fuzz::expect_only_snn2ann_errors([&] {
         const s::deploy::runtime engine(g, options);
         std::vector<float> frames(steps * batch * engine.input_size());
         for (float& x : frames) x = static_cast<float>(p.real());
+        if (repeated)
+            for (std::size_t t = 1; t < steps; ++t)
+                std::copy(frames.begin(), frames.begin() + static_cast<std::ptrdiff_t>(batch * engine.input_size()),
+                          frames.begin() + static_cast<std::ptrdiff_t>(t * batch * engine.input_size()));
         std::vector<std::string> record;
         for (const std::string& name : engine.nodes())
             if (p.integer(0, 1)) record.push_back(name);
