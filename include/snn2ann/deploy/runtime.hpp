@@ -166,6 +166,29 @@ inline std::string dims_text(const std::vector<std::int64_t>& d) {
 }
 
 
+/// One step of `n` spiking neurons: v = decay v + (gain u + rest), a spike where v is above
+/// its threshold, then v = v_reset (or v - threshold). Unaliased parameters, so that the
+/// loops vectorise.
+inline void runtime_fire(std::size_t n, float* __restrict v, float* __restrict out, const float* __restrict decay,
+                         const float* __restrict gain, const float* __restrict rest, const float* __restrict u,
+                         const float* __restrict threshold, const float* __restrict v_reset, bool subtract) {
+    if (subtract) {
+        for (std::size_t i = 0; i < n; ++i) {
+            const float vi = decay[i] * v[i] + (gain[i] * u[i] + rest[i]);
+            const bool spike = vi > threshold[i];
+            out[i] = spike ? 1.0f : 0.0f;
+            v[i] = spike ? vi - threshold[i] : vi;
+        }
+        return;
+    }
+    for (std::size_t i = 0; i < n; ++i) {
+        const float vi = decay[i] * v[i] + (gain[i] * u[i] + rest[i]), after = v_reset[i];  // both read: a blend
+        const bool spike = vi > threshold[i];
+        out[i] = spike ? 1.0f : 0.0f;
+        v[i] = spike ? after : vi;
+    }
+}
+
 /// Reads one node's parameters for the runtime, naming the file, node and parameter in
 /// every refusal.
 class runtime_node_reader {
@@ -833,12 +856,11 @@ inline void runtime::step_op(const detail::runtime_op& op, const float* x, sampl
             return;
         }
         case detail::runtime_kind::neuron: {
-            // One loop per kind of neuron, without branches inside, so that each vectorises.
             const std::size_t n = op.out_size;
             float* v = s.v[k].data();
             const float *decay = op.decay.data(), *gain = op.gain.data(), *rest = op.rest.data();
             const float* u = x;
-            if (op.synapse) {
+            if (op.synapse) {  // the synaptic current first
                 float* current = s.current[k].data();
                 for (std::size_t i = 0; i < n; ++i) current[i] = op.syn_decay[i] * current[i] + op.syn_gain[i] * x[i];
                 u = current;
@@ -848,23 +870,8 @@ inline void runtime::step_op(const detail::runtime_op& op, const float* x, sampl
                 for (std::size_t i = 0; i < n; ++i) v[i] = y[i] = decay[i] * v[i] + (gain[i] * u[i] + rest[i]);
                 return;
             }
-            const float* threshold = op.threshold.data();
-            if (options_.reset == reset_rule::subtract_threshold) {
-                for (std::size_t i = 0; i < n; ++i) {
-                    const float vi = decay[i] * v[i] + (gain[i] * u[i] + rest[i]);
-                    const bool spike = vi > threshold[i];
-                    y[i] = spike ? 1.0f : 0.0f;
-                    v[i] = spike ? vi - threshold[i] : vi;
-                }
-            } else {
-                const float* v_reset = op.v_reset.data();
-                for (std::size_t i = 0; i < n; ++i) {
-                    const float vi = decay[i] * v[i] + (gain[i] * u[i] + rest[i]);
-                    const bool spike = vi > threshold[i];
-                    y[i] = spike ? 1.0f : 0.0f;
-                    v[i] = spike ? v_reset[i] : vi;
-                }
-            }
+            detail::runtime_fire(n, v, y, decay, gain, rest, u, op.threshold.data(), op.v_reset.data(),
+                                 options_.reset == reset_rule::subtract_threshold);
             return;
         }
     }
