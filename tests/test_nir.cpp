@@ -547,6 +547,19 @@ TEST_CASE("NIR runtime: what it cannot run is refused naming the file, the node 
     CHECK(refusal(base(), {5.0}).find("parameter 'tau' holds 2.000000: forward Euler with dt 5.000000 is unstable") !=
           std::string::npos);
     CHECK(refusal(base(), {5.0, s::deploy::discretisation::exponential}) == "(no exception)");
+    // An integer beyond int64 is refused before any conversion (a fuzzer's finding: the
+    // conversion was undefined).
+    s::deploy::nir_graph conv;
+    conv.source = "made.nir";
+    conv.nodes = {nir_node("input", "Input", {{"shape", tensor({3}, {1, 2, 2})}}),
+                  nir_node("conv", "Conv2d", {{"weight", tensor({1, 1, 1, 1}, {1.0})}, {"groups", tensor({}, {6.4e31})}}),
+                  nir_node("output", "Output")};
+    conv.edges = {{"input", "conv"}, {"conv", "output"}};
+    const std::string huge = refusal(conv);
+    CHECK(huge.find("snn2ann: deploy::runtime: made.nir: node 'conv' (Conv2d): parameter 'groups' holds 6") == 0);
+    CHECK(huge.find(", not an integer in [1, 1048576]") != std::string::npos);
+    conv.nodes[1].parameters["groups"] = tensor({}, {1.0});
+    CHECK(refusal(conv) == "(no exception)");
     s::deploy::runtime_options crossover;
     crossover.event_driven_below = 1.5;
     CHECK(refusal(base(), crossover) == "snn2ann: deploy::runtime: made.nir: event_driven_below is 1.500000, not a fraction in [0, 1]");

@@ -238,11 +238,14 @@ public:
         };
         return {check(v[0]), check(v.back())};
     }
-    /// An integer scalar; `fallback` where missing.
-    std::int64_t integer(const std::string& p, std::int64_t fallback) const {
+    /// An integer scalar in [low, high]; `fallback` where missing.
+    std::int64_t integer(const std::string& p, std::int64_t fallback, std::int64_t low, std::int64_t high) const {
         if (!n_.has(p)) return fallback;
         const std::vector<double>& v = tensor(p).values;
         if (v.size() != 1 || v[0] != std::floor(v[0])) fail(p, "is not one integer");
+        // Compared as doubles: a value beyond int64 must be refused before any conversion.
+        if (!(v[0] >= static_cast<double>(low) && v[0] <= static_cast<double>(high)))
+            fail(p, "holds " + std::to_string(v[0]) + ", not an integer in [" + std::to_string(low) + ", " + std::to_string(high) + "]");
         return static_cast<std::int64_t>(v[0]);
     }
     /// A shape parameter (positive integers).
@@ -579,7 +582,7 @@ inline void runtime::compile_node(const nir_graph& g, const nir_node& n, detail:
             r.fail("", "receives " + detail::dims_text(op.in_dims) + ", not " + (two ? "[C, H, W]" : "[C, L]"));
         op.kind = detail::runtime_kind::conv;
         op.in_c = static_cast<int>(in[0]), op.in_h = two ? static_cast<int>(in[1]) : 1, op.in_w = static_cast<int>(in.back());
-        op.groups = static_cast<int>(r.integer("groups", 1));
+        op.groups = static_cast<int>(r.integer("groups", 1, 1, 1 << 20));
         op.out_c = static_cast<int>(w.dims[0]);
         if (op.groups < 1 || op.in_c % op.groups || op.out_c % op.groups || w.dims[1] != op.in_c / op.groups)
             r.fail("weight", "is " + detail::dims_text(w.dims) + " for " + std::to_string(op.in_c) + " input channels in " +
@@ -652,7 +655,7 @@ inline void runtime::compile_node(const nir_graph& g, const nir_node& n, detail:
         std::vector<std::int64_t> in = op.in_dims;
         if (n.has("input_type") && detail::dims_count(r.shape_of("input_type")) == op.in_size) in = r.shape_of("input_type");
         const auto rank = static_cast<std::int64_t>(in.size());
-        std::int64_t start = r.integer("start_dim", 1), end = r.integer("end_dim", -1);
+        std::int64_t start = r.integer("start_dim", 1, -64, 64), end = r.integer("end_dim", -1, -64, 64);
         if (start < 0) start += rank;
         if (end < 0) end += rank;
         if (start < 0 || end >= rank || start > end)
