@@ -454,65 +454,6 @@ TEST_CASE("conv on spikes: event-driven images equal the definition as the dense
         }
 }
 
-TEST_CASE("linear on spikes: event-driven rows equal the definition as the product does, row by row") {
-    namespace ops = s::detail::cpu_ops;
-    // 40 rows (the library's kernel runs from 16), 300 inputs, 70 outputs; spikes and other
-    // values. Row n has a fraction n / 40 of nonzero inputs; row 0 is all zeros.
-    constexpr std::size_t batch = 40, in = 300, out = 70;
-    for (const bool binary : {true, false}) {
-        CAPTURE(binary);
-        const s::detail::counter_rng rng(11, binary);
-        std::vector<float> w(in * out), b(out), x(batch * in);
-        for (std::size_t i = 0; i < w.size(); ++i) w[i] = 2.0f * rng.uniform(i) - 1.0f;
-        for (std::size_t i = 0; i < b.size(); ++i) b[i] = 2.0f * rng.uniform(w.size() + i) - 1.0f;
-        for (std::size_t k = 0; k < x.size(); ++k) {
-            const bool fires = rng.uniform(1000000 + k) < static_cast<float>(k / in) / static_cast<float>(batch);
-            x[k] = fires ? (binary ? 1.0f : 4.0f * rng.uniform(2000000 + k) - 1.0f) : 0.0f;
-        }
-        const auto run = [&](double event_below, int threads) {
-            s::threads limit(threads);
-            ops::linear_workspace ws;
-            std::vector<float> y(batch * out);
-            ops::linear_forward(s::cpu{}, batch, static_cast<int>(in), static_cast<int>(out), x.data(), w.data(), b.data(), y.data(),
-                                0.25f, &ws, event_below);
-            return y;
-        };
-        const auto dense = run(0.0, 2), events = run(1.0, 2), automatic = run(0.5, 2);
-        const double eps = std::numeric_limits<float>::epsilon();
-        std::size_t differ = 0;
-        for (std::size_t n = 0; n < batch; ++n)
-            for (std::size_t o = 0; o < out; ++o) {
-                double sum = 0.25 * b[o], magnitude = std::abs(sum);
-                for (std::size_t i = 0; i < in; ++i) {
-                    const double term = static_cast<double>(w[o * in + i]) * x[n * in + i];
-                    sum += term, magnitude += std::abs(term);
-                }
-                const std::size_t k = n * out + o;
-                const double bound = static_cast<double>(in + 1) * eps * magnitude + 1e-30;
-                REQUIRE(std::abs(dense[k] - sum) <= bound);
-                REQUIRE(std::abs(events[k] - sum) <= bound);
-                differ += dense[k] != events[k];
-            }
-        CHECK(differ > 0);  // both paths ran: their sums group the terms apart
-        // The automatic choice is the row's own (at most half the inputs nonzero: events),
-        // and no thread count changes a bit.
-        std::size_t as_events = 0, as_product = 0;
-        for (std::size_t n = 0; n < batch; ++n) {
-            std::size_t nonzero = 0;
-            for (std::size_t i = 0; i < in; ++i) nonzero += x[n * in + i] != 0.0f;
-            const auto first = static_cast<std::ptrdiff_t>(n * out), last = first + static_cast<std::ptrdiff_t>(out);
-            const auto& expected = nonzero <= in / 2 ? events : dense;
-            (nonzero <= in / 2 ? as_events : as_product) += 1;
-            CHECK(std::equal(automatic.begin() + first, automatic.begin() + last, expected.begin() + first));
-        }
-        CHECK(as_events > 5);
-        CHECK(as_product > 5);
-        CHECK(run(1.0, 1) == events);
-        CHECK(run(0.5, 1) == automatic);
-        CHECK(run(0.0, 1) == dense);
-    }
-}
-
 TEST_CASE("AVX2 blocks: the event-driven sums compiled for AVX2 equal the definition, and a native AVX2 build's bits") {
     namespace ops = s::detail::cpu_ops;
     namespace ev = s::detail::cpu_ops::event_detail;

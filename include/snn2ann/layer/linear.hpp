@@ -34,12 +34,8 @@ struct linear {
             detail::init_uniform_fan_in(params, param_count, static_cast<std::size_t>(In.c), rng, 0);
         }
         void forward(const float* x, float* y, const detail::layer_context& c) {
-            // As conv does: in the SNN and BPTT passes' steps the input is spikes, and sparse
-            // rows run event-driven.
-            const bool steps = (c.mode == detail::branch::snn || c.mode == detail::branch::bptt) && c.time_major;
-            const double event_below = steps && c.spiking ? c.spiking->event_driven_below : 0.0;
             detail::cpu_ops::linear_forward(Backend{}, c.batch, In.c, Out, x, c.params,
-                                        Bias ? c.params + weight_count : nullptr, y, c.bias_scale, &ws_, event_below);
+                                        Bias ? c.params + weight_count : nullptr, y, c.bias_scale, &ws_);
         }
         void backward(const float* x, const float*, const float* dy, float* dx, const detail::layer_context& c) {
             detail::cpu_ops::linear_backward(Backend{}, c.batch, In.c, Out, x, c.params, dy, dx, c.grads,

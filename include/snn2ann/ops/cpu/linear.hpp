@@ -1,17 +1,13 @@
 // snn2ann/ops/cpu: fully connected layer over a batch, y (B x out) = x (B x in) W^T + b.
 // Forward and dx split the batch rows, dW splits the output rows: no partial sums, so
-// the result does not depend on the thread count. dW and db are overwritten. On spikes
-// (the SNN branch's steps) a sparse row runs event-driven (ops/cpu/event_driven.hpp).
+// the result does not depend on the thread count. dW and db are overwritten.
 #pragma once
 
 #include <cstddef>
-#include <cstdint>
 
 #include "../../core/backend.hpp"
-#include "../../core/buffer.hpp"
 #include "../../core/parallel.hpp"
 #include "../../core/scratch_slots.hpp"
-#include "event_driven.hpp"
 #include "gemm.hpp"
 
 namespace snn2ann::inline v0::detail::cpu_ops {
@@ -31,10 +27,6 @@ inline constexpr std::size_t own_kernel_rows = 16;
 struct linear_workspace {
     sgemm_packed_rhs operand;
     scratch_slots<float> rows;
-    // Event-driven rows: the weights per input (scatter_weights), the bias times its scale,
-    // and per running thread a row's nonzero inputs.
-    buffer<float> event_weights, event_bias;
-    scratch_slots<std::uint32_t> active;
 };
 
 namespace linear_detail {
@@ -58,50 +50,16 @@ inline void multiply(linear_workspace& ws, const strided_matrix& a, std::ptrdiff
 inline std::size_t largest_chunk(std::size_t n, std::size_t chunks) { return (n + chunks - 1) / chunks; }
 }  // namespace linear_detail
 
-/// y = x W^T + bias_scale * b over `batch` rows. With `event_below` > 0 and a workspace (an
-/// input of spikes, in the SNN branch), a row at most that fraction of whose inputs are
-/// nonzero runs event-driven instead (the weights of its nonzero inputs accumulated: the
-/// same terms, summed in another order), and the rows between run as products; the choice
-/// is the row's own, so the result does not depend on the thread count.
 inline void linear_forward(cpu, std::size_t batch, int in, int out, const float* x, const float* w,
-                           const float* b, float* y, float bias_scale = 1.0f, linear_workspace* ws = nullptr,
-                           double event_below = 0.0) {
+                           const float* b, float* y, float bias_scale = 1.0f, linear_workspace* ws = nullptr) {
     const std::size_t chunks = chunk_count(batch, rows_per_chunk);
     const bool own = ws && batch >= own_kernel_rows && sgemm_detail::kernel_available();
     if (own) linear_detail::share(*ws, {w, 1, in}, in, out, chunks, linear_detail::largest_chunk(batch, chunks));
-    const bool events = ws && event_below > 0.0;
-    const auto ins = static_cast<std::size_t>(in), outs = static_cast<std::size_t>(out);
-    const auto most_active = static_cast<std::size_t>(event_below * static_cast<double>(in));
-    const float* event_bias = nullptr;
-    if (events) {
-        scatter_weights(w, outs, ins, ws->event_weights.ensure(ins * outs));
-        if (b) {
-            float* scaled = ws->event_bias.ensure(outs);
-            for (std::size_t o = 0; o < outs; ++o) scaled[o] = b[o] * bias_scale;
-            event_bias = scaled;
-        }
-        ws->active.prepare(chunks, ins);
-    }
-    // The product of rows [n0, n1), plus the bias.
-    const auto product = [&](std::size_t n0, std::size_t n1) {
-        const auto rows = static_cast<std::ptrdiff_t>(n1 - n0);
-        if (own) linear_detail::multiply(*ws, {x + n0 * ins, in, 1}, rows, y + n0 * outs, out);
-        else gemm_nt(rows, out, in, x + n0 * ins, w, y + n0 * outs, false);
-        if (b) mat(y + n0 * outs, rows, out).rowwise() += Eigen::Map<const Eigen::RowVectorXf>(b, out) * bias_scale;
-    };
     for_chunks(batch, chunks, [&](std::size_t, std::size_t n0, std::size_t n1) {
-        if (!events) return product(n0, n1);
-        auto active = ws->active.acquire();
-        std::size_t dense_from = n0;  // the rows since the last event-driven one run as one product
-        for (std::size_t n = n0; n < n1; ++n) {
-            const float* xn = x + n * ins;
-            const std::uint32_t count = active_entries(xn, ins, active.data());
-            if (count > most_active) continue;
-            if (dense_from < n) product(dense_from, n);
-            affine_events(ws->event_weights.data(), event_bias, outs, xn, active.data(), count, y + n * outs);
-            dense_from = n + 1;
-        }
-        if (dense_from < n1) product(dense_from, n1);
+        const auto rows = static_cast<std::ptrdiff_t>(n1 - n0);
+        if (own) linear_detail::multiply(*ws, {x + n0 * in, in, 1}, rows, y + n0 * out, out);
+        else gemm_nt(rows, out, in, x + n0 * in, w, y + n0 * out, false);
+        if (b) mat(y + n0 * out, rows, out).rowwise() += Eigen::Map<const Eigen::RowVectorXf>(b, out) * bias_scale;
     });
 }
 
