@@ -34,10 +34,12 @@
 // convolution, the training model's linear kernel for an affine map), as the compile-time
 // engine does: runtime_options::path, by default event-driven where at most
 // event_driven_below of the step's inputs are nonzero. The two sum in different orders, so
-// their currents may differ in the last bits (a spike exactly at a threshold may move); the
-// dense path of a square, undilated, ungrouped convolution is the inference engine's
-// product, bit for bit. Samples run in parallel, each on its own state; the same input and
-// options give the same bits.
+// their currents may differ in the last bits (a spike exactly at a threshold may move).
+// Square, undilated, ungrouped convolutions, affine maps and unpadded square average pooling
+// run the compile-time engine's kernels on either path, the others the runtime's own. A
+// product whose input has the bits of the step before keeps its output (an image shown at
+// every step is convolved once). Samples run in parallel, each on its own state; the same
+// input and options give the same bits.
 #pragma once
 
 #include <algorithm>
