@@ -134,7 +134,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         }
         case 1: {
             std::vector<std::int64_t> edges;
-            for (hsize_t e = 0; e < 2 * edge_count; ++e) edges.push_back(end() < 0 ? 99 : p.integer(0, static_cast<std::int64_t>(names.size())));
+            for (hsize_t e = 0; e < 2 * edge_count; ++e) {
+                const auto i = end();
+                edges.push_back(i < 0 ? 99 : i);  // 99: no node has that index
+            }
             d::h5_write(top.get(), "edges", {edge_count, 2}, edges.data(), root);
             break;
         }

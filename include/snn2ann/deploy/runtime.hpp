@@ -136,7 +136,7 @@ struct runtime_op {
     // channel][ky][kx][output of its group] (a square one: conv_scatter_weights' layout).
     // dense_weight: the file's layout, [output][the rest], for the dense path.
     std::vector<float> weight, bias, dense_weight;
-    bool dense_fits = true;  // conv: its columns fit max_dense_columns (else it runs event-driven)
+    std::size_t columns = 0;  // conv: its unrolled input's values for the dense path (0: above max_dense_columns, event-driven)
     // conv with one group, no dilation, a square kernel, stride and padding, or an unpadded
     // square AvgPool2d: the training model's geometry, run by the compile-time engine's
     // kernels (a conv's weight in their layout)
@@ -166,7 +166,6 @@ inline std::string dims_text(const std::vector<std::int64_t>& d) {
     for (std::size_t i = 0; i < d.size(); ++i) s += (i ? ", " : "") + std::to_string(d[i]);
     return s + "]";
 }
-
 
 /// One step of `n` spiking neurons: v = decay v + (gain u + rest), a spike where v is above
 /// its threshold, then v = v_reset (or v - threshold). Unaliased parameters, so that the
@@ -586,7 +585,7 @@ inline void runtime::compile_node(const nir_graph& g, const nir_node& n, detail:
         op.in_c = static_cast<int>(in[0]), op.in_h = two ? static_cast<int>(in[1]) : 1, op.in_w = static_cast<int>(in.back());
         op.groups = static_cast<int>(r.integer("groups", 1, 1, 1 << 20));
         op.out_c = static_cast<int>(w.dims[0]);
-        if (op.groups < 1 || op.in_c % op.groups || op.out_c % op.groups || w.dims[1] != op.in_c / op.groups)
+        if (op.in_c % op.groups || op.out_c % op.groups || w.dims[1] != op.in_c / op.groups)
             r.fail("weight", "is " + detail::dims_text(w.dims) + " for " + std::to_string(op.in_c) + " input channels in " +
                                  std::to_string(op.groups) + " groups");
         op.kh = two ? static_cast<int>(w.dims[2]) : 1, op.kw = static_cast<int>(w.dims.back());
@@ -609,25 +608,29 @@ inline void runtime::compile_node(const nir_graph& g, const nir_node& n, detail:
         if (op.in_h + 2 * op.ph < eh || op.in_w + 2 * op.pw < ew) r.fail("", "has a kernel larger than its padded input " + detail::dims_text(in));
         op.out_h = (op.in_h + 2 * op.ph - eh) / op.sh + 1, op.out_w = (op.in_w + 2 * op.pw - ew) / op.sw + 1;
         op.out_dims = two ? std::vector<std::int64_t>{op.out_c, op.out_h, op.out_w} : std::vector<std::int64_t>{op.out_c, op.out_w};
-        // Weights by input channel and kernel position, the outputs of its group contiguous.
+        // The dense path's weights in the file's layout; the event-driven path's by input
+        // channel and kernel position, the outputs contiguous: a square convolution's as the
+        // compile-time engine's kernels read them, another's the outputs of its group.
         const int per_group = op.out_c / op.groups, in_per_group = op.in_c / op.groups;
-        op.weight.resize(static_cast<std::size_t>(op.in_c) * op.kh * op.kw * per_group);
-        for (int o = 0; o < op.out_c; ++o)
-            for (int c = 0; c < in_per_group; ++c)
-                for (int y = 0; y < op.kh; ++y)
-                    for (int x = 0; x < op.kw; ++x) {
-                        const int channel = (o / per_group) * in_per_group + c;
-                        op.weight[((static_cast<std::size_t>(channel) * op.kh + y) * op.kw + x) * per_group + o % per_group] =
-                            static_cast<float>(w.values[((static_cast<std::size_t>(o) * in_per_group + c) * op.kh + y) * op.kw + x]);
-                    }
         op.dense_weight.assign(w.values.begin(), w.values.end());
+        op.weight.resize(static_cast<std::size_t>(op.in_c) * op.kh * op.kw * per_group);
         op.square = op.groups == 1 && op.dh == 1 && op.dw == 1 && op.kh == op.kw && op.sh == op.sw && op.ph == op.pw;
         if (op.square) {
             op.geometry = {op.in_c, op.in_h, op.in_w, op.kh, op.sh, op.ph, op.out_c, op.out_h, op.out_w};
             detail::cpu_ops::conv_scatter_weights(op.dense_weight.data(), static_cast<std::size_t>(op.out_c),
                                                   op.geometry.col_rows(), op.weight.data());
+        } else {
+            for (int o = 0; o < op.out_c; ++o)
+                for (int c = 0; c < in_per_group; ++c)
+                    for (int y = 0; y < op.kh; ++y)
+                        for (int x = 0; x < op.kw; ++x) {
+                            const int channel = (o / per_group) * in_per_group + c;
+                            op.weight[((static_cast<std::size_t>(channel) * op.kh + y) * op.kw + x) * per_group + o % per_group] =
+                                static_cast<float>(w.values[((static_cast<std::size_t>(o) * in_per_group + c) * op.kh + y) * op.kw + x]);
+                        }
         }
-        op.dense_fits = static_cast<double>(in_per_group) * op.kh * op.kw * op.out_h * op.out_w <= static_cast<double>(max_dense_columns);
+        const double columns = static_cast<double>(in_per_group) * op.kh * op.kw * op.out_h * op.out_w;
+        op.columns = columns <= static_cast<double>(max_dense_columns) ? static_cast<std::size_t>(columns) : 0;
         op.bias.assign(static_cast<std::size_t>(op.out_c), 0.0f);
         if (n.has("bias")) {
             const nir_tensor& b = r.tensor("bias");
@@ -708,8 +711,7 @@ inline void runtime::run_sample(const float* frames, std::size_t steps, std::siz
             hwc = std::max(hwc, op.square ? op.geometry.out_plane() * detail::cpu_ops::event_block_width(0, static_cast<std::size_t>(op.out_c))
                                           : op.out_size);
             if (op.square) active = std::max(active, op.in_size + static_cast<std::size_t>(op.in_h) * op.in_w);  // counts, channels
-            if (op.dense_fits)
-                columns = std::max(columns, static_cast<std::size_t>(op.in_c / op.groups) * op.kh * op.kw * op.out_h * op.out_w);
+            columns = std::max(columns, op.columns);
         }
         if (op.kind == detail::runtime_kind::affine) active = std::max(active, op.width);
         widest = std::max(widest, op.in_size);
@@ -885,7 +887,7 @@ inline void runtime::step_op(const detail::runtime_op& op, const float* x, sampl
 /// Whether a convolution or affine node runs its step on input `x` dense (the options' path;
 /// automatic: more than event_driven_below of the inputs nonzero).
 inline bool runtime::runs_dense(const detail::runtime_op& op, const float* x) const {
-    if (!op.dense_fits) return false;
+    if (op.kind == detail::runtime_kind::conv && op.columns == 0) return false;
     if (options_.path != deploy::path::automatic) return options_.path == deploy::path::dense;
     const auto nonzero = static_cast<double>(op.in_size - static_cast<std::size_t>(std::count(x, x + op.in_size, 0.0f)));
     return nonzero > options_.event_driven_below * static_cast<double>(op.in_size);
