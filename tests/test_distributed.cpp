@@ -7,6 +7,7 @@
 #include <snn2ann/distributed.hpp>
 #include <snn2ann/snn2ann.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <string>
@@ -27,6 +28,11 @@ using bn_net = s::network<s::input<1, 12, 12>, s::conv<4, 3>, s::batch_norm, s::
 // global batch, so they are the same as one process's).
 using plain_net = s::network<s::input<1, 12, 12>, s::conv<4, 3>, s::max_pool<2>, s::spiking<>, s::flatten,
                              s::dropout<10>, s::linear<12>, s::spiking<>, s::linear<3>>;
+// Leaky neurons with thresholds of 1, without BN: ATA lowers the thresholds of the silent
+// layers, by the global batch's counts.
+using lif_1 = s::lif_neuron<2, s::reset::to_zero, s::firing::strict, s::constant_threshold<1>>;
+using leaky_net = s::network<s::input<1, 12, 12>, s::conv<4, 3>, s::max_pool<2>, s::spiking<lif_1>, s::flatten,
+                             s::linear<12>, s::spiking<lif_1>, s::linear<3>>;
 constexpr int T = 4;
 
 /// Every rank's values, gathered on every rank.
@@ -99,6 +105,13 @@ TEST_CASE("2 ranks with half the batch each train as 1 process with the whole ba
         compare(s::rules::snn2ann{}, s::adam{1e-2});
         compare(s::rules::bptt{}, s::sgd{0.05, 0.9});
         compare(s::rules::ann{}, s::sgd{0.05, 0.9});
+    }
+    SUBCASE("leaky neurons: ATA lowers thresholds by the global batch's silent neurons") {
+        const auto alone = train<leaky_net>(s::rules::snn2ann{}, s::adam{1e-2}, nullptr, 20 * 16, 16);
+        const auto together = train<leaky_net>(s::rules::snn2ann{}, s::adam{1e-2}, world, 20 * 16, 16);
+        const auto lowest = *std::min_element(alone.state().begin(), alone.state().end());
+        CHECK(lowest < 0.95f);  // lowered several times
+        CHECK(max_difference(alone.state(), together.state()) <= 1e-5);
     }
     SUBCASE("synchronised BN") {
         const auto compare = [](auto rule) {

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <utility>
 #include <vector>
 
 #include <snn2ann/snn2ann.hpp>
@@ -65,14 +66,14 @@ TEST_CASE("thresholds: uniform [0, 1) per neuron by default, or a constant") {
 
 namespace {
 // A spiking layer of 4 neurons run by hand: thresholds 1, T = 4, one sample.
-struct hand_layer {
-    using layer = s::spiking<s::if_neuron<s::reset::to_zero, s::firing::strict, s::uniform_threshold, 0>>::impl<
-        s::cpu, s::flat_shape(4)>;
+template <class Neuron>
+struct basic_hand_layer {
+    using layer = typename s::spiking<Neuron>::template impl<s::cpu, s::flat_shape(4)>;
     layer l;
     std::vector<float> vth{1.0f, 1.0f, 1.0f, 1.0f};
     s::detail::spiking_options options;
     s::detail::layer_context c;
-    hand_layer() {
+    basic_hand_layer() {
         c.state = vth.data();
         c.batch = 1;
         c.timesteps = 4;
@@ -93,6 +94,8 @@ struct hand_layer {
         return h;
     }
 };
+using hand_layer = basic_hand_layer<s::if_neuron<s::reset::to_zero, s::firing::strict, s::uniform_threshold, 0>>;
+using leaky_hand_layer = basic_hand_layer<s::lif_neuron<2, s::reset::to_zero, s::firing::strict, s::uniform_threshold, 0>>;
 }  // namespace
 
 TEST_CASE("membrane dropout: in training, the residual membrane is zeroed with p = 0.5, else doubled") {
@@ -207,6 +210,55 @@ TEST_CASE("ATA raises every threshold of a layer by scale x (1 - ema) when too m
     h.options.threshold_adjustment = s::ata::off();
     h.ann({-1.0f, -1.0f, -1.0f, -1.0f}, true);
     CHECK(h.vth[3] == doctest::Approx(1.51));
+}
+
+TEST_CASE("ATA lowers the thresholds of a leaky layer whose ANN-active neurons stay silent in the SNN") {
+    // LIF tau 2, thresholds 1, T = 4: a current of 0.4 (below the rheobase 0.5) never
+    // fires (.4 .6 .7 .75), one of 2 fires at every step.
+    leaky_hand_layer h;
+    CHECK(h.snn({0.4f, 0.4f, 0.4f, 2.0f}) == std::vector<float>{0, 0, 0, 4});
+    // All four active in the ANN, three of them silent: 75% > 50%, no noisy neuron.
+    h.ann({1.0f, 1.0f, 1.0f, 1.0f}, true);
+    CHECK(h.l.noisy_ratio() == 0.0);
+    CHECK(h.l.silent_ratio() == 0.75);
+    for (float v : h.vth) CHECK(v == doctest::Approx(0.9 * 1.0 + 0.1 * (1.0 - 0.1)));
+    // Silent neurons the ANN holds inactive do not count: 1 of 2 active is silent, 50% is
+    // not above 50%.
+    h.ann({1.0f, -1.0f, -1.0f, 1.0f}, true);
+    CHECK(h.l.silent_ratio() == 0.5);
+    CHECK(h.vth[0] == doctest::Approx(0.99));
+    // Evaluation never adjusts.
+    h.ann({1.0f, 1.0f, 1.0f, 1.0f}, false);
+    CHECK(h.vth[0] == doctest::Approx(0.99));
+    // A raise comes first: the spiking neuron inactive in the ANN is 25% noisy.
+    h.ann({1.0f, 1.0f, 1.0f, -1.0f}, true);
+    CHECK(h.vth[0] == doctest::Approx(0.9 * 0.99 + 0.1 * (0.99 + 0.1)));
+    // Thresholds never fall below 0.
+    std::fill(h.vth.begin(), h.vth.end(), 0.005f);
+    h.snn({-1.0f, -1.0f, -1.0f, 2.0f});
+    h.ann({1.0f, 1.0f, 1.0f, 1.0f}, true);
+    CHECK(h.vth[0] == 0.0f);
+    // Never, or ATA switched off: unchanged.
+    std::fill(h.vth.begin(), h.vth.end(), 1.0f);
+    h.snn({0.4f, 0.4f, 0.4f, 2.0f});
+    h.options.threshold_adjustment.lowering = s::ata_lowering::never;
+    h.ann({1.0f, 1.0f, 1.0f, 1.0f}, true);
+    CHECK(h.vth[0] == 1.0f);
+    h.options.threshold_adjustment = s::ata::off();
+    h.options.threshold_adjustment.lowering = s::ata_lowering::always;
+    h.ann({1.0f, 1.0f, 1.0f, 1.0f}, true);
+    CHECK(h.vth[0] == 1.0f);
+}
+
+TEST_CASE("ATA lowers an IF layer's thresholds only when told to (ata_lowering::always)") {
+    hand_layer h;
+    CHECK(h.snn({-1.0f, -1.0f, -1.0f, 2.0f}) == std::vector<float>{0, 0, 0, 4});
+    h.ann({1.0f, 1.0f, 1.0f, 1.0f}, true);  // 75% of the active neurons silent
+    CHECK(h.vth[0] == 1.0f);
+    CHECK(h.l.silent_ratio() == 0.0);  // not even counted
+    h.options.threshold_adjustment.lowering = s::ata_lowering::always;
+    h.ann({1.0f, 1.0f, 1.0f, 1.0f}, true);
+    CHECK(h.vth[0] == doctest::Approx(0.99));
 }
 
 TEST_CASE("the gradient through the mapping unit is ReLU's, numerically, with the counts held fixed") {
@@ -471,6 +523,34 @@ TEST_CASE("the spike penalty: the same training fires less") {
     const double plain = spikes_after_training(0.0f), penalised = spikes_after_training(0.05f);
     CHECK(plain > 0.0);
     CHECK(penalised < 0.7 * plain);
+}
+
+TEST_CASE("leaky neurons with thresholds of 1: silent past the first layer unless ATA lowers them") {
+    // A LIF (tau 2) neuron past the first layer needs a summed input of T Vth / 2 = 3 to
+    // fire; the BN-normalised pre-activations seldom reach it, and the reference's ATA
+    // only raises thresholds.
+    using lif = s::lif_neuron<2, s::reset::to_zero, s::firing::strict, s::constant_threshold<1>>;
+    using leaky_net = s::network<s::input<1, 12, 12>, s::conv<6, 3>, s::batch_norm, s::max_pool<2>, s::spiking<lif>,
+                                 s::flatten, s::linear<24>, s::batch_norm, s::spiking<lif>, s::linear<3>>;
+    const auto train = test::bars(300, 1), held_out = test::bars(150, 2);
+    auto trained = [&](s::ata_lowering lowering) {
+        s::model<leaky_net, s::timesteps<6>> m{s::seed{3}};
+        s::rules::snn2ann rule;
+        rule.threshold_adjustment.lowering = lowering;
+        s::trainer t{m, rule, s::adam{3e-3}};
+        const auto reports = t.quiet().validate_on(held_out).fit(train, s::epochs{12}, s::batch{32});
+        const auto spikes = s::measure_spikes(m, held_out, rule);
+        return std::pair{reports.back().test_accuracy, spikes.layers.at(1).firing_rate};
+    };
+    const auto [raised_only, raised_only_rate] = trained(s::ata_lowering::never);
+    const auto [lowered, lowered_rate] = trained(s::ata_lowering::leaky_neurons);  // the default
+    CAPTURE(raised_only);
+    CAPTURE(raised_only_rate);
+    CAPTURE(lowered);
+    CAPTURE(lowered_rate);
+    CHECK(lowered_rate > 10 * raised_only_rate);
+    CHECK(lowered > raised_only + 0.1);
+    CHECK(lowered > 0.85);
 }
 
 TEST_CASE("Poisson encoding: the SNN sees Bernoulli frames with the pixel as probability") {

@@ -19,6 +19,7 @@
 #include <limits>
 #include <string>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "../synthetic_data.hpp"
@@ -251,16 +252,27 @@ void check_spiking_layer() {
         const auto e = p.run(c, b * steps, b * steps, false, -0.5f, 1.5f);
         CHECK(e.y_mismatch <= allowed);
     }
-    SUBCASE("ANN branch: ReSU and STSU on the SNN's counts, ATA, ReLU's gradient") {
-        for (const mapping_unit unit : {mapping_unit::resu, mapping_unit::stsu}) {
+    SUBCASE("ANN branch: ReSU and STSU on the SNN's counts, ATA raising and lowering, ReLU's gradient") {
+        // tolerance 0: ATA raises; tolerance 1 with silent tolerance 0: it lowers every layer
+        ata lowers_always{0.1f, 1.0f, 0.9f, true};
+        lowers_always.silent_tolerance = 0.0f;
+        lowers_always.lowering = ata_lowering::always;
+        for (const auto& [unit, adjustment] : {std::pair{mapping_unit::resu, ata{0.1f, 0.0f, 0.9f, true}},
+                                               std::pair{mapping_unit::stsu, ata{0.1f, 0.0f, 0.9f, true}},
+                                               std::pair{mapping_unit::resu, lowers_always}}) {
+            CAPTURE(adjustment.tolerance);
             layer_pair<spec, in> p;
             detail::spiking_options o;
             o.unit = unit;
-            o.threshold_adjustment = ata{0.1f, 0.0f, 0.9f, true};  // tolerance 0: ATA fires
+            o.threshold_adjustment = adjustment;
             auto s = context(b, false, detail::branch::snn);
             s.constant_input = s.collapse_output = true;
             s.spiking = &o;
-            p.run(s, b, b, false, -0.5f, 1.5f);
+            // The ANN's z (from the same draws as the currents) is positive where the
+            // current is large, so no ANN-active neuron would stay silent; for the lowering,
+            // currents that fall as z rises.
+            const bool lowering = adjustment.tolerance == 1.0f;
+            p.run(s, b, b, false, lowering ? 1.5f : -0.5f, lowering ? -0.5f : 1.5f);
             auto a = context(b, true, detail::branch::ann);
             a.spiking = &o;
             a.output_scale = 0.25f;
@@ -269,6 +281,12 @@ void check_spiking_layer() {
             CHECK(e.dx < tolerance);
             CHECK(e.state < tolerance);
             CHECK(p.g.noisy_ratio(p.dev) == doctest::Approx(p.c.noisy_ratio()));
+            // ATA acted, the same way on both: every threshold raised or lowered by 0.01
+            if (lowering) CHECK(p.c.silent_ratio() > 0.3);  // currents below 0.5 where z > 0
+            const float moved = lowering ? -0.01f : 0.01f;
+            const auto initial = layer_pair<spec, in>::initial_state(), adjusted = p.state.from_device();
+            for (std::size_t i = 0; i < initial.size(); ++i)
+                CHECK(adjusted[i] == doctest::Approx(std::max(0.0f, initial[i] + moved)).epsilon(1e-5));
         }
     }
     SUBCASE("BPTT: spikes, kept membranes and the backward through time for every surrogate") {

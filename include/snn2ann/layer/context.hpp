@@ -54,18 +54,59 @@ enum class ann_activation {
     qcfs,  ///< h = lambda clip(floor(z L / lambda + 1/2) / L, 0, 1), lambda trained (QCFS)
 };
 
-/// Adaptive threshold adjustment: once per training batch and spiking layer, if more than
-/// `tolerance` of the neurons are noisy (ANN inactive, SNN fired), every threshold becomes
-/// ema * Vth + (1 - ema) * (Vth + scale). Thresholds never fall.
+/// Which spiking layers ATA may also lower the thresholds of (ata::lowering).
+enum class ata_lowering {
+    never,          ///< thresholds only rise (the reference's ATA)
+    leaky_neurons,  ///< layers of leaky neurons (lif_neuron, plif_neuron) only (default)
+    always,         ///< every spiking layer
+};
+
+/// What ATA does to a layer's thresholds after one training batch (ata::adjustment).
+enum class ata_step { keep, raise, lower };
+
+/// Adaptive threshold adjustment, once per training batch and spiking layer:
+///  - raise: if more than `tolerance` of the neurons are noisy (ANN inactive, SNN fired),
+///    every threshold becomes ema Vth + (1 - ema)(Vth + scale);
+///  - lower (layers `lowering` names; docs/method.md, "Leaky neurons"): otherwise, if more
+///    than `silent_tolerance` of the neurons the ANN holds active stayed silent in the SNN
+///    (count 0), every threshold becomes max(0, ema Vth + (1 - ema)(Vth - scale)).
+/// A leaky neuron fed a constant current fires only above its rheobase (1 - decay) Vth per
+/// step, a summed input of T (1 - decay) Vth where an IF neuron needs Vth: thresholds that
+/// suit an IF layer silence a leaky one, and only the lowering brings it back.
 struct ata {
-    float scale = 0.1f;      ///< added to the threshold before the average
+    float scale = 0.1f;      ///< added to (subtracted from) the threshold before the average
     float tolerance = 0.1f;  ///< fraction of noisy neurons that triggers a raise
     float ema = 0.9f;        ///< weight of the old threshold
     bool enabled = true;     ///< false: thresholds stay fixed
+    /// Fraction of the ANN-active neurons silent in the SNN that triggers a lowering.
+    float silent_tolerance = 0.5f;
+    ata_lowering lowering = ata_lowering::leaky_neurons;  ///< which layers' thresholds may fall
+
     /// Whether a batch with this fraction of noisy neurons raises the thresholds.
     constexpr bool raises_at(double noisy_ratio) const { return enabled && noisy_ratio > tolerance; }
+    /// Whether the thresholds of a layer of neurons that leak (or not) may fall.
+    constexpr bool may_lower(bool leaky) const {
+        return enabled && (lowering == ata_lowering::always || (lowering == ata_lowering::leaky_neurons && leaky));
+    }
+    /// What a batch does to a layer of neurons that leak (or not), with `noisy_ratio` of its
+    /// neurons noisy and `silent_ratio` of its ANN-active neurons silent: a raise first,
+    /// else a lowering (the one decision of both backends).
+    constexpr ata_step adjustment(double noisy_ratio, double silent_ratio, bool leaky) const {
+        if (raises_at(noisy_ratio)) return ata_step::raise;
+        if (may_lower(leaky) && silent_ratio > silent_tolerance) return ata_step::lower;
+        return ata_step::keep;
+    }
     /// A threshold after a raise (the one formula of both backends).
     constexpr float raised(float vth) const { return ema * vth + (1.0f - ema) * (vth + scale); }
+    /// A threshold after a lowering, never below 0.
+    constexpr float lowered(float vth) const {
+        const float v = ema * vth + (1.0f - ema) * (vth - scale);
+        return v > 0.0f ? v : 0.0f;
+    }
+    /// vth after `step`.
+    constexpr float adjusted(float vth, ata_step step) const {
+        return step == ata_step::raise ? raised(vth) : step == ata_step::lower ? lowered(vth) : vth;
+    }
     /// No threshold adjustment.
     static ata off() { return ata{0.1f, 0.1f, 0.9f, false}; }
 };

@@ -206,6 +206,7 @@ struct gpu_layer<spiking<Neuron>, In, Device> : gpu_layer_base<spiking<Neuron>, 
                   "declare the network with lif_neuron<Tau> or if_neuron<...> for the GPU");
     static constexpr bool is_spiking = true;
     static constexpr std::size_t neurons = In.size();
+    static constexpr bool leaky = Neuron::decay < 1.0f;  // ATA may lower (plif_neuron is refused above)
 
     void forward(const float* x, float* y, const layer_context& c, const Device& d) {
         if (c.spiking && c.spiking->converted)
@@ -238,10 +239,10 @@ struct gpu_layer<spiking<Neuron>, In, Device> : gpu_layer_base<spiking<Neuron>, 
     /// global batch in data-parallel training, as on the CPU); waits for the device.
     double noisy_ratio(const Device& d) const {
         if (global_noisy_ratio_ >= 0.0) return global_noisy_ratio_;
-        if (!noisy_total_) return 0.0;
+        if (!tally_total_) return 0.0;
         unsigned long long n = 0;
-        d.copy_now(&n, noisy_.data(), sizeof n);
-        return static_cast<double>(n) / static_cast<double>(noisy_total_);
+        d.copy_now(&n, tally_.data(), sizeof n);
+        return static_cast<double>(n) / static_cast<double>(tally_total_);
     }
 
 private:
@@ -292,25 +293,28 @@ private:
         if (counted_batch_ != c.batch || counted_by_ != pass::snn || !c.spiking)
             throw invalid_argument(messages::ann_branch_without_counts);
         const ata& a = c.spiking->threshold_adjustment;
-        unsigned long long* noisy = c.training ? noisy_.ensure(1) : nullptr;
-        if (c.training) noisy_total_ = c.batch * neurons, global_noisy_ratio_ = -1.0;
-        // Data-parallel: ATA counts the global batch's noisy neurons (through the host).
+        const bool lowering = c.training && a.may_lower(leaky);
+        unsigned long long* tally = c.training ? tally_.ensure(3) : nullptr;
+        if (c.training) tally_total_ = c.batch * neurons, global_noisy_ratio_ = -1.0;
+        // Data-parallel: ATA counts the global batch's noisy and silent neurons (through the host).
         const bool global = c.training && c.group;
         cuda_ops::mapping_forward(d, z, counts_.data(), h, c.batch, neurons, c.spiking->unit == mapping_unit::resu,
-                                  c.output_scale, noisy, c.state, global ? nullptr : &a);
+                                  c.output_scale, tally, lowering, c.state, global ? nullptr : &a, leaky);
         if (global) {
-            unsigned long long mine = 0;
-            d.copy_now(&mine, noisy, sizeof mine);
-            std::int64_t counts[2] = {static_cast<std::int64_t>(mine), static_cast<std::int64_t>(noisy_total_)};
-            c.group->sum(counts, 2);
+            unsigned long long mine[3] = {0, 0, 0};
+            d.copy_now(mine, tally, sizeof mine);
+            std::int64_t counts[4] = {static_cast<std::int64_t>(mine[0]), static_cast<std::int64_t>(tally_total_),
+                                      static_cast<std::int64_t>(mine[1]), static_cast<std::int64_t>(mine[2])};
+            c.group->sum(counts, lowering ? 4 : 2);
             global_noisy_ratio_ = static_cast<double>(counts[0]) / static_cast<double>(counts[1]);
-            cuda_ops::ata_update(d, c.state, neurons, global_noisy_ratio_, a);
+            const double silent = counts[2] > 0 ? static_cast<double>(counts[3]) / static_cast<double>(counts[2]) : 0.0;
+            cuda_ops::ata_update(d, c.state, neurons, a.adjustment(global_noisy_ratio_, silent, leaky), a);
         }
     }
 
     cuda_ops::device_buffer<float, Device> counts_, potentials_;
-    cuda_ops::device_buffer<unsigned long long, Device> noisy_;
-    std::size_t counted_batch_ = 0, noisy_total_ = 0;
+    cuda_ops::device_buffer<unsigned long long, Device> tally_;  // noisy, ANN-active, silent (mapping_body)
+    std::size_t counted_batch_ = 0, tally_total_ = 0;
     pass counted_by_ = pass::none;
     double global_noisy_ratio_ = -1.0;  // data-parallel training: the global batch's ratio
     bool kept_for_backward_ = false;

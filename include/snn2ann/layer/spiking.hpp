@@ -131,6 +131,8 @@ struct spiking {
     struct impl {
         static constexpr bool is_spiking = true;
         static constexpr bool trains_tau = detail::trained_time_constant<Neuron>;
+        /// Whether the neuron leaks (ATA's lowering, docs/method.md "Leaky neurons").
+        static constexpr bool leaky = trains_tau || Neuron::decay < 1.0f;
         static constexpr shape out = In;
         static constexpr std::size_t neurons = In.size();
         static constexpr std::size_t param_count = trains_tau ? 2 : 1, state_count = neurons;
@@ -182,6 +184,9 @@ struct spiking {
         std::size_t counted_batch() const { return counted_batch_; }
         /// Fraction of noisy neurons (ANN inactive, SNN fired) in the last training batch.
         double noisy_ratio() const { return noisy_ratio_; }
+        /// Fraction of the ANN-active neurons that stayed silent in the SNN (count 0) in the
+        /// last training batch; counted only where ATA may lower the thresholds (0 otherwise).
+        double silent_ratio() const { return silent_ratio_; }
 
     private:
         void snn_forward(const float* x, float* y, const detail::layer_context& c) {
@@ -447,30 +452,43 @@ struct spiking {
             const bool resu = c.spiking->unit == mapping_unit::resu;
             const float k = c.output_scale;
             const std::size_t n = c.batch * neurons;
+            const ata& a = c.spiking->threshold_adjustment;
             // The noisy neurons (ANN inactive, SNN fired) are counted in the same sweep,
             // without a branch (inactive is about a coin flip), per chunk: integer counts,
-            // exact and independent of the split.
+            // exact and independent of the split. Where ATA may lower this layer's
+            // thresholds, the ANN-active neurons and the silent ones among them too.
+            const bool lowering = c.training && a.may_lower(leaky);
             const std::size_t chunks = detail::chunk_count(n, 1 << 14);
-            std::array<std::int64_t, detail::max_chunks> noisy_in{};
+            std::array<std::array<std::int64_t, 3>, detail::max_chunks> tally_in{};
             detail::for_chunks(n, chunks, [&](std::size_t chunk, std::size_t b, std::size_t e) {
-                std::int64_t noisy = 0;
-                for (std::size_t i = b; i < e; ++i) {
-                    const bool inactive = !(z[i] > 0.0f);
-                    h[i] = resu && inactive ? 0.0f : counts[i] * k;
-                    noisy += static_cast<std::int64_t>(inactive & (counts[i] > 0.0f));
-                }
-                noisy_in[chunk] = noisy;
+                const auto sweep = [&](auto with_silent) {
+                    std::int64_t noisy = 0, active = 0, silent = 0;
+                    for (std::size_t i = b; i < e; ++i) {
+                        const bool inactive = !(z[i] > 0.0f);
+                        h[i] = resu && inactive ? 0.0f : counts[i] * k;
+                        noisy += static_cast<std::int64_t>(inactive & (counts[i] > 0.0f));
+                        if constexpr (decltype(with_silent)::value) {
+                            active += static_cast<std::int64_t>(!inactive);
+                            silent += static_cast<std::int64_t>(!inactive & (counts[i] == 0.0f));
+                        }
+                    }
+                    tally_in[chunk] = {noisy, active, silent};
+                };
+                if (lowering) sweep(std::true_type{});
+                else sweep(std::false_type{});
             });
             if (!c.training) return;
             // In data-parallel training the counts are the global batch's, so every replica
-            // raises the same thresholds.
-            std::int64_t noisy[2] = {0, static_cast<std::int64_t>(n)};
-            for (std::size_t chunk = 0; chunk < chunks; ++chunk) noisy[0] += noisy_in[chunk];
-            if (c.group) c.group->sum(noisy, 2);
-            noisy_ratio_ = static_cast<double>(noisy[0]) / static_cast<double>(noisy[1]);
-            const ata& a = c.spiking->threshold_adjustment;
-            if (a.raises_at(noisy_ratio_))
-                for (std::size_t i = 0; i < neurons; ++i) c.state[i] = a.raised(c.state[i]);
+            // adjusts the same thresholds.
+            std::int64_t tally[4] = {0, static_cast<std::int64_t>(n), 0, 0};  // noisy, all, active, silent
+            for (std::size_t chunk = 0; chunk < chunks; ++chunk)
+                tally[0] += tally_in[chunk][0], tally[2] += tally_in[chunk][1], tally[3] += tally_in[chunk][2];
+            if (c.group) c.group->sum(tally, lowering ? 4 : 2);
+            noisy_ratio_ = static_cast<double>(tally[0]) / static_cast<double>(tally[1]);
+            silent_ratio_ = tally[2] > 0 ? static_cast<double>(tally[3]) / static_cast<double>(tally[2]) : 0.0;
+            const ata_step step = a.adjustment(noisy_ratio_, lowering ? silent_ratio_ : 0.0, leaky);
+            if (step != ata_step::keep)
+                for (std::size_t i = 0; i < neurons; ++i) c.state[i] = a.adjusted(c.state[i], step);
         }
 
         /// The pass that left the counts: the ANN branch reads only an SNN2ANN SNN pass's.
@@ -486,7 +504,7 @@ struct spiking {
         bool kept_for_backward_ = false;
         const float* activations_ = nullptr;  // output of the last ReLU/QCFS forward
         std::size_t activation_count_ = 0;
-        double noisy_ratio_ = 0.0;
+        double noisy_ratio_ = 0.0, silent_ratio_ = 0.0;
     };
 };
 

@@ -3,7 +3,8 @@
 //  2. the ANN branch (batch-statistics BN, one pass) maps a_l = ReLU(z_l) to
 //     h_l = SMU(a_l, c_l), the logits are the head on h_L / T, and the loss is the
 //     cross-entropy of those logits, back-propagated through the ANN alone;
-//  3. ATA raises the thresholds of layers with too many noisy neurons.
+//  3. ATA raises the thresholds of layers with too many noisy neurons (and lowers those of
+//     leaky layers whose ANN-active neurons are mostly silent in the SNN).
 // Evaluation is the SNN branch (frozen thresholds, folded BN, no dropout).
 #pragma once
 
@@ -84,7 +85,7 @@ struct snn2ann {
         const ata& a = threshold_adjustment;
         return std::string("snn2ann(") + (unit == mapping_unit::resu ? "resu" : "stsu") +
                (a.enabled ? ", ata scale " + detail::exact_text(a.scale) + " tolerance " + detail::exact_text(a.tolerance) +
-                                " ema " + detail::exact_text(a.ema)
+                                " ema " + detail::exact_text(a.ema) + lowering_text(a)
                           : std::string(", ata off")) +
                (input == encoding::direct ? ", direct input" : ", poisson input") +
                (pooling == current_pooling::per_step ? ", per-step pooling" : ", accumulated pooling") +
@@ -112,6 +113,18 @@ struct snn2ann {
     std::size_t last_snn_correct() const { return snn_correct_; }
 
 private:
+    /// ATA's lowering, named where it is not the default (states saved before it existed
+    /// name none and resume).
+    static std::string lowering_text(const ata& a) {
+        const ata defaults{};
+        if (a.lowering == defaults.lowering && a.silent_tolerance == defaults.silent_tolerance) return {};
+        return std::string(" lowers ") +
+               (a.lowering == ata_lowering::never           ? "never"
+                : a.lowering == ata_lowering::leaky_neurons ? "leaky neurons"
+                                                            : "always") +
+               " silent tolerance " + detail::exact_text(a.silent_tolerance);
+    }
+
     static std::size_t count_correct(const float* logits, const std::int32_t* y, std::size_t batch, int classes) {
         std::size_t correct = 0;
         for (std::size_t n = 0; n < batch; ++n) {

@@ -59,49 +59,68 @@ void snn_steps(const Device& d, const snn_run& r, const float* x, const float* v
     d.for_each(r.batch * r.neurons, snn_steps_body<Neuron>{r, x, vth, y, counts}, "snn_steps");
 }
 
-/// The mapping unit: h = c k, or 0 where the ANN's z <= 0 (ReSU); with `noisy`, counts the
-/// neurons the ANN holds inactive that fired in the SNN (for ATA).
+/// The mapping unit: h = c k, or 0 where the ANN's z <= 0 (ReSU); with `tally`, counts the
+/// neurons the ANN holds inactive that fired in the SNN (tally[0], for ATA) and, with
+/// `silent` too, the ANN-active neurons (tally[1]) and the silent ones among them (tally[2]).
 struct mapping_body {
     const float *z, *counts;
     float* h;
     bool resu;
     float k;
-    unsigned long long* noisy;
+    unsigned long long* tally;
+    bool silent;
     SNN2ANN_HOST_DEVICE void operator()(std::size_t i) const {
         const bool inactive = !(z[i] > 0.0f);
         h[i] = resu && inactive ? 0.0f : counts[i] * k;
-        if (noisy && inactive && counts[i] > 0.0f) atomic_add(noisy, 1);  // an integer sum: exact in any order
+        if (!tally) return;
+        // integer sums: exact in any order
+        if (inactive && counts[i] > 0.0f) atomic_add(tally, 1);
+        if (silent && !inactive) {
+            atomic_add(tally + 1, 1);
+            if (counts[i] == 0.0f) atomic_add(tally + 2, 1);
+        }
     }
 };
-/// ATA over a layer's thresholds, from the noisy count on the device (no host round trip):
-/// ata::raises_at and ata::raised, the CPU path's.
+/// The ratios ATA decides on, from the tally of mapping_body over n neurons.
+SNN2ANN_HOST_DEVICE inline double noisy_of(const unsigned long long* tally, std::size_t n) {
+    return static_cast<double>(tally[0]) / static_cast<double>(n);
+}
+SNN2ANN_HOST_DEVICE inline double silent_of(const unsigned long long* tally) {
+    return tally[1] > 0 ? static_cast<double>(tally[2]) / static_cast<double>(tally[1]) : 0.0;
+}
+/// ATA over a layer's thresholds, from the tally on the device (no host round trip):
+/// ata::adjustment and ata::adjusted, the CPU path's.
 struct ata_body {
     float* vth;
-    const unsigned long long* noisy;
+    const unsigned long long* tally;
     std::size_t n;
     ata a;
+    bool leaky;
     SNN2ANN_HOST_DEVICE void operator()(std::size_t i) const {
-        if (a.raises_at(static_cast<double>(*noisy) / static_cast<double>(n))) vth[i] = a.raised(vth[i]);
+        vth[i] = a.adjusted(vth[i], a.adjustment(noisy_of(tally, n), silent_of(tally), leaky));
     }
 };
-/// ATA with a noisy ratio known on the host (data-parallel training: the global batch's).
-struct raise_thresholds_body {
+/// ATA with a step decided on the host (data-parallel training: the global batch's).
+struct adjust_thresholds_body {
     float* vth;
     ata a;
-    SNN2ANN_HOST_DEVICE void operator()(std::size_t i) const { vth[i] = a.raised(vth[i]); }
+    ata_step step;
+    SNN2ANN_HOST_DEVICE void operator()(std::size_t i) const { vth[i] = a.adjusted(vth[i], step); }
 };
 template <class Device>
-void ata_update(const Device& d, float* vth, std::size_t neurons, double noisy_ratio, const ata& a) {
-    if (a.raises_at(noisy_ratio)) d.for_each(neurons, raise_thresholds_body{vth, a}, "raise_thresholds");
+void ata_update(const Device& d, float* vth, std::size_t neurons, ata_step step, const ata& a) {
+    if (step != ata_step::keep) d.for_each(neurons, adjust_thresholds_body{vth, a, step}, "adjust_thresholds");
 }
-/// The ANN branch's spiking layer; in training also the noisy count and, with `a`, ATA.
+/// The ANN branch's spiking layer; in training also the tally (3 counters) and, with `a`,
+/// ATA for a layer of neurons that leak (or not).
 template <class Device>
 void mapping_forward(const Device& d, const float* z, const float* counts, float* h, std::size_t batch,
-                     std::size_t neurons, bool resu, float k, unsigned long long* noisy, float* vth, const ata* a) {
+                     std::size_t neurons, bool resu, float k, unsigned long long* tally, bool silent, float* vth,
+                     const ata* a, bool leaky) {
     const std::size_t n = batch * neurons;
-    if (noisy) d.fill_zero(noisy, sizeof(unsigned long long));
-    d.for_each(n, mapping_body{z, counts, h, resu, k, noisy}, "mapping");
-    if (noisy && a && a->enabled) d.for_each(neurons, ata_body{vth, noisy, n, *a}, "ata");
+    if (tally) d.fill_zero(tally, 3 * sizeof(unsigned long long));
+    d.for_each(n, mapping_body{z, counts, h, resu, k, tally, silent}, "mapping");
+    if (tally && a && a->enabled) d.for_each(neurons, ata_body{vth, tally, n, *a, leaky}, "ata");
 }
 
 /// BPTT forward: spikes of every step (T x B), counts, and V[t] when `kept` is not null.
