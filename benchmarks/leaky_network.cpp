@@ -10,6 +10,7 @@
 // (docs/method.md, "Leaky neurons").
 //   leaky_network [--epochs 8] [--seeds 1,2,3] [--train-limit 7000] [--validation 1000]
 //                 [--rules snn2ann,bptt] [--net plain|dropout] [--neuron defaults|...]
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <stdexcept>
@@ -43,8 +44,7 @@ using lif_no_membrane_dropout = s::lif_neuron<2, s::reset::to_zero, s::firing::s
 using lif_threshold_1 = s::lif_neuron<2, s::reset::to_zero, s::firing::strict, s::constant_threshold<1>>;
 using lif_reference_tuned = s::lif_neuron<2, s::reset::by_subtraction, s::firing::strict, s::constant_threshold<1>, 0>;
 
-/// One run under the protocol: train on `data.train`, validate after every epoch, keep the
-/// best epoch's checkpoint (validation accuracy), and test that checkpoint once.
+/// What one run gives: the chosen epoch's test accuracy and firing rates.
 struct run_result {
     double test = 0;
     int best_epoch = 0;
@@ -62,6 +62,8 @@ std::string chosen_text(const run_result& r) {
     return t + ")";
 }
 
+/// One run under the protocol: train on `data.train`, validate after every epoch, keep the
+/// best epoch's checkpoint (validation accuracy), and test that checkpoint once.
 template <class Net, class Rule>
 run_result train(const Rule& rule, const s::data::validation_split& data, const s::data::dataset& test, int epochs,
                  unsigned seed, double& seconds, const std::string& checkpoint) {
@@ -91,7 +93,7 @@ template <class Net>
 void run_all(const s::data::split& data, const std::vector<unsigned>& seeds, int epochs, std::size_t validation,
              const s::rules::snn2ann* snn2ann_rule, bool run_bptt, const std::string& checkpoint) {
     const bool run_snn2ann = snn2ann_rule != nullptr;
-        std::vector<double> snn2ann, bptt;
+    std::vector<double> snn2ann, bptt;
     double snn2ann_seconds = 0, bptt_seconds = 0;
     for (const unsigned seed : seeds) {
         const auto parts = s::data::split_off(data.train, validation, seed);
@@ -121,7 +123,9 @@ int main(int argc, char** argv) {
     std::string lowering_text = "leaky-neurons";
     float silent_tolerance = s::ata{}.silent_tolerance;
     std::size_t train_limit = 7000, validation = 1000, test_limit = 0;
-    std::string dir, seeds_text = "1,2,3", rules = "snn2ann,bptt", net = "plain", neuron = "defaults", checkpoint = "leaky_network_best.ckpt";
+    std::vector<unsigned> seeds{1, 2, 3};
+    std::vector<std::string> rules{"snn2ann", "bptt"};
+    std::string dir, net = "plain", neuron = "defaults", checkpoint = "leaky_network_best.ckpt";
     snn2ann_examples::command_line cli{"leaky_network",
                                        "SNN2ANN against BPTT on a network of LIF neurons (tau 2), T = 6, over seeds."};
     cli.add_training_flags({.epochs = &epochs, .threads = &threads, .train_limit = &train_limit, .fashion_mnist = &dir});
@@ -129,8 +133,12 @@ int main(int argc, char** argv) {
         .add_option("--validation", validation, "training images split off (by the run's seed) to choose the epoch")
         ->capture_default_str();
     cli.app().add_option("--test-limit", test_limit, "test on the first N images (0: all)")->capture_default_str();
-    cli.app().add_option("--seeds", seeds_text, "the seeds, comma-separated")->capture_default_str();
-    cli.app().add_option("--rules", rules, "which rules to run: snn2ann, bptt or both")->capture_default_str();
+    cli.app().add_option("--seeds", seeds, "the seeds, comma-separated")->delimiter(',')->capture_default_str();
+    cli.app()
+        .add_option("--rules", rules, "which rules to run: snn2ann, bptt or both, comma-separated")
+        ->delimiter(',')
+        ->check(CLI::IsMember({"snn2ann", "bptt"}))
+        ->capture_default_str();
     cli.app()
         .add_option("--net", net, "plain, or dropout (25% before the hidden linear layer)")
         ->check(CLI::IsMember({"plain", "dropout"}))
@@ -149,14 +157,8 @@ int main(int argc, char** argv) {
     cli.app().add_option("--checkpoint", checkpoint, "where each run's best epoch is kept")->capture_default_str();
     if (const int rc = cli.parse(argc, argv); rc >= 0) return rc;
     try {
-        std::vector<unsigned> seeds;
-        for (std::size_t at = 0; at < seeds_text.size();) {
-            const std::size_t end = std::min(seeds_text.find(',', at), seeds_text.size());
-            seeds.push_back(static_cast<unsigned>(std::stoul(seeds_text.substr(at, end - at))));
-            at = end + 1;
-        }
-        const bool run_snn2ann = rules.find("snn2ann") != std::string::npos, run_bptt = rules.find("bptt") != std::string::npos;
-        if (!run_snn2ann && !run_bptt) throw std::invalid_argument("--rules names neither snn2ann nor bptt: " + rules);
+        const auto named = [&](const char* rule) { return std::find(rules.begin(), rules.end(), rule) != rules.end(); };
+        const bool run_snn2ann = named("snn2ann"), run_bptt = named("bptt");
         s::threads limit(threads);
         const auto data = s::data::fashion_mnist(dir, train_limit, test_limit);
         s::rules::snn2ann snn2ann_rule;

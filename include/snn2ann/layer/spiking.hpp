@@ -486,7 +486,7 @@ struct spiking {
             if (c.group) c.group->sum(tally, lowering ? 4 : 2);
             noisy_ratio_ = static_cast<double>(tally[0]) / static_cast<double>(tally[1]);
             silent_ratio_ = tally[2] > 0 ? static_cast<double>(tally[3]) / static_cast<double>(tally[2]) : 0.0;
-            const ata_step step = a.adjustment(noisy_ratio_, lowering ? silent_ratio_ : 0.0, leaky);
+            const ata_step step = a.adjustment(noisy_ratio_, silent_ratio_, leaky);  // silent: 0 where not counted
             if (step != ata_step::keep)
                 for (std::size_t i = 0; i < neurons; ++i) c.state[i] = a.adjusted(c.state[i], step);
         }
