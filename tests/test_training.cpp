@@ -60,6 +60,79 @@ TEST_CASE("softmax cross-entropy: value and gradient") {
                          s::invalid_argument);
 }
 
+TEST_CASE("label smoothing: torch's targets, the loss's numerical gradient, one-hot at 0") {
+    const float logits[6] = {1.0f, 2.0f, 3.0f, 0.5f, -1.0f, 0.0f};
+    const std::int32_t labels[2] = {2, 0};
+    constexpr float eps = 0.1f;
+    float d[6], plain_d[6];
+    const auto r = s::softmax_cross_entropy(logits, labels, 2, 3, d, eps);
+    // -sum_k q_k log softmax(z)_k with q = (1 - eps) onehot + eps / 3, in double
+    double expected = 0;
+    for (int n = 0; n < 2; ++n) {
+        const float* z = logits + 3 * n;
+        const double lse = std::log(std::exp(double(z[0])) + std::exp(double(z[1])) + std::exp(double(z[2])));
+        for (int k = 0; k < 3; ++k) {
+            const double q = (k == labels[n] ? 1.0 - eps : 0.0) + eps / 3.0;
+            expected -= q * (double(z[k]) - lse) / 2;
+        }
+    }
+    CHECK(r.loss == doctest::Approx(expected).epsilon(1e-12));
+    CHECK(r.correct == 2);
+    // The gradient is that of the reported loss: central differences in double.
+    for (int i = 0; i < 6; ++i) {
+        float plus[6], minus[6];
+        std::copy(logits, logits + 6, plus);
+        std::copy(logits, logits + 6, minus);
+        constexpr float h = 1e-2f;
+        plus[i] += h, minus[i] -= h;
+        const double numeric = (s::softmax_cross_entropy(plus, labels, 2, 3, nullptr, eps).loss -
+                                s::softmax_cross_entropy(minus, labels, 2, 3, nullptr, eps).loss) /
+                               (2.0 * h);
+        CHECK(d[i] == doctest::Approx(numeric).epsilon(1e-3));
+    }
+    // Each sample's gradient sums to 0, as softmax and the target each sum to 1.
+    CHECK(d[0] + d[1] + d[2] == doctest::Approx(0.0).epsilon(1e-6));
+    // Smoothing 0 is the plain loss, bit for bit.
+    const auto plain = s::softmax_cross_entropy(logits, labels, 2, 3, plain_d);
+    const auto zero = s::softmax_cross_entropy(logits, labels, 2, 3, d, 0.0f);
+    CHECK(plain.loss == zero.loss);
+    for (int i = 0; i < 6; ++i) CHECK(d[i] == plain_d[i]);
+    CHECK_THROWS_WITH_AS(s::softmax_cross_entropy(logits, labels, 2, 3, d, 1.0f),
+                         doctest::Contains("label smoothing must be in [0, 1), got 1"), s::invalid_argument);
+    CHECK_THROWS_AS(s::softmax_cross_entropy(logits, labels, 2, 3, d, -0.1f), s::invalid_argument);
+    // The rules carry it, name it in their description (a resumed state must match) and check it.
+    s::rules::snn2ann rule;
+    CHECK(rule.describe().find("label smoothing") == std::string::npos);
+    rule.label_smoothing = 0.1f;
+    CHECK(rule.describe().find("label smoothing 0.1") != std::string::npos);
+    CHECK(rule.options().label_smoothing == 0.1f);
+    s::rules::bptt bptt;
+    bptt.label_smoothing = 0.1f;
+    CHECK(bptt.describe().find("label smoothing 0.1") != std::string::npos);
+    s::rules::ann ann;
+    ann.label_smoothing = 0.1f;
+    CHECK(ann.describe() == "ann(relu, label smoothing 0.1)");
+    CHECK(s::rules::ann{}.describe() == "ann(relu)");
+}
+
+TEST_CASE("a rule's label smoothing reaches its training pass's loss") {
+    const auto data = test::bars(16, 3);
+    const float* x = data.images.data();
+    s::model<small_net> plain_model{s::seed{4}}, smoothed_model{s::seed{4}}, twin{s::seed{4}};
+    s::rules::ann plain, smoothed;
+    smoothed.label_smoothing = 0.3f;
+    const auto a = plain.train_step(plain_model, x, data.labels.data(), 16, 0);
+    const auto b = smoothed.train_step(smoothed_model, x, data.labels.data(), 16, 0);
+    // The same first forward pass: the twin's logits give both losses.
+    const float* logits = twin.forward(x, 16, plain.options(), true, 0);
+    CHECK(a.loss == s::softmax_cross_entropy(logits, data.labels.data(), 16, 3, nullptr).loss);
+    CHECK(b.loss == s::softmax_cross_entropy(logits, data.labels.data(), 16, 3, nullptr, 0.3f).loss);
+    CHECK(a.loss != b.loss);
+    smoothed.label_smoothing = -1.0f;
+    CHECK_THROWS_WITH_AS(smoothed.train_step(smoothed_model, x, data.labels.data(), 16, 1),
+                         doctest::Contains("rules::ann: label smoothing"), s::invalid_argument);
+}
+
 TEST_CASE("SGD with momentum and Nesterov follows torch.optim.SGD") {
     std::vector<float> p{1.0f}, g{0.5f};
     s::sgd plain(0.1, 0.9);

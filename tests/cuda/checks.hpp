@@ -575,6 +575,18 @@ TEST_CASE("a whole model: same initial weights, same ANN pass and gradients, sam
         std::vector<std::int32_t> bad(y, y + 16);
         bad[3] = 7;
         CHECK_THROWS_AS(plain.train_step(d2, x, bad.data(), 16, 3), snn2ann::invalid_argument);
+        // Label smoothing: the device's loss kernel runs the CPU's formula.
+        model<small_net, timesteps<4>> h3(seed{6});
+        model<small_net, timesteps<4>, tested> d3(seed{6});
+        rules::bptt smoothed;
+        smoothed.label_smoothing = 0.2f;
+        const auto sh = smoothed.train_step(h3, x, y, 16, 2);
+        const auto sd = smoothed.train_step(d3, x, y, 16, 2);
+        CHECK(sd.loss == doctest::Approx(sh.loss).epsilon(1e-5));
+        CHECK(relative_error(std::vector<float>(h3.gradients().begin(), h3.gradients().end()),
+                             d3.gradients_on_host()) < 1e-4);
+        smoothed.label_smoothing = 1.0f;
+        CHECK_THROWS_AS(smoothed.train_step(d3, x, y, 16, 3), snn2ann::invalid_argument);
     }
 
     // The running statistics went through products summed in another order (GEMMs): the

@@ -153,6 +153,10 @@ struct spiking_options {
     // carries the value Vth, every step receives the full bias, nothing is averaged.
     bool converted = false;
     bool resume = false;  ///< converted: continue the membranes of the previous pass
+    // Every rule's training pass
+    /// The loss's label smoothing (softmax_cross_entropy; a GPU model's loss on the device
+    /// reads it here); 0: one-hot targets.
+    float label_smoothing = 0.0f;
 };
 
 namespace cpu_ops {

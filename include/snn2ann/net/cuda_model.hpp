@@ -263,7 +263,7 @@ public:
         const float* xd = upload_ann_input(x, batch);
         const detail::layer_context c = context(batch, true, step, o);
         exec_.forward(xd, c, dev_);
-        float* d = device_loss(exec_.output(), labels, batch);
+        float* d = device_loss(exec_.output(), labels, batch, o.label_smoothing);
         exec_.backward(xd, d, c, dev_);
         return loss_on_host(batch);
     }
@@ -278,11 +278,11 @@ public:
         exec_.forward(xd, c, dev_);
         constexpr std::size_t n = output_shape.size();
         if constexpr (executor::first_spiking < 0) {
-            exec_.backward(xd, device_loss(exec_.output(), labels, batch), c, dev_);
+            exec_.backward(xd, device_loss(exec_.output(), labels, batch, o.label_smoothing), c, dev_);
         } else {
             float* mean = mean_.ensure(batch * n);
             detail::cuda_ops::mean_over_steps(dev_, exec_.output(), T, batch * n, mean);
-            const float* d = device_loss(mean, labels, batch);
+            const float* d = device_loss(mean, labels, batch, o.label_smoothing);
             float* per_step = per_step_.ensure(static_cast<std::size_t>(T) * batch * n);
             detail::cuda_ops::spread_over_steps(dev_, d, T, batch * n, per_step);
             exec_.backward(xd, per_step, c, dev_);
@@ -433,11 +433,12 @@ private:
         dev_.copy(p, y, batch * sizeof(std::int32_t));
         return p;
     }
-    /// Softmax cross-entropy of `logits` (device, batch x classes); returns dlogits (device).
-    float* device_loss(const float* logits, const std::int32_t* labels, std::size_t batch) {
+    /// Softmax cross-entropy of `logits` (device, batch x classes) with label smoothing
+    /// `smoothing` (checked by the rule); returns dlogits (device).
+    float* device_loss(const float* logits, const std::int32_t* labels, std::size_t batch, float smoothing) {
         float* d = dlogits_.ensure(batch * output_shape.size());
-        detail::cuda_ops::softmax_cross_entropy(dev_, logits, labels, batch, output_shape.c, d, losses_.ensure(batch),
-                                           hits_.ensure(batch));
+        detail::cuda_ops::softmax_cross_entropy(dev_, logits, labels, batch, output_shape.c, smoothing, d,
+                                                losses_.ensure(batch), hits_.ensure(batch));
         return d;
     }
     /// The mean loss and the hits of the last device_loss, summed on the host in sample order.

@@ -26,7 +26,7 @@ loss_result ann_loss_step(Model& m, const float* x, const std::int32_t* y, std::
     constexpr int classes = Model::output_shape.c;
     const float* logits = m.forward(x, batch, o, true, step);
     float* d = dlogits.ensure(batch * classes);
-    const loss_result r = softmax_cross_entropy(logits, y, batch, classes, d);
+    const loss_result r = softmax_cross_entropy(logits, y, batch, classes, d, o.label_smoothing);
     m.backward(x, d, batch, o);
     return r;
 }
@@ -42,6 +42,8 @@ struct ann {
     static constexpr bool predicts_with_snn = false;  ///< its prediction is the ANN: no spikes
     ann_activation activation = ann_activation::relu;  ///< what a spiking layer computes
     int qcfs_levels = 8;                               ///< L of QCFS
+    /// The loss's label smoothing: targets (1 - s) onehot + s / classes; 0: one-hot.
+    float label_smoothing = 0.0f;
 
     ann() = default;
     /// Activation `a`, QCFS with `levels` levels (at least 1).
@@ -55,6 +57,7 @@ struct ann {
         static_assert(Model::output_shape.flat,
                       "snn2ann::rules::ann: the network's output must be flat class scores (end it with a "
                       "linear layer)");
+        detail::check_label_smoothing(label_smoothing, "rules::ann");
         return detail::ann_loss_step(m, x, y, batch, step, options(), dlogits_);
     }
     /// The outputs of `batch` samples in evaluation mode, valid until the next pass.
@@ -64,7 +67,9 @@ struct ann {
     }
     /// The rule and its options, as training states record them.
     std::string describe() const {
-        return activation == ann_activation::qcfs ? "ann(qcfs, " + std::to_string(qcfs_levels) + " levels)" : "ann(relu)";
+        return (activation == ann_activation::qcfs ? "ann(qcfs, " + std::to_string(qcfs_levels) + " levels"
+                                                   : std::string("ann(relu")) +
+               detail::label_smoothing_text(label_smoothing) + ")";
     }
     /// What the spiking layers do in this rule's passes: this rule's activation (also for
     /// the calibration of ANN-to-SNN conversion).
@@ -73,6 +78,7 @@ struct ann {
         o.ann_reads_spike_counts = false;
         o.activation = activation;
         o.qcfs_levels = qcfs_levels;
+        o.label_smoothing = label_smoothing;
         return o;
     }
 

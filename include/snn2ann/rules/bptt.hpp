@@ -34,6 +34,8 @@ struct bptt {
     /// event-driven where at most this fraction of its inputs is nonzero (docs/method.md,
     /// "The SNN branch on spikes"); 0: always dense.
     double event_driven_below = detail::default_event_driven_below;
+    /// The loss's label smoothing: targets (1 - s) onehot + s / classes; 0: one-hot.
+    float label_smoothing = 0.0f;
 
     bptt() = default;
     /// Surrogate `g`; `detach` as detach_reset.
@@ -46,13 +48,14 @@ struct bptt {
                       "snn2ann::rules::bptt: the network's output must be flat class scores (end it with a "
                       "linear head)");
         constexpr int classes = Model::output_shape.c;
+        detail::check_label_smoothing(label_smoothing, "rules::bptt");
         const detail::spiking_options o = options();
         // A GPU model computes the loss where its outputs are (net/cuda_model.hpp).
         if constexpr (requires { m.bptt_train_pass(x, y, batch, step, o); })
             return m.bptt_train_pass(x, y, batch, step, o);
         const float* logits = m.bptt_forward(x, batch, o, true, step);
         float* d = dlogits_.ensure(batch * classes);
-        const loss_result r = softmax_cross_entropy(logits, y, batch, classes, d);
+        const loss_result r = softmax_cross_entropy(logits, y, batch, classes, d, o.label_smoothing);
         m.bptt_backward(x, d, batch, o);
         return r;
     }
@@ -72,7 +75,7 @@ struct bptt {
                (event_driven_below != detail::default_event_driven_below
                     ? ", event-driven below " + detail::exact_text(event_driven_below)
                     : std::string()) +
-               ")";
+               detail::label_smoothing_text(label_smoothing) + ")";
     }
     /// What the spiking layers do in this rule's passes.
     detail::spiking_options options() const {
@@ -80,6 +83,7 @@ struct bptt {
         o.gradient = gradient;
         o.detach_reset = detach_reset;
         o.event_driven_below = event_driven_below;
+        o.label_smoothing = label_smoothing;
         return o;
     }
 

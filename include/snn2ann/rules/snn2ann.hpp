@@ -44,6 +44,8 @@ struct snn2ann {
     /// dense product otherwise (docs/method.md, "The SNN branch on spikes"); 0: always dense.
     /// The two sum the same terms in other orders: results agree to a few ulps, not bits.
     double event_driven_below = detail::default_event_driven_below;
+    /// The loss's label smoothing: targets (1 - s) onehot + s / classes; 0: one-hot.
+    float label_smoothing = 0.0f;
 
     snn2ann() = default;
     /// Mapping unit `u`, threshold adjustment `a`.
@@ -66,6 +68,7 @@ struct snn2ann {
         static_assert(Model::executor::last_spiking >= 0,
                       "snn2ann::rules::snn2ann: the network has no spiking layer (add snn2ann::spiking<...>)");
         constexpr int classes = Model::output_shape.c;
+        detail::check_label_smoothing(label_smoothing, "rules::snn2ann");
         const detail::spiking_options o = options();
         const float* snn_logits = m.snn_forward(x, batch, o, true, step);
         snn_correct_ = count_correct(snn_logits, y, batch, classes);
@@ -94,7 +97,7 @@ struct snn2ann {
                (event_driven_below != detail::default_event_driven_below
                     ? ", event-driven below " + detail::exact_text(event_driven_below)
                     : std::string()) +
-               (evaluate_ann ? ", evaluates the ann)" : ")");
+               detail::label_smoothing_text(label_smoothing) + (evaluate_ann ? ", evaluates the ann)" : ")");
     }
     /// What the spiking layers do in this rule's passes (both branches).
     detail::spiking_options options() const {
@@ -106,6 +109,7 @@ struct snn2ann {
         o.pooling = pooling;
         o.input = input;
         o.event_driven_below = event_driven_below;
+        o.label_smoothing = label_smoothing;
         return o;
     }
 
