@@ -4,8 +4,11 @@
 // tuned configuration or docs/method.md's defaults) or BPTT at T = 8 (the peer's neuron and
 // surrogate), the pair of the paper's comparison; benchmarks/compare_events.sh runs them and
 // prints the table.
+// With --validation N the recipe's protocol (rule_comparison.hpp): N training recordings
+// split off by the seed choose the epoch, the test set is evaluated once.
 //   compare_events --rule snn2ann|bptt [--epochs n] [--train-limit n] ...   (--help: every option)
 #include <cstdio>
+#include <optional>
 
 #include "../examples/event_data.hpp"
 #include "../examples/reference_networks.hpp"
@@ -46,10 +49,13 @@ int main(int argc, char** argv) {
         o.T = o.rule == "bptt" ? 8 : 5;
         if (o.rule == "ann2snn") throw s::invalid_argument("--rule: snn2ann or bptt here (compare_rules has the conversion)");
         s::threads limit(o.threads);
-        const auto d = snn2ann_examples::event_frames(data, o.T);
-        std::printf("# compare_events: rule %s T %d epochs %d batch %zu threads %d seed %llu train %zu test %zu\n",
+        const auto frames = snn2ann_examples::event_frames(data, o.T);
+        std::optional<s::data::validation_split> split;
+        const snn2ann_bench::run_data d = snn2ann_bench::protocol_data(o, frames.train, frames.test, split);
+        std::printf("# compare_events: rule %s T %d epochs %d batch %zu threads %d seed %llu train %zu validation %zu "
+                    "test %zu\n",
                     o.rule.c_str(), o.T, o.epochs, o.batch, o.threads, static_cast<unsigned long long>(o.seed),
-                    d.train.size(), d.test.size());
+                    d.train.size(), d.validation ? d.validation->size() : std::size_t{0}, d.test.size());
         if (o.rule == "snn2ann" && config == "tuned") {
             // compare_rules' tuned configuration (docs/benchmarks.md): thresholds of 1, reset by
             // subtraction, no membrane dropout, max pooling of accumulated currents.
@@ -57,16 +63,16 @@ int main(int argc, char** argv) {
             s::model<reference::snn_events<tuned>, s::timesteps<5>> model{s::seed{o.seed}};
             s::rules::snn2ann rule{s::mapping_unit::resu, o.ata};
             rule.pooling = s::current_pooling::accumulated;
-            return snn2ann_bench::train_and_report(o, model, rule, rule, d.train, d.test);
+            return snn2ann_bench::train_and_report(o, model, rule, rule, d);
         }
         if (o.rule == "snn2ann") {
             s::model<reference::snn_events<>, s::timesteps<5>> model{s::seed{o.seed}};
             const s::rules::snn2ann rule{s::mapping_unit::resu, o.ata};
-            return snn2ann_bench::train_and_report(o, model, rule, rule, d.train, d.test);
+            return snn2ann_bench::train_and_report(o, model, rule, rule, d);
         }
         s::model<reference::snn_events<snn2ann_bench::bptt_neuron>, s::timesteps<8>> model{s::seed{o.seed}};
         const s::rules::bptt rule{s::surrogate::sigmoid(o.alpha), true};
-        return snn2ann_bench::train_and_report(o, model, rule, rule, d.train, d.test);
+        return snn2ann_bench::train_and_report(o, model, rule, rule, d);
     } catch (const std::exception& e) {
         std::fprintf(stderr, "compare_events: %s\n", e.what());
         return 1;
