@@ -6,7 +6,7 @@
 # --conv1-once: our network, conv1 once per image) unless the mode says naive.
 #   benchmarks/compare_peer.sh ann     [build-dir] [threads] [repeats] [train-limit]
 #       plain ANN against  run_peer.sh --mode ann --net reference
-#   benchmarks/compare_peer.sh snn2ann [build-dir] [threads] [repeats] [train-limit]
+#   benchmarks/compare_peer.sh snn2ann [build-dir] [threads] [repeats] [train-limit] [T (ignored)] [matmul (fp32)]
 #       SNN2ANN at T = 4 against the peer's BPTT at T = 4 (run_peer.sh --net reference --conv1-once --T 4)
 #   benchmarks/compare_peer.sh snn2ann-naive [build-dir] [threads] [repeats] [train-limit]
 #       the same against the peer's naive configuration (run_peer.sh --T 4: --net peer, neurons
@@ -14,7 +14,8 @@
 #   benchmarks/compare_peer.sh bptt    [build-dir] [threads] [repeats] [train-limit] [T (4)] [matmul (fp32)]
 #       our BPTT against the peer's on the reference network at the same T
 #       (compare_rules --rule bptt, one epoch; run_peer.sh --net reference --conv1-once);
-#       matmul amx runs ours with snn2ann::cpu_matmul::amx_split_bf16 (compare_rules --matmul)
+#       matmul amx runs ours with snn2ann::cpu_matmul::amx_split_bf16, amx-exact with
+#       amx_exact_products (compare_rules and train_throughput --matmul; snn2ann's modes too)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 mode=${1:-ann}
@@ -33,8 +34,8 @@ bin=$build/benchmarks/$target
 [ -x "$bin" ] || { echo "build $bin first (cmake --build $build --target $target)"; exit 1; }
 case $mode in
     ann) peer_args=(--mode ann --net reference --batch 64) ours_args=(--rule ann --repeat 1) ;;
-    snn2ann) peer_args=(--net reference --conv1-once --T 4 --batch 64) ours_args=(--rule snn2ann --repeat 1) ;;
-    snn2ann-naive) peer_args=(--mode bptt --T 4 --batch 64) ours_args=(--rule snn2ann --repeat 1) ;;
+    snn2ann) peer_args=(--net reference --conv1-once --T 4 --batch 64) ours_args=(--rule snn2ann --repeat 1 --matmul "$matmul") ;;
+    snn2ann-naive) peer_args=(--mode bptt --T 4 --batch 64) ours_args=(--rule snn2ann --repeat 1 --matmul "$matmul") ;;
     bptt) peer_args=(--net reference --conv1-once --T "$T" --batch 64)
           ours_args=(--rule bptt --T "$T" --epochs 1 --batch 64 --seed 1 --test-limit 1000 --matmul "$matmul") ;;
 esac
@@ -59,6 +60,7 @@ mo=$(median "${ours[@]}") mp=$(median "${peer[@]}")
 mm=$(median "${ours_mem[@]}") pm=$(median "${peer_mem[@]}")
 label=$mode
 [ "$mode" = bptt ] && label="bptt, T = $T, matmul $matmul"
+[ "$mode" != bptt ] && [ "$mode" != ann ] && label="$mode, matmul $matmul"
 echo "median ($label): ours $mo img/s, $mm MiB peak; PyTorch peer $mp img/s, $pm MiB peak;" \
      "speed ratio $(awk -v a="$mo" -v b="$mp" 'BEGIN{printf "%.2f", a/b}')x," \
      "memory ratio $(awk -v a="$mm" -v b="$pm" 'BEGIN{printf "%.2f", a/b}')"

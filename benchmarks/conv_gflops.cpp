@@ -2,8 +2,8 @@
 // 64, one thread), in GFLOP/s next to Eigen's own GEMM on the shapes they reduce to and
 // on a large square product; and the second convolution with snn2ann::cpu_matmul::
 // amx_split_bf16 (AMX), on spike inputs (0/1, BPTT's and the SNN pass's) and on real
-// values (the ANN branch's), where the machine has AMX. Counters: GFLOPs (2 * multiply-
-// adds per second / 1e9).
+// values (the ANN branch's), and with amx_exact_products on spikes, where the machine has
+// AMX. Counters: GFLOPs (2 * multiply-adds per second / 1e9).
 #include <benchmark/benchmark.h>
 
 #include <type_traits>
@@ -40,11 +40,11 @@ struct conv_case {
     }
 };
 
-// Runs a benchmark body with the AMX product, or skips it where the machine has none.
+// Runs a benchmark body with an AMX product, or skips it where the machine has none.
 template <class Body>
-void with_amx(benchmark::State& st, Body body) {
+void with_amx(benchmark::State& st, s::cpu_matmul product, Body body) {
     if (!s::amx_available()) return st.SkipWithError("AMX is not available on this machine");
-    const s::cpu_matmul_scope amx(s::cpu_matmul::amx_split_bf16);
+    const s::cpu_matmul_scope amx(product);
     body();
 }
 
@@ -73,14 +73,16 @@ void conv_backward(benchmark::State& st) {
                                                benchmark::Counter::kIsIterationInvariantRate);
 }
 
-template <s::shape In, class Spec, inputs Kind>
+template <s::shape In, class Spec, inputs Kind, s::cpu_matmul Product = s::cpu_matmul::amx_split_bf16>
 void conv_forward_amx(benchmark::State& st) {
-    with_amx(st, [&] { conv_forward<In, Spec, Kind>(st); });
+    with_amx(st, Product, [&] { conv_forward<In, Spec, Kind>(st); });
 }
-template <s::shape In, class Spec, inputs Kind>
+template <s::shape In, class Spec, inputs Kind, bool WithInput = true,
+          s::cpu_matmul Product = s::cpu_matmul::amx_split_bf16>
 void conv_backward_amx(benchmark::State& st) {
-    with_amx(st, [&] { conv_backward<In, Spec, true, Kind>(st); });
+    with_amx(st, Product, [&] { conv_backward<In, Spec, WithInput, Kind>(st); });
 }
+constexpr auto exact = s::cpu_matmul::amx_exact_products;
 
 // Eigen's GEMM alone: C(MxN) = A(MxK) B(KxN), repeated `reps` times per iteration.
 void eigen_gemm(benchmark::State& st) {
@@ -107,6 +109,10 @@ BENCHMARK(conv_forward_amx<conv2_in::value, s::conv<64, 3>, inputs::real>)->Name
 BENCHMARK(conv_backward<conv2_in::value, s::conv<64, 3>, true, inputs::spikes>)->Name("conv2_backward_spikes")->Unit(benchmark::kMillisecond);
 BENCHMARK(conv_backward_amx<conv2_in::value, s::conv<64, 3>, inputs::spikes>)->Name("conv2_backward_spikes_amx")->Unit(benchmark::kMillisecond);
 BENCHMARK(conv_backward_amx<conv2_in::value, s::conv<64, 3>, inputs::real>)->Name("conv2_backward_real_amx")->Unit(benchmark::kMillisecond);
+BENCHMARK(conv_forward_amx<conv2_in::value, s::conv<64, 3>, inputs::spikes, exact>)->Name("conv2_forward_spikes_amx_exact")->Unit(benchmark::kMillisecond);
+BENCHMARK(conv_backward<conv2_in::value, s::conv<64, 3>, false, inputs::spikes>)->Name("conv2_backward_weights_spikes")->Unit(benchmark::kMillisecond);
+BENCHMARK(conv_backward_amx<conv2_in::value, s::conv<64, 3>, inputs::spikes, false, exact>)->Name("conv2_backward_weights_spikes_amx_exact")->Unit(benchmark::kMillisecond);
+BENCHMARK(conv_backward_amx<conv2_in::value, s::conv<64, 3>, inputs::spikes, true, exact>)->Name("conv2_backward_spikes_amx_exact")->Unit(benchmark::kMillisecond);
 // The GEMMs conv2 reduces to, per image, 64 times; and a large square GEMM.
 BENCHMARK(eigen_gemm)->Name("eigen_gemm_conv2_shape")->Args({64, 196, 288, 64})->Unit(benchmark::kMillisecond);
 BENCHMARK(eigen_gemm)->Name("eigen_gemm_conv1_shape")->Args({32, 784, 9, 64})->Unit(benchmark::kMillisecond);

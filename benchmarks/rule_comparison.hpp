@@ -53,7 +53,7 @@ struct comparison_options {
     float spike_penalty = 0.0f;  ///< SNN2ANN's activity regularisation (rules::snn2ann::spike_penalty)
     std::string snn2ann_pooling = "per-step";  ///< SNN2ANN's max pooling of SNN currents
     std::string schedule = "cosine";
-    std::string matmul = "fp32";  ///< the convolutions' matrix product: fp32 or amx (snn2ann::cpu_matmul)
+    std::string matmul = "fp32";  ///< the convolutions' matrix product: fp32, amx or amx-exact (snn2ann::cpu_matmul)
     // The recipe (the same for every rule): optimiser, warm-up, augmentation, loss.
     double lr = 1e-3;            ///< Adam's base learning rate
     double weight_decay = 0.0;   ///< AdamW's decoupled weight decay (0: Adam)
@@ -322,8 +322,7 @@ inline void add_comparison_options(CLI::App& app, comparison_options& o) {
     app.add_option("--spike-penalty", o.spike_penalty, "SNN2ANN's activity regularisation")->capture_default_str();
     app.add_option("--snn2ann-pooling", o.snn2ann_pooling, "SNN2ANN's max pooling of the SNN's currents")
         ->check(choice({"per-step", "accumulated"}))->capture_default_str();
-    app.add_option("--matmul", o.matmul, "the convolutions' matrix product (snn2ann::cpu_matmul)")
-        ->check(choice({"fp32", "amx"}))->capture_default_str();
+    snn2ann_examples::add_matmul_option(app, o.matmul);
     app.add_option("--schedule", o.schedule, "the learning rate decayed by a cosine over the epochs, or constant")
         ->check(choice({"cosine", "constant"}))->capture_default_str();
     app.add_option("--lr", o.lr, "Adam's base learning rate")->capture_default_str();
@@ -374,7 +373,7 @@ int train_at(const comparison_options& o, const run_data& d) {
 template <template <class> class Net, int... Ts>
 int compare_rules(const comparison_options& o, const s::data::dataset& train, const s::data::dataset& test) {
     s::threads limit(o.threads);
-    s::use_cpu_matmul(o.matmul == "amx" ? s::cpu_matmul::amx_split_bf16 : s::cpu_matmul::fp32);
+    s::use_cpu_matmul(snn2ann_examples::cpu_matmul_named(o.matmul));
     std::optional<s::data::validation_split> split;
     const run_data d = protocol_data(o, train, test, split);
     std::printf("# compare_rules: net %s rule %s T %d epochs %d batch %zu threads %d seed %llu schedule %s matmul %s "

@@ -3,12 +3,12 @@
 // --train-limit images (batch 64 by default), repeated; prints every repetition, the
 // median, the peak RSS and the library's workspace high-water mark.
 //   train_throughput [--rule ann|snn2ann|bptt] [--threads K] [--batch B] [--train-limit N] [--repeat R]
-//                    [--guard on|off] [--profile] [--event-driven-below F]
+//                    [--guard on|off] [--profile] [--event-driven-below F] [--matmul fp32|amx|amx-exact]
 // --guard off trains without the per-step check for NaN and infinity (to measure its cost).
 // --profile prints where the steps' time went (step_profile: each part of a step, each
 // layer in each pass), summed over the repetitions. --event-driven-below sets the crossover
 // from event-driven to dense convolutions on spikes (SNN2ANN's SNN branch, BPTT's forward;
-// 0: always dense).
+// 0: always dense). --matmul picks the convolutions' product (snn2ann::cpu_matmul).
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -54,8 +54,11 @@ int main(int argc, char** argv) {
                    "images on spikes with at most this fraction of nonzero inputs run event-driven (0: dense)")
         ->capture_default_str();
     app.add_flag("--profile", profile, "print where the steps' time went, by part and by layer");
+    std::string matmul = "fp32";
+    snn2ann_examples::add_matmul_option(app, matmul);
     if (const int rc = cli.parse(argc, argv); rc >= 0) return rc;
     s::threads limit_threads(threads);
+    s::use_cpu_matmul(snn2ann_examples::cpu_matmul_named(matmul));
     // Only the images trained on are read: the peak RSS is then the training's own.
     const auto train = s::data::fashion_mnist({}, limit, 1).train;
     using spiking_model = s::model<reference::snn<>, s::timesteps<reference::timesteps>>;

@@ -12,6 +12,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include <snn2ann/core/cpu_matmul.hpp>
+
 namespace snn2ann_examples {
 
 /// A program's command line:
@@ -68,5 +70,22 @@ private:
     std::string program_;
     CLI::App app_;
 };
+
+/// Adds --matmul NAME, the CPU convolutions' product (snn2ann::cpu_matmul): fp32 (the
+/// default), amx (amx_split_bf16) or amx-exact (amx_exact_products); read it with
+/// cpu_matmul_named.
+inline void add_matmul_option(CLI::App& app, std::string& matmul) {
+    app.add_option("--matmul", matmul, "the convolutions' matrix product (snn2ann::cpu_matmul): fp32, "
+                                       "amx (split bf16, within 2^-17) or amx-exact (exact products on spikes)")
+        ->check(CLI::IsMember({"fp32", "amx", "amx-exact"}))
+        ->capture_default_str();
+}
+
+/// The snn2ann::cpu_matmul that --matmul names (add_matmul_option's choices).
+inline snn2ann::cpu_matmul cpu_matmul_named(const std::string& name) {
+    if (name == "amx") return snn2ann::cpu_matmul::amx_split_bf16;
+    if (name == "amx-exact") return snn2ann::cpu_matmul::amx_exact_products;
+    return snn2ann::cpu_matmul::fp32;
+}
 
 }  // namespace snn2ann_examples

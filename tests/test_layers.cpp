@@ -328,11 +328,128 @@ TEST_CASE("AMX product: within 2^-15 of the float64 sums, accumulating or not") 
     }
 }
 
+TEST_CASE("AMX exact products: three parts sum to each float exactly, and against spikes every product is exact") {
+    namespace o = s::detail::cpu_ops;
+    const s::detail::counter_rng rng(33, 1);
+    constexpr std::size_t m = 35, k = 70, n = 50;
+    // Weights over many magnitudes (2^-60 to 2^20), both signs.
+    std::vector<float> a(m * k);
+    for (std::size_t i = 0; i < a.size(); ++i)
+        a[i] = std::ldexp(rng.uniform(i) - 0.5f, static_cast<int>(rng.uniform(5000 + i) * 80.0f) - 60);
+    std::vector<std::uint16_t> sa(o::amx_operand::storage_a(m, k, 3));
+    o::amx_operand pa;
+    pa.pack_a(a.data(), k, 1, m, k, sa.data(), 3);
+    REQUIRE(pa.has_rest());
+    const std::size_t dp = 96;  // 70 padded to 32s
+    std::size_t inexact = 0;
+    for (std::size_t i = 0; i < m; ++i)
+        for (std::size_t q = 0; q < k; ++q) {
+            const std::size_t at = i * dp + q;
+            const double parts = double(o::amx_detail::from_bf16(pa.hi()[at])) + o::amx_detail::from_bf16(pa.lo()[at]) +
+                                 o::amx_detail::from_bf16(pa.rest()[at]);
+            inexact += parts != a[i * k + q];
+        }
+    CHECK(inexact == 0);
+    // The same split from B's two layouts.
+    std::vector<float> bt(k * m);
+    for (std::size_t i = 0; i < m; ++i)
+        for (std::size_t q = 0; q < k; ++q) bt[q * m + i] = a[i * k + q];
+    std::vector<std::uint16_t> rows_storage(o::amx_operand::storage_b(k, m, 3)), columns_storage(rows_storage.size());
+    o::amx_operand rows, columns;
+    rows.pack_b(bt.data(), m, 1, k, m, rows_storage.data(), 3);
+    columns.pack_b(a.data(), 1, k, k, m, columns_storage.data(), 3);
+    CHECK(rows_storage == columns_storage);
+    if (!s::amx_available()) {
+        CHECK_THROWS_AS(s::use_cpu_matmul(s::cpu_matmul::amx_exact_products), s::invalid_argument);
+        TEST_SKIP("AMX is not available here: the exact product is not run (its refusal and the split were checked)");
+    }
+    // Spikes with one 1 per column: each result is one weight, and must be that weight's
+    // bits (two parts would give hi + lo, within 2^-18 of it).
+    std::vector<float> one_hot(k * n, 0.0f), c(m * n);
+    std::vector<std::size_t> row_of(n);
+    for (std::size_t j = 0; j < n; ++j) row_of[j] = (j * 7) % k, one_hot[row_of[j] * n + j] = 1.0f;
+    std::vector<std::uint16_t> sb(o::amx_operand::storage_b(k, n));
+    o::amx_operand pb;
+    pb.pack_b(one_hot.data(), n, 1, k, n, sb.data());
+    REQUIRE(pb.exact());
+    o::amx_multiply(pa, pb, c.data(), n, false);
+    std::size_t wrong = 0;
+    for (std::size_t i = 0; i < m; ++i)
+        for (std::size_t j = 0; j < n; ++j) wrong += c[i * n + j] != a[i * k + row_of[j]];
+    CHECK(wrong == 0);
+    // The exact operand on the left: rows of spikes times a B split in three.
+    std::vector<float> spikes_a(n * k, 0.0f), c2(n * m);
+    for (std::size_t j = 0; j < n; ++j) spikes_a[j * k + row_of[j]] = 1.0f;
+    std::vector<std::uint16_t> s2(o::amx_operand::storage_a(n, k));
+    o::amx_operand left;
+    left.pack_a(spikes_a.data(), k, 1, n, k, s2.data());
+    o::amx_multiply(left, rows, c2.data(), m, false);
+    wrong = 0;
+    for (std::size_t j = 0; j < n; ++j)
+        for (std::size_t i = 0; i < m; ++i) wrong += c2[j * m + i] != a[i * k + row_of[j]];
+    CHECK(wrong == 0);
+}
+
+TEST_CASE("conv on AMX tiles with exact products, backward: spike images' dw within the fp32 sums' rounding, dx and db as fp32") {
+    if (!s::amx_available()) TEST_SKIP("AMX is not available here");
+    namespace ops = s::detail::cpu_ops;
+    for (const auto& g : {s::detail::conv_geometry{5, 9, 8, 3, 1, 1, 40, 9, 8}, s::detail::conv_geometry{4, 6, 6, 1, 1, 0, 16, 6, 6}})
+        for (const bool mixed : {false, true}) {
+            CAPTURE(g.k);
+            CAPTURE(mixed);
+            constexpr std::size_t batch = 11;  // with mixed, images 6 to 10 are not spikes
+            const s::detail::counter_rng rng(35, static_cast<std::uint64_t>(g.k) + mixed);
+            std::vector<float> w(g.col_rows() * g.oc), x(batch * g.in_size()), dy(batch * g.out_size());
+            for (std::size_t i = 0; i < w.size(); ++i) w[i] = rng.uniform(i) - 0.5f;
+            for (std::size_t i = 0; i < x.size(); ++i)
+                x[i] = mixed && i >= 6 * g.in_size() ? 2.0f * rng.uniform(1000 + i) - 1.0f : float(rng.uniform(1000 + i) < 0.3f);
+            for (std::size_t i = 0; i < dy.size(); ++i) dy[i] = 2.0f * rng.uniform(900000 + i) - 1.0f;
+            struct result {
+                std::vector<float> dx, dw, db;
+            };
+            const auto run = [&](s::cpu_matmul m, int threads) {
+                const s::cpu_matmul_scope scope(m);
+                s::threads limit(threads);
+                ops::conv_workspace<s::cpu> ws;
+                result r{std::vector<float>(x.size()), std::vector<float>(w.size()), std::vector<float>(static_cast<std::size_t>(g.oc))};
+                ops::conv_backward(s::cpu{}, g, batch, x.data(), w.data(), dy.data(), r.dx.data(), r.dw.data(), r.db.data(), ws);
+                return r;
+            };
+            const result fp32 = run(s::cpu_matmul::fp32, 2), exact = run(s::cpu_matmul::amx_exact_products, 2);
+            CHECK(exact.dx == fp32.dx);  // no input here is an exact operand of dx's product
+            CHECK(exact.db == fp32.db);
+            const double eps = std::numeric_limits<float>::epsilon();
+            std::size_t differ = 0;
+            for (int q = 0; q < g.oc; ++q)
+                for (std::size_t r = 0; r < g.col_rows(); ++r) {
+                    const int c = static_cast<int>(r) / (g.k * g.k), ky = static_cast<int>(r) / g.k % g.k, kx = static_cast<int>(r) % g.k;
+                    double sum = 0.0, magnitude = 0.0;
+                    for (std::size_t n = 0; n < batch; ++n)
+                        for (int oy = 0; oy < g.oh; ++oy)
+                            for (int ox = 0; ox < g.ow; ++ox) {
+                                const int iy = oy * g.stride - g.pad + ky, ix = ox * g.stride - g.pad + kx;
+                                if (iy < 0 || iy >= g.h || ix < 0 || ix >= g.w) continue;
+                                const double term = double(dy[n * g.out_size() + (static_cast<std::size_t>(q) * g.oh + oy) * g.ow + ox]) *
+                                                    x[n * g.in_size() + (static_cast<std::size_t>(c) * g.h + iy) * g.w + ix];
+                                sum += term, magnitude += std::abs(term);
+                            }
+                    const std::size_t at = static_cast<std::size_t>(q) * g.col_rows() + r;
+                    REQUIRE(std::abs(exact.dw[at] - sum) <= 3.0 * double(batch * g.out_plane() + 2) * eps * magnitude + 1e-30);
+                    differ += exact.dw[at] != fp32.dw[at];
+                }
+            CHECK(differ > 0);  // the AMX path ran
+            const result one_thread = run(s::cpu_matmul::amx_exact_products, 1);
+            CHECK(one_thread.dw == exact.dw);
+            CHECK(one_thread.dx == exact.dx);
+        }
+}
+
 // The numerical gradient check cannot see AMX's conv: its 2^-17 rounding, divided by the
 // difference step, swamps the comparison. The fp32 path passes that check above; the AMX
 // path must then agree with it in outputs and gradients to within the product's accuracy.
 template <class Spec, s::shape In>
-void check_amx_against_fp32(std::size_t batch, std::uint64_t seed, bool spikes = false) {
+void check_amx_against_fp32(std::size_t batch, std::uint64_t seed, bool spikes = false,
+                            s::cpu_matmul product = s::cpu_matmul::amx_split_bf16) {
     using layer = typename Spec::template impl<s::cpu, In>;
     std::vector<float> params(layer::param_count), grads_fp32(layer::param_count), grads_amx(layer::param_count);
     layer::init(params.data(), nullptr, s::detail::counter_rng(seed, 1));
@@ -355,7 +472,7 @@ void check_amx_against_fp32(std::size_t batch, std::uint64_t seed, bool spikes =
     };
     const auto [y_fp32, dx_fp32] = run(grads_fp32);
     const auto [y_amx, dx_amx] = [&] {
-        s::cpu_matmul_scope amx(s::cpu_matmul::amx_split_bf16);
+        s::cpu_matmul_scope amx(product);
         return run(grads_amx);
     }();
     // Worst difference relative to the largest magnitude of the fp32 result.
@@ -383,9 +500,17 @@ TEST_CASE("conv on AMX tiles agrees with the fp32 path: outputs, input and param
     // The reference network's conv2, on real values and on spikes.
     check_amx_against_fp32<s::conv<64, 3>, s::image_shape(32, 14, 14)>(4, 6);
     check_amx_against_fp32<s::conv<64, 3>, s::image_shape(32, 14, 14)>(9, 9, true);
+    // The exact products (spike images only: the others run as fp32).
+    for (const bool spikes : {true, false}) {
+        check_amx_against_fp32<s::conv<5, 3, 2, 1>, s::image_shape(2, 9, 8)>(2, 7, spikes, s::cpu_matmul::amx_exact_products);
+        check_amx_against_fp32<s::conv<64, 3>, s::image_shape(32, 14, 14)>(9, 9, spikes, s::cpu_matmul::amx_exact_products);
+    }
 }
 
-TEST_CASE("conv on spikes: event-driven images equal the definition as the dense product does, image by image") {
+// Event-driven and dense images against the definition in double; with `exact_amx`, also
+// cpu_matmul::amx_exact_products (needs AMX).
+namespace {
+void check_conv_on_spikes(bool exact_amx_too) {
     namespace ops = s::detail::cpu_ops;
     // 70 output channels run as blocks of 64 and 6, 40 as 32 and 8, 16 as one; strides 1
     // and 2; binary inputs (spikes) and other values (event frames).
@@ -416,6 +541,13 @@ TEST_CASE("conv on spikes: event-driven images equal the definition as the dense
                 return y;
             };
             const auto dense = run(0.0, 2), events = run(1.0, 2), automatic = run(0.5, 2);
+            // cpu_matmul::amx_exact_products: spike images on AMX with exact products, the
+            // rest as before.
+            std::vector<float> exact_amx, exact_amx_one_thread;
+            if (exact_amx_too) {
+                const s::cpu_matmul_scope amx(s::cpu_matmul::amx_exact_products);
+                exact_amx = run(0.5, 2), exact_amx_one_thread = run(0.5, 1);
+            }
             // Both within the float sums' rounding of the definition, computed in double.
             const double eps = std::numeric_limits<float>::epsilon();
             std::size_t differ = 0;
@@ -438,6 +570,8 @@ TEST_CASE("conv on spikes: event-driven images equal the definition as the dense
                             const double bound = static_cast<double>(g.col_rows() + 1) * eps * magnitude + 1e-30;
                             REQUIRE(std::abs(dense[k] - sum) <= bound);
                             REQUIRE(std::abs(events[k] - sum) <= bound);
+                            // Three exact partial products per term, each summed in fp32.
+                            if (binary && !exact_amx.empty()) REQUIRE(std::abs(exact_amx[k] - sum) <= 3.0 * bound);
                             differ += dense[k] != events[k];
                         }
             if (g.k > 1) CHECK(differ > 0);  // both paths ran: their sums group the terms apart
@@ -451,7 +585,22 @@ TEST_CASE("conv on spikes: event-driven images equal the definition as the dense
             }
             CHECK(run(1.0, 1) == events);
             CHECK(run(0.5, 1) == automatic);
+            if (!exact_amx.empty()) {
+                CHECK(exact_amx_one_thread == exact_amx);
+                if (binary) CHECK(exact_amx != automatic);  // the AMX path ran
+                else CHECK(exact_amx == automatic);         // other inputs are not bf16 numbers: unchanged
+            }
         }
+}
+}  // namespace
+
+TEST_CASE("conv on spikes: event-driven images equal the definition as the dense product does, image by image") {
+    check_conv_on_spikes(false);
+}
+
+TEST_CASE("conv on AMX tiles with exact products: spike images within the fp32 sums' rounding of the definition") {
+    if (!s::amx_available()) TEST_SKIP("AMX is not available here");
+    check_conv_on_spikes(true);
 }
 
 TEST_CASE("AVX2 blocks: the event-driven sums compiled for AVX2 equal the definition, and a native AVX2 build's bits") {

@@ -5,6 +5,12 @@
 //    in fp32 (ops/cpu/amx_gemm.hpp): results within about 2^-17 of the fp32 sums, not
 //    bit-identical to them, at several times the speed. Spike operands (0 and 1) are
 //    bf16 numbers already and need no split.
+//  - amx_exact_products: AMX only where a convolution's input is bf16 numbers (spikes,
+//    spike counts up to 256, event frames), in its forward pass and its weight gradient:
+//    the other operand (weights, output gradients) split into three bf16 parts that sum
+//    to it exactly, so every product is exact and only the fp32 sums round, in another
+//    order than fp32's (as the event-driven sums do): no accuracy is given up. Every other
+//    product (convolutions on images, input gradients, linear layers) runs as fp32.
 // The choice is process-wide, like the thread count, and can change between batches.
 #pragma once
 
@@ -15,7 +21,7 @@
 
 namespace snn2ann::inline v0 {
 
-enum class cpu_matmul { fp32, amx_split_bf16 };
+enum class cpu_matmul { fp32, amx_split_bf16, amx_exact_products };
 
 namespace detail {
 inline std::atomic<cpu_matmul>& cpu_matmul_setting() {
@@ -24,13 +30,14 @@ inline std::atomic<cpu_matmul>& cpu_matmul_setting() {
 }
 }  // namespace detail
 
-/// Whether this machine can run cpu_matmul::amx_split_bf16 (CPU, operating system, build).
+/// Whether this machine can run cpu_matmul::amx_split_bf16 and amx_exact_products (CPU,
+/// operating system, build).
 inline bool amx_available() { return detail::cpu_ops::amx_available(); }
 
-/// Selects the CPU convolutions' matrix product; throws invalid_argument for AMX where
-/// amx_available() is false.
+/// Selects the CPU convolutions' matrix product; throws invalid_argument for either AMX
+/// product where amx_available() is false.
 inline void use_cpu_matmul(cpu_matmul m) {
-    if (m == cpu_matmul::amx_split_bf16 && !amx_available())
+    if (m != cpu_matmul::fp32 && !amx_available())
         throw invalid_argument("use_cpu_matmul: AMX (amx-tile, amx-bf16) is not available on this machine");
     detail::cpu_matmul_setting().store(m, std::memory_order_relaxed);
 }

@@ -8,6 +8,11 @@
 // bf16 numbers already (spikes: 0 and 1) has no lo part, and its terms are skipped,
 // so a spike-input convolution takes two passes and a gradient product three.
 //
+// Split in three, x = hi + lo + rest holds exactly (a float's 24 significand bits are
+// three bf16's 8, for |x| >= 2^-100, where no part is below bf16's normal range), so
+// against an exact operand every product is exact and only the fp32 sums round: the
+// product of cpu_matmul::amx_exact_products, three passes.
+//
 // Operands are packed into AMX's layouts with rows, depth and columns padded to
 // multiples of 32 (2 x 2 tiles of 16 x 16 results per step):
 //  - A (rows x depth): row-major bf16;
@@ -53,6 +58,11 @@ inline bool split(float x, std::uint16_t& hi, std::uint16_t& lo) {
     lo = to_bf16(x - from_bf16(hi));  // exact difference: hi is x's nearest bf16
     return (lo & 0x7FFFu) == 0;
 }
+/// The third part: x - hi - lo, itself a bf16 number (both differences are exact, and
+/// what is left of x's 24 bits after hi's and lo's 8 each fits in 8).
+inline std::uint16_t rest_of(float x, std::uint16_t hi, std::uint16_t lo) {
+    return to_bf16(x - from_bf16(hi) - from_bf16(lo));
+}
 }  // namespace amx_detail
 
 /// Whether every one of n floats is a bf16 number (spikes are), writing their bf16 bits
@@ -67,16 +77,16 @@ inline bool to_bf16_exact(const float* x, std::size_t n, std::uint16_t* out) {
     return inexact == 0;
 }
 
-/// A matrix as an AMX operand: bf16 hi and lo parts in caller-provided storage (storage_a
-/// or storage_b uint16 values), in the layout of its side. The storage must outlive the
-/// products that use the operand.
+/// A matrix as an AMX operand: bf16 hi and lo parts, and with `parts` 3 the rest, in
+/// caller-provided storage (storage_a or storage_b uint16 values for as many parts), in
+/// the layout of its side. The storage must outlive the products that use the operand.
 class amx_operand {
 public:
-    static std::size_t storage_a(std::size_t rows, std::size_t depth) {
-        return 2 * amx_detail::padded(rows) * amx_detail::padded(depth);
+    static std::size_t storage_a(std::size_t rows, std::size_t depth, std::size_t parts = 2) {
+        return parts * amx_detail::padded(rows) * amx_detail::padded(depth);
     }
-    static std::size_t storage_b(std::size_t depth, std::size_t cols) {
-        return 2 * amx_detail::padded(depth) * amx_detail::padded(cols);
+    static std::size_t storage_b(std::size_t depth, std::size_t cols, std::size_t parts = 2) {
+        return parts * amx_detail::padded(depth) * amx_detail::padded(cols);
     }
 
     std::size_t rows() const { return rows_; }
@@ -84,28 +94,39 @@ public:
     std::size_t depth() const { return depth_; }
     /// True when every value was a bf16 number: the lo part is zero and skipped.
     bool exact() const { return exact_; }
+    /// True when the operand was split in three and is not exact: against an exact
+    /// operand its rest is multiplied too, and the products are exact.
+    bool has_rest() const { return rest_ != nullptr && !exact_; }
     const std::uint16_t* hi() const { return hi_; }
     const std::uint16_t* lo() const { return lo_; }
+    const std::uint16_t* rest() const { return rest_; }
 
-    /// As the left operand A (rows x depth), from a[i * row_stride + k * depth_stride].
+    /// As the left operand A (rows x depth), from a[i * row_stride + k * depth_stride],
+    /// split in `parts` (2 or 3).
     void pack_a(const float* a, std::size_t row_stride, std::size_t depth_stride, std::size_t rows, std::size_t depth,
-                std::uint16_t* storage) {
+                std::uint16_t* storage, std::size_t parts = 2) {
         const std::size_t rp = amx_detail::padded(rows), dp = amx_detail::padded(depth);
-        attach(storage, rp * dp, rows, depth, 0);
+        attach(storage, rp * dp, rows, depth, 0, parts);
         bool exact = true;
         for (std::size_t i = 0; i < rp; ++i) {
             std::uint16_t* h = hi_ + i * dp;
             std::uint16_t* l = lo_ + i * dp;
+            std::uint16_t* r = rest_ ? rest_ + i * dp : nullptr;
             std::size_t k = 0;
             if (i < rows) {
                 const float* src = a + i * row_stride;
-                if (depth_stride == 1) exact &= split_run(src, depth, h, l);
+                if (depth_stride == 1) exact &= split_run(src, depth, h, l, r);
                 else
-                    for (; k < depth; ++k) exact &= amx_detail::split(src[k * depth_stride], h[k], l[k]);
+                    for (; k < depth; ++k) {
+                        const float v = src[k * depth_stride];
+                        exact &= amx_detail::split(v, h[k], l[k]);
+                        if (r) r[k] = amx_detail::rest_of(v, h[k], l[k]);
+                    }
                 k = depth;
             }
             std::fill(h + k, h + dp, std::uint16_t{0});
             std::fill(l + k, l + dp, std::uint16_t{0});
+            if (r) std::fill(r + k, r + dp, std::uint16_t{0});
         }
         exact_ = exact;
     }
@@ -114,7 +135,7 @@ public:
     void pack_a_bf16(const std::uint16_t* a, std::size_t row_stride, std::size_t rows, std::size_t depth,
                      std::uint16_t* storage) {
         const std::size_t rp = amx_detail::padded(rows), dp = amx_detail::padded(depth);
-        attach(storage, rp * dp, rows, depth, 0);
+        attach(storage, rp * dp, rows, depth, 0, 1);
         for (std::size_t i = 0; i < rp; ++i) {
             std::uint16_t* h = hi_ + i * dp;
             const std::size_t k = i < rows ? depth : 0;
@@ -124,14 +145,14 @@ public:
         exact_ = true;
     }
 
-    /// As the right operand B (depth x cols), from b[k * depth_stride + j * col_stride];
-    /// one of the strides must be 1.
+    /// As the right operand B (depth x cols), from b[k * depth_stride + j * col_stride],
+    /// split in `parts` (2 or 3); one of the strides must be 1.
     void pack_b(const float* b, std::size_t depth_stride, std::size_t col_stride, std::size_t depth, std::size_t cols,
-                std::uint16_t* storage) {
+                std::uint16_t* storage, std::size_t parts = 2) {
         if (depth_stride != 1 && col_stride != 1)
             throw invalid_argument("amx_operand::pack_b: one of the strides must be 1");
         const std::size_t cp = amx_detail::padded(cols), dp = amx_detail::padded(depth);
-        attach(storage, dp * cp, 0, depth, cols);
+        attach(storage, dp * cp, 0, depth, cols, parts);
         exact_ = col_stride == 1 ? pack_b_rows(b, depth_stride, depth, cols) : pack_b_columns(b, col_stride, depth, cols);
     }
 
@@ -139,7 +160,7 @@ public:
     void pack_b_bf16(const std::uint16_t* b, std::size_t depth_stride, std::size_t depth, std::size_t cols,
                      std::uint16_t* storage) {
         const std::size_t cp = amx_detail::padded(cols), dp = amx_detail::padded(depth);
-        attach(storage, dp * cp, 0, depth, cols);
+        attach(storage, dp * cp, 0, depth, cols, 1);
         for (std::size_t kk = 0; kk < dp / 2; ++kk) {
             std::uint16_t* w = hi_ + kk * 2 * cp;
             const std::size_t k = 2 * kk;
@@ -155,8 +176,11 @@ public:
     }
 
 private:
-    void attach(std::uint16_t* storage, std::size_t part, std::size_t rows, std::size_t depth, std::size_t cols) {
-        hi_ = storage, lo_ = storage + part;
+    // parts 1 (bf16 input: hi only), 2 or 3.
+    void attach(std::uint16_t* storage, std::size_t part, std::size_t rows, std::size_t depth, std::size_t cols,
+                std::size_t parts) {
+        if (parts < 1 || parts > 3) throw invalid_argument("amx_operand: an operand is split in 2 or 3 parts");
+        hi_ = storage, lo_ = parts > 1 ? storage + part : nullptr, rest_ = parts > 2 ? storage + 2 * part : nullptr;
         rows_ = rows, depth_ = depth, cols_ = cols;
     }
 
@@ -168,25 +192,29 @@ private:
     // Rows of B contiguous: split two rows a run at a time, then interleave.
     bool pack_b_rows(const float* b, std::size_t depth_stride, std::size_t depth, std::size_t cols) {
         const std::size_t cp = amx_detail::padded(cols), dp = amx_detail::padded(depth);
-        alignas(64) std::uint16_t h[2 * run], l[2 * run];
+        alignas(64) std::uint16_t h[2 * run], l[2 * run], r[2 * run];
         bool exact = true;
         for (std::size_t kk = 0; kk < dp / 2; ++kk) {
             std::uint16_t* wh = hi_ + kk * 2 * cp;
             std::uint16_t* wl = lo_ + kk * 2 * cp;
+            std::uint16_t* wr = rest_ ? rest_ + kk * 2 * cp : nullptr;
             for (std::size_t j0 = 0; j0 < cp; j0 += run) {
                 const std::size_t n = j0 < cols ? std::min(run, cols - j0) : 0;
                 for (std::size_t s = 0; s < 2; ++s) {
                     const std::size_t k = 2 * kk + s;
                     std::uint16_t* hs = h + s * run;
                     std::uint16_t* ls = l + s * run;
-                    if (k < depth && n) exact &= split_run(b + k * depth_stride + j0, n, hs, ls);
+                    std::uint16_t* rs = r + s * run;
+                    if (k < depth && n) exact &= split_run(b + k * depth_stride + j0, n, hs, ls, wr ? rs : nullptr);
                     std::fill(hs + (k < depth ? n : 0), hs + run, std::uint16_t{0});
                     std::fill(ls + (k < depth ? n : 0), ls + run, std::uint16_t{0});
+                    std::fill(rs + (k < depth && wr ? n : 0), rs + run, std::uint16_t{0});
                 }
                 const std::size_t m = std::min(run, cp - j0);
                 for (std::size_t j = 0; j < m; ++j) {
                     wh[2 * (j0 + j)] = h[j], wh[2 * (j0 + j) + 1] = h[run + j];
                     wl[2 * (j0 + j)] = l[j], wl[2 * (j0 + j) + 1] = l[run + j];
+                    if (wr) wr[2 * (j0 + j)] = r[j], wr[2 * (j0 + j) + 1] = r[run + j];
                 }
             }
         }
@@ -199,41 +227,50 @@ private:
     bool pack_b_columns(const float* b, std::size_t col_stride, std::size_t depth, std::size_t cols) {
         const std::size_t cp = amx_detail::padded(cols), dp = amx_detail::padded(depth);
         constexpr std::size_t group = 16;  // columns per pass, each with run words (2 * run depths)
-        alignas(64) std::uint32_t h[group][run], l[group][run];
+        alignas(64) std::uint32_t h[group][run], l[group][run], r3[group][run];
         bool exact = true;
         for (std::size_t j0 = 0; j0 < cp; j0 += group)
             for (std::size_t k0 = 0; k0 < dp; k0 += 2 * run) {
                 const std::size_t n = k0 < depth ? std::min(2 * run, depth - k0) : 0;
                 for (std::size_t r = 0; r < group; ++r) {
                     const std::size_t j = j0 + r, m = j < cols ? n : 0;  // padding columns and depths: zeros
-                    exact &= split_words(m ? b + j * col_stride + k0 : nullptr, m, h[r], l[r]);
+                    exact &= split_words(m ? b + j * col_stride + k0 : nullptr, m, h[r], l[r], rest_ ? r3[r] : nullptr);
                 }
                 const std::size_t words = std::min(run, (dp - k0) / 2);
                 for (std::size_t w = 0; w < words; ++w) {
-                    std::uint32_t gh[group], gl[group];
+                    std::uint32_t gh[group], gl[group], gr[group];
                     for (std::size_t r = 0; r < group; ++r) gh[r] = h[r][w], gl[r] = l[r][w];
                     const std::size_t at = (k0 / 2 + w) * 2 * cp + 2 * j0;
                     std::memcpy(hi_ + at, gh, sizeof gh);
                     std::memcpy(lo_ + at, gl, sizeof gl);
+                    if (rest_) {
+                        for (std::size_t r = 0; r < group; ++r) gr[r] = r3[r][w];
+                        std::memcpy(rest_ + at, gr, sizeof gr);
+                    }
                 }
             }
         return exact;
     }
 
-    // n values (n <= 2 * run, zero-padded to 2 * run) split into hi and lo words of
-    // consecutive pairs.
-    static bool split_words(const float* x, std::size_t n, std::uint32_t* hi, std::uint32_t* lo) {
-        alignas(64) std::uint16_t h[2 * run], l[2 * run];
-        const bool exact = n == 0 || split_run(x, n, h, l);
+    // n values (n <= 2 * run, zero-padded to 2 * run) split into hi, lo and (when `rest`
+    // is not null) rest words of consecutive pairs.
+    static bool split_words(const float* x, std::size_t n, std::uint32_t* hi, std::uint32_t* lo, std::uint32_t* rest) {
+        alignas(64) std::uint16_t h[2 * run], l[2 * run], r[2 * run];
+        const bool exact = n == 0 || split_run(x, n, h, l, rest ? r : nullptr);
         std::fill(h + n, h + 2 * run, std::uint16_t{0});
         std::fill(l + n, l + 2 * run, std::uint16_t{0});
         std::memcpy(hi, h, sizeof h);
         std::memcpy(lo, l, sizeof l);
+        if (rest) {
+            std::fill(r + n, r + 2 * run, std::uint16_t{0});
+            std::memcpy(rest, r, sizeof r);
+        }
         return exact;
     }
 
-    // A contiguous run, in a loop the compiler vectorises (no early exit, no branch).
-    static bool split_run(const float* x, std::size_t n, std::uint16_t* hi, std::uint16_t* lo) {
+    // A contiguous run, in a loop the compiler vectorises (no early exit, no branch); the
+    // rest part too when `rest` is not null.
+    static bool split_run(const float* x, std::size_t n, std::uint16_t* hi, std::uint16_t* lo, std::uint16_t* rest) {
         std::uint16_t inexact = 0;
         for (std::size_t k = 0; k < n; ++k) {
             const std::uint16_t h = amx_detail::to_bf16(x[k]);
@@ -241,11 +278,14 @@ private:
             hi[k] = h, lo[k] = l;
             inexact |= static_cast<std::uint16_t>(l & 0x7FFFu);
         }
+        if (rest)
+            for (std::size_t k = 0; k < n; ++k) rest[k] = amx_detail::rest_of(x[k], hi[k], lo[k]);
         return inexact == 0;
     }
 
     std::uint16_t* hi_ = nullptr;
     std::uint16_t* lo_ = nullptr;
+    std::uint16_t* rest_ = nullptr;
     std::size_t rows_ = 0, depth_ = 0, cols_ = 0;
     bool exact_ = true;
 };
@@ -286,7 +326,9 @@ __attribute__((target("amx-tile,amx-bf16"), always_inline)) inline void multiply
 }  // namespace amx_detail
 
 /// C (a.rows() x b.cols(), row-major, leading dimension ldc) = A B, or += A B when
-/// `accumulate`. Requires amx_available() and a.depth() == b.depth().
+/// `accumulate`. Requires amx_available() and a.depth() == b.depth(). The terms: hi hi,
+/// hi lo and lo hi where both operands are split; against an exact operand, every part
+/// of the other (the rest too where it has one: exact products).
 __attribute__((target("amx-tile,amx-bf16"))) inline void amx_multiply(const amx_operand& a, const amx_operand& b,
                                                                         float* c, std::size_t ldc, bool accumulate) {
     using amx_detail::tile, amx_detail::load_a, amx_detail::load_b, amx_detail::multiply_block;
@@ -316,11 +358,19 @@ __attribute__((target("amx-tile,amx-bf16"))) inline void amx_multiply(const amx_
                 if (!b.exact()) {  // hi * lo
                     load_b(b.lo() + bo, b_next, b_stride);
                     multiply_block();
+                    if (a.exact() && b.has_rest()) {  // hi * rest
+                        load_b(b.rest() + bo, b_next, b_stride);
+                        multiply_block();
+                    }
                     if (!a.exact()) load_b(b.hi() + bo, b_next, b_stride);
                 }
                 if (!a.exact()) {  // lo * hi
                     load_a(a.lo() + ao, a_next, a_stride);
                     multiply_block();
+                    if (b.exact() && a.has_rest()) {  // rest * hi
+                        load_a(a.rest() + ao, a_next, a_stride);
+                        multiply_block();
+                    }
                 }
             }
             _tile_stored(0, block[0], tile * sizeof(float));
@@ -348,6 +398,7 @@ __attribute__((target("amx-tile,amx-bf16"))) inline void amx_multiply(const amx_
 #else
 
 inline bool amx_available() { return false; }
+
 inline void amx_multiply(const amx_operand&, const amx_operand&, float*, std::size_t, bool) {}
 
 #endif

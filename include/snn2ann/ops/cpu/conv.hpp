@@ -4,6 +4,7 @@
 // the column matrices are pure scratch, one per running thread (scratch_slots).
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -32,6 +33,8 @@ struct conv_workspace<cpu> {
     scratch_slots<float> col, dcol;
     scratch_slots<float> gemm;  // the weight gradient's packing, where the library's kernel runs it
     std::array<buffer<float>, max_chunks> dw, db;
+    // cpu_matmul::amx_exact_products: per chunk, dw^T (c*k*k x oc) of its images on AMX.
+    std::array<buffer<float>, max_chunks> dw_amx;
     packed_rhs weights;  // the pass's weights in the GEMM kernel's layout (packed_gemm.hpp)
     // cpu_matmul::amx_split_bf16 (amx_gemm.hpp): storage of the pass's weights as an
     // operand, and per running thread of an image's two operands and its bf16 input (a
@@ -56,6 +59,9 @@ inline void sum_chunks(const std::array<buffer<float>, max_chunks>& parts, std::
 }
 
 inline bool conv_uses_amx() { return current_cpu_matmul() == cpu_matmul::amx_split_bf16; }
+/// cpu_matmul::amx_exact_products: images whose input is bf16 numbers run on AMX with
+/// exact products (amx_gemm.hpp), the rest as fp32.
+inline bool conv_exact_amx() { return current_cpu_matmul() == cpu_matmul::amx_exact_products; }
 
 inline void conv_forward_amx(const conv_geometry& g, std::size_t batch, const float* x, const float* w,
                              const float* b, float* y, conv_workspace<cpu>& ws, float bias_scale);
@@ -69,7 +75,9 @@ inline void conv_backward_amx(const conv_geometry& g, std::size_t batch, const f
 /// With `event_below` > 0 (an input of spikes, in the SNN branch), an image at most that
 /// fraction of whose inputs are nonzero runs event-driven instead (ops/cpu/event_driven.hpp:
 /// the same terms, summed in another order); the choice is the image's own, so the result
-/// does not depend on the batch, its chunks or the thread count.
+/// does not depend on the batch, its chunks or the thread count. Under
+/// cpu_matmul::amx_exact_products an image whose inputs are all bf16 numbers runs on AMX
+/// before either: exact products, the image's own choice too.
 inline void conv_forward(cpu, const conv_geometry& g, std::size_t batch, const float* x, const float* w,
                          const float* b, float* y, conv_workspace<cpu>& ws, float bias_scale = 1.0f,
                          double event_below = 0.0) {
@@ -81,6 +89,16 @@ inline void conv_forward(cpu, const conv_geometry& g, std::size_t batch, const f
     if (columns) ws.col.prepare(chunks, g.col_rows() * g.out_plane());
     ws.weights.pack<Eigen::ColMajor>(w, rows, cols, rows, g.oc);
     ws.dcol.prepare(chunks, ws.weights.scratch_floats(cols));
+    const bool exact_amx = conv_exact_amx();
+    const std::size_t k_rows = g.col_rows(), plane = g.out_plane();
+    amx_operand amx_weights;
+    if (exact_amx) {
+        amx_weights.pack_a(w, k_rows, 1, static_cast<std::size_t>(g.oc), k_rows,
+                           ws.amx_weights.ensure(amx_operand::storage_a(static_cast<std::size_t>(g.oc), k_rows, 3)), 3);
+        // The image's operand and, behind it unless pointwise, its bf16 columns.
+        ws.amx_first.prepare(chunks, amx_operand::storage_b(k_rows, plane, 1) + (columns ? k_rows * plane : 0));
+        ws.amx_bf16.prepare(chunks, g.in_size());
+    }
     const bool events = event_below > 0.0;
     const auto most_active = static_cast<std::size_t>(event_below * static_cast<double>(g.in_size()));
     const float* event_bias = nullptr;
@@ -99,10 +117,27 @@ inline void conv_forward(cpu, const conv_geometry& g, std::size_t batch, const f
         auto pack_lease = ws.dcol.acquire();
         auto active_lease = ws.active.acquire_unless(!events);
         auto sums_lease = ws.event_sums.acquire_unless(!events);
+        auto operand_lease = ws.amx_first.acquire_unless(!exact_amx);
+        auto bf16_lease = ws.amx_bf16.acquire_unless(!exact_amx);
         float* col = col_lease.data();
+        amx_operand image;
         for (std::size_t n = n0; n < n1; ++n) {
             const float* xn = x + n * g.in_size();
             float* yn = y + n * g.out_size();
+            if (exact_amx && to_bf16_exact(xn, g.in_size(), bf16_lease.data())) {
+                if (b) mat(yn, g.oc, cols).colwise() = Eigen::Map<const Eigen::VectorXf>(b, g.oc) * bias_scale;
+                else std::fill(yn, yn + g.out_size(), 0.0f);
+                std::uint16_t* operand = operand_lease.data();
+                const std::uint16_t* columns16 = bf16_lease.data();
+                if (columns) {
+                    std::uint16_t* c16 = operand + amx_operand::storage_b(k_rows, plane, 1);
+                    im2col(g, static_cast<const std::uint16_t*>(bf16_lease.data()), c16);
+                    columns16 = c16;
+                }
+                image.pack_b_bf16(columns16, plane, k_rows, plane, operand);
+                amx_multiply(amx_weights, image, yn, plane, true);
+                continue;
+            }
             if (events) {
                 std::uint32_t* count = active_lease.data();  // per pixel, then the pixels' channels
                 std::uint32_t* channel = count + static_cast<std::size_t>(g.h) * g.w;
@@ -227,7 +262,11 @@ inline void conv_backward_amx(const conv_geometry& g, std::size_t batch, const f
 }
 
 /// dw = sum_n dy[n] * im2col(x[n])^T, db = sum_n rowsum(dy[n]), and, when dx is not
-/// null, dx[n] = col2im(W^T * dy[n]).
+/// null, dx[n] = col2im(W^T * dy[n]). Under cpu_matmul::amx_exact_products an image whose
+/// input is bf16 numbers adds its dw on AMX with exact products (dy split in three) to a
+/// sum of its own per chunk; dw is then the fp32 images' sum plus those sums' (each
+/// chunk's parts added in order, so neither the thread count nor another image's choice
+/// changes a result). dx stays fp32.
 inline void conv_backward(cpu, const conv_geometry& g, std::size_t batch, const float* x, const float* w,
                           const float* dy, float* dx, float* dw, float* db, conv_workspace<cpu>& ws) {
     const auto rows = static_cast<std::ptrdiff_t>(g.col_rows());
@@ -244,19 +283,50 @@ inline void conv_backward(cpu, const conv_geometry& g, std::size_t batch, const 
     if (dcolumns) ws.dcol.prepare(chunks, g.col_rows() * g.out_plane());
     const std::size_t gemm_floats = gemm_scratch_floats(g.oc, rows, cols);
     if (gemm_floats) ws.gemm.prepare(chunks, gemm_floats);
+    const bool exact_amx = conv_exact_amx();
+    const std::size_t k_rows = g.col_rows(), plane = g.out_plane(), oc = static_cast<std::size_t>(g.oc);
+    const std::size_t image_part = amx_operand::storage_a(k_rows, plane, 1);
+    if (exact_amx) {
+        // An image's bf16 columns as the operand and, where not pointwise, as im2col's
+        // output behind it; dy[n]^T split in three; the image's bf16 input.
+        ws.amx_first.prepare(chunks, image_part + (columns ? k_rows * plane : 0));
+        ws.amx_second.prepare(chunks, amx_operand::storage_b(plane, oc, 3));
+        ws.amx_bf16.prepare(chunks, g.in_size());
+    }
+    std::array<bool, max_chunks> chunk_used_amx{};
     for_chunks(batch, chunks, [&](std::size_t k, std::size_t n0, std::size_t n1) {
         auto col_lease = ws.col.acquire_unless(!columns && !dx);
         auto dcol_lease = ws.dcol.acquire_unless(!dcolumns);
         auto gemm_lease = ws.gemm.acquire_unless(gemm_floats == 0);
+        auto first_lease = ws.amx_first.acquire_unless(!exact_amx);
+        auto second_lease = ws.amx_second.acquire_unless(!exact_amx);
+        auto bf16_lease = ws.amx_bf16.acquire_unless(!exact_amx);
         float* col = col_lease.data();
         float* dcol = dcol_lease.data();
         float* dwk = ws.dw[k].ensure(wsize);
+        float* dwk_amx = exact_amx ? ws.dw_amx[k].ensure(wsize) : nullptr;
         float* dbk = db ? ws.db[k].zeros(static_cast<std::size_t>(g.oc)) : nullptr;
+        bool used_fp32 = false, used_amx = false;
+        amx_operand image_columns_a, gradient;
         for (std::size_t n = n0; n < n1; ++n) {
             const float* xn = x + n * g.in_size();
             const float* dyn = dy + n * g.out_size();
-            if (columns) im2col(g, xn, col);
-            gemm_nt(g.oc, rows, cols, dyn, columns ? col : xn, dwk, n != n0, gemm_lease.data());
+            if (exact_amx && to_bf16_exact(xn, g.in_size(), bf16_lease.data())) {
+                const std::uint16_t* columns16 = bf16_lease.data();
+                if (columns) {
+                    std::uint16_t* c16 = first_lease.data() + image_part;
+                    im2col(g, static_cast<const std::uint16_t*>(bf16_lease.data()), c16);
+                    columns16 = c16;
+                }
+                image_columns_a.pack_a_bf16(columns16, plane, k_rows, plane, first_lease.data());
+                gradient.pack_b(dyn, 1, plane, plane, oc, second_lease.data(), 3);  // dy[n]^T
+                amx_multiply(image_columns_a, gradient, dwk_amx, oc, used_amx);
+                used_amx = true;
+            } else {
+                if (columns) im2col(g, xn, col);
+                gemm_nt(g.oc, rows, cols, dyn, columns ? col : xn, dwk, used_fp32, gemm_lease.data());
+                used_fp32 = true;
+            }
             if (dbk) Eigen::Map<Eigen::VectorXf>(dbk, g.oc) += cmat(dyn, g.oc, cols).rowwise().sum();
             if (dx) {
                 float* dxn = dx + n * g.in_size();
@@ -269,8 +339,17 @@ inline void conv_backward(cpu, const conv_geometry& g, std::size_t batch, const 
                 }
             }
         }
+        // A path no image of the chunk took adds exact zeros.
+        if (!used_fp32) std::fill(dwk, dwk + wsize, 0.0f);
+        if (exact_amx && !used_amx) std::fill(dwk_amx, dwk_amx + wsize, 0.0f);
+        chunk_used_amx[k] = used_amx;
     });
     sum_chunks(ws.dw, chunks, wsize, dw);
+    if (std::find(chunk_used_amx.begin(), chunk_used_amx.begin() + static_cast<std::ptrdiff_t>(chunks), true) !=
+        chunk_used_amx.begin() + static_cast<std::ptrdiff_t>(chunks)) {
+        sum_chunks(ws.dw_amx, chunks, wsize, ws.dw_amx[0].data());
+        mat(dw, g.oc, rows) += cmat(ws.dw_amx[0].data(), rows, g.oc).transpose();
+    }
     if (db) sum_chunks(ws.db, chunks, static_cast<std::size_t>(g.oc), db);
 }
 
