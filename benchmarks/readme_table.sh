@@ -43,11 +43,13 @@ peer() {  # name: "ours peer ratio ours_mib peer_mib memratio"
 }
 
 step snn2ann_peer bash "$root/benchmarks/compare_peer.sh" snn2ann "$build" 2 "$repeats" 10000
+[ $amx = yes ] && step snn2ann_peer_amx_exact bash "$root/benchmarks/compare_peer.sh" snn2ann "$build" 2 "$repeats" 10000 4 amx-exact
 step snn2ann_peer_naive bash "$root/benchmarks/compare_peer.sh" snn2ann-naive "$build" 2 "$repeats" 10000
 step ann_peer bash "$root/benchmarks/compare_peer.sh" ann "$build" 2 "$repeats" 10000
 for T in 4 8; do
     step bptt_peer_T$T bash "$root/benchmarks/compare_peer.sh" bptt "$build" 2 "$repeats" 10000 $T fp32
     [ $amx = yes ] && step bptt_peer_amx_T$T bash "$root/benchmarks/compare_peer.sh" bptt "$build" 2 "$repeats" 10000 $T amx
+    [ $amx = yes ] && step bptt_peer_amx_exact_T$T bash "$root/benchmarks/compare_peer.sh" bptt "$build" 2 "$repeats" 10000 $T amx-exact
 done
 common=(--epochs "$epochs" --threads 2 --batch 64 --seed 1)
 step rules_snn2ann "$build/benchmarks/compare_rules" --rule snn2ann --T 4 "${common[@]}"
@@ -80,14 +82,23 @@ echo "| measure (reference network, Fashion-MNIST, batch 64, 2 threads) | ours |
 echo "|---|---|---|---|"
 echo "| SNN2ANN T = 4 against the PyTorch peer's BPTT T = 4, best configuration, img/s | $so | $sp | ${sr}x |"
 echo "| the same, peak memory (both hold the 10,000 images they train on) | $som MiB | $spm MiB | ${smr}x |"
+if [ $amx = yes ]; then
+    read -r eo ep er _ _ _ <<<"$(peer snn2ann_peer_amx_exact)"
+    echo "| the same with the exact AMX products (opt-in, \`amx_exact_products\`: no accuracy given up) | $eo | $ep | ${er}x |"
+else
+    echo "| the same with the exact AMX products | needs AMX: not on this CPU | | |"
+fi
 echo "| (the same against the peer's naive configuration, \`--net peer\`: neurons before pooling, conv1 T times) | $no | $np | ${nr}x |"
 echo "| our BPTT T = 4 / T = 8 against the peer's best configuration, fp32, img/s | $b4o / $b8o | $b4p / $b8p | ${b4r}x / ${b8r}x |"
 if [ $amx = yes ]; then
     read -r x4o x4p x4r _ _ _ <<<"$(peer bptt_peer_amx_T4)"
     read -r x8o x8p x8r _ _ _ <<<"$(peer bptt_peer_amx_T8)"
-    echo "| the same with the AMX product | $x4o / $x8o | $x4p / $x8p | ${x4r}x / ${x8r}x |"
+    echo "| the same with the AMX product (opt-in, \`amx_split_bf16\`: within 2^-17 of fp32) | $x4o / $x8o | $x4p / $x8p | ${x4r}x / ${x8r}x |"
+    read -r e4o e4p e4r _ _ _ <<<"$(peer bptt_peer_amx_exact_T4)"
+    read -r e8o e8p e8r _ _ _ <<<"$(peer bptt_peer_amx_exact_T8)"
+    echo "| the same with the exact AMX products (opt-in, \`amx_exact_products\`) | $e4o / $e8o | $e4p / $e8p | ${e4r}x / ${e8r}x |"
 else
-    echo "| the same with the AMX product | needs AMX: not on this CPU | | |"
+    echo "| the same with the AMX products | needs AMX: not on this CPU | | |"
 fi
 echo "| ANN training against the PyTorch peer on the same network, img/s | $ao | $ap | ${ar}x |"
 echo "| SNN2ANN T = 4 (defaults) against our BPTT T = 4, $epochs epochs: s/epoch, test accuracy | $rss s, $(pct "$rsa") | $rbs s, $(pct "$rba") | $(div "$rss" "$rbs")x |"

@@ -340,6 +340,7 @@ TEST_CASE("AMX exact products: three parts sum to each float exactly, and agains
     o::amx_operand pa;
     pa.pack_a(a.data(), k, 1, m, k, sa.data(), 3);
     REQUIRE(pa.has_rest());
+    CHECK_THROWS_AS(pa.pack_a(a.data(), k, 1, m, k, sa.data(), 4), s::invalid_argument);
     const std::size_t dp = 96;  // 70 padded to 32s
     std::size_t inexact = 0;
     for (std::size_t i = 0; i < m; ++i)

@@ -28,6 +28,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <string>
 
 #include "../../core/error.hpp"
 
@@ -105,6 +106,7 @@ public:
     /// split in `parts` (2 or 3).
     void pack_a(const float* a, std::size_t row_stride, std::size_t depth_stride, std::size_t rows, std::size_t depth,
                 std::uint16_t* storage, std::size_t parts = 2) {
+        check_parts(parts);
         const std::size_t rp = amx_detail::padded(rows), dp = amx_detail::padded(depth);
         attach(storage, rp * dp, rows, depth, 0, parts);
         bool exact = true;
@@ -151,6 +153,7 @@ public:
                 std::uint16_t* storage, std::size_t parts = 2) {
         if (depth_stride != 1 && col_stride != 1)
             throw invalid_argument("amx_operand::pack_b: one of the strides must be 1");
+        check_parts(parts);
         const std::size_t cp = amx_detail::padded(cols), dp = amx_detail::padded(depth);
         attach(storage, dp * cp, 0, depth, cols, parts);
         exact_ = col_stride == 1 ? pack_b_rows(b, depth_stride, depth, cols) : pack_b_columns(b, col_stride, depth, cols);
@@ -176,10 +179,13 @@ public:
     }
 
 private:
+    static void check_parts(std::size_t parts) {
+        if (parts != 2 && parts != 3)
+            throw invalid_argument("amx_operand: a float operand is split in 2 or 3 parts, not " + std::to_string(parts));
+    }
     // parts 1 (bf16 input: hi only), 2 or 3.
     void attach(std::uint16_t* storage, std::size_t part, std::size_t rows, std::size_t depth, std::size_t cols,
                 std::size_t parts) {
-        if (parts < 1 || parts > 3) throw invalid_argument("amx_operand: an operand is split in 2 or 3 parts");
         hi_ = storage, lo_ = parts > 1 ? storage + part : nullptr, rest_ = parts > 2 ? storage + 2 * part : nullptr;
         rows_ = rows, depth_ = depth, cols_ = cols;
     }
