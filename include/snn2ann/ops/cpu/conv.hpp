@@ -65,6 +65,17 @@ inline bool conv_exact_amx() { return current_cpu_matmul() == cpu_matmul::amx_ex
 
 inline void conv_forward_amx(const conv_geometry& g, std::size_t batch, const float* x, const float* w,
                              const float* b, float* y, conv_workspace<cpu>& ws, float bias_scale);
+
+/// An image's column matrix in bf16 (in columns16, or the bf16 input itself in input16 for
+/// a pointwise convolution, whose columns16 is null) when its input converts exactly
+/// (spikes, counts), else null.
+inline const std::uint16_t* bf16_columns(const conv_geometry& g, const float* xn, std::uint16_t* input16,
+                                         std::uint16_t* columns16) {
+    if (!to_bf16_exact(xn, g.in_size(), input16)) return nullptr;
+    if (!columns16) return input16;
+    im2col(g, static_cast<const std::uint16_t*>(input16), columns16);
+    return columns16;
+}
 inline void conv_backward_amx(const conv_geometry& g, std::size_t batch, const float* x, const float* w,
                               const float* dy, float* dx, float* dw, float* db, conv_workspace<cpu>& ws);
 
@@ -124,17 +135,14 @@ inline void conv_forward(cpu, const conv_geometry& g, std::size_t batch, const f
         for (std::size_t n = n0; n < n1; ++n) {
             const float* xn = x + n * g.in_size();
             float* yn = y + n * g.out_size();
-            if (exact_amx && to_bf16_exact(xn, g.in_size(), bf16_lease.data())) {
+            const std::uint16_t* columns16 =
+                exact_amx ? bf16_columns(g, xn, bf16_lease.data(),
+                                         columns ? operand_lease.data() + amx_operand::storage_b(k_rows, plane, 1) : nullptr)
+                          : nullptr;
+            if (columns16) {
                 if (b) mat(yn, g.oc, cols).colwise() = Eigen::Map<const Eigen::VectorXf>(b, g.oc) * bias_scale;
                 else std::fill(yn, yn + g.out_size(), 0.0f);
-                std::uint16_t* operand = operand_lease.data();
-                const std::uint16_t* columns16 = bf16_lease.data();
-                if (columns) {
-                    std::uint16_t* c16 = operand + amx_operand::storage_b(k_rows, plane, 1);
-                    im2col(g, static_cast<const std::uint16_t*>(bf16_lease.data()), c16);
-                    columns16 = c16;
-                }
-                image.pack_b_bf16(columns16, plane, k_rows, plane, operand);
+                image.pack_b_bf16(columns16, plane, k_rows, plane, operand_lease.data());
                 amx_multiply(amx_weights, image, yn, plane, true);
                 continue;
             }
@@ -165,11 +173,7 @@ struct image_columns {
 };
 inline image_columns columns_of(const conv_geometry& g, const float* xn, float* columns, std::uint16_t* input16,
                                 std::uint16_t* columns16) {
-    if (to_bf16_exact(xn, g.in_size(), input16)) {
-        if (!columns16) return {input16, nullptr};
-        im2col(g, static_cast<const std::uint16_t*>(input16), columns16);
-        return {columns16, nullptr};
-    }
+    if (const std::uint16_t* c16 = bf16_columns(g, xn, input16, columns16)) return {c16, nullptr};
     if (!columns) return {nullptr, xn};
     im2col(g, xn, columns);
     return {nullptr, columns};
@@ -311,13 +315,10 @@ inline void conv_backward(cpu, const conv_geometry& g, std::size_t batch, const 
         for (std::size_t n = n0; n < n1; ++n) {
             const float* xn = x + n * g.in_size();
             const float* dyn = dy + n * g.out_size();
-            if (exact_amx && to_bf16_exact(xn, g.in_size(), bf16_lease.data())) {
-                const std::uint16_t* columns16 = bf16_lease.data();
-                if (columns) {
-                    std::uint16_t* c16 = first_lease.data() + image_part;
-                    im2col(g, static_cast<const std::uint16_t*>(bf16_lease.data()), c16);
-                    columns16 = c16;
-                }
+            const std::uint16_t* columns16 =
+                exact_amx ? bf16_columns(g, xn, bf16_lease.data(), columns ? first_lease.data() + image_part : nullptr)
+                          : nullptr;
+            if (columns16) {
                 image_columns_a.pack_a_bf16(columns16, plane, k_rows, plane, first_lease.data());
                 gradient.pack_b(dyn, 1, plane, plane, oc, second_lease.data(), 3);  // dy[n]^T
                 amx_multiply(image_columns_a, gradient, dwk_amx, oc, used_amx);
