@@ -666,6 +666,35 @@ TEST_CASE("AVX2 blocks: the event-driven sums compiled for AVX2 equal the defini
     CHECK(compared == 64 * 9 * 8 * 2 + 32 * 6 * 5 * 2 + 16 * 5 * 5 * 2);
 }
 
+TEST_CASE("linear kernel: a forward whose weights are as before keeps their packing, and only then") {
+    namespace ops = s::detail::cpu_ops;
+    // The library's kernel runs linear layers where the program does not give Eigen AVX-512.
+    if (!ops::sgemm_detail::kernel_available()) TEST_SKIP("linear layers multiply with Eigen's product in this build");
+    constexpr std::size_t batch = 40;
+    constexpr int in = 70, out = 20;
+    const s::detail::counter_rng rng(5, 1);
+    std::vector<float> x(batch * in), w(out * in), w2(out * in), dy(batch * out), dx(batch * in), dw(out * in);
+    std::uint64_t draw = 0;
+    for (auto* v : {&x, &w, &w2, &dy})
+        for (float& e : *v) e = 2.0f * rng.uniform(draw++) - 1.0f;
+    const auto forward = [&](const std::vector<float>& weights, ops::linear_workspace* ws, bool as_before) {
+        std::vector<float> y(batch * out);
+        ops::linear_forward(s::cpu{}, batch, in, out, x.data(), weights.data(), nullptr, y.data(), 1.0f, ws, as_before);
+        return y;
+    };
+    ops::linear_workspace fresh;
+    const auto y = forward(w, &fresh, false);
+    ops::linear_workspace ws;
+    CHECK(forward(w, &ws, false) == y);
+    CHECK(forward(w, &ws, true) == y);  // the packing kept
+    // A backward packs other operands into the workspace: the next forward packs W again.
+    ops::linear_backward(s::cpu{}, batch, in, out, x.data(), w.data(), dy.data(), dx.data(), dw.data(), nullptr, &ws);
+    CHECK(forward(w, &ws, true) == y);
+    // Other weights are packed, whatever the caller says.
+    ops::linear_workspace fresh2;
+    CHECK(forward(w2, &ws, true) == forward(w2, &fresh2, false));
+}
+
 TEST_CASE("GEMM kernel: the library's AVX2 kernel equals float64 sums within rounding, in every shape and layout") {
     namespace ops = s::detail::cpu_ops;
     if (!ops::sgemm_detail::cpu_runs_kernel()) TEST_SKIP("this CPU has no AVX2 and FMA");

@@ -641,6 +641,27 @@ TEST_CASE("the SNN pass runs in chunks of samples: a batch gives what its parts 
     }
 }
 
+TEST_CASE("the SNN pass's chunks share what the pass derives from the weights, and a new pass derives it anew") {
+    // Chunks after the first reuse the first's BN-folded weights (and packed operands): a
+    // pass after the parameters changed must see the new ones in every chunk, as a model
+    // that never saw the old ones does.
+    static_assert(s::model<task_net, s::timesteps<4>>::snn_chunk(40) < 40);
+    s::model<task_net, s::timesteps<4>> used{s::seed{9}}, fresh{s::seed{9}};
+    const auto d = test::bars(40, 4);
+    const s::detail::spiking_options o = s::rules::snn2ann{}.options();
+    const float* before = used.snn_forward(d.image(0), 40, o);
+    const std::vector<float> old_logits(before, before + 40 * 3);
+    for (auto* m : {&used, &fresh}) {
+        for (float& p : m->parameters()) p *= 1.25f;
+        for (float& v : m->state()) v = v * 0.75f + 0.125f;  // BN statistics: what the fold reads
+    }
+    const float* a = used.snn_forward(d.image(0), 40, o);
+    const std::vector<float> after(a, a + 40 * 3);
+    const float* b = fresh.snn_forward(d.image(0), 40, o);
+    CHECK(after == std::vector<float>(b, b + 40 * 3));
+    CHECK(after != old_logits);
+}
+
 TEST_CASE("an identity shortcut after a spiking layer's place carries the current past the block") {
     // y = main(spike(z)) + z with the main path silenced (its BN's gamma = beta = 0) is z
     // itself: the network then computes what it computes without the block, in the SNN,

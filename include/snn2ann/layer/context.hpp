@@ -191,6 +191,10 @@ struct layer_context {
     /// total_samples (0: batch); spike counts and random draws are indexed in the whole batch.
     std::size_t sample_offset = 0, total_samples = 0;
     bool snn_training = false;    ///< SNN pass of a training step: membrane dropout on
+    /// SNN pass: a chunk after the first of one pass. The parameters are those of the
+    /// chunk before (nothing changes them within a pass), so whatever a layer derived
+    /// from them alone then (BN folded into weights, packed weights) still holds.
+    bool params_as_before = false;
     float output_scale = 1.0f;    ///< ANN: factor on a spiking layer's output (1/T for the last)
     const spiking_options* spiking = nullptr;
     /// Data-parallel training (distributed.hpp): the processes that train the model

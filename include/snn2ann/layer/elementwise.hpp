@@ -20,6 +20,8 @@ struct flatten {
     struct impl {
         static constexpr shape out = flat_shape(static_cast<int>(In.size()));
         static constexpr std::size_t param_count = 0, state_count = 0;
+        /// The output is the input's memory as it is (the SNN pass copies nothing).
+        static constexpr bool reshapes_only = true;
         static std::string describe() { return "flatten"; }
         static void init(float*, float*, const detail::counter_rng&) {}
         void forward(const float* x, float* y, const detail::layer_context& c) {

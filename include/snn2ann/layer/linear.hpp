@@ -35,7 +35,8 @@ struct linear {
         }
         void forward(const float* x, float* y, const detail::layer_context& c) {
             detail::cpu_ops::linear_forward(Backend{}, c.batch, In.c, Out, x, c.params,
-                                        Bias ? c.params + weight_count : nullptr, y, c.bias_scale, &ws_);
+                                        Bias ? c.params + weight_count : nullptr, y, c.bias_scale, &ws_,
+                                        c.params_as_before);
         }
         void backward(const float* x, const float*, const float* dy, float* dx, const detail::layer_context& c) {
             detail::cpu_ops::linear_backward(Backend{}, c.batch, In.c, Out, x, c.params, dy, dx, c.grads,

@@ -115,6 +115,11 @@ concept batch_norm_layer = requires { L::is_batch_norm; };
 template <class L>
 concept foldable_layer = requires { L::has_bias; L::out_channels; } && L::has_bias;
 
+/// A layer whose output is its input's memory read under another shape (flatten): the
+/// SNN pass hands its input on instead of copying it.
+template <class L>
+concept reshaping_layer = requires { requires L::reshapes_only; };
+
 /// Whether a layer's backward reads its output, or its input. Layers say so when it does
 /// not (static constexpr bool backward_reads_output / backward_reads_input = false); the
 /// default is the safe answer, yes.
@@ -374,12 +379,19 @@ private:
     }
     template <std::size_t I>
     void snn_one(const float*& in, const layer_context& c) {
+        using layer = std::tuple_element_t<I, std::tuple<Impls...>>;
         if constexpr (plan::folded_in_snn(I)) {
             return;  // this batch norm is already inside the weights of the layer before it
+        } else if constexpr (reshaping_layer<layer>) {
+            return;  // the next layer reads the input as this one's output
         } else {
             const step_timer timer = layer_timer<I>(c, step_part::snn_branch);
             auto [lc, out_samples] = plan::template snn_context<I>(c);
-            if constexpr (folds_next(I)) fold_batch_norm<I>(lc);
+            if constexpr (folds_next(I)) {
+                // Chunks after the first of a pass reuse the first's folded weights.
+                if (lc.params_as_before) lc.params = folded_[I].data();
+                else fold_batch_norm<I>(lc);
+            }
             // Write to whichever buffer does not hold the input (folded layers break the
             // even/odd alternation).
             auto& target = in == snn_buffer(0).data() ? snn_buffer(1) : snn_buffer(0);

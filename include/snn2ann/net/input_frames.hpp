@@ -121,6 +121,7 @@ void for_each_snn_chunk(std::size_t batch, std::size_t chunk, bool training, Mak
         c.snn_training = training;
         c.sample_offset = first;
         c.total_samples = batch;
+        c.params_as_before = first > 0;
         run(c, first, n);
     }
 }

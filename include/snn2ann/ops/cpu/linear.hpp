@@ -27,6 +27,10 @@ inline constexpr std::size_t own_kernel_rows = 16;
 struct linear_workspace {
     sgemm_packed_rhs operand;
     scratch_slots<float> rows;
+    /// The weights `operand` holds as W^T of a forward (null: it holds something else): a
+    /// forward whose weights are as before (the SNN pass's chunks after the first) keeps it.
+    const float* forward_weights = nullptr;
+    int forward_in = 0, forward_out = 0;
 };
 
 namespace linear_detail {
@@ -34,6 +38,7 @@ namespace linear_detail {
 /// at most `most_rows` rows.
 inline const sgemm_packed_rhs& share(linear_workspace& ws, const strided_matrix& b, std::ptrdiff_t k, std::ptrdiff_t n,
                                      std::size_t chunks, std::size_t most_rows) {
+    ws.forward_weights = nullptr;
     ws.operand.pack(b, k, n, [](std::size_t panels, auto&& pack_range) {
         for_chunks(panels, chunk_count(panels, 4),
                    [&](std::size_t, std::size_t first, std::size_t last) { pack_range(first, last); });
@@ -50,11 +55,22 @@ inline void multiply(linear_workspace& ws, const strided_matrix& a, std::ptrdiff
 inline std::size_t largest_chunk(std::size_t n, std::size_t chunks) { return (n + chunks - 1) / chunks; }
 }  // namespace linear_detail
 
+/// y = x W^T + b. `weights_as_before`: w holds the values of the previous forward with this
+/// workspace (nothing wrote it since), whose packing ws may then keep.
 inline void linear_forward(cpu, std::size_t batch, int in, int out, const float* x, const float* w,
-                           const float* b, float* y, float bias_scale = 1.0f, linear_workspace* ws = nullptr) {
+                           const float* b, float* y, float bias_scale = 1.0f, linear_workspace* ws = nullptr,
+                           bool weights_as_before = false) {
     const std::size_t chunks = chunk_count(batch, rows_per_chunk);
     const bool own = ws && batch >= own_kernel_rows && sgemm_detail::kernel_available();
-    if (own) linear_detail::share(*ws, {w, 1, in}, in, out, chunks, linear_detail::largest_chunk(batch, chunks));
+    if (own) {
+        const std::size_t most_rows = linear_detail::largest_chunk(batch, chunks);
+        if (weights_as_before && ws->forward_weights == w && ws->forward_in == in && ws->forward_out == out) {
+            ws->rows.prepare(chunks, ws->operand.scratch_floats(static_cast<std::ptrdiff_t>(most_rows)));
+        } else {
+            linear_detail::share(*ws, {w, 1, in}, in, out, chunks, most_rows);
+            ws->forward_weights = w, ws->forward_in = in, ws->forward_out = out;
+        }
+    }
     for_chunks(batch, chunks, [&](std::size_t, std::size_t n0, std::size_t n1) {
         const auto rows = static_cast<std::ptrdiff_t>(n1 - n0);
         if (own) linear_detail::multiply(*ws, {x + n0 * in, in, 1}, rows, y + n0 * out, out);
