@@ -178,6 +178,14 @@ public:
         exact_ = true;
     }
 
+    /// As the right operand B (depth x cols), exact, whose VNNI words the caller wrote into
+    /// `storage` (storage_b(depth, cols, 1) values: word (kk, j), depths 2kk and 2kk + 1 of
+    /// column j, at word kk * padded(cols) + j; zeros in the padding).
+    void use_packed_b(std::uint16_t* storage, std::size_t depth, std::size_t cols) {
+        attach(storage, amx_detail::padded(depth) * amx_detail::padded(cols), 0, depth, cols, 1);
+        exact_ = true;
+    }
+
 private:
     static void check_parts(std::size_t parts) {
         if (parts != 2 && parts != 3)

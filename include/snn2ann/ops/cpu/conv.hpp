@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 
@@ -33,8 +34,10 @@ struct conv_workspace<cpu> {
     scratch_slots<float> col, dcol;
     scratch_slots<float> gemm;  // the weight gradient's packing, where the library's kernel runs it
     std::array<buffer<float>, max_chunks> dw, db;
-    // cpu_matmul::amx_exact_products: per chunk, dw^T (c*k*k x oc) of its images on AMX.
+    // cpu_matmul::amx_exact_products: per chunk, dw^T (c*k*k x oc) of its images on AMX;
+    // the forward's weights in channel-pair order (exact_forward_image).
     std::array<buffer<float>, max_chunks> dw_amx;
+    buffer<float> amx_pair_weights;
     packed_rhs weights;  // the pass's weights in the GEMM kernel's layout (packed_gemm.hpp)
     // cpu_matmul::amx_split_bf16 (amx_gemm.hpp): storage of the pass's weights as an
     // operand, and per running thread of an image's two operands and its bf16 input (a
@@ -79,6 +82,66 @@ inline const std::uint16_t* bf16_columns(const conv_geometry& g, const float* xn
 inline void conv_backward_amx(const conv_geometry& g, std::size_t batch, const float* x, const float* w,
                               const float* dy, float* dx, float* dw, float* db, conv_workspace<cpu>& ws);
 
+/// cpu_matmul::amx_exact_products' forward takes an image's channels in pairs: two
+/// channels' bf16 values to a 32-bit word (the even channel in the low half), as AMX's
+/// VNNI words pair consecutive depths. im2col over those words then writes the image's
+/// right operand directly, with no column matrix of bf16 values to convert and
+/// interleave; the weights' depth runs over (pair, kh, kw, channel within the pair).
+namespace exact_forward {
+inline conv_geometry channel_pairs(const conv_geometry& g) {
+    conv_geometry pairs = g;
+    pairs.c = (g.c + 1) / 2;
+    return pairs;
+}
+/// Depth of the product: c*k*k, and a zero channel's taps for an odd c.
+inline std::size_t depth(const conv_geometry& g) { return 2 * channel_pairs(g).col_rows(); }
+/// W (oc x c*k*k) with its depth in channel-pair order into out (oc x depth(g)).
+inline void weights_in_pair_order(const conv_geometry& g, const float* w, float* out) {
+    const std::size_t taps = static_cast<std::size_t>(g.k) * g.k, d = depth(g), channels = 2 * (d / (2 * taps));
+    for (std::size_t o = 0; o < static_cast<std::size_t>(g.oc); ++o)
+        for (std::size_t c = 0; c < channels; ++c)
+            for (std::size_t t = 0; t < taps; ++t)
+                out[o * d + 2 * ((c / 2) * taps + t) + c % 2] =
+                    c < static_cast<std::size_t>(g.c) ? w[o * g.col_rows() + c * taps + t] : 0.0f;
+}
+/// Words of scratch an image's channel pairs take.
+inline std::size_t pair_words(const conv_geometry& g) { return channel_pairs(g).in_size(); }
+/// The image's right operand (depth(g) x plane, VNNI words) in `operand` when every input
+/// is a bf16 number (spikes, counts), its channel pairs in `pairs`; false otherwise (then
+/// the operand is not to be used). The tile loads read the words the packing wrote as
+/// uint32 through the operand's uint16 storage; no C++ code reads them as uint16.
+inline bool pack_image(const conv_geometry& g, const float* xn, std::uint32_t* pairs, std::uint16_t* operand) {
+    const std::size_t plane = static_cast<std::size_t>(g.h) * g.w, channels = static_cast<std::size_t>(g.c);
+    std::uint32_t dropped = 0;  // bits that bf16 drops, over the image
+    for (std::size_t c = 0; c < channels; c += 2) {
+        const float* even = xn + c * plane;
+        std::uint32_t* out = pairs + (c / 2) * plane;
+        if (c + 1 < channels) {
+            const float* odd = even + plane;
+            for (std::size_t i = 0; i < plane; ++i) {
+                const auto lo = std::bit_cast<std::uint32_t>(even[i]), hi = std::bit_cast<std::uint32_t>(odd[i]);
+                dropped |= (lo | hi) & 0xFFFFu;
+                out[i] = (lo >> 16) | (hi & 0xFFFF0000u);
+            }
+        } else {
+            for (std::size_t i = 0; i < plane; ++i) {
+                const auto lo = std::bit_cast<std::uint32_t>(even[i]);
+                dropped |= lo & 0xFFFFu;
+                out[i] = lo >> 16;
+            }
+        }
+    }
+    if (dropped != 0) return false;
+    const conv_geometry gp = channel_pairs(g);
+    const std::size_t cols = g.out_plane(), stride = amx_detail::padded(cols), rows = gp.col_rows();
+    auto* words = reinterpret_cast<std::uint32_t*>(operand);
+    im2col(gp, static_cast<const std::uint32_t*>(pairs), words, stride);
+    for (std::size_t r = 0; r < rows; ++r) std::fill(words + r * stride + cols, words + (r + 1) * stride, 0u);
+    std::fill(words + rows * stride, words + amx_detail::padded(2 * rows) / 2 * stride, 0u);
+    return true;
+}
+}  // namespace exact_forward
+
 /// y[n] = W * im2col(x[n]) + bias_scale * b for n in [0, batch). W is (oc x c*k*k), b may be null.
 /// In column-major terms each image computes y[n]^T (plane x oc) += im2col(x[n])^T W^T,
 /// with W^T packed once for the whole batch; the column matrix is packed into a second
@@ -101,14 +164,18 @@ inline void conv_forward(cpu, const conv_geometry& g, std::size_t batch, const f
     ws.weights.pack<Eigen::ColMajor>(w, rows, cols, rows, g.oc);
     ws.dcol.prepare(chunks, ws.weights.scratch_floats(cols));
     const bool exact_amx = conv_exact_amx();
-    const std::size_t k_rows = g.col_rows(), plane = g.out_plane();
+    const std::size_t plane = g.out_plane();
     amx_operand amx_weights;
+    const std::size_t pair_depth = exact_forward::depth(g);
     if (exact_amx) {
-        amx_weights.pack_a(w, k_rows, 1, static_cast<std::size_t>(g.oc), k_rows,
-                           ws.amx_weights.ensure(amx_operand::storage_a(static_cast<std::size_t>(g.oc), k_rows, 3)), 3);
-        // The image's operand and, behind it unless pointwise, its bf16 columns.
-        ws.amx_first.prepare(chunks, amx_operand::storage_b(k_rows, plane, 1) + (columns ? k_rows * plane : 0));
-        ws.amx_bf16.prepare(chunks, g.in_size());
+        const auto oc = static_cast<std::size_t>(g.oc);
+        float* ordered = ws.amx_pair_weights.ensure(oc * pair_depth);
+        exact_forward::weights_in_pair_order(g, w, ordered);
+        amx_weights.pack_a(ordered, pair_depth, 1, oc, pair_depth,
+                           ws.amx_weights.ensure(amx_operand::storage_a(oc, pair_depth, 3)), 3);
+        // Per running thread: the image's operand, and its channel pairs (two bf16 per word).
+        ws.amx_first.prepare(chunks, amx_operand::storage_b(pair_depth, plane, 1));
+        ws.amx_bf16.prepare(chunks, 2 * exact_forward::pair_words(g));
     }
     const bool events = event_below > 0.0;
     const auto most_active = static_cast<std::size_t>(event_below * static_cast<double>(g.in_size()));
@@ -135,14 +202,11 @@ inline void conv_forward(cpu, const conv_geometry& g, std::size_t batch, const f
         for (std::size_t n = n0; n < n1; ++n) {
             const float* xn = x + n * g.in_size();
             float* yn = y + n * g.out_size();
-            const std::uint16_t* columns16 =
-                exact_amx ? bf16_columns(g, xn, bf16_lease.data(),
-                                         columns ? operand_lease.data() + amx_operand::storage_b(k_rows, plane, 1) : nullptr)
-                          : nullptr;
-            if (columns16) {
+            if (exact_amx && exact_forward::pack_image(g, xn, reinterpret_cast<std::uint32_t*>(bf16_lease.data()),
+                                                       operand_lease.data())) {
                 if (b) mat(yn, g.oc, cols).colwise() = Eigen::Map<const Eigen::VectorXf>(b, g.oc) * bias_scale;
                 else std::fill(yn, yn + g.out_size(), 0.0f);
-                image.pack_b_bf16(columns16, plane, k_rows, plane, operand_lease.data());
+                image.use_packed_b(operand_lease.data(), pair_depth, plane);
                 amx_multiply(amx_weights, image, yn, plane, true);
                 continue;
             }

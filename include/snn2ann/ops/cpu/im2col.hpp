@@ -68,13 +68,13 @@ inline void clear_wrapped_columns(T* plane, int w, int oh_lo, int oh_hi, int lo,
 }
 
 template <class T>
-inline void im2col_shifted_plane(const conv_geometry& g, const T* x, T* col) {
+inline void im2col_shifted_plane(const conv_geometry& g, const T* x, T* col, std::size_t row_stride) {
     const std::ptrdiff_t plane = static_cast<std::ptrdiff_t>(g.h) * g.w;
     for (int c = 0; c < g.c; ++c) {
         const T* in = x + c * plane;
         for (int kh = 0; kh < g.k; ++kh)
             for (int kw = 0; kw < g.k; ++kw) {
-                T* row = col + ((static_cast<std::size_t>(c) * g.k + kh) * g.k + kw) * g.out_plane();
+                T* row = col + ((static_cast<std::size_t>(c) * g.k + kh) * g.k + kw) * row_stride;
                 const shifted_row r(g, kh, kw);
                 const std::ptrdiff_t end = static_cast<std::ptrdiff_t>(g.out_plane());
                 // Copy the valid rows in one run, clipped to the plane, then clear what
@@ -87,15 +87,18 @@ inline void im2col_shifted_plane(const conv_geometry& g, const T* x, T* col) {
     }
 }
 
-/// Also for bf16 bits (std::uint16_t): a spike input packs for AMX without conversion.
+/// Also for bf16 bits (std::uint16_t), and for pairs of them (std::uint32_t: two channels'
+/// bf16 values per entry, AMX's VNNI words): a spike input packs for AMX without
+/// conversion. Rows start `row_stride` entries apart (0: out_plane(), no gap).
 template <class T>
-inline void im2col(const conv_geometry& g, const T* x, T* col) {
-    if (is_shifted_plane(g)) return im2col_shifted_plane(g, x, col);
+inline void im2col(const conv_geometry& g, const T* x, T* col, std::size_t row_stride = 0) {
+    if (row_stride == 0) row_stride = g.out_plane();
+    if (is_shifted_plane(g)) return im2col_shifted_plane(g, x, col, row_stride);
     const int ow = g.ow;
     for (int c = 0; c < g.c; ++c)
         for (int kh = 0; kh < g.k; ++kh)
             for (int kw = 0; kw < g.k; ++kw) {
-                T* row = col + ((static_cast<std::size_t>(c) * g.k + kh) * g.k + kw) * g.out_plane();
+                T* row = col + ((static_cast<std::size_t>(c) * g.k + kh) * g.k + kw) * row_stride;
                 int lo, hi;
                 valid_span(kw - g.pad, g.stride, g.w, ow, lo, hi);
                 for (int oh = 0; oh < g.oh; ++oh) {
