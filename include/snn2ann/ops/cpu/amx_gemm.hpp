@@ -178,6 +178,14 @@ public:
         exact_ = true;
     }
 
+    /// As the left operand A (rows x depth), exact, whose bf16 rows the caller wrote into
+    /// `storage` (storage_a(rows, depth, 1) values: row i at i * padded(depth); zeros in the
+    /// padding).
+    void use_packed_a(std::uint16_t* storage, std::size_t rows, std::size_t depth) {
+        attach(storage, amx_detail::padded(rows) * amx_detail::padded(depth), rows, depth, 0, 1);
+        exact_ = true;
+    }
+
     /// As the right operand B (depth x cols), exact, whose VNNI words the caller wrote into
     /// `storage` (storage_b(depth, cols, 1) values: word (kk, j), depths 2kk and 2kk + 1 of
     /// column j, at word kk * padded(cols) + j; zeros in the padding).

@@ -142,6 +142,23 @@ inline bool pack_image(const conv_geometry& g, const float* xn, std::uint32_t* p
 }
 }  // namespace exact_forward
 
+/// cpu_matmul::amx_exact_products' weight gradient: the image's bf16 column matrix as AMX's
+/// left operand (c*k*k x plane), im2col writing it in place in the operand's padded rows,
+/// when every input is a bf16 number; false otherwise. `input16` holds the image in bf16.
+inline bool exact_gradient_columns(const conv_geometry& g, const float* xn, std::uint16_t* input16,
+                                   std::uint16_t* operand) {
+    if (!to_bf16_exact(xn, g.in_size(), input16)) return false;
+    const std::size_t rows = g.col_rows(), cols = g.out_plane(), stride = amx_detail::padded(cols);
+    if (g.is_pointwise())  // the input is its own column matrix
+        for (std::size_t r = 0; r < rows; ++r) std::copy(input16 + r * cols, input16 + (r + 1) * cols, operand + r * stride);
+    else
+        im2col(g, static_cast<const std::uint16_t*>(input16), operand, stride);
+    for (std::size_t r = 0; r < rows; ++r)
+        std::fill(operand + r * stride + cols, operand + (r + 1) * stride, std::uint16_t{0});
+    std::fill(operand + rows * stride, operand + amx_detail::padded(rows) * stride, std::uint16_t{0});
+    return true;
+}
+
 /// y[n] = W * im2col(x[n]) + bias_scale * b for n in [0, batch). W is (oc x c*k*k), b may be null.
 /// In column-major terms each image computes y[n]^T (plane x oc) += im2col(x[n])^T W^T,
 /// with W^T packed once for the whole batch; the column matrix is packed into a second
@@ -353,11 +370,9 @@ inline void conv_backward(cpu, const conv_geometry& g, std::size_t batch, const 
     if (gemm_floats) ws.gemm.prepare(chunks, gemm_floats);
     const bool exact_amx = conv_exact_amx();
     const std::size_t k_rows = g.col_rows(), plane = g.out_plane(), oc = static_cast<std::size_t>(g.oc);
-    const std::size_t image_part = amx_operand::storage_a(k_rows, plane, 1);
     if (exact_amx) {
-        // An image's bf16 columns as the operand and, where not pointwise, as im2col's
-        // output behind it; dy[n]^T split in three; the image's bf16 input.
-        ws.amx_first.prepare(chunks, image_part + (columns ? k_rows * plane : 0));
+        // An image's bf16 columns as the operand; dy[n]^T split in three; its bf16 input.
+        ws.amx_first.prepare(chunks, amx_operand::storage_a(k_rows, plane, 1));
         ws.amx_second.prepare(chunks, amx_operand::storage_b(plane, oc, 3));
         ws.amx_bf16.prepare(chunks, g.in_size());
     }
@@ -379,11 +394,8 @@ inline void conv_backward(cpu, const conv_geometry& g, std::size_t batch, const 
         for (std::size_t n = n0; n < n1; ++n) {
             const float* xn = x + n * g.in_size();
             const float* dyn = dy + n * g.out_size();
-            const std::uint16_t* columns16 =
-                exact_amx ? bf16_columns(g, xn, bf16_lease.data(), columns ? first_lease.data() + image_part : nullptr)
-                          : nullptr;
-            if (columns16) {
-                image_columns_a.pack_a_bf16(columns16, plane, k_rows, plane, first_lease.data());
+            if (exact_amx && exact_gradient_columns(g, xn, bf16_lease.data(), first_lease.data())) {
+                image_columns_a.use_packed_a(first_lease.data(), k_rows, plane);
                 gradient.pack_b(dyn, 1, plane, plane, oc, second_lease.data(), 3);  // dy[n]^T
                 amx_multiply(image_columns_a, gradient, dwk_amx, oc, used_amx);
                 used_amx = true;
