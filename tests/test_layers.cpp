@@ -2,6 +2,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdint>
 #include <stdexcept>
@@ -602,6 +603,42 @@ TEST_CASE("conv on spikes: event-driven images equal the definition as the dense
 TEST_CASE("conv on AMX tiles with exact products: spike images within the fp32 sums' rounding of the definition") {
     if (!s::amx_available()) TEST_SKIP("AMX is not available here");
     check_conv_on_spikes(true);
+}
+
+TEST_CASE("GEMM kernel: each element is its products' chain of fused multiply-adds in depth order, whichever micro-kernel runs") {
+    // The AVX2 micro-kernel (6 rows) and, where the CPU has AVX-512, the wide one (12 rows)
+    // add every product in depth order with one rounding per step, a block's chain (kc
+    // depths) then added to C: the result is defined to the bit, so the two kernels, and
+    // CPUs with and without AVX-512, agree exactly.
+    namespace ops = s::detail::cpu_ops;
+    if (!ops::sgemm_detail::cpu_runs_kernel()) TEST_SKIP("this CPU has no AVX2 and FMA");
+    const s::detail::counter_rng rng(22, 5);
+    std::uint64_t draw = 0;
+    // Rows: pairs of panels, a lone panel, partial panels; columns across nr; depths across kc.
+    for (const auto [m, n, k] : {std::array<std::ptrdiff_t, 3>{30, 37, 300}, {12, 16, 5}, {7, 3, 257}, {25, 50, 64}})
+        for (const bool accumulate : {false, true}) {
+            CAPTURE(m);
+            CAPTURE(accumulate);
+            std::vector<float> a(static_cast<std::size_t>(m * k)), b(static_cast<std::size_t>(k * n)),
+                c(static_cast<std::size_t>(m * n));
+            for (auto* v : {&a, &b, &c})
+                for (float& x : *v) x = 2.0f * rng.uniform(draw++) - 1.0f;
+            std::vector<float> expected = c;
+            for (std::ptrdiff_t i = 0; i < m; ++i)
+                for (std::ptrdiff_t j = 0; j < n; ++j) {
+                    float& e = expected[static_cast<std::size_t>(i * n + j)];
+                    for (std::ptrdiff_t p0 = 0; p0 < k; p0 += ops::sgemm_detail::kc) {
+                        float chain = 0.0f;
+                        for (std::ptrdiff_t p = p0; p < std::min(k, p0 + ops::sgemm_detail::kc); ++p)
+                            chain = std::fma(a[static_cast<std::size_t>(i * k + p)], b[static_cast<std::size_t>(p * n + j)], chain);
+                        e = (p0 == 0 && !accumulate) ? chain : e + chain;
+                    }
+                }
+            s::detail::buffer<float> scratch;
+            ops::sgemm(m, n, k, {a.data(), k, 1}, {b.data(), n, 1}, c.data(), n, accumulate,
+                       scratch.ensure(ops::sgemm_scratch_floats(m, n, k)));
+            CHECK(c == expected);
+        }
 }
 
 TEST_CASE("AVX2 blocks: the event-driven sums compiled for AVX2 equal the definition, and a native AVX2 build's bits") {

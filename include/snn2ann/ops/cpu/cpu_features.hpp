@@ -1,8 +1,8 @@
 // snn2ann/ops/cpu: what the CPU the program runs on can do. The hot kernels have versions
 // compiled for AVX2 and FMA by a function target attribute, whatever the program's flags
 // (a consumer's default build targets baseline x86-64), and take them where the CPU has
-// those instructions: the GEMM kernel (sgemm.hpp) and the event-driven sums
-// (event_driven.hpp).
+// those instructions: the GEMM kernel (sgemm.hpp, with an AVX-512 micro-kernel too) and
+// the event-driven sums (event_driven.hpp).
 #pragma once
 
 namespace snn2ann::inline v0::detail::cpu_ops {
@@ -19,6 +19,16 @@ inline constexpr bool native_fma = false;
 inline bool cpu_has_avx2_fma() {
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
     static const bool has = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    return has;
+#else
+    return false;
+#endif
+}
+
+/// Whether this CPU has AVX-512F besides AVX2 and FMA (checked once).
+inline bool cpu_has_avx512f() {
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+    static const bool has = cpu_has_avx2_fma() && __builtin_cpu_supports("avx512f");
     return has;
 #else
     return false;
