@@ -35,7 +35,7 @@ struct conv_workspace<cpu> {
     scratch_slots<float> gemm;  // the weight gradient's packing, where the library's kernel runs it
     std::array<buffer<float>, max_chunks> dw, db;
     // cpu_matmul::amx_exact_products: per chunk, dw^T (c*k*k x oc) of its images on AMX;
-    // the forward's weights in channel-pair order (exact_forward_image).
+    // the forward's weights in channel-pair order (exact_forward::pack_image).
     std::array<buffer<float>, max_chunks> dw_amx;
     buffer<float> amx_pair_weights;
     packed_rhs weights;  // the pass's weights in the GEMM kernel's layout (packed_gemm.hpp)

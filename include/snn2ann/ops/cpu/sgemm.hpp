@@ -148,7 +148,7 @@ inline bool kernel_available() {
            c4 = _mm512_setzero_ps(), c5 = _mm512_setzero_ps(), c6 = _mm512_setzero_ps(), c7 = _mm512_setzero_ps(),
            c8 = _mm512_setzero_ps(), c9 = _mm512_setzero_ps(), c10 = _mm512_setzero_ps(), c11 = _mm512_setzero_ps();
     for (std::ptrdiff_t p = 0; p < k; ++p, a += mr, a2 += mr, b += nr) {
-        const __m512 bp = _mm512_load_ps(b);
+        const __m512 bp = _mm512_loadu_ps(b);  // panels are 64-byte aligned only where the scratch is
         c0 = _mm512_fmadd_ps(_mm512_set1_ps(a[0]), bp, c0);
         c1 = _mm512_fmadd_ps(_mm512_set1_ps(a[1]), bp, c1);
         c2 = _mm512_fmadd_ps(_mm512_set1_ps(a[2]), bp, c2);
