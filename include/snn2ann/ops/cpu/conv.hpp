@@ -69,18 +69,19 @@ inline bool conv_exact_amx() { return current_cpu_matmul() == cpu_matmul::amx_ex
 inline void conv_forward_amx(const conv_geometry& g, std::size_t batch, const float* x, const float* w,
                              const float* b, float* y, conv_workspace<cpu>& ws, float bias_scale);
 
-/// An image's column matrix in bf16 (in columns16, or the bf16 input itself in input16 for
-/// a pointwise convolution, whose columns16 is null) when its input converts exactly
-/// (spikes, counts), else null.
-inline const std::uint16_t* bf16_columns(const conv_geometry& g, const float* xn, std::uint16_t* input16,
-                                         std::uint16_t* columns16) {
-    if (!to_bf16_exact(xn, g.in_size(), input16)) return nullptr;
-    if (!columns16) return input16;
-    im2col(g, static_cast<const std::uint16_t*>(input16), columns16);
-    return columns16;
-}
 inline void conv_backward_amx(const conv_geometry& g, std::size_t batch, const float* x, const float* w,
                               const float* dy, float* dx, float* dw, float* db, conv_workspace<cpu>& ws);
+
+/// An AMX operand's rows written by im2col of x (entries of T: bf16 values, or pairs of
+/// them), padded: rows padded(out_plane()) entries apart, zeros past each row's end and in
+/// the rows from col_rows() to `padded_rows`.
+template <class T>
+inline void im2col_padded(const conv_geometry& g, const T* x, T* operand, std::size_t padded_rows) {
+    const std::size_t rows = g.col_rows(), cols = g.out_plane(), stride = amx_detail::padded(cols);
+    im2col(g, x, operand, stride);
+    for (std::size_t r = 0; r < rows; ++r) std::fill(operand + r * stride + cols, operand + (r + 1) * stride, T{});
+    std::fill(operand + rows * stride, operand + padded_rows * stride, T{});
+}
 
 /// cpu_matmul::amx_exact_products' forward takes an image's channels in pairs: two
 /// channels' bf16 values to a 32-bit word (the even channel in the low half), as AMX's
@@ -133,11 +134,8 @@ inline bool pack_image(const conv_geometry& g, const float* xn, std::uint32_t* p
     }
     if (dropped != 0) return false;
     const conv_geometry gp = channel_pairs(g);
-    const std::size_t cols = g.out_plane(), stride = amx_detail::padded(cols), rows = gp.col_rows();
-    auto* words = reinterpret_cast<std::uint32_t*>(operand);
-    im2col(gp, static_cast<const std::uint32_t*>(pairs), words, stride);
-    for (std::size_t r = 0; r < rows; ++r) std::fill(words + r * stride + cols, words + (r + 1) * stride, 0u);
-    std::fill(words + rows * stride, words + amx_detail::padded(2 * rows) / 2 * stride, 0u);
+    im2col_padded(gp, static_cast<const std::uint32_t*>(pairs), reinterpret_cast<std::uint32_t*>(operand),
+                  amx_detail::padded(depth(g)) / 2);
     return true;
 }
 }  // namespace exact_forward
@@ -148,14 +146,7 @@ inline bool pack_image(const conv_geometry& g, const float* xn, std::uint32_t* p
 inline bool exact_gradient_columns(const conv_geometry& g, const float* xn, std::uint16_t* input16,
                                    std::uint16_t* operand) {
     if (!to_bf16_exact(xn, g.in_size(), input16)) return false;
-    const std::size_t rows = g.col_rows(), cols = g.out_plane(), stride = amx_detail::padded(cols);
-    if (g.is_pointwise())  // the input is its own column matrix
-        for (std::size_t r = 0; r < rows; ++r) std::copy(input16 + r * cols, input16 + (r + 1) * cols, operand + r * stride);
-    else
-        im2col(g, static_cast<const std::uint16_t*>(input16), operand, stride);
-    for (std::size_t r = 0; r < rows; ++r)
-        std::fill(operand + r * stride + cols, operand + (r + 1) * stride, std::uint16_t{0});
-    std::fill(operand + rows * stride, operand + amx_detail::padded(rows) * stride, std::uint16_t{0});
+    im2col_padded(g, static_cast<const std::uint16_t*>(input16), operand, amx_detail::padded(g.col_rows()));
     return true;
 }
 
@@ -254,7 +245,11 @@ struct image_columns {
 };
 inline image_columns columns_of(const conv_geometry& g, const float* xn, float* columns, std::uint16_t* input16,
                                 std::uint16_t* columns16) {
-    if (const std::uint16_t* c16 = bf16_columns(g, xn, input16, columns16)) return {c16, nullptr};
+    if (to_bf16_exact(xn, g.in_size(), input16)) {
+        if (!columns16) return {input16, nullptr};
+        im2col(g, static_cast<const std::uint16_t*>(input16), columns16);
+        return {columns16, nullptr};
+    }
     if (!columns) return {nullptr, xn};
     im2col(g, xn, columns);
     return {nullptr, columns};
