@@ -641,6 +641,71 @@ TEST_CASE("GEMM kernel: each element is its products' chain of fused multiply-ad
         }
 }
 
+namespace sigmoid_test {
+/// Membranes across the threshold, far from it (the exponential clamped), and at it.
+struct membranes {
+    std::vector<float> v, vth;
+    membranes() : v(4099), vth(v.size()) {
+        const s::detail::counter_rng rng(23, 1);
+        std::uint64_t draw = 0;
+        for (std::size_t i = 0; i < v.size(); ++i) {
+            const float spread = i % 3 == 0 ? 40.0f : i % 3 == 1 ? 2.0f : 0.1f;
+            v[i] = spread * (2.0f * rng.uniform(draw++) - 1.0f);
+            vth[i] = 0.5f + rng.uniform(draw++);
+        }
+        v[0] = vth[0];
+    }
+};
+constexpr float steepnesses[] = {4.0f, 0.5f, 25.0f};
+}  // namespace sigmoid_test
+
+TEST_CASE("sigmoid surrogate: the BPTT backward's derivative is within a few ulp of the definition") {
+    namespace ops = s::detail::cpu_ops;
+    const sigmoid_test::membranes m;
+    for (const float a : sigmoid_test::steepnesses) {
+        CAPTURE(a);
+        std::vector<float> g(m.v.size());
+        ops::sigmoid_derivatives(ops::sigmoid_version::reference, m.v.data(), m.vth.data(), a, g.data(), g.size());
+        for (std::size_t i = 0; i < g.size(); ++i) {
+            // At the float difference v - vth, as the layer has it. Rounding -a |x| to float
+            // moves e^(-a |x|) by a |x| units in the last place: the bound grows with it.
+            const double x = m.v[i] - m.vth[i];
+            const double exact = s::detail::surrogate_function<s::surrogate_kind::sigmoid>::derivative(x, double(a));
+            if (exact < 1e-30) continue;  // the clamped range, below any gradient that matters
+            const double ulp = std::ldexp(1.0, -23);
+            CAPTURE(x);
+            CHECK(std::abs(g[i] - exact) <= (4.0 + a * std::abs(x)) * ulp * exact);
+        }
+    }
+}
+
+TEST_CASE("AVX2 blocks: the sigmoid surrogate's vector versions give the one-lane reference's bits") {
+    // The BPTT backward's sigmoid derivative runs in the widest version the CPU has (AVX-512,
+    // AVX2, or one lane at a time); they do the same operations in the same order, so a
+    // program's gradients do not depend on the CPU it runs on.
+    namespace ops = s::detail::cpu_ops;
+    if (!ops::cpu_runs(ops::sigmoid_version::avx2)) TEST_SKIP("this CPU has no AVX2 and FMA");
+    const sigmoid_test::membranes m;
+    const std::size_t total = m.v.size();
+    for (const float a : sigmoid_test::steepnesses) {
+        CAPTURE(a);
+        std::vector<float> reference(total);
+        ops::sigmoid_derivatives(ops::sigmoid_version::reference, m.v.data(), m.vth.data(), a, reference.data(), total);
+        for (const auto version : {ops::sigmoid_version::avx2, ops::sigmoid_version::avx512}) {
+            if (!ops::cpu_runs(version)) continue;
+            CAPTURE(static_cast<int>(version));
+            // Lengths around one and two vectors, and a long one: the tails as well as the body.
+            for (const std::size_t n : {std::size_t{1}, std::size_t{7}, std::size_t{8}, std::size_t{15}, std::size_t{17},
+                                        std::size_t{31}, total}) {
+                CAPTURE(n);
+                std::vector<float> g(n, -1.0f);
+                ops::sigmoid_derivatives(version, m.v.data() + total - n, m.vth.data() + total - n, a, g.data(), n);
+                CHECK(std::equal(g.begin(), g.end(), reference.end() - static_cast<std::ptrdiff_t>(n)));
+            }
+        }
+    }
+}
+
 TEST_CASE("AVX2 blocks: the event-driven sums compiled for AVX2 equal the definition, and a native AVX2 build's bits") {
     namespace ops = s::detail::cpu_ops;
     namespace ev = s::detail::cpu_ops::event_detail;

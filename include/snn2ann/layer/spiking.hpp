@@ -17,7 +17,6 @@
 #include <string>
 #include <type_traits>
 
-#include <Eigen/Core>
 
 #include "../core/buffer.hpp"
 #include "../core/error.hpp"
@@ -25,24 +24,21 @@
 #include "../core/parallel.hpp"
 #include "../core/shape.hpp"
 #include "../neuron/neuron.hpp"
+#include "../ops/cpu/sigmoid_derivative.hpp"
 #include "../neuron/surrogate.hpp"
 #include "context.hpp"
 
 namespace snn2ann::inline v0 {
 
 namespace detail {
-/// g[i] = G's derivative at v[i] - vth[i] for n neurons. The sigmoid's goes through
-/// Eigen's vectorised exp: std::exp keeps the loop scalar (a libm call per neuron, once a
-/// tenth of BPTT's time); the other surrogates vectorise as written.
+/// g[i] = G's derivative at v[i] - vth[i] for n neurons. The sigmoid's runs in the widest
+/// vector instructions the CPU has, whatever the program was compiled for (its exp would
+/// otherwise keep the loop scalar, or in a default build in SSE2: a tenth of BPTT's time);
+/// the other surrogates vectorise as written.
 template <class G>
 void surrogate_derivatives(const float* v, const float* vth, float a, float* g, std::size_t n) {
     if constexpr (std::is_same_v<G, surrogate_function<surrogate_kind::sigmoid>>) {
-        const auto len = static_cast<Eigen::Index>(n);
-        Eigen::Map<Eigen::ArrayXf> s(g, len);
-        s = (1.0f + (-a * (Eigen::Map<const Eigen::ArrayXf>(v, len) - Eigen::Map<const Eigen::ArrayXf>(vth, len)))
-                        .exp())
-                .inverse();
-        s = a * s * (1.0f - s);
+        cpu_ops::sigmoid_derivatives(v, vth, a, g, n);
     } else {
         for (std::size_t i = 0; i < n; ++i) g[i] = G::derivative(v[i] - vth[i], a);
     }

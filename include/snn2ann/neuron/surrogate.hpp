@@ -66,8 +66,11 @@ template <>
 struct surrogate_function<surrogate_kind::sigmoid> {
     template <class R>
     static constexpr R derivative(R x, R a) {
-        const R s = primitive(x, a);
-        return a * s * (1 - s);
+        // a s (1 - s) at |x| (the derivative is even), as a e s^2 with e = e^(-a |x|) in
+        // (0, 1]: 1 - s would cancel where s nears 1, and e^(a |x|) would overflow.
+        const R e = std::exp(-a * std::abs(x));
+        const R s = 1 / (1 + e);
+        return a * e * s * s;
     }
     template <class R>
     static constexpr R primitive(R x, R a) { return 1 / (1 + std::exp(-a * x)); }
