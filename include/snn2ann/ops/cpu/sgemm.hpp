@@ -172,13 +172,62 @@ inline bool kernel_available() {
     }
 }
 
+/// The AVX-512 micro-kernel on a pair of B panels: C tile (2 mr x 2 nr; only rows x cols of
+/// it exist, cols > nr) = (accumulate ? C : 0) + the two A panels a and a + mr k times the B
+/// panels b and b + nr k. Twenty-four accumulators take each broadcast of A twice: the
+/// single-panel kernel issues a load per multiply-add and waits on the load ports, this one
+/// two loads per three. Each element's products are still added in depth order.
+[[gnu::target("avx512f")]] inline void wide_pair_micro_kernel(std::ptrdiff_t k, const float* a, const float* b,
+                                                              float* c, std::ptrdiff_t ldc, std::ptrdiff_t rows,
+                                                              std::ptrdiff_t cols, bool accumulate) {
+    const float* a2 = a + mr * k;
+    const float* b2 = b + nr * k;
+    __m512 left[2 * mr], right[2 * mr];
+#pragma GCC unroll 12
+    for (std::ptrdiff_t i = 0; i < 2 * mr; ++i) left[i] = _mm512_setzero_ps(), right[i] = _mm512_setzero_ps();
+    for (std::ptrdiff_t p = 0; p < k; ++p, a += mr, a2 += mr, b += nr, b2 += nr) {
+        const __m512 bl = _mm512_loadu_ps(b), br = _mm512_loadu_ps(b2);
+#pragma GCC unroll 6
+        for (std::ptrdiff_t i = 0; i < mr; ++i) {
+            const __m512 ai = _mm512_set1_ps(a[i]);
+            left[i] = _mm512_fmadd_ps(ai, bl, left[i]);
+            right[i] = _mm512_fmadd_ps(ai, br, right[i]);
+        }
+#pragma GCC unroll 6
+        for (std::ptrdiff_t i = 0; i < mr; ++i) {
+            const __m512 ai = _mm512_set1_ps(a2[i]);
+            left[mr + i] = _mm512_fmadd_ps(ai, bl, left[mr + i]);
+            right[mr + i] = _mm512_fmadd_ps(ai, br, right[mr + i]);
+        }
+    }
+    const auto mask = static_cast<__mmask16>(cols >= 2 * nr ? 0xFFFFu : (1u << (cols - nr)) - 1u);
+    for (std::ptrdiff_t i = 0; i < rows; ++i) {
+        float* ci = c + i * ldc;
+        __m512 l = left[i], r = right[i];
+        if (accumulate) l = _mm512_add_ps(_mm512_loadu_ps(ci), l), r = _mm512_add_ps(_mm512_maskz_loadu_ps(mask, ci + nr), r);
+        _mm512_storeu_ps(ci, l);
+        _mm512_mask_storeu_ps(ci + nr, mask, r);
+    }
+}
+
 /// C (m x n, row-major, ldc) (+)= A * B over the packed block of B (k depths, n columns)
 /// and the packed block of A (m rows, k depths).
 [[gnu::target("avx2,fma")]] inline void macro_kernel(std::ptrdiff_t m, std::ptrdiff_t n, std::ptrdiff_t k,
                                              const float* packed_a, const float* packed_b, float* c,
                                              std::ptrdiff_t ldc, bool accumulate) {
     const bool wide = cpu_has_avx512f();
-    for (std::ptrdiff_t j = 0; j < n; j += nr)
+    for (std::ptrdiff_t j = 0; j < n; j += nr) {
+        if (wide && n - j > nr && m > mr) {  // two B panels at once, then the lone A panel left if any
+            std::ptrdiff_t i = 0;
+            for (; i + mr < m; i += 2 * mr)
+                wide_pair_micro_kernel(k, packed_a + i * k, packed_b + j * k, c + i * ldc + j, ldc,
+                                       std::min(2 * mr, m - i), std::min(2 * nr, n - j), accumulate);
+            for (std::ptrdiff_t jj = j; i < m && jj < std::min(n, j + 2 * nr); jj += nr)
+                micro_kernel(k, packed_a + i * k, packed_b + jj * k, c + i * ldc + jj, ldc, m - i,
+                             std::min(nr, n - jj), accumulate);
+            j += nr;  // the loop adds the other
+            continue;
+        }
         for (std::ptrdiff_t i = 0; i < m;) {
             const std::ptrdiff_t rows = std::min(2 * mr, m - i);
             if (wide && rows > mr) {  // two panels of A in one pass
@@ -191,6 +240,7 @@ inline bool kernel_available() {
                          std::min(nr, n - j), accumulate);
             i += mr;
         }
+    }
 }
 #endif
 
