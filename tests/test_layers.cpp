@@ -706,7 +706,7 @@ TEST_CASE("AVX2 blocks: the sigmoid surrogate's vector versions give the one-lan
     }
 }
 
-TEST_CASE("AVX2 blocks: the event-driven sums compiled for AVX2 equal the definition, and a native AVX2 build's bits") {
+TEST_CASE("AVX2 blocks: the event-driven sums compiled for AVX2 equal the definition, AVX-512's and a native build's bits") {
     namespace ops = s::detail::cpu_ops;
     namespace ev = s::detail::cpu_ops::event_detail;
     if (!ops::cpu_has_avx2_fma()) TEST_SKIP("this CPU has no AVX2 and FMA");
@@ -728,14 +728,19 @@ TEST_CASE("AVX2 blocks: the event-driven sums compiled for AVX2 equal the defini
             bool ones = false;
             ops::active_channels(g, x.data(), count.data(), channel.data(), ones);
             REQUIRE(ones == binary);
-            std::vector<float> avx2(g.out_plane() * g.oc), packets(avx2.size());
+            std::vector<float> avx2(g.out_plane() * g.oc), packets(avx2.size()), avx512(avx2.size());
+            const bool has_avx512 = ops::cpu_has_avx512f();
             const auto run = [&]<std::size_t Width>() {
                 if (binary) {
                     ev::conv_events_block_avx2<Width, true>(g, scattered.data(), x.data(), count.data(), channel.data(), avx2.data());
                     ev::conv_events_block<Width, true>(g, scattered.data(), Width, x.data(), count.data(), channel.data(), packets.data());
+                    if (has_avx512)
+                        ev::conv_events_block_avx512<Width, true>(g, scattered.data(), x.data(), count.data(), channel.data(), avx512.data());
                 } else {
                     ev::conv_events_block_avx2<Width, false>(g, scattered.data(), x.data(), count.data(), channel.data(), avx2.data());
                     ev::conv_events_block<Width, false>(g, scattered.data(), Width, x.data(), count.data(), channel.data(), packets.data());
+                    if (has_avx512)
+                        ev::conv_events_block_avx512<Width, false>(g, scattered.data(), x.data(), count.data(), channel.data(), avx512.data());
                 }
             };
             if (g.oc == 64) run.template operator()<64>();
@@ -764,6 +769,10 @@ TEST_CASE("AVX2 blocks: the event-driven sums compiled for AVX2 equal the defini
             // Where the program's own packets are AVX2's with fused multiply-adds (a native
             // build on such a CPU), the two are the same instructions: the same bits.
             if constexpr (ev::lanes == 8 && s::detail::cpu_ops::native_fma) CHECK(avx2 == packets);
+            // The AVX-512 blocks, where the CPU has them, do each lane's operations as the
+            // AVX2 blocks do: the same bits (and a native AVX-512 build's).
+            if (has_avx512) CHECK(avx512 == avx2);
+            if constexpr (ev::lanes == 16) CHECK(avx512 == packets);
         }
     CHECK(compared == 64 * 9 * 8 * 2 + 32 * 6 * 5 * 2 + 16 * 5 * 5 * 2);
 }

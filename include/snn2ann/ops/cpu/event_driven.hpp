@@ -190,11 +190,21 @@ inline void conv_events_block(const conv_geometry& g, const float* block, std::s
 }
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+/// The (output, tap) pairs input pixel (iy, ix) reaches, in for_each_tap's order; returns
+/// how many. The vector blocks below list a pixel's taps first, then sum: a lambda called
+/// by for_each_tap would not inherit their target.
+using reached_taps = std::array<std::pair<std::uint32_t, std::uint32_t>, max_event_taps>;
+inline std::size_t list_taps(const conv_geometry& g, int iy, int ix, reached_taps& reached) {
+    std::size_t r = 0;
+    for_each_tap(g, iy, ix, [&](std::size_t out, std::size_t t) {
+        reached[r++] = {static_cast<std::uint32_t>(out), static_cast<std::uint32_t>(t)};
+    });
+    return r;
+}
+
 /// conv_events_block<Width, Binary> for Width 16, 32 or 64, compiled for AVX2 and FMA
 /// whatever the program's flags: a program built for baseline x86-64 (Eigen's packets of 4)
 /// sums as a native build does (packets of 8, fused multiply-adds), where the CPU has them.
-/// The taps of a pixel are listed first (for_each_tap, one formula), then summed here: a
-/// lambda would not inherit the target.
 template <std::size_t Width, bool Binary>
 [[gnu::target("avx2,fma")]] void conv_events_block_avx2(const conv_geometry& g, const float* block, const float* x,
                                                         const std::uint32_t* count, const std::uint32_t* channel, float* acc) {
@@ -202,17 +212,13 @@ template <std::size_t Width, bool Binary>
     const std::size_t plane = static_cast<std::size_t>(g.h) * g.w, channels = static_cast<std::size_t>(g.c);
     const std::size_t taps = static_cast<std::size_t>(g.k) * g.k;
     std::fill(acc, acc + g.out_plane() * Width, 0.0f);
-    std::array<std::pair<std::uint32_t, std::uint32_t>, max_event_taps> reached;  // (output, tap)
+    reached_taps reached;
     for (int iy = 0; iy < g.h; ++iy)
         for (int ix = 0; ix < g.w; ++ix) {
             const std::size_t p = static_cast<std::size_t>(iy) * g.w + ix, n = count[p];
             if (n == 0) continue;
             const std::uint32_t* cs = channel + p * channels;
-            std::size_t r = 0;
-            for_each_tap(g, iy, ix, [&](std::size_t out, std::size_t t) {
-                reached[r++] = {static_cast<std::uint32_t>(out), static_cast<std::uint32_t>(t)};
-            });
-            for (std::size_t k = 0; k < r; ++k) {
+            for (std::size_t k = 0, r = list_taps(g, iy, ix, reached); k < r; ++k) {
                 float* o = acc + reached[k].first * Width;
                 const std::size_t t = reached[k].second;
                 __m256 sum[vectors];
@@ -230,17 +236,58 @@ template <std::size_t Width, bool Binary>
             }
         }
 }
+
+/// The same in AVX-512 where the CPU has it (half the loads and adds; a native build on
+/// such a CPU gets it from Eigen's packets of 16). Each lane does what the AVX2 block's
+/// does, so the sums have the same bits.
+template <std::size_t Width, bool Binary>
+[[gnu::target("avx512f")]] void conv_events_block_avx512(const conv_geometry& g, const float* block, const float* x,
+                                                         const std::uint32_t* count, const std::uint32_t* channel,
+                                                         float* acc) {
+    constexpr std::size_t vectors = Width / 16;
+    const std::size_t plane = static_cast<std::size_t>(g.h) * g.w, channels = static_cast<std::size_t>(g.c);
+    const std::size_t taps = static_cast<std::size_t>(g.k) * g.k;
+    std::fill(acc, acc + g.out_plane() * Width, 0.0f);
+    reached_taps reached;
+    for (int iy = 0; iy < g.h; ++iy)
+        for (int ix = 0; ix < g.w; ++ix) {
+            const std::size_t p = static_cast<std::size_t>(iy) * g.w + ix, n = count[p];
+            if (n == 0) continue;
+            const std::uint32_t* cs = channel + p * channels;
+            for (std::size_t k = 0, r = list_taps(g, iy, ix, reached); k < r; ++k) {
+                float* o = acc + reached[k].first * Width;
+                const std::size_t t = reached[k].second;
+                __m512 sum[vectors];
+                for (std::size_t j = 0; j < vectors; ++j) sum[j] = _mm512_setzero_ps();
+                for (std::size_t a = 0; a < n; ++a) {
+                    const float* w = block + (cs[a] * taps + t) * Width;
+                    if constexpr (Binary) {
+                        for (std::size_t j = 0; j < vectors; ++j) sum[j] = _mm512_add_ps(sum[j], _mm512_loadu_ps(w + 16 * j));
+                    } else {
+                        const __m512 v = _mm512_set1_ps(x[cs[a] * plane + p]);
+                        for (std::size_t j = 0; j < vectors; ++j)
+                            sum[j] = _mm512_fmadd_ps(v, _mm512_loadu_ps(w + 16 * j), sum[j]);
+                    }
+                }
+                for (std::size_t j = 0; j < vectors; ++j)
+                    _mm512_storeu_ps(o + 16 * j, _mm512_add_ps(_mm512_loadu_ps(o + 16 * j), sum[j]));
+            }
+        }
+}
 #endif
 
-/// Whether conv_events takes the AVX2 blocks: the program's own packets are narrower than
-/// 8 (it was not built for AVX), the CPU has AVX2 and FMA, and the kernel's taps fit the list.
-inline bool event_blocks_avx2(const conv_geometry& g) {
+/// The blocks conv_events takes: AVX-512's or AVX2's where the program's own packets are
+/// narrower and the CPU has the instructions (and the kernel's taps fit the list), else
+/// the program's own (0).
+inline unsigned event_block_lanes(const conv_geometry& g) {
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-    return lanes < 8 && static_cast<std::size_t>(g.k) * g.k <= max_event_taps && cpu_has_avx2_fma();
+    if (static_cast<std::size_t>(g.k) * g.k > max_event_taps) return 0;
+    if (lanes < 16 && cpu_has_avx512f()) return 16;
+    if (lanes < 8 && cpu_has_avx2_fma()) return 8;
 #else
     (void)g;
-    return false;
 #endif
+    return 0;
 }
 }  // namespace event_detail
 
@@ -253,14 +300,19 @@ inline bool event_blocks_avx2(const conv_geometry& g) {
 inline void conv_events(const conv_geometry& g, const float* s, const float* bias, const float* x,
                         const std::uint32_t* count, const std::uint32_t* channel, bool binary, float* acc, float* y) {
     const std::size_t oc = static_cast<std::size_t>(g.oc), plane = g.out_plane(), per = g.col_rows();
-    [[maybe_unused]] const bool avx2 = event_detail::event_blocks_avx2(g);
+    [[maybe_unused]] const unsigned vector_lanes = event_detail::event_block_lanes(g);
     for (std::size_t q0 = 0, width = 0; q0 < oc; q0 += width) {
         width = event_block_width(q0, oc);
         const float* block = s + q0 * per;
         const auto run = [&]<std::size_t Width>() {
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
             if constexpr (Width > 0) {
-                if (avx2) {
+                if (vector_lanes == 16) {
+                    if (binary) event_detail::conv_events_block_avx512<Width, true>(g, block, x, count, channel, acc);
+                    else event_detail::conv_events_block_avx512<Width, false>(g, block, x, count, channel, acc);
+                    return;
+                }
+                if (vector_lanes == 8) {
                     if (binary) event_detail::conv_events_block_avx2<Width, true>(g, block, x, count, channel, acc);
                     else event_detail::conv_events_block_avx2<Width, false>(g, block, x, count, channel, acc);
                     return;
