@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdint>
 #include <stdexcept>
+#include <tuple>
 #include <vector>
 
 #include "gradient_check.hpp"
@@ -665,7 +666,7 @@ TEST_CASE("sigmoid surrogate: the BPTT backward's derivative is within a few ulp
     for (const float a : sigmoid_test::steepnesses) {
         CAPTURE(a);
         std::vector<float> g(m.v.size());
-        ops::sigmoid_derivatives(ops::sigmoid_version::reference, m.v.data(), m.vth.data(), a, g.data(), g.size());
+        ops::sigmoid_derivatives(ops::simd_level::baseline, m.v.data(), m.vth.data(), a, g.data(), g.size());
         for (std::size_t i = 0; i < g.size(); ++i) {
             // At the float difference v - vth, as the layer has it. Rounding -a |x| to float
             // moves e^(-a |x|) by a |x| units in the last place: the bound grows with it.
@@ -684,14 +685,14 @@ TEST_CASE("AVX2 blocks: the sigmoid surrogate's vector versions give the one-lan
     // AVX2, or one lane at a time); they do the same operations in the same order, so a
     // program's gradients do not depend on the CPU it runs on.
     namespace ops = s::detail::cpu_ops;
-    if (!ops::cpu_runs(ops::sigmoid_version::avx2)) TEST_SKIP("this CPU has no AVX2 and FMA");
+    if (!ops::cpu_runs(ops::simd_level::avx2)) TEST_SKIP("this CPU has no AVX2 and FMA");
     const sigmoid_test::membranes m;
     const std::size_t total = m.v.size();
     for (const float a : sigmoid_test::steepnesses) {
         CAPTURE(a);
         std::vector<float> reference(total);
-        ops::sigmoid_derivatives(ops::sigmoid_version::reference, m.v.data(), m.vth.data(), a, reference.data(), total);
-        for (const auto version : {ops::sigmoid_version::avx2, ops::sigmoid_version::avx512}) {
+        ops::sigmoid_derivatives(ops::simd_level::baseline, m.v.data(), m.vth.data(), a, reference.data(), total);
+        for (const auto version : {ops::simd_level::avx2, ops::simd_level::avx512}) {
             if (!ops::cpu_runs(version)) continue;
             CAPTURE(static_cast<int>(version));
             // Lengths around one and two vectors, and a long one: the tails as well as the body.
@@ -775,6 +776,62 @@ TEST_CASE("AVX2 blocks: the event-driven sums compiled for AVX2 equal the defini
             if constexpr (ev::lanes == 16) CHECK(avx512 == packets);
         }
     CHECK(compared == 64 * 9 * 8 * 2 + 32 * 6 * 5 * 2 + 16 * 5 * 5 * 2);
+}
+
+TEST_CASE("AVX2 blocks: the batch norm's channel passes give the same bits in every version, and their definition") {
+    // Each version sums a plane in sixteen lanes, adds them in one tree and the tail after,
+    // and fuses every multiply-add: the batch statistics and gradients do not depend on the
+    // CPU or the program's -march.
+    namespace ops = s::detail::cpu_ops;
+    if (!ops::cpu_runs(ops::simd_level::avx2)) TEST_SKIP("this CPU has no AVX2 and FMA");
+    struct outputs {
+        double sum, squares, sdy, sdyx;
+        std::vector<float> y, dx;
+        bool operator==(const outputs&) const = default;
+    };
+    // Planes of the reference network's layers (784, 196, 49, a flat batch's 1) and tails.
+    for (const std::size_t plane : {std::size_t{784}, std::size_t{196}, std::size_t{49}, std::size_t{1},
+                                    std::size_t{16}, std::size_t{31}}) {
+        CAPTURE(plane);
+        constexpr std::size_t batch = 5, channels = 3, c = 1;
+        const s::detail::counter_rng rng(31, plane);
+        std::vector<float> x(batch * channels * plane), dy(x.size());
+        for (std::size_t i = 0; i < x.size(); ++i) x[i] = 3.0f * rng.uniform(2 * i) - 1.0f, dy[i] = rng.uniform(2 * i + 1) - 0.5f;
+        const ops::channel_planes xc{x.data() + c * plane, channels * plane, batch, plane},
+            dyc{dy.data() + c * plane, channels * plane, batch, plane};
+        const float mean = 0.4f;
+        const auto run = [&](ops::simd_level level) {
+            return ops::with_channel_passes(level, [&](auto passes) {
+                outputs o{passes.sum(xc), passes.squared_deviation(xc, mean), 0.0, 0.0, std::vector<float>(x.size()),
+                          std::vector<float>(x.size())};
+                std::tie(o.sdy, o.sdyx) = passes.gradient_sums(dyc, xc.first, mean);
+                passes.affine(xc, 1.5f, -0.25f, o.y.data() + c * plane);
+                passes.input_gradient(dyc, xc.first, mean, 0.75f, 0.01f, 0.2f, o.dx.data() + c * plane);
+                return o;
+            });
+        };
+        const outputs reference = run(ops::simd_level::baseline);
+        // The definition, in double.
+        double sum = 0.0, squares = 0.0, sdy = 0.0, sdyx = 0.0, magnitude = 0.0;
+        for (std::size_t n = 0; n < batch; ++n)
+            for (std::size_t i = 0; i < plane; ++i) {
+                const std::size_t at = (n * channels + c) * plane + i;
+                sum += x[at], magnitude += std::abs(x[at]), squares += (x[at] - mean) * (x[at] - mean);
+                sdy += dy[at], sdyx += dy[at] * (x[at] - mean);
+                CHECK(reference.y[at] == doctest::Approx(1.5 * x[at] - 0.25).epsilon(1e-6));
+                CHECK(reference.dx[at] == doctest::Approx(0.75 * (dy[at] - 0.01 - (x[at] - mean) * 0.2)).epsilon(1e-5));
+            }
+        const double bound = 1e-6 * (magnitude + 1.0) * 16;
+        CHECK(std::abs(reference.sum - sum) <= bound);
+        CHECK(std::abs(reference.squares - squares) <= 4 * bound);
+        CHECK(std::abs(reference.sdy - sdy) <= bound);
+        CHECK(std::abs(reference.sdyx - sdyx) <= 4 * bound);
+        for (const auto level : {ops::simd_level::avx2, ops::simd_level::avx512}) {
+            if (!ops::cpu_runs(level)) continue;
+            CAPTURE(static_cast<int>(level));
+            CHECK(run(level) == reference);
+        }
+    }
 }
 
 TEST_CASE("linear kernel: a forward whose weights are as before keeps their packing, and only then") {

@@ -1,23 +1,19 @@
 // snn2ann/ops/cpu: batch normalisation over N x H x W per channel of an NCHW batch (a
 // flat batch is the case H = W = 1). Channels are independent, so they run in parallel
-// and each channel's sums are taken in a fixed order: deterministic for any thread count.
+// and each channel's sums are taken in a fixed order: deterministic for any thread count,
+// and, through channel_passes.hpp, the same bits on every CPU and for any -march.
 #pragma once
 
 #include <cmath>
 #include <cstddef>
 #include <vector>
 
-#include <Eigen/Core>
-
 #include "../../core/backend.hpp"
 #include "../../core/parallel.hpp"
 #include "../../core/process_group.hpp"
+#include "channel_passes.hpp"
 
 namespace snn2ann::inline v0::detail::cpu_ops {
-
-// Sums over one channel plane go through Eigen, whose reductions are vectorised in a
-// fixed order (the compiler may not reorder a plain float loop).
-using plane_map = Eigen::Map<const Eigen::ArrayXf>;
 
 /// A batch norm folded with its running statistics into the convolution or linear layer
 /// before it (docs/method.md), as the SNN branch runs it and deployment exports it: per
@@ -34,10 +30,11 @@ inline void fold_batch_norm(const float* w, const float* b, std::size_t channels
 }
 
 struct bn_geometry {
-    Eigen::Index plane_size() const { return static_cast<Eigen::Index>(plane); }
     std::size_t batch, channels, plane;
     std::size_t at(std::size_t n, std::size_t c) const { return (n * channels + c) * plane; }
     std::size_t count() const { return batch * plane; }
+    /// Channel c of data laid out as this batch: its plane in every sample.
+    channel_planes channel(const float* data, std::size_t c) const { return {data + at(0, c), channels * plane, batch, plane}; }
 };
 
 /// Training forward: normalise with the batch statistics, save mean and 1/std per channel
@@ -45,32 +42,24 @@ struct bn_geometry {
 inline void bn_forward_train(cpu, const bn_geometry& g, const float* x, const float* gamma, const float* beta,
                              float* running_mean, float* running_var, float momentum, float eps,
                              float* y, float* saved_mean, float* saved_invstd) {
-    for_range(g.channels, 1, [&](std::size_t c0, std::size_t c1) {
-        for (std::size_t c = c0; c < c1; ++c) {
-            double sum = 0.0;
-            for (std::size_t n = 0; n < g.batch; ++n) {
-                sum += plane_map(x + g.at(n, c), g.plane_size()).sum();
+    with_channel_passes([&](auto passes) {
+        for_range(g.channels, 1, [&](std::size_t c0, std::size_t c1) {
+            for (std::size_t c = c0; c < c1; ++c) {
+                const channel_planes xc = g.channel(x, c);
+                const double m = g.count();
+                const double mean = passes.sum(xc) / m;
+                const double ss = passes.squared_deviation(xc, static_cast<float>(mean));
+                const double var = ss / m;
+                const float invstd = static_cast<float>(1.0 / std::sqrt(var + eps));
+                saved_mean[c] = static_cast<float>(mean);
+                saved_invstd[c] = invstd;
+                const float a = gamma[c] * invstd, b = beta[c] - static_cast<float>(mean) * a;
+                passes.affine(xc, a, b, y + g.at(0, c));
+                const double unbiased = m > 1 ? ss / (m - 1) : var;
+                running_mean[c] = (1 - momentum) * running_mean[c] + momentum * static_cast<float>(mean);
+                running_var[c] = (1 - momentum) * running_var[c] + momentum * static_cast<float>(unbiased);
             }
-            const double m = g.count();
-            const double mean = sum / m;
-            double ss = 0.0;
-            for (std::size_t n = 0; n < g.batch; ++n) {
-                ss += (plane_map(x + g.at(n, c), g.plane_size()) - static_cast<float>(mean)).square().sum();
-            }
-            const double var = ss / m;
-            const float invstd = static_cast<float>(1.0 / std::sqrt(var + eps));
-            saved_mean[c] = static_cast<float>(mean);
-            saved_invstd[c] = invstd;
-            const float a = gamma[c] * invstd, b = beta[c] - static_cast<float>(mean) * a;
-            for (std::size_t n = 0; n < g.batch; ++n) {
-                const float* p = x + g.at(n, c);
-                float* q = y + g.at(n, c);
-                for (std::size_t i = 0; i < g.plane; ++i) q[i] = p[i] * a + b;
-            }
-            const double unbiased = m > 1 ? ss / (m - 1) : var;
-            running_mean[c] = (1 - momentum) * running_mean[c] + momentum * static_cast<float>(mean);
-            running_var[c] = (1 - momentum) * running_var[c] + momentum * static_cast<float>(unbiased);
-        }
+        });
     });
 }
 
@@ -80,16 +69,14 @@ inline void bn_forward_train(cpu, const bn_geometry& g, const float* x, const fl
 inline void bn_forward_eval(cpu, const bn_geometry& g, const float* x, const float* gamma, const float* beta,
                             const float* running_mean, const float* running_var, float eps, float* y,
                             float shift_scale = 1.0f) {
-    for_range(g.channels, 1, [&](std::size_t c0, std::size_t c1) {
-        for (std::size_t c = c0; c < c1; ++c) {
-            const float a = gamma[c] / std::sqrt(running_var[c] + eps);
-            const float b = (beta[c] - running_mean[c] * a) * shift_scale;
-            for (std::size_t n = 0; n < g.batch; ++n) {
-                const float* p = x + g.at(n, c);
-                float* q = y + g.at(n, c);
-                for (std::size_t i = 0; i < g.plane; ++i) q[i] = p[i] * a + b;
+    with_channel_passes([&](auto passes) {
+        for_range(g.channels, 1, [&](std::size_t c0, std::size_t c1) {
+            for (std::size_t c = c0; c < c1; ++c) {
+                const float a = gamma[c] / std::sqrt(running_var[c] + eps);
+                const float b = (beta[c] - running_mean[c] * a) * shift_scale;
+                passes.affine(g.channel(x, c), a, b, y + g.at(0, c));
             }
-        }
+        });
     });
 }
 
@@ -97,30 +84,23 @@ inline void bn_forward_eval(cpu, const bn_geometry& g, const float* x, const flo
 inline void bn_backward_train(cpu, const bn_geometry& g, const float* x, const float* dy, const float* gamma,
                               const float* saved_mean, const float* saved_invstd, float* dx,
                               float* dgamma, float* dbeta) {
-    for_range(g.channels, 1, [&](std::size_t c0, std::size_t c1) {
-        for (std::size_t c = c0; c < c1; ++c) {
-            const float mean = saved_mean[c], invstd = saved_invstd[c];
-            double sdy = 0.0, sdyx = 0.0;
-            for (std::size_t n = 0; n < g.batch; ++n) {
-                const plane_map d(dy + g.at(n, c), g.plane_size());
-                sdy += d.sum();
-                sdyx += (d * (plane_map(x + g.at(n, c), g.plane_size()) - mean)).sum();
+    with_channel_passes([&](auto passes) {
+        for_range(g.channels, 1, [&](std::size_t c0, std::size_t c1) {
+            for (std::size_t c = c0; c < c1; ++c) {
+                const float mean = saved_mean[c], invstd = saved_invstd[c];
+                const channel_planes dyc = g.channel(dy, c);
+                const auto [sdy, sdyx] = passes.gradient_sums(dyc, x + g.at(0, c), mean);
+                const double sdyxhat = sdyx * invstd;
+                dgamma[c] = static_cast<float>(sdyxhat);
+                dbeta[c] = static_cast<float>(sdy);
+                if (!dx) continue;
+                const double m = g.count();
+                const float k = gamma[c] * invstd;
+                const float mdy = static_cast<float>(sdy / m);
+                const float mdyx = static_cast<float>(sdyxhat / m) * invstd;
+                passes.input_gradient(dyc, x + g.at(0, c), mean, k, mdy, mdyx, dx + g.at(0, c));
             }
-            const double sdyxhat = sdyx * invstd;
-            dgamma[c] = static_cast<float>(sdyxhat);
-            dbeta[c] = static_cast<float>(sdy);
-            if (!dx) continue;
-            const double m = g.count();
-            const float k = gamma[c] * invstd;
-            const float mdy = static_cast<float>(sdy / m);
-            const float mdyx = static_cast<float>(sdyxhat / m) * invstd;
-            for (std::size_t n = 0; n < g.batch; ++n) {
-                const float* p = x + g.at(n, c);
-                const float* d = dy + g.at(n, c);
-                float* q = dx + g.at(n, c);
-                for (std::size_t i = 0; i < g.plane; ++i) q[i] = k * (d[i] - mdy - (p[i] - mean) * mdyx);
-            }
-        }
+        });
     });
 }
 
@@ -155,37 +135,32 @@ inline void bn_backward_eval(cpu, const bn_geometry& g, const float* x, const fl
 inline void bn_forward_train_synced(cpu, const bn_geometry& g, const float* x, const float* gamma, const float* beta,
                                     float* running_mean, float* running_var, float momentum, float eps, float* y,
                                     float* saved_mean, float* saved_invstd, process_group& group) {
-    std::vector<double> sums(g.channels + 1);
-    for_range(g.channels, 1, [&](std::size_t c0, std::size_t c1) {
-        for (std::size_t c = c0; c < c1; ++c)
-            for (std::size_t n = 0; n < g.batch; ++n) sums[c] += plane_map(x + g.at(n, c), g.plane_size()).sum();
-    });
-    sums[g.channels] = static_cast<double>(g.count());
-    group.sum(sums.data(), sums.size());
-    const double m = sums[g.channels];
-    for (std::size_t c = 0; c < g.channels; ++c) saved_mean[c] = static_cast<float>(sums[c] / m);
-    std::vector<double> squares(g.channels);
-    for_range(g.channels, 1, [&](std::size_t c0, std::size_t c1) {
-        for (std::size_t c = c0; c < c1; ++c)
-            for (std::size_t n = 0; n < g.batch; ++n)
-                squares[c] += (plane_map(x + g.at(n, c), g.plane_size()) - saved_mean[c]).square().sum();
-    });
-    group.sum(squares.data(), squares.size());
-    for_range(g.channels, 1, [&](std::size_t c0, std::size_t c1) {
-        for (std::size_t c = c0; c < c1; ++c) {
-            const double var = squares[c] / m;
-            const float invstd = static_cast<float>(1.0 / std::sqrt(var + eps));
-            saved_invstd[c] = invstd;
-            const float a = gamma[c] * invstd, b = beta[c] - saved_mean[c] * a;
-            for (std::size_t n = 0; n < g.batch; ++n) {
-                const float* p = x + g.at(n, c);
-                float* q = y + g.at(n, c);
-                for (std::size_t i = 0; i < g.plane; ++i) q[i] = p[i] * a + b;
+    with_channel_passes([&](auto passes) {
+        std::vector<double> sums(g.channels + 1);
+        for_range(g.channels, 1, [&](std::size_t c0, std::size_t c1) {
+            for (std::size_t c = c0; c < c1; ++c) sums[c] = passes.sum(g.channel(x, c));
+        });
+        sums[g.channels] = static_cast<double>(g.count());
+        group.sum(sums.data(), sums.size());
+        const double m = sums[g.channels];
+        for (std::size_t c = 0; c < g.channels; ++c) saved_mean[c] = static_cast<float>(sums[c] / m);
+        std::vector<double> squares(g.channels);
+        for_range(g.channels, 1, [&](std::size_t c0, std::size_t c1) {
+            for (std::size_t c = c0; c < c1; ++c) squares[c] = passes.squared_deviation(g.channel(x, c), saved_mean[c]);
+        });
+        group.sum(squares.data(), squares.size());
+        for_range(g.channels, 1, [&](std::size_t c0, std::size_t c1) {
+            for (std::size_t c = c0; c < c1; ++c) {
+                const double var = squares[c] / m;
+                const float invstd = static_cast<float>(1.0 / std::sqrt(var + eps));
+                saved_invstd[c] = invstd;
+                const float a = gamma[c] * invstd, b = beta[c] - saved_mean[c] * a;
+                passes.affine(g.channel(x, c), a, b, y + g.at(0, c));
+                const double unbiased = m > 1 ? squares[c] / (m - 1) : var;
+                running_mean[c] = (1 - momentum) * running_mean[c] + momentum * saved_mean[c];
+                running_var[c] = (1 - momentum) * running_var[c] + momentum * static_cast<float>(unbiased);
             }
-            const double unbiased = m > 1 ? squares[c] / (m - 1) : var;
-            running_mean[c] = (1 - momentum) * running_mean[c] + momentum * saved_mean[c];
-            running_var[c] = (1 - momentum) * running_var[c] + momentum * static_cast<float>(unbiased);
-        }
+        });
     });
 }
 
@@ -196,39 +171,31 @@ inline void bn_forward_train_synced(cpu, const bn_geometry& g, const float* x, c
 inline void bn_backward_train_synced(cpu, const bn_geometry& g, const float* x, const float* dy, const float* gamma,
                                      const float* saved_mean, const float* saved_invstd, float* dx, float* dgamma,
                                      float* dbeta, process_group& group) {
-    std::vector<double> sums(2 * g.channels + 1);
-    for_range(g.channels, 1, [&](std::size_t c0, std::size_t c1) {
-        for (std::size_t c = c0; c < c1; ++c) {
-            double sdy = 0.0, sdyx = 0.0;
-            for (std::size_t n = 0; n < g.batch; ++n) {
-                const plane_map d(dy + g.at(n, c), g.plane_size());
-                sdy += d.sum();
-                sdyx += (d * (plane_map(x + g.at(n, c), g.plane_size()) - saved_mean[c])).sum();
+    with_channel_passes([&](auto passes) {
+        std::vector<double> sums(2 * g.channels + 1);
+        for_range(g.channels, 1, [&](std::size_t c0, std::size_t c1) {
+            for (std::size_t c = c0; c < c1; ++c) {
+                const auto [sdy, sdyx] = passes.gradient_sums(g.channel(dy, c), x + g.at(0, c), saved_mean[c]);
+                dgamma[c] = static_cast<float>(sdyx * saved_invstd[c]);
+                dbeta[c] = static_cast<float>(sdy);
+                sums[2 * c] = sdy, sums[2 * c + 1] = sdyx * saved_invstd[c];
             }
-            dgamma[c] = static_cast<float>(sdyx * saved_invstd[c]);
-            dbeta[c] = static_cast<float>(sdy);
-            sums[2 * c] = sdy, sums[2 * c + 1] = sdyx * saved_invstd[c];
-        }
-    });
-    const double share = group.batch_share();
-    for (std::size_t k = 0; k < 2 * g.channels; ++k) sums[k] *= share;
-    sums[2 * g.channels] = static_cast<double>(g.count());
-    group.sum(sums.data(), sums.size());
-    if (!dx) return;
-    const double m = sums[2 * g.channels] * share;  // the global count, divided by this rank's share
-    for_range(g.channels, 1, [&](std::size_t c0, std::size_t c1) {
-        for (std::size_t c = c0; c < c1; ++c) {
-            const float mean = saved_mean[c], invstd = saved_invstd[c];
-            const float k = gamma[c] * invstd;
-            const float mdy = static_cast<float>(sums[2 * c] / m);
-            const float mdyx = static_cast<float>(sums[2 * c + 1] / m) * invstd;
-            for (std::size_t n = 0; n < g.batch; ++n) {
-                const float* p = x + g.at(n, c);
-                const float* d = dy + g.at(n, c);
-                float* q = dx + g.at(n, c);
-                for (std::size_t i = 0; i < g.plane; ++i) q[i] = k * (d[i] - mdy - (p[i] - mean) * mdyx);
+        });
+        const double share = group.batch_share();
+        for (std::size_t k = 0; k < 2 * g.channels; ++k) sums[k] *= share;
+        sums[2 * g.channels] = static_cast<double>(g.count());
+        group.sum(sums.data(), sums.size());
+        if (!dx) return;
+        const double m = sums[2 * g.channels] * share;  // the global count, divided by this rank's share
+        for_range(g.channels, 1, [&](std::size_t c0, std::size_t c1) {
+            for (std::size_t c = c0; c < c1; ++c) {
+                const float mean = saved_mean[c], invstd = saved_invstd[c];
+                const float k = gamma[c] * invstd;
+                const float mdy = static_cast<float>(sums[2 * c] / m);
+                const float mdyx = static_cast<float>(sums[2 * c + 1] / m) * invstd;
+                passes.input_gradient(g.channel(dy, c), x + g.at(0, c), mean, k, mdy, mdyx, dx + g.at(0, c));
             }
-        }
+        });
     });
 }
 

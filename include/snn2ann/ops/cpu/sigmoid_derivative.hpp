@@ -131,37 +131,21 @@ inline void block_reference(const float* v, const float* vth, float a, float* g,
 }
 }  // namespace sigmoid_detail
 
-/// The versions of sigmoid_derivatives, for tests that compare them.
-enum class sigmoid_version { reference, avx2, avx512 };
-
-/// Whether this CPU runs `version`.
-inline bool cpu_runs(sigmoid_version version) {
-    switch (version) {
-        case sigmoid_version::avx2: return cpu_has_avx2_fma();
-        case sigmoid_version::avx512: return cpu_has_avx512f();
-        case sigmoid_version::reference: break;
-    }
-    return true;
-}
-
 /// g[i] = a s (1 - s), s = 1 / (1 + e^(-a (v[i] - vth[i]))), for n neurons: the derivative of
-/// sigmoid(a x) at x = v - vth, within a few ulp of it, in `version` (which the CPU must
-/// run: cpu_runs(version)).
-inline void sigmoid_derivatives(sigmoid_version version, const float* v, const float* vth, float a, float* g,
+/// sigmoid(a x) at x = v - vth, within a few ulp of it, in the version for `level` (which the
+/// CPU must run: cpu_runs(level)).
+inline void sigmoid_derivatives(simd_level level, const float* v, const float* vth, float a, float* g,
                                 std::size_t n) {
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-    if (version == sigmoid_version::avx512) return sigmoid_detail::block_avx512(v, vth, a, g, n);
-    if (version == sigmoid_version::avx2) return sigmoid_detail::block_avx2(v, vth, a, g, n);
+    if (level == simd_level::avx512) return sigmoid_detail::block_avx512(v, vth, a, g, n);
+    if (level == simd_level::avx2) return sigmoid_detail::block_avx2(v, vth, a, g, n);
 #endif
     sigmoid_detail::block_reference(v, vth, a, g, n);
 }
 
-/// The same in the widest version this CPU runs (chosen once).
+/// The same in the widest version this CPU runs.
 inline void sigmoid_derivatives(const float* v, const float* vth, float a, float* g, std::size_t n) {
-    static const sigmoid_version widest = cpu_runs(sigmoid_version::avx512) ? sigmoid_version::avx512
-                                          : cpu_runs(sigmoid_version::avx2) ? sigmoid_version::avx2
-                                                                            : sigmoid_version::reference;
-    sigmoid_derivatives(widest, v, vth, a, g, n);
+    sigmoid_derivatives(widest_simd_level(), v, vth, a, g, n);
 }
 
 }  // namespace snn2ann::inline v0::detail::cpu_ops
