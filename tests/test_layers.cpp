@@ -636,9 +636,19 @@ TEST_CASE("GEMM kernel: each element is its products' chain of fused multiply-ad
                     }
                 }
             s::detail::buffer<float> scratch;
+            std::vector<float> c_nt = c;
             ops::sgemm(m, n, k, {a.data(), k, 1}, {b.data(), n, 1}, c.data(), n, accumulate,
                        scratch.ensure(ops::sgemm_scratch_floats(m, n, k)));
             CHECK(c == expected);
+            // B given transposed (n x k, a product with B^T, as the weight gradient's), whose
+            // packing reads a column's depths as rows: the same products.
+            std::vector<float> bt(b.size());
+            for (std::ptrdiff_t p = 0; p < k; ++p)
+                for (std::ptrdiff_t j = 0; j < n; ++j)
+                    bt[static_cast<std::size_t>(j * k + p)] = b[static_cast<std::size_t>(p * n + j)];
+            ops::sgemm(m, n, k, {a.data(), k, 1}, {bt.data(), 1, k}, c_nt.data(), n, accumulate,
+                       scratch.ensure(ops::sgemm_scratch_floats(m, n, k)));
+            CHECK(c_nt == expected);
         }
 }
 

@@ -71,6 +71,18 @@ inline bool kernel_available() {
     }
 }
 
+/// Transposes the 8 x 8 block of floats whose rows are r[0..8): r[i][j] -> r[j][i].
+[[gnu::target("avx2,fma")]] inline void transpose8x8(__m256 (&r)[8]) {
+    __m256 t[8], u[8];
+    for (int i = 0; i < 8; i += 2) t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]), t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
+    for (int i = 0; i < 8; i += 4) {
+        u[i] = _mm256_shuffle_ps(t[i], t[i + 2], 0x44), u[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], 0xee);
+        u[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0x44), u[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0xee);
+    }
+    for (int i = 0; i < 4; ++i)
+        r[i] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x20), r[i + 4] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x31);
+}
+
 /// Packs depths [0, k) x columns [0, n) of b into panels of nr columns, depth-major
 /// within a panel (nr values per depth), the last panel padded with zeros.
 [[gnu::target("avx2,fma")]] inline void pack_b(const strided_matrix& b, std::ptrdiff_t k, std::ptrdiff_t n, float* out) {
@@ -84,7 +96,19 @@ inline bool kernel_available() {
             }
             continue;
         }
-        for (std::ptrdiff_t p = 0; p < k; ++p, out += nr) {
+        std::ptrdiff_t p = 0;
+        if (cols == nr && b.row_stride == 1) {
+            // B transposed (a product with B^T): a column's depths are contiguous, so eight
+            // depths of eight columns are read as rows and transposed in registers.
+            for (; p + 8 <= k; p += 8, out += 8 * nr)
+                for (std::ptrdiff_t half = 0; half < nr; half += 8) {
+                    __m256 r[8];
+                    for (int j = 0; j < 8; ++j) r[j] = _mm256_loadu_ps(b.data + (j0 + half + j) * b.col_stride + p);
+                    transpose8x8(r);
+                    for (int q = 0; q < 8; ++q) _mm256_store_ps(out + q * nr + half, r[q]);
+                }
+        }
+        for (; p < k; ++p, out += nr) {
             std::ptrdiff_t j = 0;
             for (; j < cols; ++j) out[j] = b(p, j0 + j);
             for (; j < nr; ++j) out[j] = 0.0f;
