@@ -743,15 +743,15 @@ TEST_CASE("AVX2 blocks: the event-driven sums compiled for AVX2 equal the defini
             const bool has_avx512 = ops::cpu_has_avx512f();
             const auto run = [&]<std::size_t Width>() {
                 if (binary) {
-                    ev::conv_events_block_avx2<Width, true>(g, scattered.data(), x.data(), count.data(), channel.data(), avx2.data());
+                    ev::conv_events_block_vector<8, Width, true>(g, scattered.data(), x.data(), count.data(), channel.data(), avx2.data());
                     ev::conv_events_block<Width, true>(g, scattered.data(), Width, x.data(), count.data(), channel.data(), packets.data());
                     if (has_avx512)
-                        ev::conv_events_block_avx512<Width, true>(g, scattered.data(), x.data(), count.data(), channel.data(), avx512.data());
+                        ev::conv_events_block_vector<16, Width, true>(g, scattered.data(), x.data(), count.data(), channel.data(), avx512.data());
                 } else {
-                    ev::conv_events_block_avx2<Width, false>(g, scattered.data(), x.data(), count.data(), channel.data(), avx2.data());
+                    ev::conv_events_block_vector<8, Width, false>(g, scattered.data(), x.data(), count.data(), channel.data(), avx2.data());
                     ev::conv_events_block<Width, false>(g, scattered.data(), Width, x.data(), count.data(), channel.data(), packets.data());
                     if (has_avx512)
-                        ev::conv_events_block_avx512<Width, false>(g, scattered.data(), x.data(), count.data(), channel.data(), avx512.data());
+                        ev::conv_events_block_vector<16, Width, false>(g, scattered.data(), x.data(), count.data(), channel.data(), avx512.data());
                 }
             };
             if (g.oc == 64) run.template operator()<64>();

@@ -191,7 +191,7 @@ inline void conv_events_block(const conv_geometry& g, const float* block, std::s
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 /// The (output, tap) pairs input pixel (iy, ix) reaches, in for_each_tap's order; returns
-/// how many. The vector blocks below list a pixel's taps first, then sum: a lambda called
+/// how many. The vector versions below list a pixel's taps first, then sum: a lambda called
 /// by for_each_tap would not inherit their target.
 using reached_taps = std::array<std::pair<std::uint32_t, std::uint32_t>, max_event_taps>;
 inline std::size_t list_taps(const conv_geometry& g, int iy, int ix, reached_taps& reached) {
@@ -202,77 +202,93 @@ inline std::size_t list_taps(const conv_geometry& g, int iy, int ix, reached_tap
     return r;
 }
 
-/// conv_events_block<Width, Binary> for Width 16, 32 or 64, compiled for AVX2 and FMA
-/// whatever the program's flags: a program built for baseline x86-64 (Eigen's packets of 4)
-/// sums as a native build does (packets of 8, fused multiply-adds), where the CPU has them.
-template <std::size_t Width, bool Binary>
-[[gnu::target("avx2,fma")]] void conv_events_block_avx2(const conv_geometry& g, const float* block, const float* x,
-                                                        const std::uint32_t* count, const std::uint32_t* channel, float* acc) {
-    constexpr std::size_t vectors = Width / 8;
-    const std::size_t plane = static_cast<std::size_t>(g.h) * g.w, channels = static_cast<std::size_t>(g.c);
-    const std::size_t taps = static_cast<std::size_t>(g.k) * g.k;
+/// The block's loop over input pixels, written once for the vector versions: for each
+/// pixel with nonzero inputs, `pixel(p, channels, n, reached, r)` adds the weights of its n
+/// nonzero channels for each of the r (output, tap) pairs it reaches to acc. The vector
+/// versions' sums are functions with their own target, called once per pixel.
+template <std::size_t Width, class Pixel>
+void for_each_active_pixel(const conv_geometry& g, const std::uint32_t* count, const std::uint32_t* channel,
+                           float* acc, Pixel&& pixel) {
+    const std::size_t channels = static_cast<std::size_t>(g.c);
     std::fill(acc, acc + g.out_plane() * Width, 0.0f);
     reached_taps reached;
     for (int iy = 0; iy < g.h; ++iy)
         for (int ix = 0; ix < g.w; ++ix) {
             const std::size_t p = static_cast<std::size_t>(iy) * g.w + ix, n = count[p];
             if (n == 0) continue;
-            const std::uint32_t* cs = channel + p * channels;
-            for (std::size_t k = 0, r = list_taps(g, iy, ix, reached); k < r; ++k) {
-                float* o = acc + reached[k].first * Width;
-                const std::size_t t = reached[k].second;
-                __m256 sum[vectors];
-                for (std::size_t j = 0; j < vectors; ++j) sum[j] = _mm256_setzero_ps();
-                for (std::size_t a = 0; a < n; ++a) {
-                    const float* w = block + (cs[a] * taps + t) * Width;
-                    if constexpr (Binary) {
-                        for (std::size_t j = 0; j < vectors; ++j) sum[j] = _mm256_add_ps(sum[j], _mm256_loadu_ps(w + 8 * j));
-                    } else {
-                        const __m256 v = _mm256_set1_ps(x[cs[a] * plane + p]);
-                        for (std::size_t j = 0; j < vectors; ++j) sum[j] = _mm256_fmadd_ps(v, _mm256_loadu_ps(w + 8 * j), sum[j]);
-                    }
-                }
-                for (std::size_t j = 0; j < vectors; ++j) _mm256_storeu_ps(o + 8 * j, _mm256_add_ps(_mm256_loadu_ps(o + 8 * j), sum[j]));
-            }
+            pixel(p, channel + p * channels, n, reached, list_taps(g, iy, ix, reached));
         }
 }
 
-/// The same in AVX-512 where the CPU has it (half the loads and adds; a native build on
-/// such a CPU gets it from Eigen's packets of 16). Each lane does what the AVX2 block's
-/// does, so the sums have the same bits.
+/// One pixel's sums (for_each_active_pixel) in AVX2 and FMA, whatever the program's flags:
+/// a program built for baseline x86-64 (Eigen's packets of 4) sums as a native build does
+/// (packets of 8, fused multiply-adds), where the CPU has them. `x` points at the pixel's
+/// first channel (channels `plane` apart), `block` at the block's scattered weights.
 template <std::size_t Width, bool Binary>
-[[gnu::target("avx512f")]] void conv_events_block_avx512(const conv_geometry& g, const float* block, const float* x,
-                                                         const std::uint32_t* count, const std::uint32_t* channel,
-                                                         float* acc) {
-    constexpr std::size_t vectors = Width / 16;
-    const std::size_t plane = static_cast<std::size_t>(g.h) * g.w, channels = static_cast<std::size_t>(g.c);
-    const std::size_t taps = static_cast<std::size_t>(g.k) * g.k;
-    std::fill(acc, acc + g.out_plane() * Width, 0.0f);
-    reached_taps reached;
-    for (int iy = 0; iy < g.h; ++iy)
-        for (int ix = 0; ix < g.w; ++ix) {
-            const std::size_t p = static_cast<std::size_t>(iy) * g.w + ix, n = count[p];
-            if (n == 0) continue;
-            const std::uint32_t* cs = channel + p * channels;
-            for (std::size_t k = 0, r = list_taps(g, iy, ix, reached); k < r; ++k) {
-                float* o = acc + reached[k].first * Width;
-                const std::size_t t = reached[k].second;
-                __m512 sum[vectors];
-                for (std::size_t j = 0; j < vectors; ++j) sum[j] = _mm512_setzero_ps();
-                for (std::size_t a = 0; a < n; ++a) {
-                    const float* w = block + (cs[a] * taps + t) * Width;
-                    if constexpr (Binary) {
-                        for (std::size_t j = 0; j < vectors; ++j) sum[j] = _mm512_add_ps(sum[j], _mm512_loadu_ps(w + 16 * j));
-                    } else {
-                        const __m512 v = _mm512_set1_ps(x[cs[a] * plane + p]);
-                        for (std::size_t j = 0; j < vectors; ++j)
-                            sum[j] = _mm512_fmadd_ps(v, _mm512_loadu_ps(w + 16 * j), sum[j]);
-                    }
-                }
-                for (std::size_t j = 0; j < vectors; ++j)
-                    _mm512_storeu_ps(o + 16 * j, _mm512_add_ps(_mm512_loadu_ps(o + 16 * j), sum[j]));
+[[gnu::target("avx2,fma")]] void pixel_sums_avx2(const float* block, std::size_t taps, const float* x,
+                                                 std::size_t plane, const std::uint32_t* cs, std::size_t n,
+                                                 const reached_taps& reached, std::size_t r, float* acc) {
+    constexpr std::size_t vectors = Width / 8;
+    for (std::size_t k = 0; k < r; ++k) {
+        float* o = acc + reached[k].first * Width;
+        const std::size_t t = reached[k].second;
+        __m256 sum[vectors];
+        for (std::size_t j = 0; j < vectors; ++j) sum[j] = _mm256_setzero_ps();
+        for (std::size_t a = 0; a < n; ++a) {
+            const float* w = block + (cs[a] * taps + t) * Width;
+            if constexpr (Binary) {
+                for (std::size_t j = 0; j < vectors; ++j) sum[j] = _mm256_add_ps(sum[j], _mm256_loadu_ps(w + 8 * j));
+            } else {
+                const __m256 v = _mm256_set1_ps(x[cs[a] * plane]);
+                for (std::size_t j = 0; j < vectors; ++j) sum[j] = _mm256_fmadd_ps(v, _mm256_loadu_ps(w + 8 * j), sum[j]);
             }
         }
+        for (std::size_t j = 0; j < vectors; ++j) _mm256_storeu_ps(o + 8 * j, _mm256_add_ps(_mm256_loadu_ps(o + 8 * j), sum[j]));
+    }
+}
+
+/// The same in AVX-512 where the CPU has it (half the loads and adds; a native build on
+/// such a CPU gets it from Eigen's packets of 16). Each lane does what the AVX2 version's
+/// does, so the sums have the same bits.
+template <std::size_t Width, bool Binary>
+[[gnu::target("avx512f")]] void pixel_sums_avx512(const float* block, std::size_t taps, const float* x,
+                                                  std::size_t plane, const std::uint32_t* cs, std::size_t n,
+                                                  const reached_taps& reached, std::size_t r, float* acc) {
+    constexpr std::size_t vectors = Width / 16;
+    for (std::size_t k = 0; k < r; ++k) {
+        float* o = acc + reached[k].first * Width;
+        const std::size_t t = reached[k].second;
+        __m512 sum[vectors];
+        for (std::size_t j = 0; j < vectors; ++j) sum[j] = _mm512_setzero_ps();
+        for (std::size_t a = 0; a < n; ++a) {
+            const float* w = block + (cs[a] * taps + t) * Width;
+            if constexpr (Binary) {
+                for (std::size_t j = 0; j < vectors; ++j) sum[j] = _mm512_add_ps(sum[j], _mm512_loadu_ps(w + 16 * j));
+            } else {
+                const __m512 v = _mm512_set1_ps(x[cs[a] * plane]);
+                for (std::size_t j = 0; j < vectors; ++j) sum[j] = _mm512_fmadd_ps(v, _mm512_loadu_ps(w + 16 * j), sum[j]);
+            }
+        }
+        for (std::size_t j = 0; j < vectors; ++j)
+            _mm512_storeu_ps(o + 16 * j, _mm512_add_ps(_mm512_loadu_ps(o + 16 * j), sum[j]));
+    }
+}
+
+/// conv_events_block<Width, Binary> (Width 16, 32 or 64) with the pixels' sums in AVX2
+/// (Lanes 8) or AVX-512 (Lanes 16): the CPU must have the instructions.
+template <std::size_t Lanes, std::size_t Width, bool Binary>
+void conv_events_block_vector(const conv_geometry& g, const float* block, const float* x, const std::uint32_t* count,
+                              const std::uint32_t* channel, float* acc) {
+    static_assert(Lanes == 8 || Lanes == 16, "the vector blocks are AVX2's (8 lanes) or AVX-512's (16)");
+    const std::size_t plane = static_cast<std::size_t>(g.h) * g.w, taps = static_cast<std::size_t>(g.k) * g.k;
+    for_each_active_pixel<Width>(g, count, channel, acc,
+                                 [&](std::size_t p, const std::uint32_t* cs, std::size_t n, const reached_taps& reached,
+                                     std::size_t r) {
+                                     if constexpr (Lanes == 16)
+                                         pixel_sums_avx512<Width, Binary>(block, taps, x + p, plane, cs, n, reached, r, acc);
+                                     else
+                                         pixel_sums_avx2<Width, Binary>(block, taps, x + p, plane, cs, n, reached, r, acc);
+                                 });
 }
 #endif
 
@@ -307,14 +323,15 @@ inline void conv_events(const conv_geometry& g, const float* s, const float* bia
         const auto run = [&]<std::size_t Width>() {
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
             if constexpr (Width > 0) {
+                namespace ev = event_detail;
                 if (vector_lanes == 16) {
-                    if (binary) event_detail::conv_events_block_avx512<Width, true>(g, block, x, count, channel, acc);
-                    else event_detail::conv_events_block_avx512<Width, false>(g, block, x, count, channel, acc);
+                    if (binary) ev::conv_events_block_vector<16, Width, true>(g, block, x, count, channel, acc);
+                    else ev::conv_events_block_vector<16, Width, false>(g, block, x, count, channel, acc);
                     return;
                 }
                 if (vector_lanes == 8) {
-                    if (binary) event_detail::conv_events_block_avx2<Width, true>(g, block, x, count, channel, acc);
-                    else event_detail::conv_events_block_avx2<Width, false>(g, block, x, count, channel, acc);
+                    if (binary) ev::conv_events_block_vector<8, Width, true>(g, block, x, count, channel, acc);
+                    else ev::conv_events_block_vector<8, Width, false>(g, block, x, count, channel, acc);
                     return;
                 }
             }

@@ -2,10 +2,11 @@
 // run time.
 //
 // BPTT's backward evaluates g = a s (1 - s), s = 1 / (1 + e^(-a x)), once per neuron and
-// step, as neuron/surrogate.hpp defines it: a e s^2 with e = e^(-a |x|) and s = 1 / (1 + e). With std::exp the loop stays scalar (a libm call each); with Eigen's exp it runs in
-// the packets the translation unit was compiled for, SSE2 in a consumer's default build,
-// where it cost three times what it costs in AVX-512. So the exponential is written out
-// here once (Cephes' expf: x = n ln 2 + r, a degree-6 polynomial in r, times 2^n), in three
+// step, as neuron/surrogate.hpp defines it: a e s^2 with e = e^(-a |x|), s = 1 / (1 + e).
+// With std::exp the loop stays scalar (a libm call each); with Eigen's exp it runs in the
+// packets the translation unit was compiled for, SSE2 in a consumer's default build, where
+// it cost three times what it costs in AVX-512. So the exponential is written out here
+// once (Cephes' expf: x = n ln 2 + r, a degree-6 polynomial in r, times 2^n), in three
 // versions of the same operations in the same order: 16 lanes (AVX-512), 8 lanes (AVX2 and
 // FMA) and one (the reference and the fallback). Every operation is an IEEE one (multiply,
 // fused multiply-add, add, divide, floor, the exponent's integer arithmetic), so a lane
@@ -53,6 +54,8 @@ inline float one(float v, float vth, float a) {
     p = std::fma(p, r, p5);
     p = std::fma(p, r2, r) + 1.0f;
     const float two_to_n = std::bit_cast<float>(static_cast<std::uint32_t>(static_cast<std::int32_t>(n) + 127) << 23);
+    // p 2^n is exact (p > 1 where n = -126: a normal float), so a compiler that fuses it
+    // into 1 + e rounds as the vector versions do.
     const float e = p * two_to_n;
     const float s = 1.0f / (1.0f + e);
     return a * e * s * s;
