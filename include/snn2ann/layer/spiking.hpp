@@ -17,15 +17,14 @@
 #include <string>
 #include <type_traits>
 
-
 #include "../core/buffer.hpp"
 #include "../core/error.hpp"
 #include "../core/messages.hpp"
 #include "../core/parallel.hpp"
 #include "../core/shape.hpp"
 #include "../neuron/neuron.hpp"
-#include "../ops/cpu/sigmoid_derivative.hpp"
 #include "../neuron/surrogate.hpp"
+#include "../ops/cpu/sigmoid_derivative.hpp"
 #include "context.hpp"
 
 namespace snn2ann::inline v0 {
