@@ -159,6 +159,40 @@ TEST_CASE("the time budget saves the state and stops; checkpoint_every saves on 
                          s::invalid_argument);
 }
 
+TEST_CASE("a resumed run stops early and keeps the best epoch where the uninterrupted run does") {
+    temp_path state("resumed.npz"), whole_best("whole_best.npz"), resumed_best("resumed_best.npz");
+    const auto data = test::bars(60, 1);
+    const auto loss = s::callbacks::monitor::training_loss;
+    // No learning: the first epoch's loss stays the best, so the patience runs out two
+    // epochs later and no later epoch is saved (the BN statistics and thresholds still
+    // move, so a saved later epoch would differ from the first).
+    const auto run = [&](model_type& m, const std::string& best_file, int epochs, const std::string& resume_from,
+                         const std::string& save_to, int& best_epoch) {
+        s::trainer t{m, s::rules::snn2ann{}, s::sgd{0.0}};
+        if (!resume_from.empty()) t.resume(resume_from);
+        s::callbacks::early_stopping stop{2, loss};
+        s::callbacks::save_best best{best_file, loss};
+        std::vector<s::epoch_report> history;
+        if (save_to.empty()) history = t.quiet().fit(data, s::epochs{epochs}, s::batch{20}, stop, best);
+        else history = t.quiet().fit(data, s::epochs{epochs}, s::batch{20}, stop, best,
+                                     s::callbacks::checkpoint_every::epochs(1, save_to));
+        best_epoch = best.best_epoch();
+        return history.size();
+    };
+    model_type whole{s::seed{1}}, first_part{s::seed{1}}, second_part{s::seed{1}};
+    int whole_epoch = 0, resumed_epoch = 0;
+    const std::size_t uninterrupted = run(whole, whole_best.path, 10, "", "", whole_epoch);
+    REQUIRE(uninterrupted == 3);  // the best at epoch 1, two epochs without a gain
+    REQUIRE(whole_epoch == 1);
+    run(first_part, resumed_best.path, 2, "", state.path, resumed_epoch);  // interrupted after epoch 2
+    CHECK(run(second_part, resumed_best.path, 10, state.path, "", resumed_epoch) == uninterrupted);
+    CHECK(resumed_epoch == whole_epoch);
+    model_type a{s::seed{5}}, b{s::seed{6}};
+    s::io::load_checkpoint(a, whole_best.path);
+    s::io::load_checkpoint(b, resumed_best.path);
+    CHECK(std::equal(a.state().begin(), a.state().end(), b.state().begin()));
+}
+
 TEST_CASE("a training state is refused for another rule, optimiser, learning rate, network or batch size") {
     temp_path state("refused.npz");
     const auto data = test::bars(60, 1);

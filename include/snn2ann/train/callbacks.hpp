@@ -9,7 +9,9 @@
 //   void on_fit_end(Trainer&, const std::vector<epoch_report>&)
 // A hook that returns true (or a call of trainer.request_stop()) stops training after
 // the current step or epoch; fit() then returns the epochs finished so far. Callbacks hold
-// their own state (early stopping's best value, ...), which lasts as long as the object.
+// their own state (early stopping's best value, ...); early_stopping and save_best take
+// theirs from the run's finished epochs (trainer.history()) when fit() begins, so a run
+// continued by trainer.resume() stops and keeps the best epoch as the uninterrupted run.
 #pragma once
 
 #include <chrono>
@@ -57,6 +59,12 @@ inline double monitored_score(callbacks::monitor m, const epoch_report& r, const
     }
     return -r.loss;
 }
+/// Whether an epoch of the history has the monitored value: epochs trained without a
+/// validation set have none of the validation monitors' (monitored_score throws for them
+/// when they are new).
+inline bool has_monitored_score(callbacks::monitor m, const epoch_report& r) {
+    return m == callbacks::monitor::training_loss || r.test_accuracy >= 0;
+}
 }  // namespace detail
 
 namespace callbacks {
@@ -83,9 +91,25 @@ struct early_stopping {
         : patience(patience_epochs), what(m), min_delta(delta) {
         if (patience < 1) throw invalid_argument("callbacks::early_stopping: the patience must be at least 1 epoch");
     }
+    /// Takes the best value and the epochs waited since from the run's finished epochs: a
+    /// resumed run (trainer.resume) counts its patience from the epoch the uninterrupted
+    /// run would. Nothing for a new run.
+    template <class Trainer>
+    void on_fit_begin(Trainer& t) {
+        best_ = -std::numeric_limits<double>::infinity(), best_epoch_ = 0, waited_ = 0;
+        for (const epoch_report& r : t.history())
+            if (snn2ann::detail::has_monitored_score(what, r)) observe(r);
+    }
     /// True (stop) after `patience` epochs without improvement.
     template <class Trainer>
     bool on_epoch_end(Trainer&, const epoch_report& r) {
+        return observe(r);
+    }
+    /// The 1-based epoch of the best value so far (0 before the first epoch).
+    int best_epoch() const { return best_epoch_; }
+
+private:
+    bool observe(const epoch_report& r) {
         const double s = snn2ann::detail::monitored_score(what, r, "callbacks::early_stopping");
         if (s > best_ + min_delta) {
             best_ = s, best_epoch_ = r.epoch, waited_ = 0;
@@ -93,10 +117,7 @@ struct early_stopping {
         }
         return ++waited_ >= patience;
     }
-    /// The 1-based epoch of the best value so far (0 before the first epoch).
-    int best_epoch() const { return best_epoch_; }
 
-private:
     double best_ = -std::numeric_limits<double>::infinity();
     int best_epoch_ = 0, waited_ = 0;
 };
@@ -110,6 +131,18 @@ struct save_best {
 
     /// Writes the best epoch's checkpoint to `file`.
     explicit save_best(std::string file, monitor m = monitor::validation_accuracy) : path(std::move(file)), what(m) {}
+    /// Takes the best of the run's finished epochs, whose weights `path` holds already
+    /// (written before the run was interrupted): after trainer.resume, a later epoch
+    /// replaces them only if it is better, as in the uninterrupted run. Nothing for a new run.
+    template <class Trainer>
+    void on_fit_begin(Trainer& t) {
+        best_ = -std::numeric_limits<double>::infinity(), best_epoch_ = 0;
+        for (const epoch_report& r : t.history()) {
+            if (!snn2ann::detail::has_monitored_score(what, r)) continue;
+            if (const double s = snn2ann::detail::monitored_score(what, r, "callbacks::save_best"); s > best_)
+                best_ = s, best_epoch_ = r.epoch;
+        }
+    }
     /// Saves the model when the epoch improves the watched value.
     template <class Trainer>
     bool on_epoch_end(Trainer& t, const epoch_report& r) {
