@@ -8,7 +8,12 @@
 #   benchmarks/recipe.sh RECIPE [build-dir] [seeds ("1 2 3")] [compare_rules options...]
 # The program is compare_rules, or the one a line "# program: NAME" of the recipe names
 # (compare_events, for event data). Logs: build/recipes/<recipe>[-<tag>]/seed-<s>.log (tag:
-# $TAG, for runs with options).
+# $TAG, for runs with options; $RECIPES_OUT instead of build/recipes).
+# A long table in parts: each seed's training state is saved after every epoch, and a seed
+# whose run was interrupted (killed, or the machine's time ran out) goes on from its last
+# epoch the next time the same command runs, to the same result as an uninterrupted run;
+# with KEEP=1 a seed whose log holds its result already is not run again. The wall time
+# printed is this invocation's; the seconds per epoch count every epoch.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 recipe=${1:?"usage: recipe.sh RECIPE [build-dir] [seeds] [compare_rules options...]"}
@@ -23,17 +28,35 @@ bin=$build/benchmarks/$program
 grep -Eq '^[[:space:]]*validation[[:space:]]*=[[:space:]]*[1-9]' "$recipe" ||
     { echo "recipe.sh: $recipe sets no validation split: a recipe chooses its epoch on one" >&2; exit 1; }
 name=$(basename "$recipe" .toml)${TAG:+-$TAG}
-out=$root/build/recipes/$name
+out=${RECIPES_OUT:-$root/build/recipes}/$name
 mkdir -p "$out"
 echo "# recipe $recipe, seeds $seeds${*:+, options $*}; $(lscpu | sed -n 's/^Model name: *//p'); $(date -u +%F)"
 start=$(date +%s)
 for seed in $seeds; do
+    log=$out/seed-$seed.log state=$out/state-seed-$seed.npz
+    if [ "${KEEP:-0}" = 1 ] && grep -Eq "^result " "$log" 2>/dev/null; then
+        grep -E "^result " "$log" | while read -r line; do echo "seed $seed (kept from $log): $line"; done
+        continue
+    fi
     # A checkpoint per seed and recipe, so that two recipes can run side by side.
-    /usr/bin/time -v "$bin" --config "$recipe" --seed "$seed" --checkpoint "$out/best-seed-$seed.ckpt" "$@" \
-        >"$out/seed-$seed.log" 2>"$out/seed-$seed.time" ||
-        { echo "recipe.sh: seed $seed failed, see $out/seed-$seed.log and .time" >&2; exit 1; }
-    grep -E "^result " "$out/seed-$seed.log" | sed "s/^/seed $seed: /"
+    run=("$bin" --config "$recipe" --seed "$seed" --checkpoint "$out/best-seed-$seed.ckpt" --state "$state" "$@")
+    if [ -f "$state" ]; then  # interrupted: go on, the log goes on too
+        echo "seed $seed: resuming from $state"
+        /usr/bin/time -v "${run[@]}" --resume "$state" >>"$log" 2>>"$out/seed-$seed.time" ||
+            { echo "recipe.sh: seed $seed failed, see $log and .time" >&2; exit 1; }
+    else
+        /usr/bin/time -v "${run[@]}" >"$log" 2>"$out/seed-$seed.time" ||
+            { echo "recipe.sh: seed $seed failed, see $log and .time" >&2; exit 1; }
+    fi
+    if ! grep -Eq "^result " "$log"; then  # stopped before its last epoch (--stop-after-epoch)
+        echo "seed $seed: stopped after epoch $(grep -cE '^epoch ' "$log"); the same command goes on from $state"
+        unfinished=1
+        continue
+    fi
+    rm -f "$state"
+    grep -E "^result " "$log" | sed "s/^/seed $seed: /"
 done
+[ -z "${unfinished:-}" ] || exit 0
 wall=$(($(date +%s) - start))
 for seed in $seeds; do grep -E "^result " "$out/seed-$seed.log"; done | awk -v wall="$wall" '
     {

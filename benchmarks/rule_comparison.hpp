@@ -22,6 +22,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -66,6 +67,11 @@ struct comparison_options {
     // 0: no split, the test set evaluated after every epoch and the last epoch reported.
     std::size_t validation = 0;
     std::string checkpoint = "compare_rules_best.ckpt";  ///< where the protocol keeps the best epoch
+    // A long run in parts: the training state saved after every epoch (trainer.save_state),
+    // and a state to continue from (trainer.resume; the same options, and under the
+    // protocol the best epoch's `checkpoint` file of the interrupted run).
+    std::string state, resume;
+    int stop_after_epoch = 0;  ///< stop after this epoch of the run, as if interrupted (0: never)
     std::string net = "reference";  ///< the network's name, as the program that picks it calls it
     // For the data loader of the caller's main (0: all images; "": the default folder).
     std::size_t train_limit = 0, test_limit = 0;
@@ -82,8 +88,8 @@ inline double peak_rss_mib() {
     return static_cast<double>(u.ru_maxrss) / 1024.0;
 }
 
-/// The library's workspace high-water mark of the first training epoch, before any
-/// evaluation (first_epoch_peak records it): the figure for training.
+/// The library's workspace high-water mark of the first epoch the process trains, before
+/// any evaluation (first_epoch_peak records it): the figure for training.
 inline std::size_t& training_peak_bytes() {
     static std::size_t bytes = 0;
     return bytes;
@@ -111,12 +117,24 @@ inline s::callbacks::warmup recipe_warmup(const comparison_options& o, std::size
     return steps > 0 ? s::callbacks::warmup{steps} : s::callbacks::warmup{1, 1.0};
 }
 
-/// Records the library's workspace high-water mark after every step of the first epoch:
-/// the training figure, before any evaluation (validation and test run at batch 256).
+/// Records the library's workspace high-water mark after every step of the first epoch
+/// the process trains (epoch 1, or the first after a resume): the training figure, before
+/// any evaluation (validation and test run at batch 256).
 struct first_epoch_peak {
+    int epoch = 1;
     template <class Trainer>
     void on_step_end(Trainer&, const s::step_report& r) const {
-        if (r.epoch == 1) training_peak_bytes() = s::workspace_stats().peak_bytes;
+        if (r.epoch == epoch) training_peak_bytes() = s::workspace_stats().peak_bytes;
+    }
+};
+
+/// Stops the run after epoch `epoch` (0: never), as an interruption would: the state and
+/// the best epoch's file stay, for --resume.
+struct stop_after {
+    int epoch = 0;
+    template <class Trainer>
+    bool on_epoch_end(Trainer&, const s::epoch_report& r) const {
+        return epoch > 0 && r.epoch >= epoch;
     }
 };
 
@@ -141,14 +159,24 @@ inline run_data protocol_data(const comparison_options& o, const s::data::datase
 /// Trains `model` by `trainer` under the recipe, printing one "epoch" line per epoch
 /// (`epoch_line` adds the rule's own figures). Under the protocol the epoch with the best
 /// validation accuracy is kept in o.checkpoint and loaded back at the end; returns the
-/// training seconds per epoch and the epoch whose weights the model holds.
+/// training seconds per epoch and the epoch whose weights the model holds. With o.state
+/// the training state is saved after every epoch (after the best epoch's file, so that a
+/// state never runs ahead of it); with o.resume the run goes on from a saved state, the
+/// seconds per epoch counting the epochs before it too. Nothing when the run stopped
+/// before its last epoch (o.stop_after_epoch), to go on with --resume.
 template <class Model, class Trainer, class EpochLine>
-std::pair<double, int> fit_recipe(const comparison_options& o, Model& model, Trainer& trainer, const run_data& d,
-                                  EpochLine epoch_line) {
+std::optional<std::pair<double, int>> fit_recipe(const comparison_options& o, Model& model, Trainer& trainer,
+                                                 const run_data& d, EpochLine epoch_line) {
     apply_recipe(o, trainer);
-    double seconds = 0.0;
+    if (!o.resume.empty()) {
+        trainer.resume(o.resume);
+        if (d.validation && !std::filesystem::exists(o.checkpoint))
+            throw std::invalid_argument("--resume " + o.resume + ": the interrupted run's best epoch, " + o.checkpoint +
+                                        ", is missing (give its --checkpoint)");
+        std::printf("# resumed from %s after %d epochs\n", o.resume.c_str(), trainer.epochs_done());
+        std::fflush(stdout);
+    }
     trainer.quiet().on_epoch([&](const s::epoch_report& r) {
-        seconds += r.seconds;
         std::printf("epoch %d", r.epoch);
         if (d.validation) std::printf(" validation_accuracy %.4f", r.test_accuracy);
         epoch_line(r);
@@ -157,18 +185,41 @@ std::pair<double, int> fit_recipe(const comparison_options& o, Model& model, Tra
     });
     s::reset_workspace_peak();
     const s::callbacks::warmup warm = recipe_warmup(o, d.train.size());
+    const first_epoch_peak peak{trainer.epochs_done() + 1};
+    const auto fit = [&](auto&... more) {
+        if (trainer.epochs_done() >= o.epochs) {  // stopped after the last epoch's state: only the result is left
+            (more.on_fit_begin(trainer), ...);
+            return trainer.history();
+        }
+        const stop_after stop{o.stop_after_epoch};
+        if (o.state.empty()) return trainer.fit(d.train, s::epochs{o.epochs}, s::batch{o.batch}, warm, peak, more...);
+        return trainer.fit(d.train, s::epochs{o.epochs}, s::batch{o.batch}, warm, peak, more...,
+                           s::callbacks::checkpoint_every::epochs(1, o.state), stop);
+    };
+    const auto stopped = [&] {
+        if (trainer.epochs_done() >= o.epochs) return false;
+        std::printf("# stopped after epoch %d of %d: go on with --resume %s\n", trainer.epochs_done(), o.epochs,
+                    o.state.c_str());
+        std::fflush(stdout);
+        return true;
+    };
     int epoch = o.epochs;
+    std::vector<s::epoch_report> history;
     if (d.validation) {
         trainer.validate_on(*d.validation);
         s::callbacks::save_best best{o.checkpoint};
-        trainer.fit(d.train, s::epochs{o.epochs}, s::batch{o.batch}, warm, first_epoch_peak{}, best);
+        history = fit(best);
+        if (stopped()) return std::nullopt;
         s::io::load_checkpoint(model, o.checkpoint);
         std::remove(o.checkpoint.c_str());
         epoch = best.best_epoch();
     } else {
-        trainer.fit(d.train, s::epochs{o.epochs}, s::batch{o.batch}, warm, first_epoch_peak{});
+        history = fit();
+        if (stopped()) return std::nullopt;
     }
-    return {seconds / o.epochs, epoch};
+    double seconds = 0.0;
+    for (const s::epoch_report& r : history) seconds += r.seconds;
+    return std::pair{seconds / static_cast<double>(history.size()), epoch};
 }
 
 inline void print_result(const comparison_options& o, double accuracy, double seconds_per_epoch, int epoch,
@@ -190,9 +241,11 @@ template <class Model, class Rule, class Evaluator>
 int train_and_report(const comparison_options& o, Model& model, Rule rule, Evaluator evaluator, const run_data& d) {
     rule.label_smoothing = o.label_smoothing;
     s::trainer trainer{model, rule, recipe_optimizer(o)};
-    const auto [seconds, epoch] = fit_recipe(o, model, trainer, d, [&](const s::epoch_report&) {
+    const auto fitted = fit_recipe(o, model, trainer, d, [&](const s::epoch_report&) {
         if (!d.validation) std::printf(" test_accuracy %.4f", s::evaluate(model, d.test, o.batch, evaluator).accuracy);
     });
+    if (!fitted) return 0;
+    const auto [seconds, epoch] = *fitted;
     const double accuracy = s::evaluate(model, d.test, o.batch, evaluator).accuracy;
     print_result(o, accuracy, seconds, epoch, s::measure_spikes(model, d.test, o.batch, evaluator));
     return 0;
@@ -242,9 +295,11 @@ int run_ann(const comparison_options& o, const run_data& d) {
     s::rules::ann relu;
     relu.label_smoothing = o.label_smoothing;
     s::trainer trainer{model, relu, recipe_optimizer(o)};
-    const auto [seconds, epoch] = fit_recipe(o, model, trainer, d, [&](const s::epoch_report&) {
+    const auto fitted = fit_recipe(o, model, trainer, d, [&](const s::epoch_report&) {
         if (!d.validation) std::printf(" test_accuracy %.4f", s::evaluate(model, d.test, 256, relu).accuracy);
     });
+    if (!fitted) return 0;
+    const auto [seconds, epoch] = *fitted;
     print_result(o, s::evaluate(model, d.test, 256, relu).accuracy, seconds, epoch, s::spike_report{});
     return 0;
 }
@@ -258,13 +313,15 @@ int run_conversion(const comparison_options& o, const run_data& d) {
     s::trainer trainer{model, qcfs, recipe_optimizer(o)};
     // Without the protocol, the ANN and its conversion at T on the test set after each
     // epoch; under it, the ANN's validation accuracy chooses the epoch.
-    const auto [seconds, epoch] = fit_recipe(o, model, trainer, d, [&](const s::epoch_report&) {
+    const auto fitted = fit_recipe(o, model, trainer, d, [&](const s::epoch_report&) {
         if (d.validation) return;
         const double ann = s::evaluate(model, d.test, 256, qcfs).accuracy;
         s::convert::ann_to_snn(model, d.train, qcfs, from_lambda);
         const double snn = s::evaluate(model, d.test, 256, s::convert::converted_snn{o.T}).accuracy;
         std::printf(" test_accuracy %.4f ann_accuracy %.4f", snn, ann);
     });
+    if (!fitted) return 0;
+    const auto [seconds, epoch] = *fitted;
     const double ann = s::evaluate(model, d.test, 256, qcfs).accuracy;
     const auto thresholds = s::convert::ann_to_snn(model, d.train, qcfs, from_lambda);
     std::printf("ann accuracy=%.4f levels=%d thresholds", ann, o.levels);
@@ -339,6 +396,16 @@ inline void add_comparison_options(CLI::App& app, comparison_options& o) {
                    "accuracy, test it once (0: test after every epoch, report the last)")
         ->capture_default_str();
     app.add_option("--checkpoint", o.checkpoint, "where the protocol keeps the best epoch")->capture_default_str();
+    CLI::Option* state =
+        app.add_option("--state", o.state, "save the training state in FILE after every epoch, for --resume")
+            ->type_name("FILE");
+    app.add_option("--stop-after-epoch", o.stop_after_epoch,
+                   "stop after epoch N of the run, as if interrupted, to go on with --resume (0: never)")
+        ->needs(state)->check(CLI::NonNegativeNumber);
+    app.add_option("--resume", o.resume,
+                   "continue the run saved by --state in FILE (the same options; under the protocol, with the "
+                   "interrupted run's --checkpoint file)")
+        ->type_name("FILE")->check(CLI::ExistingFile);
     app.add_option("--train-limit", o.train_limit, "train on the first N images (0: all)");
     app.add_option("--test-limit", o.test_limit, "test on the first N images (0: all)");
     app.add_option("--data", o.data_dir, "Fashion-MNIST's folder (default: the Debian package's)")->type_name("DIR");
