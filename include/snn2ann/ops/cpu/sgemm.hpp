@@ -207,17 +207,26 @@ inline bool kernel_available() {
     const float* a2 = a + mr * k;
     const float* b2 = b + nr * k;
     __m512 left[2 * mr], right[2 * mr];
+    // The loops are unrolled so that the accumulators stay in registers. nvcc's front end
+    // (a .cu file that includes the library) does not know GCC's pragma and warns, so
+    // there the host compiler's own unrolling decides (the sums are the same either way).
+#if !defined(__CUDACC__)
 #pragma GCC unroll 12
+#endif
     for (std::ptrdiff_t i = 0; i < 2 * mr; ++i) left[i] = _mm512_setzero_ps(), right[i] = _mm512_setzero_ps();
     for (std::ptrdiff_t p = 0; p < k; ++p, a += mr, a2 += mr, b += nr, b2 += nr) {
         const __m512 bl = _mm512_loadu_ps(b), br = _mm512_loadu_ps(b2);
+#if !defined(__CUDACC__)
 #pragma GCC unroll 6
+#endif
         for (std::ptrdiff_t i = 0; i < mr; ++i) {
             const __m512 ai = _mm512_set1_ps(a[i]);
             left[i] = _mm512_fmadd_ps(ai, bl, left[i]);
             right[i] = _mm512_fmadd_ps(ai, br, right[i]);
         }
+#if !defined(__CUDACC__)
 #pragma GCC unroll 6
+#endif
         for (std::ptrdiff_t i = 0; i < mr; ++i) {
             const __m512 ai = _mm512_set1_ps(a2[i]);
             left[mr + i] = _mm512_fmadd_ps(ai, bl, left[mr + i]);
