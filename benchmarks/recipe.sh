@@ -42,12 +42,13 @@ for seed in $seeds; do
     run=("$bin" --config "$recipe" --seed "$seed" --checkpoint "$out/best-seed-$seed.ckpt" --state "$state" "$@")
     if [ -f "$state" ]; then  # interrupted: go on, the log goes on too
         echo "seed $seed: resuming from $state"
-        /usr/bin/time -v "${run[@]}" --resume "$state" >>"$log" 2>>"$out/seed-$seed.time" ||
-            { echo "recipe.sh: seed $seed failed, see $log and .time" >&2; exit 1; }
+        run+=(--resume "$state")
     else
-        /usr/bin/time -v "${run[@]}" >"$log" 2>"$out/seed-$seed.time" ||
-            { echo "recipe.sh: seed $seed failed, see $log and .time" >&2; exit 1; }
+        : >"$log"
+        : >"$out/seed-$seed.time"
     fi
+    /usr/bin/time -v "${run[@]}" >>"$log" 2>>"$out/seed-$seed.time" ||
+        { echo "recipe.sh: seed $seed failed, see $log and .time" >&2; exit 1; }
     if ! grep -Eq "^result " "$log"; then  # stopped before its last epoch (--stop-after-epoch)
         echo "seed $seed: stopped after epoch $(grep -cE '^epoch ' "$log"); the same command goes on from $state"
         unfinished=1
